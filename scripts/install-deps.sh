@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Install (Debian 12, apt-get) whatever Hutch's build, tests and KVM sandbox
+# need and is missing.  Idempotent and quiet when everything is there.
+#
+# Usage: scripts/install-deps.sh
+#
+# Asks dpkg-query which of the packages below are not installed; only if
+# some are, runs apt-get update and apt-get install -y for those (with
+# DEBIAN_FRONTEND=noninteractive).  As a normal user it uses sudo; without
+# root or sudo it names the missing packages and fails.
+set -euo pipefail
+pkgs=(
+	# build
+	build-essential cmake pkg-config clang libcmocka-dev libxml2-dev zlib1g-dev
+	# tests: XML validation, the guest tests' helpers
+	libxml2-utils python3 file
+	# the KVM sandbox and guest tests: QEMU (with SeaBIOS), Debian's kernel
+	# and modules (L1 and L2), busybox for initramfs images
+	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio xorriso kmod
+)
+command -v dpkg-query >/dev/null ||
+	{ echo "install-deps: no dpkg-query: this script knows Debian 12 only; install the equivalents of: ${pkgs[*]}" >&2; exit 1; }
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null ||
+		{ echo "install-deps: not root and no sudo; as root run: apt-get install ${missing[*]}" >&2; exit 1; }
+	sudo=(sudo)
+fi
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
