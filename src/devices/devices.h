@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The device models and the few model-specific calls the VMM makes. */
+#ifndef HUTCH_DEVICES_H
+#define HUTCH_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+
+extern const struct device_model uart16550_model; /* uart16550.c */
+extern const struct device_model rtc_model;       /* rtc.c */
+extern const struct device_model i8042_model;     /* i8042.c */
+extern const struct device_model acpi_pm_model;   /* acpi_pm.c */
+
+/* Standard PC placements. */
+#define COM1_PORT        0x3f8
+#define COM1_GSI         4
+#define RTC_PORT         0x70
+#define RTC_GSI          8
+#define I8042_DATA_PORT  0x60
+#define I8042_CMD_PORT   0x64
+#define ACPI_PM_PORT     0x600   /* PM1a_EVT at +0, PM1a_CNT at +4, PM_TMR at +8 */
+#define ACPI_PM_EVT_LEN  4
+#define ACPI_PM_CNT_OFF  4
+#define ACPI_PM_CNT_LEN  2
+#define ACPI_PM_TMR_OFF  8
+#define ACPI_PM_TMR_LEN  4
+#define ACPI_GPE0_PORT   0xafe0
+#define ACPI_GPE0_LEN    4
+#define ACPI_SCI_GSI     9
+/* SLP_TYP value the DSDT's \_S5 package names; writing it with SLP_EN powers off. */
+#define ACPI_S5_SLP_TYP  5
+
+/* uart16550: feed received bytes (from the event loop); returns bytes taken. */
+size_t uart16550_receive(struct device *dev, const uint8_t *buf, size_t len);
+/* uart16550: bytes of receive FIFO space left (flow control for the back end). */
+size_t uart16550_rx_space(struct device *dev);
+
+/* acpi_pm: press the power button (sets PWRBTN_STS, raises SCI if enabled). */
+void acpi_pm_press_power_button(struct device *dev);
+
+#endif

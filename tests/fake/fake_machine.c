@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_machine.h"
+
+static void fake_set_level(void *opaque, uint32_t gsi, int level)
+{
+	struct fake_machine *fm = opaque;
+
+	if (gsi >= FAKE_NR_GSI) {
+		fm->irq_bad_gsi++;
+		return;
+	}
+	if (level && !fm->irq_level[gsi])
+		fm->irq_edges[gsi]++;
+	fm->irq_level[gsi] = level ? 1 : 0;
+}
+
+static const struct irq_chip_ops fake_irq_ops = { fake_set_level };
+
+static void fake_request_reset(void *opaque)
+{
+	((struct fake_machine *)opaque)->resets++;
+}
+
+static void fake_request_poweroff(void *opaque)
+{
+	((struct fake_machine *)opaque)->poweroffs++;
+}
+
+static int64_t fake_realtime(void *opaque)
+{
+	return ((struct fake_machine *)opaque)->realtime_ns;
+}
+
+static int64_t fake_monotonic(void *opaque)
+{
+	return ((struct fake_machine *)opaque)->monotonic_ns;
+}
+
+int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
+{
+	memset(fm, 0, sizeof(*fm));
+	bus_init(&fm->pio, "pio");
+	bus_init(&fm->mmio, "mmio");
+	if (ram_size) {
+		fm->ram = calloc(1, ram_size);
+		if (!fm->ram || gm_add_region(&fm->mem, 0, ram_size, fm->ram)) {
+			fake_machine_destroy(fm);
+			return -ENOMEM;
+		}
+		fm->ram_size = ram_size;
+	}
+	fm->host = (struct dev_host){
+		.pio = &fm->pio, .mmio = &fm->mmio, .mem = &fm->mem,
+		.irq_ops = &fake_irq_ops, .irq_opaque = fm,
+		.request_reset = fake_request_reset, .request_poweroff = fake_request_poweroff,
+		.req_opaque = fm,
+		.clock_realtime_ns = fake_realtime, .clock_monotonic_ns = fake_monotonic,
+		.clock_opaque = fm,
+	};
+	return 0;
+}
+
+void fake_machine_destroy(struct fake_machine *fm)
+{
+	bus_destroy(&fm->pio);
+	bus_destroy(&fm->mmio);
+	free(fm->ram);
+	fm->ram = NULL;
+	fm->ram_size = 0;
+}
+
+void fake_machine_clear_counts(struct fake_machine *fm)
+{
+	memset(fm->irq_edges, 0, sizeof(fm->irq_edges));
+	fm->irq_bad_gsi = 0;
+	fm->resets = fm->poweroffs = 0;
+}
+
+uint32_t fake_pio_read(struct fake_machine *fm, uint16_t port, unsigned int size)
+{
+	uint32_t v = 0;
+
+	if (size > sizeof(v))
+		return ~0u;
+	bus_read(&fm->pio, port, &v, size);
+	return v;
+}
+
+void fake_pio_write(struct fake_machine *fm, uint16_t port, uint32_t value, unsigned int size)
+{
+	if (size <= sizeof(value))
+		bus_write(&fm->pio, port, &value, size);
+}
+
+struct device *fake_device_create(struct fake_machine *fm, const struct device_model *model,
+				  const struct device_args *args)
+{
+	static const struct device_args none = { .out_fd = -1, .in_fd = -1 };
+
+	return device_create(model, NULL, &fm->host, args ? args : &none);
+}
+
+int fake_save(struct device *dev, struct sv_writer *w)
+{
+	sv_writer_init(w);
+	return device_save(dev, w);
+}
+
+int fake_load(struct device *dev, const struct sv_writer *w)
+{
+	struct sv_reader r;
+
+	sv_reader_init(&r, w->buf, w->len);
+	return device_load(dev, &r, dev->model->state_version);
+}
+
+struct device *fake_clone(struct device *src, struct fake_machine *fm2)
+{
+	const struct fake_machine *fm = (const struct fake_machine *)
+		((const char *)src->host - offsetof(struct fake_machine, host));
+	struct device *dev = NULL;
+	struct sv_writer w;
+
+	if (fake_machine_init(fm2, 0))
+		return NULL;
+	fm2->realtime_ns = fm->realtime_ns;
+	fm2->monotonic_ns = fm->monotonic_ns;
+	if (!fake_save(src, &w))
+		dev = fake_device_create(fm2, src->model, NULL);
+	if (dev && fake_load(dev, &w)) {
+		device_destroy(dev);
+		dev = NULL;
+	}
+	sv_writer_free(&w);
+	return dev;
+}

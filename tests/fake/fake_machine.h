@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A fake machine for unit tests and fuzzers: a struct dev_host with guest
+ * RAM in a calloc'ed buffer, real port-I/O and MMIO buses, an interrupt
+ * chip that records each GSI's level and rising edges, counters for the
+ * reset/poweroff requests and clocks the test sets by hand.  No KVM.
+ */
+#ifndef HUTCH_FAKE_MACHINE_H
+#define HUTCH_FAKE_MACHINE_H
+
+#include <stdint.h>
+
+#include "device.h"
+
+#define FAKE_NR_GSI 64
+
+struct fake_machine {
+	struct dev_host host;
+	struct bus pio, mmio;
+	struct guest_mem mem;
+	uint8_t *ram;
+	uint64_t ram_size;
+
+	int irq_level[FAKE_NR_GSI];          /* current level per GSI */
+	unsigned int irq_edges[FAKE_NR_GSI]; /* 0 -> 1 transitions per GSI */
+	unsigned int irq_bad_gsi;            /* set_level calls for GSIs >= FAKE_NR_GSI */
+
+	unsigned int resets;      /* request_reset calls */
+	unsigned int poweroffs;   /* request_poweroff calls */
+
+	int64_t realtime_ns;      /* what clock_realtime_ns returns */
+	int64_t monotonic_ns;     /* what clock_monotonic_ns returns */
+};
+
+/* Set up @fm with @ram_size bytes of zeroed RAM at guest-physical 0
+ * (no RAM if 0).  0 or -ENOMEM. */
+int fake_machine_init(struct fake_machine *fm, uint64_t ram_size);
+void fake_machine_destroy(struct fake_machine *fm);
+
+/* Forget recorded edges and request counts (levels stay). */
+void fake_machine_clear_counts(struct fake_machine *fm);
+
+/* Port I/O as a vCPU would do it; reads of unclaimed ports give all-ones. */
+uint32_t fake_pio_read(struct fake_machine *fm, uint16_t port, unsigned int size);
+void fake_pio_write(struct fake_machine *fm, uint16_t port, uint32_t value, unsigned int size);
+static inline uint8_t fake_inb(struct fake_machine *fm, uint16_t port)
+{
+	return (uint8_t)fake_pio_read(fm, port, 1);
+}
+static inline void fake_outb(struct fake_machine *fm, uint16_t port, uint8_t v)
+{
+	fake_pio_write(fm, port, v, 1);
+}
+
+/* Create @model on @fm with @args, or with no back ends and default
+ * base/GSI if @args is NULL.  NULL with errno set on failure. */
+struct device *fake_device_create(struct fake_machine *fm, const struct device_model *model,
+				  const struct device_args *args);
+
+/* Save @dev into a fresh writer @w; load @w into @dev (its current version). */
+int fake_save(struct device *dev, struct sv_writer *w);
+int fake_load(struct device *dev, const struct sv_writer *w);
+
+/*
+ * Snapshot @src and restore it into a new instance on @fm2, a fresh fake
+ * machine with @src's clocks: the restored copy, or NULL if any step
+ * failed.  The caller destroys the copy and @fm2.
+ */
+struct device *fake_clone(struct device *src, struct fake_machine *fm2);
+
+#endif
