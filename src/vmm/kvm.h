@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Thin wrappers over /dev/kvm: the only place besides vcpu.c that speaks KVM ioctls. */
+#ifndef HUTCH_KVM_H
+#define HUTCH_KVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kvm_cpuid2;
+
+#define KVM_TSS_GPA          0xfffbd000ULL   /* 3 pages KVM needs on Intel */
+#define KVM_IDENTITY_MAP_GPA 0xfffbc000ULL   /* 1 page, Intel EPT real mode */
+
+struct kvm {
+	int dev_fd;                 /* /dev/kvm */
+	int vm_fd;                  /* -1 when no VM exists */
+	size_t run_size;            /* mmap size of struct kvm_run */
+	unsigned int max_vcpus;
+	struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID */
+};
+
+/* Open /dev/kvm, check the API version and capabilities.  0 or -errno + message. */
+int kvm_open(struct kvm *k, char *err, size_t errlen);
+void kvm_close(struct kvm *k);
+
+/* Create a VM with in-kernel irqchip and PIT.  0 or -errno + message. */
+int kvm_create_vm(struct kvm *k, char *err, size_t errlen);
+void kvm_destroy_vm(struct kvm *k);
+
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
+
+#endif

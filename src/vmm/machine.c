@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "acpi.h"
+#include "boot_linux.h"
+#include "devices.h"
+#include "machine.h"
+
+#define MIN_MEMORY_MIB 16
+#define MAX_MEMORY_MIB (1024ULL * 1024)   /* 1 TiB */
+
+static void machine_irq_set_level(void *opaque, uint32_t gsi, int level)
+{
+	struct machine *m = opaque;
+
+	/* The VM may be between a reset's teardown and rebuild: drop, the chip is new. */
+	pthread_rwlock_rdlock(&m->vm_lock);
+	if (m->kvm.vm_fd >= 0)
+		kvm_irq_line(&m->kvm, gsi, level);
+	pthread_rwlock_unlock(&m->vm_lock);
+}
+
+static const struct irq_chip_ops machine_irq_ops = {
+	.set_level = machine_irq_set_level,
+};
+
+static void machine_dev_reset(void *opaque)
+{
+	machine_request(opaque, MACHINE_EV_RESET, "guest reset (keyboard controller reset line)");
+}
+
+static void machine_dev_poweroff(void *opaque)
+{
+	machine_request(opaque, MACHINE_EV_POWEROFF, "guest powered off (ACPI S5)");
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t host_realtime_ns(void *opaque) { (void)opaque; return clock_ns(CLOCK_REALTIME); }
+static int64_t host_monotonic_ns(void *opaque) { (void)opaque; return clock_ns(CLOCK_MONOTONIC); }
+
+static struct device *machine_add_device(struct machine *m, const char *model, const char *id,
+					 const struct device_args *args, char *err, size_t errlen)
+{
+	const struct device_model *dm = device_model_find(model);
+	struct device *dev = dm ? device_create(dm, id, &m->host, args) : NULL;
+
+	if (!dev)
+		snprintf(err, errlen, "cannot create device %s: %s", id,
+			 dm ? strerror(errno) : "unknown model");
+	return dev;
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen)
+{
+	struct device_args none = { .out_fd = -1, .in_fd = -1 };
+	struct device_args com1 = { .base = COM1_PORT, .gsi = COM1_GSI,
+				    .out_fd = cfg->serial_out_fd, .in_fd = cfg->serial_in_fd };
+	unsigned int max_cpus;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->kvm.dev_fd = m->kvm.vm_fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	pthread_rwlock_init(&m->vm_lock, NULL);
+	bus_init(&m->pio, "pio");
+	bus_init(&m->mmio, "mmio");
+
+	if (cfg->memory_mib < MIN_MEMORY_MIB || cfg->memory_mib > MAX_MEMORY_MIB) {
+		snprintf(err, errlen, "--memory %llu: must be between %d and %llu MiB",
+			 (unsigned long long)cfg->memory_mib, MIN_MEMORY_MIB, MAX_MEMORY_MIB);
+		return -EINVAL;
+	}
+	if (cfg->cpus < 1) {
+		snprintf(err, errlen, "--cpus %u: at least 1 vCPU is needed", cfg->cpus);
+		return -EINVAL;
+	}
+	ret = kvm_open(&m->kvm, err, errlen);
+	if (ret)
+		return ret;
+	max_cpus = m->kvm.max_vcpus < ACPI_MAX_CPUS ? m->kvm.max_vcpus : ACPI_MAX_CPUS;
+	if (cfg->cpus > max_cpus) {
+		snprintf(err, errlen, "--cpus %u: at most %u vCPUs are possible on this host (KVM allows %u)",
+			 cfg->cpus, max_cpus, m->kvm.max_vcpus);
+		return -EINVAL;
+	}
+
+	m->ram_size = cfg->memory_mib * MiB;
+	ram_layout_for(m->ram_size, &m->layout);
+	e820_build(&m->layout, &m->e820);
+
+	m->host = (struct dev_host){
+		.pio = &m->pio, .mmio = &m->mmio, .mem = &m->mem,
+		.irq_ops = &machine_irq_ops, .irq_opaque = m,
+		.request_reset = machine_dev_reset, .request_poweroff = machine_dev_poweroff,
+		.req_opaque = m,
+		.clock_realtime_ns = host_realtime_ns, .clock_monotonic_ns = host_monotonic_ns,
+	};
+	m->uart = machine_add_device(m, "uart16550", "com1", &com1, err, errlen);
+	if (!m->uart)
+		return -EIO;
+	m->rtc = machine_add_device(m, "rtc", "rtc", &none, err, errlen);
+	if (!m->rtc)
+		return -EIO;
+	m->i8042 = machine_add_device(m, "i8042", "i8042", &none, err, errlen);
+	if (!m->i8042)
+		return -EIO;
+	m->acpi_pm = machine_add_device(m, "acpi_pm", "acpi-pm", &none, err, errlen);
+	if (!m->acpi_pm)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Guest RAM: one anonymous mapping, split into two memslots around the PCI
+ * hole.  It is aligned to 2 MiB and offered to transparent huge pages, so
+ * KVM can map the guest with 2 MiB pages: far fewer faults and TLB misses.
+ */
+#define RAM_ALIGN (2 * MiB)
+
+static int machine_map_ram(struct machine *m, char *err, size_t errlen)
+{
+	uint8_t *raw;
+	size_t head;
+	int ret;
+
+	raw = mmap(NULL, m->ram_size + RAM_ALIGN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+			 (unsigned long long)(m->ram_size / MiB), strerror(errno));
+		return -ENOMEM;
+	}
+	head = (size_t)(((uintptr_t)raw + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1)) - (uintptr_t)raw;
+	if (head)
+		munmap(raw, head);
+	munmap(raw + head + m->ram_size, RAM_ALIGN - head);
+	m->ram = raw + head;
+	madvise(m->ram, m->ram_size, MADV_HUGEPAGE);  /* best effort */
+	m->mem.nr_regions = 0;
+	ret = kvm_set_memory(&m->kvm, 0, 0, m->layout.low_size, m->ram);
+	if (!ret)
+		ret = gm_add_region(&m->mem, 0, m->layout.low_size, m->ram);
+	if (!ret && m->layout.high_size) {
+		ret = kvm_set_memory(&m->kvm, 1, HIGH_RAM_START, m->layout.high_size,
+				     m->ram + m->layout.low_size);
+		if (!ret)
+			ret = gm_add_region(&m->mem, HIGH_RAM_START, m->layout.high_size,
+					    m->ram + m->layout.low_size);
+	}
+	if (ret)
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+	return ret;
+}
+
+static int machine_load_firmware_tables(struct machine *m, uint64_t *rsdp, char *err, size_t errlen)
+{
+	const uint64_t len = BIOS_AREA_END - BIOS_AREA_START;
+	struct acpi_config acfg = { .cpus = m->cfg.cpus };
+	struct acpi_tables t;
+	uint8_t *area = gm_slice(&m->mem, BIOS_AREA_START, len);
+	int ret;
+
+	if (!area) {
+		snprintf(err, errlen, "no guest RAM for the ACPI tables");
+		return -EFAULT;
+	}
+	ret = acpi_build(area, len, BIOS_AREA_START, &acfg, &t);
+	if (ret) {
+		snprintf(err, errlen, "building ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	*rsdp = t.rsdp;
+	return 0;
+}
+
+int machine_start(struct machine *m, char *err, size_t errlen)
+{
+	struct boot_plan plan;
+	uint64_t rsdp = 0;
+	int ret;
+
+	pthread_rwlock_wrlock(&m->vm_lock);
+	ret = kvm_create_vm(&m->kvm, err, errlen);
+	if (!ret)
+		ret = machine_map_ram(m, err, errlen);
+	if (!ret)
+		ret = machine_load_firmware_tables(m, &rsdp, err, errlen);
+	if (!ret)
+		ret = linux_load(&m->mem, &m->layout, &m->e820, m->cfg.kernel, m->cfg.initrd,
+				 m->cfg.cmdline ? m->cfg.cmdline : "", rsdp, &plan, err, errlen);
+	if (!ret) {
+		pthread_mutex_lock(&m->lock);
+		ret = vcpu_create_all(m, err, errlen);
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (!ret)
+		ret = vcpu_set_boot_state(m, plan.entry, BOOT_PARAMS_GPA, err, errlen);
+	pthread_rwlock_unlock(&m->vm_lock);
+	if (ret)
+		return ret;
+
+	/* Devices come out of reset with the new irqchip (outside vm_lock: they drive IRQs). */
+	device_reset(m->uart);
+	device_reset(m->rtc);
+	device_reset(m->i8042);
+	device_reset(m->acpi_pm);
+	m->boots++;
+
+	pthread_mutex_lock(&m->lock);
+	ret = vcpu_start_all(m, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+static void machine_teardown_vm(struct machine *m)
+{
+	pthread_rwlock_wrlock(&m->vm_lock);
+	pthread_mutex_lock(&m->lock);
+	vcpu_destroy_all(m);
+	pthread_mutex_unlock(&m->lock);
+	kvm_destroy_vm(&m->kvm);
+	if (m->ram)
+		munmap(m->ram, m->ram_size);
+	m->ram = NULL;
+	m->mem.nr_regions = 0;
+	pthread_rwlock_unlock(&m->vm_lock);
+}
+
+enum machine_event machine_wait(struct machine *m, char *msg, size_t msglen)
+{
+	enum machine_event ev;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->event == MACHINE_EV_NONE)
+		pthread_cond_wait(&m->cond, &m->lock);
+	m->stopping = true;
+	pthread_cond_broadcast(&m->cond);  /* wake parked (paused) vCPUs */
+	vcpu_kick_all(m);
+	pthread_mutex_unlock(&m->lock);
+
+	vcpu_join_all(m);
+	machine_teardown_vm(m);
+
+	pthread_mutex_lock(&m->lock);
+	ev = m->event;
+	snprintf(msg, msglen, "%s", m->event_msg);
+	m->event = MACHINE_EV_NONE;
+	m->event_msg[0] = 0;
+	m->stopping = false;
+	m->paused = false;
+	pthread_mutex_unlock(&m->lock);
+	return ev;
+}
+
+void machine_request(struct machine *m, enum machine_event ev, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&m->lock);
+	if (ev > m->event) {
+		m->event = ev;
+		va_start(ap, fmt);
+		vsnprintf(m->event_msg, sizeof(m->event_msg), fmt, ap);
+		va_end(ap);
+		pthread_cond_broadcast(&m->cond);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int machine_pause(struct machine *m)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	pthread_mutex_lock(&m->lock);
+	if (m->stopping || m->event != MACHINE_EV_NONE || !m->nr_vcpus) {
+		ret = -EBUSY;
+		goto out;
+	}
+	m->paused = true;
+	vcpu_kick_all(m);
+	while (m->vcpus_parked < m->nr_vcpus && !m->stopping && ret == 0)
+		ret = -pthread_cond_timedwait(&m->cond, &m->lock, &deadline);
+out:
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+int machine_resume(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->paused = false;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+bool machine_is_paused(struct machine *m)
+{
+	bool p;
+
+	pthread_mutex_lock(&m->lock);
+	p = m->paused;
+	pthread_mutex_unlock(&m->lock);
+	return p;
+}
+
+void machine_destroy(struct machine *m)
+{
+	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart };
+
+	machine_teardown_vm(m);
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+		device_destroy(*devs[i]);
+		*devs[i] = NULL;
+	}
+	kvm_close(&m->kvm);
+	bus_destroy(&m->pio);
+	bus_destroy(&m->mmio);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The PC Hutch emulates, assembled from the KVM core and the device models:
+ * guest RAM around the PCI hole, the in-kernel irqchip and PIT, COM1, the
+ * RTC, the i8042 reset line and ACPI power management; booted directly
+ * into a Linux kernel.
+ */
+#ifndef HUTCH_MACHINE_H
+#define HUTCH_MACHINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "device.h"
+#include "e820.h"
+#include "guest_mem.h"
+#include "kvm.h"
+
+struct vcpu;
+
+struct machine_config {
+	const char *name;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t memory_mib;
+	unsigned int cpus;
+	int serial_out_fd;     /* where COM1's output goes, -1 = nowhere */
+	int serial_in_fd;      /* COM1's input, -1 = none */
+	bool no_reboot;        /* a guest reboot ends the VM instead */
+};
+
+/* Why the machine stopped running; the larger value wins when several race. */
+enum machine_event {
+	MACHINE_EV_NONE = 0,
+	MACHINE_EV_RESET,      /* guest reboot, reset line, control 'reset' */
+	MACHINE_EV_POWEROFF,   /* ACPI S5, control 'poweroff' */
+	MACHINE_EV_FATAL,      /* triple fault, KVM internal error, ... */
+};
+
+struct machine {
+	struct machine_config cfg;
+	struct kvm kvm;
+	pthread_rwlock_t vm_lock;   /* held for writing while the KVM VM is rebuilt */
+
+	uint8_t *ram;
+	uint64_t ram_size;
+	struct ram_layout layout;
+	struct e820_map e820;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct dev_host host;
+
+	struct device *uart, *rtc, *i8042, *acpi_pm;
+
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum machine_event event;   /* pending stop request */
+	char event_msg[256];
+	bool stopping;              /* vCPUs must leave KVM_RUN and exit */
+	bool paused;
+	bool reset_by_user;         /* control 'reset': reset even with no_reboot */
+	unsigned int vcpus_parked;  /* vCPUs waiting while paused */
+	unsigned int boots;
+};
+
+/* Validate the config and set up everything that survives a reboot. */
+int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen);
+/* Create the KVM VM, load the kernel and start the vCPUs. */
+int machine_start(struct machine *m, char *err, size_t errlen);
+/* Wait for a stop request; stop and join the vCPUs; tear the KVM VM down. */
+enum machine_event machine_wait(struct machine *m, char *msg, size_t msglen);
+void machine_destroy(struct machine *m);
+
+/* Ask the machine to stop (from any thread, devices included). */
+void machine_request(struct machine *m, enum machine_event ev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Stop every vCPU at its next exit and wait until all are parked; resume them. */
+int machine_pause(struct machine *m);
+int machine_resume(struct machine *m);
+bool machine_is_paused(struct machine *m);
+
+/* vCPU side (vcpu.c). */
+int vcpu_create_all(struct machine *m, char *err, size_t errlen);
+int vcpu_set_boot_state(struct machine *m, uint64_t entry, uint64_t boot_params,
+			char *err, size_t errlen);
+int vcpu_start_all(struct machine *m, char *err, size_t errlen);
+void vcpu_kick_all(struct machine *m);
+void vcpu_join_all(struct machine *m);
+void vcpu_destroy_all(struct machine *m);
+
+#endif
