@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The generic layer: the format table, probing, backing chains, bounds
+ * checks, locking and error lines.  Formats live in raw.c, qcow2.c, vdi.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block_int.h"
+
+/* Probe order matters: raw accepts everything, so it comes last. */
+static const struct blk_format *const blk_formats[] = {
+	&blk_format_qcow2,
+	&blk_format_vdi,
+	&blk_format_vmdk,
+	&blk_format_raw,
+};
+#define BLK_NFORMATS (sizeof(blk_formats) / sizeof(blk_formats[0]))
+#define BLK_PROBE_LEN 512
+
+static const char *const blk_names[] = { "raw", "qcow2", "vdi", "vmdk", NULL };
+
+const char *const *blk_format_names(void)
+{
+	return blk_names;
+}
+
+const struct blk_format *blk_find_format(const char *name)
+{
+	for (size_t i = 0; i < BLK_NFORMATS; i++)
+		if (strcmp(blk_formats[i]->name, name) == 0)
+			return blk_formats[i];
+	return NULL;
+}
+
+static __attribute__((format(printf, 4, 0))) void
+blk_vfmt(char *err, size_t errlen, const char *path, const char *fmt,
+	 va_list ap)
+{
+	int n;
+
+	if (!err || !errlen)
+		return;
+	n = snprintf(err, errlen, "%s: ", path ? path : "(image)");
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+}
+
+int blk_fmterr(char *err, size_t errlen, const char *path, int errnum,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	blk_vfmt(err, errlen, path, fmt, ap);
+	va_end(ap);
+	return -errnum;
+}
+
+int blk_seterr(struct blk_image *img, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	blk_vfmt(img->errmsg, sizeof(img->errmsg), img->path, fmt, ap);
+	va_end(ap);
+	return -errnum;
+}
+
+/* pread all of len; at the end of the file: zeros, or -EIO. */
+static int blk_file_pread_all(int fd, void *buf, size_t len, uint64_t off,
+			      bool zero_past_end)
+{
+	uint8_t *p = buf;
+
+	if (off > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			if (!zero_past_end)
+				return -EIO;
+			memset(p, 0, len);
+			return 0;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int blk_file_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	return blk_file_pread_all(fd, buf, len, off, false);
+}
+
+int blk_file_pread_zero(int fd, void *buf, size_t len, uint64_t off)
+{
+	return blk_file_pread_all(fd, buf, len, off, true);
+}
+
+int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	if (off > (uint64_t)INT64_MAX - len)
+		return -EFBIG;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int blk_file_sync(int fd)
+{
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int blk_sync(struct blk_image *img)
+{
+	int ret = blk_file_sync(img->fd);
+
+	if (ret < 0)
+		return blk_seterr(img, -ret, "fdatasync: %s", strerror(-ret));
+	return 0;
+}
+
+int blk_file_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t bytes;
+
+		if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+			return -errno;
+		*size = bytes;
+		return 0;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+bool blk_is_zero(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	/* Compare the buffer with itself shifted by one: all bytes equal. */
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+static const struct blk_format *blk_probe(int fd)
+{
+	uint8_t buf[BLK_PROBE_LEN];
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		n = 0;
+	for (size_t i = 0; i < BLK_NFORMATS; i++)
+		if (blk_formats[i]->probe(buf, (size_t)n))
+			return blk_formats[i];
+	return &blk_format_raw;
+}
+
+static int blk_chain_push(struct blk_chain *chain, int fd, const char *path,
+			  char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return blk_fmterr(err, errlen, path, errno, "fstat: %s",
+				  strerror(errno));
+	for (int i = 0; i < chain->depth; i++)
+		if (chain->dev[i] == st.st_dev && chain->ino[i] == st.st_ino)
+			return blk_fmterr(err, errlen, path, ELOOP,
+					  "backing chain loops back to this file");
+	if (chain->depth > BLK_MAX_CHAIN_DEPTH)
+		return blk_fmterr(err, errlen, path, ELOOP,
+				  "backing chain deeper than %d images",
+				  BLK_MAX_CHAIN_DEPTH);
+	chain->dev[chain->depth] = st.st_dev;
+	chain->ino[chain->depth] = st.st_ino;
+	chain->depth++;
+	return 0;
+}
+
+static int blk_open_chain(const char *path, const char *format,
+			  unsigned flags, struct blk_chain *chain,
+			  struct blk_image **out, char *err, size_t errlen)
+{
+	const struct blk_format *fmt = NULL;
+	struct blk_image *img;
+	int fd, ret;
+
+	*out = NULL;
+	if (format) {
+		fmt = blk_find_format(format);
+		if (!fmt)
+			return blk_fmterr(err, errlen, path, EINVAL,
+					  "unknown image format '%s'", format);
+	}
+	fd = open(path, ((flags & BLK_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return blk_fmterr(err, errlen, path, errno, "cannot open: %s",
+				  strerror(errno));
+	ret = blk_chain_push(chain, fd, path, err, errlen);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	if (!fmt)
+		fmt = blk_probe(fd);
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->path = strdup(path))) {
+		free(img);
+		close(fd);
+		return blk_fmterr(err, errlen, path, ENOMEM, "out of memory");
+	}
+	img->fmt = fmt;
+	img->fd = fd;
+	img->flags = flags;
+	pthread_mutex_init(&img->lock, NULL);
+	ret = fmt->open(img, chain);
+	if (ret < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", img->errmsg[0] ? img->errmsg :
+				 strerror(-ret));
+		img->fmt = NULL; /* open cleaned up after itself */
+		blk_close(img);
+		return ret;
+	}
+	img->errmsg[0] = '\0';
+	*out = img;
+	return 0;
+}
+
+int blk_open(const char *path, const char *format, unsigned flags,
+	     struct blk_image **out, char *err, size_t errlen)
+{
+	struct blk_chain chain = { 0 };
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	ret = blk_open_chain(path, format, flags, &chain, out, err, errlen);
+	/* A backing file's error names that file; say which image led there. */
+	if (ret < 0 && chain.backing_failed && err && errlen) {
+		char inner[BLK_ERR_MAX];
+
+		snprintf(inner, sizeof(inner), "%s", err);
+		blk_fmterr(err, errlen, path, -ret, "in its backing chain: %s", inner);
+	}
+	return ret;
+}
+
+int blk_open_backing(struct blk_image *child, const char *name,
+		     const char *format, struct blk_chain *chain,
+		     struct blk_image **out)
+{
+	char path[PATH_MAX];
+	char err[BLK_ERR_MAX];
+	const char *slash;
+	int ret;
+
+	/* A relative backing name is relative to the child's directory. */
+	slash = strrchr(child->path, '/');
+	if (name[0] == '/' || !slash) {
+		if (snprintf(path, sizeof(path), "%s", name) >= (int)sizeof(path))
+			return blk_seterr(child, ENAMETOOLONG,
+					  "backing file name too long");
+	} else if (snprintf(path, sizeof(path), "%.*s/%s",
+			    (int)(slash - child->path), child->path,
+			    name) >= (int)sizeof(path)) {
+		return blk_seterr(child, ENAMETOOLONG,
+				  "backing file name too long");
+	}
+	if (format && !blk_find_format(format))
+		return blk_seterr(child, ENOTSUP,
+				  "backing file format '%s' not supported",
+				  format);
+	ret = blk_open_chain(path, format, BLK_RDONLY, chain, out, err,
+			     sizeof(err));
+	if (ret < 0) {
+		/* Pass the innermost message up unchanged: it names its file. */
+		snprintf(child->errmsg, sizeof(child->errmsg), "%s", err);
+		chain->backing_failed = true;
+		return ret;
+	}
+	return 0;
+}
+
+void blk_close(struct blk_image *img)
+{
+	if (!img)
+		return;
+	if (img->fmt && img->fmt->close)
+		img->fmt->close(img);
+	if (img->fd >= 0)
+		close(img->fd);
+	pthread_mutex_destroy(&img->lock);
+	free(img->path);
+	free(img);
+}
+
+uint64_t blk_size(const struct blk_image *img)
+{
+	return img->size;
+}
+
+const char *blk_format_name(const struct blk_image *img)
+{
+	return img->fmt->name;
+}
+
+const char *blk_path(const struct blk_image *img)
+{
+	return img->path;
+}
+
+const char *blk_last_error(struct blk_image *img)
+{
+	return img->errmsg;
+}
+
+unsigned blk_caps(const struct blk_image *img)
+{
+	unsigned caps = img->fmt->caps ? img->fmt->caps((struct blk_image *)img) : 0;
+
+	if (img->flags & BLK_RDONLY)
+		caps = (caps & ~(BLK_CAP_DISCARD | BLK_CAP_COMPRESSED)) |
+		       BLK_CAP_READONLY;
+	return caps;
+}
+
+uint32_t blk_cluster_size(const struct blk_image *img)
+{
+	if (img->fmt->cluster_size)
+		return img->fmt->cluster_size((struct blk_image *)img);
+	return BLK_SECTOR_SIZE;
+}
+
+static int blk_check_range(struct blk_image *img, uint64_t len, uint64_t off)
+{
+	if (off > img->size || len > img->size - off)
+		return blk_seterr(img, EINVAL,
+				  "request [%llu, +%llu) beyond the image's "
+				  "%llu bytes", (unsigned long long)off,
+				  (unsigned long long)len,
+				  (unsigned long long)img->size);
+	return 0;
+}
+
+static int blk_check_writable(struct blk_image *img)
+{
+	if (img->flags & BLK_RDONLY)
+		return blk_seterr(img, EROFS, "image is open read-only");
+	return 0;
+}
+
+/* Under img->lock: may [off, off+len) be changed (by an op the format has)? */
+static int blk_check_change(struct blk_image *img, uint64_t len, uint64_t off,
+			    bool supported, const char *what)
+{
+	int ret = blk_check_writable(img);
+
+	if (!ret)
+		ret = blk_check_range(img, len, off);
+	if (!ret && !supported)
+		ret = blk_seterr(img, EOPNOTSUPP, "%s images do not support %s",
+				 img->fmt->name, what);
+	return ret;
+}
+
+int blk_pread(struct blk_image *img, void *buf, size_t len, uint64_t off)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_range(img, len, off);
+	if (!ret && len)
+		ret = img->fmt->pread(img, buf, len, off);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_pwrite(struct blk_image *img, const void *buf, size_t len,
+	       uint64_t off)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
+	if (!ret && len)
+		ret = img->fmt->pwrite(img, buf, len, off);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_pwrite_compressed(struct blk_image *img, const void *buf,
+			  size_t len, uint64_t off)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_change(img, len, off,
+			       img->fmt->pwrite_compressed != NULL,
+			       "compressed data");
+	if (!ret && len)
+		ret = img->fmt->pwrite_compressed(img, buf, len, off);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_flush(struct blk_image *img)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&img->lock);
+	if (!(img->flags & BLK_RDONLY))
+		ret = img->fmt->flush(img);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_discard(struct blk_image *img, uint64_t off, uint64_t len)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_change(img, len, off, img->fmt->discard != NULL,
+			       "discard");
+	if (!ret && len)
+		ret = img->fmt->discard(img, off, len);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+#define BLK_ZERO_CHUNK 65536
+
+int blk_zero_fill(struct blk_image *img, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[BLK_ZERO_CHUNK];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		int ret = img->fmt->pwrite(img, zeros, n, off);
+
+		if (ret < 0)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int blk_pwrite_zeroes(struct blk_image *img, uint64_t off, uint64_t len,
+		      unsigned flags)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
+	if (!ret && len)
+		ret = img->fmt->write_zeroes ?
+		      img->fmt->write_zeroes(img, off, len, flags) :
+		      blk_zero_fill(img, off, len);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_info(struct blk_image *img, struct blk_info *info)
+{
+	struct stat st;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&img->lock);
+	info->format = img->fmt->name;
+	info->virtual_size = img->size;
+	if (fstat(img->fd, &st) == 0)
+		info->allocated_size = (uint64_t)st.st_blocks * 512;
+	ret = img->fmt->info ? img->fmt->info(img, info) : 0;
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_resize(struct blk_image *img, uint64_t new_size)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_writable(img);
+	if (!ret && new_size < img->size)
+		ret = blk_seterr(img, ENOTSUP, "shrinking from %llu to %llu bytes "
+				 "is not supported", (unsigned long long)img->size,
+				 (unsigned long long)new_size);
+	else if (!ret && new_size > img->size && !img->fmt->resize)
+		ret = blk_seterr(img, ENOTSUP, "%s images cannot be resized",
+				 img->fmt->name);
+	else if (!ret && new_size > img->size)
+		ret = img->fmt->resize(img, new_size);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_create(const char *path, const struct blk_create_opts *opts,
+	       char *err, size_t errlen)
+{
+	const struct blk_format *fmt;
+	int fd, ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	fmt = blk_find_format(opts->format ? opts->format : "raw");
+	if (!fmt)
+		return blk_fmterr(err, errlen, path, EINVAL,
+				  "unknown image format '%s'", opts->format);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return blk_fmterr(err, errlen, path, errno,
+				  "cannot create: %s", strerror(errno));
+	ret = fmt->create(fd, path, opts, err, errlen);
+	if (ret == 0)
+		ret = blk_file_sync(fd);
+	close(fd);
+	if (ret < 0) {
+		unlink(path);
+		if (err && errlen && !err[0])
+			blk_fmterr(err, errlen, path, -ret, "create: %s",
+				   strerror(-ret));
+	}
+	return ret;
+}
+
+#define BLK_CONVERT_CHUNK (1u << 20)
+
+int blk_convert(struct blk_image *src, const char *dst_path,
+		const struct blk_create_opts *opts, unsigned flags,
+		blk_progress_fn progress, void *opaque, char *err,
+		size_t errlen)
+{
+	struct blk_create_opts o = *opts;
+	struct blk_image *dst = NULL;
+	uint64_t size = blk_size(src), off;
+	uint32_t chunk, cs;
+	uint8_t *buf = NULL;
+	bool compress;
+	int ret;
+
+	if (!o.size)
+		o.size = size;
+	if (o.size < size)
+		return blk_fmterr(err, errlen, dst_path, EINVAL,
+				  "target size %llu is smaller than the source's %llu",
+				  (unsigned long long)o.size,
+				  (unsigned long long)size);
+	ret = blk_create(dst_path, &o, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = blk_open(dst_path, o.format, 0, &dst, err, errlen);
+	if (ret < 0)
+		goto fail;
+	compress = (flags & BLK_CONVERT_COMPRESS) != 0;
+	if (compress && !(blk_caps(dst) & BLK_CAP_COMPRESSED)) {
+		ret = blk_fmterr(err, errlen, dst_path, EOPNOTSUPP,
+				 "%s images cannot be compressed", o.format);
+		goto fail;
+	}
+	/* A chunk is a whole number of clusters so compression sees whole ones. */
+	cs = blk_cluster_size(dst);
+	chunk = BLK_CONVERT_CHUNK < cs ? cs : BLK_CONVERT_CHUNK - BLK_CONVERT_CHUNK % cs;
+	buf = malloc(chunk);
+	if (!buf) {
+		ret = blk_fmterr(err, errlen, dst_path, ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (off = 0; off < size; off += chunk) {
+		size_t n = size - off < chunk ? (size_t)(size - off) : chunk;
+
+		ret = blk_pread(src, buf, n, off);
+		if (ret < 0) {
+			snprintf(err, errlen, "%s", blk_last_error(src));
+			goto fail;
+		}
+		for (size_t c = 0; c < n; c += cs) {
+			size_t m = n - c < cs ? n - c : cs;
+
+			if (blk_is_zero(buf + c, m))
+				continue;
+			if (compress)
+				ret = blk_pwrite_compressed(dst, buf + c, m, off + c);
+			else
+				ret = blk_pwrite(dst, buf + c, m, off + c);
+			if (ret < 0) {
+				snprintf(err, errlen, "%s", blk_last_error(dst));
+				goto fail;
+			}
+		}
+		if (progress)
+			progress(off + n, size, opaque);
+	}
+	if (size == 0 && progress)
+		progress(0, 0, opaque);
+	ret = blk_flush(dst);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s", blk_last_error(dst));
+		goto fail;
+	}
+	free(buf);
+	blk_close(dst);
+	return 0;
+fail:
+	free(buf);
+	blk_close(dst);
+	unlink(dst_path);
+	return ret;
+}

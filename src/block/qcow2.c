@@ -1,0 +1,1709 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * qcow2 images, versions 2 and 3, as described in QEMU's
+ * docs/interop/qcow2.txt ("the spec" below).
+ *
+ * Reads: L1/L2 tables, all-zero clusters (v3), zlib-compressed clusters
+ * and backing files.  Writes: allocation at the end of the file, copy of
+ * old (backing, zero or compressed) data for partial clusters, refcounts
+ * of any width, refcount table growth, discard, compressed clusters.
+ *
+ * Crash safety: new metadata is made durable before anything points at
+ * it, and references go before the clusters they held are freed:
+ *
+ *   data cluster -> its refcount -> fdatasync -> L2 entry
+ *   new L2 table (zeros) -> its refcount -> fdatasync -> L1 entry
+ *   new refcount block -> fdatasync -> refcount table entry
+ *   L2 entry changed -> fdatasync -> old cluster's refcount decremented
+ *
+ * Refcounts, L1 and refcount tables are written through at once.  New L2
+ * entries are applied to the cached L2 table at once (so reads see them)
+ * but reach the file only at the next commit: before a cached table is
+ * evicted, when QCOW2_MAX_PENDING pile up, after a discard, on flush and
+ * on close.  One fdatasync then covers every data cluster and refcount
+ * written since, as QEMU's metadata cache does; a guest flush makes all
+ * of it durable.
+ *
+ * so a process killed at any point leaves at worst leaked clusters
+ * (refcount > 0, unreferenced), which `qemu-img check` reports as leaks,
+ * never as corruption.  Images with internal snapshots, encryption, an
+ * external data file or extended L2 entries are refused for writing (the
+ * last three for reading too).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "block_int.h"
+
+/* Spec "Header": big-endian fields at these byte offsets. */
+#define QCOW2_MAGIC 0x514649fbu /* 'Q' 'F' 'I' 0xfb */
+#define QCOW2_HDR_MAGIC 0
+#define QCOW2_HDR_VERSION 4
+#define QCOW2_HDR_BACKING_OFFSET 8
+#define QCOW2_HDR_BACKING_SIZE 16
+#define QCOW2_HDR_CLUSTER_BITS 20
+#define QCOW2_HDR_SIZE 24
+#define QCOW2_HDR_CRYPT_METHOD 32
+#define QCOW2_HDR_L1_SIZE 36
+#define QCOW2_HDR_L1_OFFSET 40
+#define QCOW2_HDR_REFTABLE_OFFSET 48
+#define QCOW2_HDR_REFTABLE_CLUSTERS 56
+#define QCOW2_HDR_NB_SNAPSHOTS 60
+#define QCOW2_HDR_SNAPSHOTS_OFFSET 64
+#define QCOW2_HDR_INCOMPAT 72 /* v3 from here on */
+#define QCOW2_HDR_COMPAT 80
+#define QCOW2_HDR_AUTOCLEAR 88
+#define QCOW2_HDR_REFCOUNT_ORDER 96
+#define QCOW2_HDR_LENGTH 100
+#define QCOW2_HDR_COMPRESSION_TYPE 104 /* if header_length > 104 */
+#define QCOW2_V2_HDR_LEN 72
+#define QCOW2_V3_HDR_LEN 104
+#define QCOW2_CREATE_HDR_LEN 112 /* with compression type, padded to 8 */
+
+/* Spec "Header", incompatible_features bits. */
+#define QCOW2_INCOMPAT_DIRTY (1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT (1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
+#define QCOW2_INCOMPAT_SUPPORTED \
+	(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION)
+#define QCOW2_COMPRESSION_ZLIB 0
+
+/* Spec "Header extensions". */
+#define QCOW2_EXT_END 0x00000000u
+#define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
+
+/* Spec "Cluster mapping": L1, L2 and refcount table entries. */
+#define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* bits 9-55 */
+#define QCOW2_OFLAG_COPIED (1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+#define QCOW2_OFLAG_ZERO (1ull << 0)
+#define QCOW2_L1_RESERVED (~(QCOW2_OFFSET_MASK | QCOW2_OFLAG_COPIED))
+#define QCOW2_L2_STD_RESERVED \
+	(~(QCOW2_OFFSET_MASK | QCOW2_OFLAG_COPIED | QCOW2_OFLAG_ZERO | \
+	   QCOW2_OFLAG_COMPRESSED))
+#define QCOW2_RT_RESERVED 0x1ffull /* bits 0-8 */
+#define QCOW2_COMPRESSED_SECTOR 512u
+
+/* Limits: what QEMU accepts, which also bounds our allocations. */
+#define QCOW2_MIN_CLUSTER_BITS 9
+#define QCOW2_MAX_CLUSTER_BITS 21
+#define QCOW2_DEFAULT_CLUSTER_BITS 16
+#define QCOW2_MAX_L1_BYTES (32u << 20)
+#define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
+#define QCOW2_MAX_BACKING_NAME 1023u
+#define QCOW2_MAX_REFCOUNT_ORDER 6
+#define QCOW2_DEFAULT_REFCOUNT_ORDER 4 /* 16-bit, the only order in v2 */
+#define QCOW2_MAX_HOST_OFFSET (1ull << 56)
+#define QCOW2_L2_CACHE_SIZE 16
+#define QCOW2_MAX_PENDING 1024
+
+enum qcow2_ctype {
+	QCOW2_UNALLOCATED,
+	QCOW2_ZERO_PLAIN,
+	QCOW2_ZERO_ALLOC,
+	QCOW2_NORMAL,
+	QCOW2_COMPRESSED,
+};
+
+struct qcow2_l2_slot {
+	uint64_t offset; /* host offset of the table; 0 = empty slot */
+	uint64_t *table; /* host-endian entries */
+	uint64_t used;   /* LRU clock */
+};
+
+struct qcow2 {
+	int version;
+	unsigned cluster_bits;
+	uint32_t cluster_size;
+	unsigned l2_bits;
+	uint32_t l2_entries;
+	uint64_t l1_offset;
+	uint32_t l1_size;
+	uint64_t *l1;
+	uint64_t rt_offset;
+	uint32_t rt_clusters;
+	uint64_t rt_entries;
+	uint64_t *rt;
+	unsigned refcount_order;
+	uint64_t rb_entries; /* refcount entries per refcount block */
+	uint64_t refcount_max;
+	uint64_t incompat;
+	uint32_t nb_snapshots;
+	unsigned csize_shift; /* spec "Compressed Clusters Descriptor": x */
+	uint64_t csize_mask;
+	char backing_name[QCOW2_MAX_BACKING_NAME + 1];
+	char backing_format[16];
+	struct blk_image *backing;
+	uint64_t file_size; /* bytes really in the file */
+	uint64_t file_end;  /* next cluster to hand out (>= file_size) */
+	struct qcow2_l2_slot l2_cache[QCOW2_L2_CACHE_SIZE];
+	uint64_t l2_clock;
+	uint8_t *cluster_buf;   /* one cluster, for copy-on-write */
+	uint8_t *zbuf;          /* compressed bytes: two clusters */
+	uint8_t *dcache;        /* the last decompressed cluster */
+	uint64_t dcache_entry;  /* its L2 entry; 0 = empty */
+	uint64_t cpack_off;     /* where the next compressed cluster goes */
+	uint64_t cpack_end;
+	struct qcow2_pending *pending;
+	size_t npending;
+};
+
+/* An L2 entry changed in the cache, waiting for the barrier to be written. */
+struct qcow2_pending {
+	uint64_t l2_offset;
+	uint32_t index;
+	uint64_t new_entry;
+	uint64_t old_entry; /* its clusters are freed after the write */
+};
+
+static bool qcow2_probe(const uint8_t *buf, size_t len)
+{
+	return len >= 8 && blk_be32(buf + QCOW2_HDR_MAGIC) == QCOW2_MAGIC;
+}
+
+static struct qcow2 *qcow2_state(struct blk_image *img)
+{
+	return img->opaque;
+}
+
+/* ------------------------------------------------------------------ */
+/* Refcounts (spec "Host cluster management")                           */
+
+static uint64_t qcow2_rc_field_get(const uint8_t *p, uint64_t idx,
+				   unsigned order)
+{
+	unsigned bits = 1u << order;
+	uint64_t v = 0;
+
+	if (bits < 8)
+		return (p[idx * bits / 8] >> (idx * bits % 8)) & ((1u << bits) - 1);
+	for (unsigned i = 0; i < bits / 8; i++)
+		v = v << 8 | p[idx * (bits / 8) + i];
+	return v;
+}
+
+static void qcow2_rc_field_set(uint8_t *p, uint64_t idx, unsigned order,
+			       uint64_t v)
+{
+	unsigned bits = 1u << order;
+
+	if (bits < 8) {
+		unsigned shift = (unsigned)(idx * bits % 8);
+		uint8_t mask = (uint8_t)(((1u << bits) - 1) << shift);
+
+		p[idx * bits / 8] = (uint8_t)((p[idx * bits / 8] & ~mask) |
+					      ((v << shift) & mask));
+		return;
+	}
+	for (unsigned i = bits / 8; i-- > 0;) {
+		p[idx * (bits / 8) + i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* Bytes of a refcount block holding entry idx: [*start, *start + *len). */
+static void qcow2_rc_field_bytes(struct qcow2 *s, uint64_t idx,
+				 uint64_t *start, size_t *len)
+{
+	unsigned bits = 1u << s->refcount_order;
+
+	*start = idx * bits / 8;
+	*len = bits < 8 ? 1 : bits / 8;
+}
+
+static int qcow2_reserve(struct blk_image *img, struct qcow2 *s, uint64_t n,
+			 uint64_t *off)
+{
+	uint64_t bytes = n << s->cluster_bits;
+
+	if (n > QCOW2_MAX_HOST_OFFSET >> s->cluster_bits ||
+	    s->file_end > QCOW2_MAX_HOST_OFFSET - bytes)
+		return blk_seterr(img, EFBIG, "image file would exceed %llu bytes",
+				  (unsigned long long)QCOW2_MAX_HOST_OFFSET);
+	*off = s->file_end;
+	s->file_end += bytes;
+	return 0;
+}
+
+static void qcow2_note_write(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+	if (off + len > s->file_size)
+		s->file_size = off + len;
+}
+
+static int qcow2_write(struct blk_image *img, struct qcow2 *s,
+		       const void *buf, size_t len, uint64_t off,
+		       const char *what)
+{
+	int ret = blk_file_pwrite(img->fd, buf, len, off);
+
+	if (ret < 0)
+		return blk_seterr(img, -ret, "writing %s at %llu: %s", what,
+				  (unsigned long long)off, strerror(-ret));
+	qcow2_note_write(s, off, len);
+	return 0;
+}
+
+static int qcow2_refcount_update(struct blk_image *img, struct qcow2 *s,
+				 uint64_t host_off, int64_t delta,
+				 uint64_t *newval);
+
+/* Write one refcount table entry, in memory and in the file. */
+static int qcow2_set_rt_entry(struct blk_image *img, struct qcow2 *s,
+			      uint64_t idx, uint64_t rb_off)
+{
+	uint8_t be[8];
+
+	blk_put_be64(be, rb_off);
+	s->rt[idx] = rb_off;
+	return qcow2_write(img, s, be, 8, s->rt_offset + idx * 8,
+			   "refcount table entry");
+}
+
+/*
+ * Grow the refcount table so that it has an entry need_idx.  The new
+ * table and any refcount blocks describing it go at the end of the file,
+ * refcounted in those blocks; only then does the header switch over.
+ */
+static int qcow2_grow_reftable(struct blk_image *img, struct qcow2 *s,
+			       uint64_t need_idx)
+{
+	uint64_t cs = s->cluster_size, per_cluster = cs / 8;
+	uint64_t new_clusters = (need_idx + 1 + per_cluster - 1) / per_cluster;
+	uint64_t start, nblocks, *nrt = NULL, new_entries, first_blk, last_blk;
+	uint64_t old_off = s->rt_offset, old_clusters = s->rt_clusters;
+	uint8_t *buf = NULL;
+	int ret;
+
+	if (new_clusters < 2 * (uint64_t)s->rt_clusters)
+		new_clusters = 2 * (uint64_t)s->rt_clusters;
+	for (;;) {
+		uint64_t prev = UINT64_MAX;
+
+		if (new_clusters * cs > QCOW2_MAX_REFTABLE_BYTES)
+			return blk_seterr(img, EFBIG,
+					  "refcount table would exceed %u bytes",
+					  QCOW2_MAX_REFTABLE_BYTES);
+		new_entries = new_clusters * per_cluster;
+		start = s->file_end >> s->cluster_bits;
+		/* Count the refcount blocks needed for [start, start + n). */
+		nblocks = 0;
+		while (nblocks != prev) {
+			prev = nblocks;
+			first_blk = start / s->rb_entries;
+			last_blk = (start + new_clusters + nblocks - 1) / s->rb_entries;
+			nblocks = 0;
+			for (uint64_t b = first_blk; b <= last_blk; b++)
+				if (b >= s->rt_entries || !s->rt[b])
+					nblocks++;
+		}
+		if (last_blk < new_entries && need_idx < new_entries)
+			break;
+		new_clusters *= 2;
+	}
+	nrt = calloc(new_entries, sizeof(*nrt));
+	buf = malloc(cs);
+	if (!nrt || !buf) {
+		ret = blk_seterr(img, ENOMEM, "out of memory growing refcount table");
+		goto out;
+	}
+	memcpy(nrt, s->rt, s->rt_entries * sizeof(*nrt));
+	ret = qcow2_reserve(img, s, new_clusters + nblocks, &start);
+	if (ret < 0)
+		goto out;
+	start >>= s->cluster_bits;
+	/* The new refcount blocks follow the table. */
+	{
+		uint64_t next = start + new_clusters;
+		uint64_t end = start + new_clusters + nblocks;
+
+		for (uint64_t b = first_blk; b <= last_blk; b++) {
+			if (b < s->rt_entries && s->rt[b])
+				continue;
+			memset(buf, 0, cs);
+			for (uint64_t c = start; c < end; c++)
+				if (c / s->rb_entries == b)
+					qcow2_rc_field_set(buf, c % s->rb_entries,
+							   s->refcount_order, 1);
+			ret = qcow2_write(img, s, buf, cs, next << s->cluster_bits,
+					  "refcount block");
+			if (ret < 0)
+				goto out;
+			nrt[b] = next << s->cluster_bits;
+			next++;
+		}
+		/* Clusters falling into blocks that already exist. */
+		for (uint64_t c = start; c < end; c++) {
+			uint64_t b = c / s->rb_entries;
+
+			if (b < s->rt_entries && s->rt[b]) {
+				ret = qcow2_refcount_update(img, s,
+							    c << s->cluster_bits,
+							    1, NULL);
+				if (ret < 0)
+					goto out;
+			}
+		}
+	}
+	for (uint64_t i = 0; i < new_clusters; i++) {
+		for (uint64_t j = 0; j < per_cluster; j++)
+			blk_put_be64(buf + j * 8, nrt[i * per_cluster + j]);
+		ret = qcow2_write(img, s, buf, cs, (start + i) << s->cluster_bits,
+				  "refcount table");
+		if (ret < 0)
+			goto out;
+	}
+	ret = blk_sync(img);
+	if (ret < 0)
+		goto out;
+	/* Offset and size are adjacent: one write switches both. */
+	blk_put_be64(buf, start << s->cluster_bits);
+	blk_put_be32(buf + 8, (uint32_t)new_clusters);
+	ret = qcow2_write(img, s, buf, 12, QCOW2_HDR_REFTABLE_OFFSET, "header");
+	if (ret == 0)
+		ret = blk_sync(img);
+	if (ret < 0)
+		goto out;
+	free(s->rt);
+	s->rt = nrt;
+	nrt = NULL;
+	s->rt_entries = new_entries;
+	s->rt_offset = start << s->cluster_bits;
+	s->rt_clusters = (uint32_t)new_clusters;
+	/* The old table is unreferenced now; a crash before this only leaks. */
+	for (uint64_t i = 0; i < old_clusters; i++) {
+		ret = qcow2_refcount_update(img, s, old_off + (i << s->cluster_bits),
+					    -1, NULL);
+		if (ret < 0)
+			goto out;
+	}
+out:
+	free(nrt);
+	free(buf);
+	return ret;
+}
+
+/* Host offset of the refcount block for cluster c, allocating it. */
+static int qcow2_refblock_for(struct blk_image *img, struct qcow2 *s,
+			      uint64_t c, uint64_t *rb_off)
+{
+	uint64_t idx = c / s->rb_entries, off = 0, self;
+	uint8_t *buf;
+	int ret;
+
+	if (idx >= s->rt_entries) {
+		ret = qcow2_grow_reftable(img, s, idx);
+		if (ret < 0)
+			return ret;
+	}
+	if (s->rt[idx]) {
+		*rb_off = s->rt[idx];
+		return 0;
+	}
+	ret = qcow2_reserve(img, s, 1, &off);
+	if (ret < 0)
+		return ret;
+	buf = calloc(1, s->cluster_size);
+	if (!buf)
+		return blk_seterr(img, ENOMEM, "out of memory");
+	self = off >> s->cluster_bits;
+	/* A block that falls into its own range counts itself. */
+	if (self / s->rb_entries == idx)
+		qcow2_rc_field_set(buf, self % s->rb_entries, s->refcount_order, 1);
+	ret = qcow2_write(img, s, buf, s->cluster_size, off, "refcount block");
+	free(buf);
+	if (ret == 0 && self / s->rb_entries != idx)
+		ret = qcow2_refcount_update(img, s, off, 1, NULL);
+	if (ret == 0)
+		ret = blk_sync(img);
+	if (ret == 0)
+		ret = qcow2_set_rt_entry(img, s, idx, off);
+	if (ret == 0)
+		*rb_off = off;
+	return ret;
+}
+
+static int qcow2_refcount_get(struct blk_image *img, struct qcow2 *s,
+			      uint64_t host_off, uint64_t *val)
+{
+	uint64_t c = host_off >> s->cluster_bits, idx = c / s->rb_entries;
+	uint64_t start;
+	uint8_t raw[8];
+	size_t len;
+	int ret;
+
+	*val = 0;
+	if (idx >= s->rt_entries || !s->rt[idx])
+		return 0;
+	qcow2_rc_field_bytes(s, c % s->rb_entries, &start, &len);
+	ret = blk_file_pread(img->fd, raw, len, s->rt[idx] + start);
+	if (ret < 0)
+		return blk_seterr(img, -ret, "reading refcount block at %llu: %s",
+				  (unsigned long long)s->rt[idx], strerror(-ret));
+	/* Re-base the field so that entry index maps into raw[]. */
+	*val = qcow2_rc_field_get(raw, (1u << s->refcount_order) < 8 ?
+				  (c % s->rb_entries) % (8u >> s->refcount_order) : 0,
+				  s->refcount_order);
+	return 0;
+}
+
+static int qcow2_refcount_update(struct blk_image *img, struct qcow2 *s,
+				 uint64_t host_off, int64_t delta,
+				 uint64_t *newval)
+{
+	uint64_t c = host_off >> s->cluster_bits, rb = 0, start, old, val, sub;
+	uint8_t raw[8];
+	size_t len;
+	int ret;
+
+	ret = qcow2_refblock_for(img, s, c, &rb);
+	if (ret < 0)
+		return ret;
+	qcow2_rc_field_bytes(s, c % s->rb_entries, &start, &len);
+	ret = blk_file_pread(img->fd, raw, len, rb + start);
+	if (ret < 0)
+		return blk_seterr(img, -ret, "reading refcount block at %llu: %s",
+				  (unsigned long long)rb, strerror(-ret));
+	sub = (1u << s->refcount_order) < 8 ?
+	      (c % s->rb_entries) % (8u >> s->refcount_order) : 0;
+	old = qcow2_rc_field_get(raw, sub, s->refcount_order);
+	if (delta < 0 && old < (uint64_t)-delta)
+		return blk_seterr(img, EIO,
+				  "refcount of cluster at %llu would drop below 0 "
+				  "(image corrupt)", (unsigned long long)host_off);
+	if (delta > 0 && s->refcount_max - old < (uint64_t)delta)
+		return blk_seterr(img, ERANGE,
+				  "refcount of cluster at %llu would overflow %llu",
+				  (unsigned long long)host_off,
+				  (unsigned long long)s->refcount_max);
+	val = old + (uint64_t)delta;
+	qcow2_rc_field_set(raw, sub, s->refcount_order, val);
+	ret = qcow2_write(img, s, raw, len, rb + start, "refcount");
+	if (ret < 0)
+		return ret;
+	if (val == 0)
+		/* Give the space back; failure only costs space. */
+		(void)fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)(c << s->cluster_bits),
+				(off_t)s->cluster_size);
+	if (newval)
+		*newval = val;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* L1/L2 tables (spec "Cluster mapping")                               */
+
+static int qcow2_commit(struct blk_image *img, struct qcow2 *s);
+
+static int qcow2_l2_load(struct blk_image *img, struct qcow2 *s,
+			 uint64_t l2_off, bool fresh, uint64_t **table)
+{
+	struct qcow2_l2_slot *slot = &s->l2_cache[0];
+	uint8_t *raw;
+	int ret;
+
+	for (int i = 0; i < QCOW2_L2_CACHE_SIZE; i++) {
+		if (s->l2_cache[i].offset == l2_off) {
+			s->l2_cache[i].used = ++s->l2_clock;
+			*table = s->l2_cache[i].table;
+			return 0;
+		}
+		if (s->l2_cache[i].used < slot->used)
+			slot = &s->l2_cache[i];
+	}
+	/* The victim may hold entries not yet in the file. */
+	if (slot->offset && s->npending) {
+		ret = qcow2_commit(img, s);
+		if (ret < 0)
+			return ret;
+	}
+	slot->offset = 0;
+	if (!slot->table) {
+		slot->table = malloc((size_t)s->l2_entries * 8);
+		if (!slot->table)
+			return blk_seterr(img, ENOMEM, "out of memory");
+	}
+	if (fresh) {
+		memset(slot->table, 0, (size_t)s->l2_entries * 8);
+	} else {
+		raw = (uint8_t *)slot->table;
+		ret = blk_file_pread(img->fd, raw, s->cluster_size, l2_off);
+		if (ret < 0)
+			return blk_seterr(img, -ret, "reading L2 table at %llu: %s",
+					  (unsigned long long)l2_off,
+					  strerror(-ret));
+		for (uint32_t i = 0; i < s->l2_entries; i++)
+			slot->table[i] = blk_be64(raw + (size_t)i * 8);
+	}
+	slot->offset = l2_off;
+	slot->used = ++s->l2_clock;
+	*table = slot->table;
+	return 0;
+}
+
+/*
+ * The L2 table covering guest_off: *table NULL if none (and !alloc).
+ * With alloc, a missing table is created (zeros, refcount, barrier, L1).
+ */
+static int qcow2_get_l2(struct blk_image *img, struct qcow2 *s,
+			uint64_t guest_off, bool alloc, uint64_t **table,
+			uint64_t *l2_off_out)
+{
+	uint64_t l1_idx = guest_off >> (s->cluster_bits + s->l2_bits);
+	uint64_t l2_off, e;
+	uint8_t be[8];
+	int ret;
+
+	*table = NULL;
+	if (l1_idx >= s->l1_size)
+		return blk_seterr(img, EIO, "offset %llu beyond the L1 table",
+				  (unsigned long long)guest_off);
+	e = s->l1[l1_idx];
+	l2_off = e & QCOW2_OFFSET_MASK;
+	if (l2_off) {
+		if (alloc && !(e & QCOW2_OFLAG_COPIED))
+			return blk_seterr(img, ENOTSUP,
+					  "L2 table at %llu is shared (snapshot); "
+					  "writing it is not supported",
+					  (unsigned long long)l2_off);
+		if (l2_off_out)
+			*l2_off_out = l2_off;
+		return qcow2_l2_load(img, s, l2_off, false, table);
+	}
+	if (!alloc)
+		return 0;
+	ret = qcow2_reserve(img, s, 1, &l2_off);
+	if (ret < 0)
+		return ret;
+	memset(s->cluster_buf, 0, s->cluster_size);
+	ret = qcow2_write(img, s, s->cluster_buf, s->cluster_size, l2_off,
+			  "L2 table");
+	if (ret == 0)
+		ret = qcow2_refcount_update(img, s, l2_off, 1, NULL);
+	if (ret == 0)
+		ret = blk_sync(img);
+	if (ret < 0)
+		return ret;
+	s->l1[l1_idx] = l2_off | QCOW2_OFLAG_COPIED;
+	blk_put_be64(be, s->l1[l1_idx]);
+	ret = qcow2_write(img, s, be, 8, s->l1_offset + l1_idx * 8, "L1 entry");
+	if (ret < 0)
+		return ret;
+	if (l2_off_out)
+		*l2_off_out = l2_off;
+	return qcow2_l2_load(img, s, l2_off, true, table);
+}
+
+static uint32_t qcow2_l2_index(struct qcow2 *s, uint64_t guest_off)
+{
+	return (uint32_t)((guest_off >> s->cluster_bits) & (s->l2_entries - 1));
+}
+
+static int qcow2_get_entry(struct blk_image *img, struct qcow2 *s,
+			   uint64_t guest_off, uint64_t *entry)
+{
+	uint64_t *table;
+	int ret = qcow2_get_l2(img, s, guest_off, false, &table, NULL);
+
+	*entry = 0;
+	if (ret == 0 && table)
+		*entry = table[qcow2_l2_index(s, guest_off)];
+	return ret;
+}
+
+/* Point guest_off's L2 entry at new_entry: in the cache now, on disk at commit. */
+static int qcow2_update_entry(struct blk_image *img, struct qcow2 *s,
+			      uint64_t guest_off, uint64_t new_entry,
+			      uint64_t old_entry)
+{
+	uint64_t *table, l2_off = 0;
+	uint32_t i = qcow2_l2_index(s, guest_off);
+	struct qcow2_pending *p;
+	int ret;
+
+	if (s->npending == QCOW2_MAX_PENDING && (ret = qcow2_commit(img, s)) < 0)
+		return ret;
+	ret = qcow2_get_l2(img, s, guest_off, true, &table, &l2_off);
+	if (ret < 0)
+		return ret;
+	table[i] = new_entry;
+	p = &s->pending[s->npending++];
+	p->l2_offset = l2_off;
+	p->index = i;
+	p->new_entry = new_entry;
+	p->old_entry = old_entry;
+	return 0;
+}
+
+static int qcow2_classify(struct blk_image *img, struct qcow2 *s,
+			  uint64_t entry, enum qcow2_ctype *type)
+{
+	if (entry & QCOW2_OFLAG_COMPRESSED) {
+		if (entry & QCOW2_OFLAG_COPIED)
+			return blk_seterr(img, EIO, "compressed L2 entry %#llx "
+					  "has the copied flag (image corrupt)",
+					  (unsigned long long)entry);
+		*type = QCOW2_COMPRESSED;
+		return 0;
+	}
+	if (entry & QCOW2_L2_STD_RESERVED)
+		return blk_seterr(img, EIO, "L2 entry %#llx has reserved bits "
+				  "set (image corrupt)", (unsigned long long)entry);
+	if (entry & QCOW2_OFLAG_ZERO) {
+		if (s->version < 3)
+			return blk_seterr(img, EIO, "zero flag in a version 2 "
+					  "image (image corrupt)");
+		*type = (entry & QCOW2_OFFSET_MASK) ? QCOW2_ZERO_ALLOC :
+						      QCOW2_ZERO_PLAIN;
+		return 0;
+	}
+	*type = (entry & QCOW2_OFFSET_MASK) ? QCOW2_NORMAL : QCOW2_UNALLOCATED;
+	if (*type == QCOW2_NORMAL) {
+		uint64_t off = entry & QCOW2_OFFSET_MASK;
+
+		if (off & (s->cluster_size - 1))
+			return blk_seterr(img, EIO, "data cluster offset %llu not "
+					  "aligned to the cluster size (image corrupt)",
+					  (unsigned long long)off);
+		if (off >= s->file_end)
+			return blk_seterr(img, EIO, "data cluster offset %llu beyond "
+					  "the end of the file (image corrupt)",
+					  (unsigned long long)off);
+	}
+	return 0;
+}
+
+/* Spec "Compressed Clusters Descriptor": where the bytes are. */
+static void qcow2_compressed_range(struct qcow2 *s, uint64_t entry,
+				   uint64_t *coff, uint64_t *csize)
+{
+	uint64_t nsec;
+
+	*coff = entry & ((1ull << s->csize_shift) - 1);
+	nsec = ((entry >> s->csize_shift) & s->csize_mask) + 1;
+	*csize = nsec * QCOW2_COMPRESSED_SECTOR -
+		 (*coff & (QCOW2_COMPRESSED_SECTOR - 1));
+}
+
+static int qcow2_decompress(struct blk_image *img, struct qcow2 *s,
+			    uint64_t entry)
+{
+	uint64_t coff, csize;
+	z_stream zs;
+	int ret;
+
+	if (s->dcache_entry == entry)
+		return 0;
+	qcow2_compressed_range(s, entry, &coff, &csize);
+	if (coff >= s->file_size)
+		return blk_seterr(img, EIO, "compressed cluster at %llu beyond the "
+				  "end of the file (image corrupt)",
+				  (unsigned long long)coff);
+	ret = blk_file_pread_zero(img->fd, s->zbuf, csize, coff);
+	if (ret < 0)
+		return blk_seterr(img, -ret, "reading compressed cluster at %llu: %s",
+				  (unsigned long long)coff, strerror(-ret));
+	memset(&zs, 0, sizeof(zs));
+	/* Raw deflate; a 32 KiB window decodes any smaller window too. */
+	if (inflateInit2(&zs, -15) != Z_OK)
+		return blk_seterr(img, ENOMEM, "inflateInit2 failed");
+	zs.next_in = s->zbuf;
+	zs.avail_in = (uInt)csize;
+	zs.next_out = s->dcache;
+	zs.avail_out = s->cluster_size;
+	ret = inflate(&zs, Z_FINISH);
+	inflateEnd(&zs);
+	if (!(ret == Z_STREAM_END || ((ret == Z_OK || ret == Z_BUF_ERROR) &&
+				      zs.avail_out == 0)) || zs.avail_out) {
+		s->dcache_entry = 0;
+		return blk_seterr(img, EIO, "compressed cluster at %llu does not "
+				  "inflate to a whole cluster (image corrupt)",
+				  (unsigned long long)coff);
+	}
+	s->dcache_entry = entry;
+	return 0;
+}
+
+/* Read [off, off+len) within one cluster, following the backing chain. */
+static int qcow2_read_in_cluster(struct blk_image *img, struct qcow2 *s,
+				 uint8_t *buf, size_t len, uint64_t off)
+{
+	uint64_t in = off & (s->cluster_size - 1), entry;
+	enum qcow2_ctype type;
+	size_t n = len;
+	int ret;
+
+	/* Bytes past the virtual end (of the last cluster) read as zeros. */
+	if (off >= img->size) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (img->size - off < len) {
+		n = (size_t)(img->size - off);
+		memset(buf + n, 0, len - n);
+	}
+	ret = qcow2_get_entry(img, s, off, &entry);
+	if (ret == 0)
+		ret = qcow2_classify(img, s, entry, &type);
+	if (ret < 0)
+		return ret;
+	switch (type) {
+	case QCOW2_UNALLOCATED:
+		if (s->backing && off < blk_size(s->backing)) {
+			size_t m = blk_size(s->backing) - off < n ?
+				   (size_t)(blk_size(s->backing) - off) : n;
+
+			ret = blk_pread(s->backing, buf, m, off);
+			if (ret < 0)
+				return blk_seterr(img, -ret, "%s",
+						  blk_last_error(s->backing));
+			memset(buf + m, 0, n - m);
+		} else {
+			memset(buf, 0, n);
+		}
+		return 0;
+	case QCOW2_ZERO_PLAIN:
+	case QCOW2_ZERO_ALLOC:
+		memset(buf, 0, n);
+		return 0;
+	case QCOW2_NORMAL:
+		ret = blk_file_pread_zero(img->fd, buf, n,
+					  (entry & QCOW2_OFFSET_MASK) + in);
+		if (ret < 0)
+			return blk_seterr(img, -ret, "reading cluster at %llu: %s",
+					  (unsigned long long)(entry & QCOW2_OFFSET_MASK),
+					  strerror(-ret));
+		return 0;
+	case QCOW2_COMPRESSED:
+		ret = qcow2_decompress(img, s, entry);
+		if (ret < 0)
+			return ret;
+		memcpy(buf, s->dcache + in, n);
+		return 0;
+	}
+	return 0;
+}
+
+static int qcow2_pread(struct blk_image *img, void *buf, size_t len,
+		       uint64_t off)
+{
+	struct qcow2 *s = qcow2_state(img);
+	uint8_t *p = buf;
+
+	while (len) {
+		uint64_t in = off & (s->cluster_size - 1);
+		size_t n = s->cluster_size - in < len ?
+			   (size_t)(s->cluster_size - in) : len;
+		int ret = qcow2_read_in_cluster(img, s, p, n, off);
+
+		if (ret < 0)
+			return ret;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Drop one reference from every host cluster an old L2 entry used. */
+static int qcow2_free_entry(struct blk_image *img, struct qcow2 *s,
+			    uint64_t entry)
+{
+	uint64_t coff, csize, first, last;
+
+	if (entry & QCOW2_OFLAG_COMPRESSED) {
+		qcow2_compressed_range(s, entry, &coff, &csize);
+		first = coff >> s->cluster_bits;
+		last = (coff + csize - 1) >> s->cluster_bits;
+		if (s->dcache_entry == entry)
+			s->dcache_entry = 0;
+		for (uint64_t c = first; c <= last; c++) {
+			int ret = qcow2_refcount_update(img, s, c << s->cluster_bits,
+							-1, NULL);
+			if (ret < 0)
+				return ret;
+		}
+		return 0;
+	}
+	if (entry & QCOW2_OFFSET_MASK)
+		return qcow2_refcount_update(img, s, entry & QCOW2_OFFSET_MASK,
+					     -1, NULL);
+	return 0;
+}
+
+/*
+ * Write the pending L2 entries behind a barrier (their clusters and
+ * refcounts are durable first), then, once they are durable too, drop
+ * the references the old entries held.  In order, so an entry changed
+ * twice ends with its last value.
+ */
+static int qcow2_commit(struct blk_image *img, struct qcow2 *s)
+{
+	size_t n = s->npending;
+	bool freed = false;
+	uint8_t be[8];
+	int ret;
+
+	if (!n)
+		return 0;
+	s->npending = 0;
+	ret = blk_sync(img);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		struct qcow2_pending *p = &s->pending[i];
+
+		blk_put_be64(be, p->new_entry);
+		ret = qcow2_write(img, s, be, 8,
+				  p->l2_offset + (uint64_t)p->index * 8, "L2 entry");
+		if (p->old_entry & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED))
+			freed = true;
+	}
+	if (ret == 0 && freed)
+		ret = blk_sync(img);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = qcow2_free_entry(img, s, s->pending[i].old_entry);
+	if (ret < 0) {
+		/* The cache may be ahead of the file now: start again from it. */
+		for (int i = 0; i < QCOW2_L2_CACHE_SIZE; i++)
+			s->l2_cache[i].offset = 0;
+	}
+	return ret;
+}
+
+static int qcow2_pwrite(struct blk_image *img, const void *buf, size_t len,
+			uint64_t off)
+{
+	struct qcow2 *s = qcow2_state(img);
+	const uint8_t *p = buf;
+	int ret = 0;
+
+	while (len) {
+		uint64_t in = off & (s->cluster_size - 1), entry, host = 0;
+		uint64_t cstart = off - in;
+		size_t n = s->cluster_size - in < len ?
+			   (size_t)(s->cluster_size - in) : len;
+		enum qcow2_ctype type;
+
+		ret = qcow2_get_entry(img, s, off, &entry);
+		if (ret == 0)
+			ret = qcow2_classify(img, s, entry, &type);
+		if (ret < 0)
+			break;
+		if (type == QCOW2_NORMAL && (entry & QCOW2_OFLAG_COPIED)) {
+			ret = qcow2_write(img, s, p, n,
+					  (entry & QCOW2_OFFSET_MASK) + in, "data");
+			if (ret < 0)
+				break;
+		} else {
+			/* Copy-on-write into a new cluster at the end. */
+			if (n < s->cluster_size) {
+				ret = qcow2_read_in_cluster(img, s, s->cluster_buf,
+							    s->cluster_size, cstart);
+				if (ret < 0)
+					break;
+			}
+			memcpy(s->cluster_buf + in, p, n);
+			ret = qcow2_reserve(img, s, 1, &host);
+			if (ret == 0)
+				ret = qcow2_write(img, s, s->cluster_buf,
+						  s->cluster_size, host, "data");
+			if (ret == 0)
+				ret = qcow2_refcount_update(img, s, host, 1, NULL);
+			if (ret < 0)
+				break;
+			if (s->dcache_entry == entry)
+				s->dcache_entry = 0;
+			ret = qcow2_update_entry(img, s, cstart,
+						 host | QCOW2_OFLAG_COPIED, entry);
+			if (ret < 0)
+				break;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return ret;
+}
+
+static int qcow2_pwrite_compressed(struct blk_image *img, const void *buf,
+				   size_t len, uint64_t off)
+{
+	struct qcow2 *s = qcow2_state(img);
+	const uint8_t *p = buf;
+	int ret = 0;
+
+	if (off & (s->cluster_size - 1) ||
+	    (len & (s->cluster_size - 1) && off + len != img->size))
+		return blk_seterr(img, EINVAL, "compressed write [%llu, +%zu) "
+				  "not in whole clusters",
+				  (unsigned long long)off, len);
+	while (len && ret == 0) {
+		size_t n = len < s->cluster_size ? len : s->cluster_size;
+		uint64_t entry, nsec, clen, host = 0;
+		z_stream zs;
+		int zret;
+
+		ret = qcow2_get_entry(img, s, off, &entry);
+		if (ret < 0)
+			break;
+		memset(s->cluster_buf, 0, s->cluster_size);
+		memcpy(s->cluster_buf, p, n);
+		memset(&zs, 0, sizeof(zs));
+		/* Raw deflate with a 4 KiB window, as QEMU writes it. */
+		if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+				 Z_DEFAULT_STRATEGY) != Z_OK) {
+			ret = blk_seterr(img, ENOMEM, "deflateInit2 failed");
+			break;
+		}
+		zs.next_in = s->cluster_buf;
+		zs.avail_in = s->cluster_size;
+		zs.next_out = s->zbuf;
+		zs.avail_out = s->cluster_size;
+		zret = deflate(&zs, Z_FINISH);
+		clen = s->cluster_size - zs.avail_out;
+		deflateEnd(&zs);
+		if (entry || zret != Z_STREAM_END ||
+		    clen > s->cluster_size - QCOW2_COMPRESSED_SECTOR) {
+			/* Allocated already, or does not shrink: store it plain. */
+			ret = qcow2_pwrite(img, p, n, off);
+			goto next;
+		}
+		nsec = (clen + QCOW2_COMPRESSED_SECTOR - 1) / QCOW2_COMPRESSED_SECTOR;
+		memset(s->zbuf + clen, 0, nsec * QCOW2_COMPRESSED_SECTOR - clen);
+		if (s->cpack_off && s->cpack_end - s->cpack_off >=
+				    nsec * QCOW2_COMPRESSED_SECTOR) {
+			uint64_t rc;
+
+			ret = qcow2_refcount_get(img, s, s->cpack_off, &rc);
+			if (ret < 0)
+				break;
+			if (rc >= s->refcount_max)
+				s->cpack_off = 0;
+		} else {
+			s->cpack_off = 0;
+		}
+		if (!s->cpack_off) {
+			ret = qcow2_reserve(img, s, 1, &host);
+			if (ret < 0)
+				break;
+			s->cpack_off = host;
+			s->cpack_end = host + s->cluster_size;
+		}
+		host = s->cpack_off;
+		ret = qcow2_write(img, s, s->zbuf, nsec * QCOW2_COMPRESSED_SECTOR,
+				  host, "compressed data");
+		if (ret == 0)
+			ret = qcow2_refcount_update(img, s, host, 1, NULL);
+		if (ret < 0)
+			break;
+		s->cpack_off += nsec * QCOW2_COMPRESSED_SECTOR;
+		ret = qcow2_update_entry(img, s, off, QCOW2_OFLAG_COMPRESSED | host |
+					 (nsec - 1) << s->csize_shift, 0);
+next:
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return ret;
+}
+
+static int qcow2_discard(struct blk_image *img, uint64_t off, uint64_t len)
+{
+	struct qcow2 *s = qcow2_state(img);
+	uint64_t cs = s->cluster_size;
+	uint64_t start = (off + cs - 1) & ~(cs - 1);
+	uint64_t end = off + len == img->size ? off + len : (off + len) & ~(cs - 1);
+	int ret = 0;
+
+	for (uint64_t g = start; g < end && ret == 0; g += cs) {
+		uint64_t entry, new_entry;
+		enum qcow2_ctype type;
+
+		ret = qcow2_get_entry(img, s, g, &entry);
+		if (ret == 0)
+			ret = qcow2_classify(img, s, entry, &type);
+		if (ret < 0)
+			break;
+		if (type == QCOW2_ZERO_PLAIN ||
+		    (type == QCOW2_UNALLOCATED && !s->backing_name[0]))
+			continue;
+		/*
+		 * With a backing file, unmapping would uncover its data: v3
+		 * marks the cluster all-zero instead, so discarded ranges
+		 * read as zeros whatever the chain holds.
+		 */
+		if (s->backing_name[0]) {
+			if (s->version < 3)
+				continue;
+			new_entry = QCOW2_OFLAG_ZERO;
+		} else {
+			new_entry = 0;
+		}
+		ret = qcow2_update_entry(img, s, g, new_entry, entry);
+	}
+	/* Give the space back now rather than at the next flush. */
+	if (ret == 0)
+		ret = qcow2_commit(img, s);
+	return ret;
+}
+
+static int qcow2_flush(struct blk_image *img)
+{
+	struct qcow2 *s = qcow2_state(img);
+	int ret = qcow2_commit(img, s);
+
+	return ret < 0 ? ret : blk_sync(img);
+}
+
+static int qcow2_write_zeroes(struct blk_image *img, uint64_t off,
+			      uint64_t len, unsigned flags)
+{
+	struct qcow2 *s = qcow2_state(img);
+	uint64_t cs = s->cluster_size, end = off + len;
+	uint64_t mid = (off + cs - 1) & ~(cs - 1);
+	uint64_t mid_end = end == img->size ? end : end & ~(cs - 1);
+	int ret;
+
+	/*
+	 * Whole clusters go through discard, which leaves them reading as
+	 * zeros except in a v2 image with a backing file.
+	 */
+	if (!(flags & BLK_ZEROES_MAY_UNMAP) || mid >= mid_end ||
+	    (s->version < 3 && s->backing_name[0]))
+		return blk_zero_fill(img, off, len);
+	ret = blk_zero_fill(img, off, mid - off);
+	if (ret == 0)
+		ret = qcow2_discard(img, mid, mid_end - mid);
+	if (ret == 0)
+		ret = blk_zero_fill(img, mid_end, end - mid_end);
+	return ret;
+}
+
+static unsigned qcow2_caps(struct blk_image *img)
+{
+	return BLK_CAP_DISCARD | BLK_CAP_COMPRESSED;
+}
+
+static uint32_t qcow2_cluster_size_of(struct blk_image *img)
+{
+	return qcow2_state(img)->cluster_size;
+}
+
+/*
+ * Grow: a larger L1 table first if needed (written, refcounted and synced
+ * before one 12-byte header write switches l1_size and l1_table_offset),
+ * then the size field.  The old L1's clusters are freed last.
+ */
+static int qcow2_resize(struct blk_image *img, uint64_t new_size)
+{
+	struct qcow2 *s = qcow2_state(img);
+	uint64_t per_l1 = (uint64_t)s->cluster_size << s->l2_bits;
+	uint64_t need = new_size / per_l1 + (new_size % per_l1 != 0);
+	uint8_t be[12];
+	int ret;
+
+	if (need > QCOW2_MAX_L1_BYTES / 8)
+		return blk_seterr(img, EFBIG, "size %llu too large for cluster "
+				  "size %u", (unsigned long long)new_size,
+				  s->cluster_size);
+	if (need > s->l1_size) {
+		uint64_t old_off = s->l1_offset, off = 0;
+		uint64_t old_clusters = ((uint64_t)s->l1_size * 8 + s->cluster_size - 1)
+					>> s->cluster_bits;
+		uint64_t nclusters = (need * 8 + s->cluster_size - 1) >> s->cluster_bits;
+		size_t bytes = (size_t)(nclusters << s->cluster_bits);
+		uint64_t *l1 = calloc(bytes / 8, 8);
+		uint8_t *raw = calloc(1, bytes);
+
+		if (!l1 || !raw) {
+			free(l1);
+			free(raw);
+			return blk_seterr(img, ENOMEM, "out of memory");
+		}
+		memcpy(l1, s->l1, (size_t)s->l1_size * 8);
+		for (size_t i = 0; i < bytes / 8; i++)
+			blk_put_be64(raw + i * 8, l1[i]);
+		ret = qcow2_reserve(img, s, nclusters, &off);
+		if (ret == 0)
+			ret = qcow2_write(img, s, raw, bytes, off, "L1 table");
+		free(raw);
+		for (uint64_t c = 0; ret == 0 && c < nclusters; c++)
+			ret = qcow2_refcount_update(img, s, off + (c << s->cluster_bits),
+						    1, NULL);
+		if (ret == 0)
+			ret = blk_sync(img);
+		blk_put_be32(be, (uint32_t)(bytes / 8));
+		blk_put_be64(be + 4, off);
+		if (ret == 0)
+			ret = qcow2_write(img, s, be, 12, QCOW2_HDR_L1_SIZE, "header");
+		if (ret == 0)
+			ret = blk_sync(img);
+		if (ret < 0) {
+			free(l1);
+			return ret;
+		}
+		free(s->l1);
+		s->l1 = l1;
+		s->l1_size = (uint32_t)(bytes / 8);
+		s->l1_offset = off;
+		for (uint64_t c = 0; ret == 0 && c < old_clusters; c++)
+			ret = qcow2_refcount_update(img, s, old_off + (c << s->cluster_bits),
+						    -1, NULL);
+		if (ret < 0)
+			return ret;
+	}
+	blk_put_be64(be, new_size);
+	ret = qcow2_write(img, s, be, 8, QCOW2_HDR_SIZE, "header");
+	if (ret == 0)
+		ret = blk_sync(img);
+	if (ret == 0)
+		img->size = new_size;
+	return ret;
+}
+
+static int qcow2_info(struct blk_image *img, struct blk_info *info)
+{
+	struct qcow2 *s = qcow2_state(img);
+
+	info->cluster_size = s->cluster_size;
+	info->format_version = s->version;
+	info->variant = BLK_VARIANT_STANDARD;
+	snprintf(info->backing_file, sizeof(info->backing_file), "%s",
+		 s->backing_name);
+	snprintf(info->backing_format, sizeof(info->backing_format), "%s",
+		 s->backing_format);
+	return 0;
+}
+
+static void qcow2_close(struct blk_image *img)
+{
+	struct qcow2 *s = qcow2_state(img);
+
+	if (!s)
+		return;
+	/* Entries still pending must reach the file; errors stay in errmsg. */
+	if (s->npending)
+		(void)qcow2_flush(img);
+	blk_close(s->backing);
+	for (int i = 0; i < QCOW2_L2_CACHE_SIZE; i++)
+		free(s->l2_cache[i].table);
+	free(s->l1);
+	free(s->rt);
+	free(s->cluster_buf);
+	free(s->zbuf);
+	free(s->dcache);
+	free(s->pending);
+	free(s);
+	img->opaque = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening: validate every header field before trusting it             */
+
+/* A table of n bytes at off must be cluster aligned and inside the file. */
+static int qcow2_check_table(struct blk_image *img, struct qcow2 *s,
+			     const char *what, uint64_t off, uint64_t bytes)
+{
+	if (off & (s->cluster_size - 1))
+		return blk_seterr(img, EINVAL, "%s offset %llu is not aligned to "
+				  "the cluster size %u", what,
+				  (unsigned long long)off, s->cluster_size);
+	if (off == 0 && bytes)
+		return blk_seterr(img, EINVAL, "%s at offset 0 overlaps the header",
+				  what);
+	if (off > s->file_size || bytes > s->file_size - off)
+		return blk_seterr(img, EINVAL, "%s at %llu (%llu bytes) extends "
+				  "beyond the end of the file (%llu bytes)", what,
+				  (unsigned long long)off, (unsigned long long)bytes,
+				  (unsigned long long)s->file_size);
+	return 0;
+}
+
+static int qcow2_read_extensions(struct blk_image *img, struct qcow2 *s,
+				 const uint8_t *hdr, uint32_t start,
+				 uint32_t end)
+{
+	uint32_t pos = start;
+
+	/* Spec "Header extensions": type, length, data padded to 8 bytes. */
+	while (pos + 8 <= end) {
+		uint32_t type = blk_be32(hdr + pos), len = blk_be32(hdr + pos + 4);
+
+		pos += 8;
+		if (type == QCOW2_EXT_END)
+			return 0;
+		if (len > end - pos)
+			return blk_seterr(img, EINVAL, "header extension %#x of %u "
+					  "bytes overruns the header cluster",
+					  type, len);
+		if (type == QCOW2_EXT_BACKING_FORMAT) {
+			if (len >= sizeof(s->backing_format))
+				return blk_seterr(img, EINVAL, "backing format name "
+						  "of %u bytes too long", len);
+			memcpy(s->backing_format, hdr + pos, len);
+			s->backing_format[len] = '\0';
+		}
+		/* Other extensions (feature names, bitmaps) are optional. */
+		pos += (len + 7) & ~7u;
+	}
+	return 0;
+}
+
+static int qcow2_parse_header(struct blk_image *img, struct qcow2 *s,
+			      const uint8_t *hdr, size_t hdr_len,
+			      uint64_t *l1_needed)
+{
+	uint32_t version = blk_be32(hdr + QCOW2_HDR_VERSION);
+	uint32_t cbits = blk_be32(hdr + QCOW2_HDR_CLUSTER_BITS);
+	uint32_t hlen = QCOW2_V2_HDR_LEN, crypt, rt_clusters;
+	uint64_t size = blk_be64(hdr + QCOW2_HDR_SIZE), autoclear = 0;
+	uint64_t boff = blk_be64(hdr + QCOW2_HDR_BACKING_OFFSET);
+	uint32_t bsize = blk_be32(hdr + QCOW2_HDR_BACKING_SIZE);
+	uint32_t ext_end;
+	int ret;
+
+	if (blk_be32(hdr) != QCOW2_MAGIC)
+		return blk_seterr(img, EINVAL, "not a qcow2 image (bad magic)");
+	if (version != 2 && version != 3)
+		return blk_seterr(img, ENOTSUP, "qcow2 version %u not supported "
+				  "(2 and 3 are)", version);
+	s->version = (int)version;
+	if (cbits < QCOW2_MIN_CLUSTER_BITS || cbits > QCOW2_MAX_CLUSTER_BITS)
+		return blk_seterr(img, EINVAL, "cluster_bits %u out of range "
+				  "[%d, %d]", cbits, QCOW2_MIN_CLUSTER_BITS,
+				  QCOW2_MAX_CLUSTER_BITS);
+	s->cluster_bits = cbits;
+	s->cluster_size = 1u << cbits;
+	s->l2_bits = cbits - 3;
+	s->l2_entries = 1u << s->l2_bits;
+	s->csize_shift = 62 - (cbits - 8);
+	s->csize_mask = (1ull << (cbits - 8)) - 1;
+	s->refcount_order = QCOW2_DEFAULT_REFCOUNT_ORDER;
+	if (version == 3) {
+		hlen = blk_be32(hdr + QCOW2_HDR_LENGTH);
+		if (hlen < QCOW2_V3_HDR_LEN || hlen % 8 || hlen > s->cluster_size)
+			return blk_seterr(img, EINVAL, "header_length %u invalid "
+					  "(multiple of 8 in [%d, %u])", hlen,
+					  QCOW2_V3_HDR_LEN, s->cluster_size);
+		if (hlen > hdr_len)
+			return blk_seterr(img, EINVAL, "header_length %u beyond the "
+					  "end of the file", hlen);
+		s->incompat = blk_be64(hdr + QCOW2_HDR_INCOMPAT);
+		autoclear = blk_be64(hdr + QCOW2_HDR_AUTOCLEAR);
+		s->refcount_order = blk_be32(hdr + QCOW2_HDR_REFCOUNT_ORDER);
+		if (s->refcount_order > QCOW2_MAX_REFCOUNT_ORDER)
+			return blk_seterr(img, EINVAL, "refcount_order %u out of "
+					  "range [0, %d]", s->refcount_order,
+					  QCOW2_MAX_REFCOUNT_ORDER);
+	}
+	if (s->incompat & ~QCOW2_INCOMPAT_SUPPORTED) {
+		uint64_t bad = s->incompat & ~QCOW2_INCOMPAT_SUPPORTED;
+
+		return blk_seterr(img, ENOTSUP, "unsupported incompatible "
+				  "features %#llx%s%s",
+				  (unsigned long long)bad,
+				  bad & QCOW2_INCOMPAT_DATA_FILE ?
+				  " (external data file)" : "",
+				  bad & QCOW2_INCOMPAT_EXTL2 ?
+				  " (extended L2 entries)" : "");
+	}
+	if (s->incompat & QCOW2_INCOMPAT_COMPRESSION) {
+		uint8_t ctype = hlen > QCOW2_HDR_COMPRESSION_TYPE ?
+				hdr[QCOW2_HDR_COMPRESSION_TYPE] : 0;
+
+		if (ctype != QCOW2_COMPRESSION_ZLIB)
+			return blk_seterr(img, ENOTSUP, "compression type %u not "
+					  "supported (only zlib)", ctype);
+	}
+	if (!(img->flags & BLK_RDONLY)) {
+		if (s->incompat & QCOW2_INCOMPAT_CORRUPT)
+			return blk_seterr(img, EROFS, "image is marked corrupt; "
+					  "open it read-only or repair it with "
+					  "'qemu-img check -r all'");
+		if (s->incompat & QCOW2_INCOMPAT_DIRTY)
+			return blk_seterr(img, EROFS, "image is marked dirty (lazy "
+					  "refcounts); repair it with "
+					  "'qemu-img check -r all' first");
+	}
+	crypt = blk_be32(hdr + QCOW2_HDR_CRYPT_METHOD);
+	if (crypt)
+		return blk_seterr(img, ENOTSUP, "encrypted images (method %u) "
+				  "not supported", crypt);
+	s->nb_snapshots = blk_be32(hdr + QCOW2_HDR_NB_SNAPSHOTS);
+	if (s->nb_snapshots && !(img->flags & BLK_RDONLY))
+		return blk_seterr(img, ENOTSUP, "image has %u internal snapshots; "
+				  "writing such images is not supported",
+				  s->nb_snapshots);
+	/* Huge sizes: the L1 table must fit QEMU's limit. */
+	{
+		uint64_t per_l1 = (uint64_t)s->cluster_size << s->l2_bits;
+
+		*l1_needed = size / per_l1 + (size % per_l1 != 0);
+		if (*l1_needed > QCOW2_MAX_L1_BYTES / 8)
+			return blk_seterr(img, EFBIG, "virtual size %llu too large "
+					  "for cluster size %u", (unsigned long long)size,
+					  s->cluster_size);
+	}
+	img->size = size;
+	s->l1_size = blk_be32(hdr + QCOW2_HDR_L1_SIZE);
+	s->l1_offset = blk_be64(hdr + QCOW2_HDR_L1_OFFSET);
+	if (s->l1_size > QCOW2_MAX_L1_BYTES / 8)
+		return blk_seterr(img, EFBIG, "L1 table of %u entries too large",
+				  s->l1_size);
+	if (s->l1_size < *l1_needed)
+		return blk_seterr(img, EINVAL, "L1 table of %u entries too small "
+				  "for virtual size %llu", s->l1_size,
+				  (unsigned long long)size);
+	ret = qcow2_check_table(img, s, "L1 table", s->l1_offset,
+				(uint64_t)s->l1_size * 8);
+	if (ret < 0)
+		return ret;
+	rt_clusters = blk_be32(hdr + QCOW2_HDR_REFTABLE_CLUSTERS);
+	s->rt_offset = blk_be64(hdr + QCOW2_HDR_REFTABLE_OFFSET);
+	if ((uint64_t)rt_clusters << cbits > QCOW2_MAX_REFTABLE_BYTES)
+		return blk_seterr(img, EFBIG, "refcount table of %u clusters too "
+				  "large", rt_clusters);
+	if (rt_clusters == 0)
+		return blk_seterr(img, EINVAL, "refcount table has no clusters");
+	ret = qcow2_check_table(img, s, "refcount table", s->rt_offset,
+				(uint64_t)rt_clusters << cbits);
+	if (ret < 0)
+		return ret;
+	s->rt_clusters = rt_clusters;
+	s->rt_entries = ((uint64_t)rt_clusters << cbits) / 8;
+	s->rb_entries = ((uint64_t)s->cluster_size * 8) >> s->refcount_order;
+	s->refcount_max = s->refcount_order == 6 ? UINT64_MAX :
+			  (1ull << (1u << s->refcount_order)) - 1;
+	if (s->nb_snapshots) {
+		ret = qcow2_check_table(img, s, "snapshot table",
+					blk_be64(hdr + QCOW2_HDR_SNAPSHOTS_OFFSET), 0);
+		if (ret < 0)
+			return ret;
+	}
+	/* Backing file name: inside the header cluster. */
+	ext_end = (uint32_t)hdr_len;
+	if (boff) {
+		if (bsize == 0 || bsize > QCOW2_MAX_BACKING_NAME)
+			return blk_seterr(img, EINVAL, "backing file name length %u "
+					  "out of range [1, %u]", bsize,
+					  QCOW2_MAX_BACKING_NAME);
+		if (boff < hlen || boff > hdr_len || bsize > hdr_len - boff)
+			return blk_seterr(img, EINVAL, "backing file name at %llu "
+					  "outside the header cluster",
+					  (unsigned long long)boff);
+		memcpy(s->backing_name, hdr + boff, bsize);
+		s->backing_name[bsize] = '\0';
+		if (strlen(s->backing_name) != bsize)
+			return blk_seterr(img, EINVAL, "backing file name contains "
+					  "a NUL byte");
+		ext_end = (uint32_t)boff;
+	}
+	ret = qcow2_read_extensions(img, s, hdr, hlen, ext_end);
+	if (ret < 0)
+		return ret;
+	/* Clear autoclear bits we do not maintain (spec: autoclear_features). */
+	if (autoclear && !(img->flags & BLK_RDONLY)) {
+		uint8_t zero[8] = { 0 };
+
+		ret = qcow2_write(img, s, zero, 8, QCOW2_HDR_AUTOCLEAR, "header");
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int qcow2_load_tables(struct blk_image *img, struct qcow2 *s)
+{
+	size_t l1_bytes = (size_t)s->l1_size * 8;
+	size_t rt_bytes = (size_t)s->rt_entries * 8;
+	uint8_t *raw;
+	int ret;
+
+	s->l1 = calloc(s->l1_size ? s->l1_size : 1, 8);
+	s->rt = calloc(s->rt_entries, 8);
+	raw = malloc(l1_bytes > rt_bytes ? l1_bytes : rt_bytes);
+	if (!s->l1 || !s->rt || !raw) {
+		free(raw);
+		return blk_seterr(img, ENOMEM, "out of memory for tables");
+	}
+	ret = blk_file_pread(img->fd, raw, l1_bytes, s->l1_offset);
+	if (ret < 0)
+		goto io;
+	for (uint32_t i = 0; i < s->l1_size; i++) {
+		uint64_t e = blk_be64(raw + (size_t)i * 8);
+		uint64_t l2 = e & QCOW2_OFFSET_MASK;
+
+		s->l1[i] = e;
+		if (e & QCOW2_L1_RESERVED) {
+			ret = blk_seterr(img, EINVAL, "L1 entry %u (%#llx) has "
+					 "reserved bits set", i,
+					 (unsigned long long)e);
+			goto out;
+		}
+		if (l2 && (ret = qcow2_check_table(img, s, "L2 table", l2,
+						   s->cluster_size)) < 0) {
+			ret = blk_seterr(img, EINVAL, "L1 entry %u: L2 table at "
+					 "%llu is misaligned or beyond the end of "
+					 "the file (%llu bytes)", i,
+					 (unsigned long long)l2,
+					 (unsigned long long)s->file_size);
+			goto out;
+		}
+	}
+	ret = blk_file_pread(img->fd, raw, rt_bytes, s->rt_offset);
+	if (ret < 0)
+		goto io;
+	for (uint64_t i = 0; i < s->rt_entries; i++) {
+		uint64_t e = blk_be64(raw + i * 8);
+
+		s->rt[i] = e;
+		if (e & QCOW2_RT_RESERVED ||
+		    (e && qcow2_check_table(img, s, "refcount block", e,
+					    s->cluster_size) < 0)) {
+			ret = blk_seterr(img, EINVAL, "refcount table entry %llu "
+					 "(%#llx) is misaligned or beyond the end "
+					 "of the file", (unsigned long long)i,
+					 (unsigned long long)e);
+			goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+io:
+	ret = blk_seterr(img, -ret, "reading tables: %s", strerror(-ret));
+out:
+	free(raw);
+	return ret;
+}
+
+static int qcow2_open(struct blk_image *img, struct blk_chain *chain)
+{
+	struct qcow2 *s;
+	uint8_t first[QCOW2_V3_HDR_LEN] = { 0 };
+	uint8_t *hdr = NULL;
+	uint64_t l1_needed;
+	size_t hdr_len;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return blk_seterr(img, ENOMEM, "out of memory");
+	img->opaque = s;
+	ret = blk_file_size(img->fd, &s->file_size);
+	if (ret < 0) {
+		ret = blk_seterr(img, -ret, "cannot get size: %s", strerror(-ret));
+		goto fail;
+	}
+	if (s->file_size < QCOW2_V2_HDR_LEN) {
+		ret = blk_seterr(img, EINVAL, "file of %llu bytes too short for a "
+				 "qcow2 header", (unsigned long long)s->file_size);
+		goto fail;
+	}
+	ret = blk_file_pread_zero(img->fd, first, sizeof(first), 0);
+	if (ret < 0) {
+		ret = blk_seterr(img, -ret, "reading header: %s", strerror(-ret));
+		goto fail;
+	}
+	/* Read the whole header cluster (or what the file has of it). */
+	{
+		uint32_t cbits = blk_be32(first + QCOW2_HDR_CLUSTER_BITS);
+
+		hdr_len = cbits >= QCOW2_MIN_CLUSTER_BITS &&
+			  cbits <= QCOW2_MAX_CLUSTER_BITS ? 1u << cbits : 512;
+		if (hdr_len > s->file_size)
+			hdr_len = (size_t)s->file_size;
+		if (hdr_len < sizeof(first))
+			hdr_len = sizeof(first);
+	}
+	hdr = calloc(1, hdr_len);
+	if (!hdr) {
+		ret = blk_seterr(img, ENOMEM, "out of memory");
+		goto fail;
+	}
+	ret = blk_file_pread_zero(img->fd, hdr, hdr_len, 0);
+	if (ret < 0) {
+		ret = blk_seterr(img, -ret, "reading header: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = qcow2_parse_header(img, s, hdr, hdr_len, &l1_needed);
+	if (ret < 0)
+		goto fail;
+	s->file_end = (s->file_size + s->cluster_size - 1) &
+		      ~(uint64_t)(s->cluster_size - 1);
+	ret = qcow2_load_tables(img, s);
+	if (ret < 0)
+		goto fail;
+	s->cluster_buf = malloc(s->cluster_size);
+	s->zbuf = malloc(2 * (size_t)s->cluster_size);
+	s->dcache = malloc(s->cluster_size);
+	s->pending = calloc(QCOW2_MAX_PENDING, sizeof(*s->pending));
+	if (!s->cluster_buf || !s->zbuf || !s->dcache || !s->pending) {
+		ret = blk_seterr(img, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (s->backing_name[0] && !(img->flags & BLK_NO_BACKING)) {
+		ret = blk_open_backing(img, s->backing_name,
+				       s->backing_format[0] ? s->backing_format : NULL,
+				       chain, &s->backing);
+		if (ret < 0)
+			goto fail;
+	}
+	free(hdr);
+	return 0;
+fail:
+	free(hdr);
+	qcow2_close(img);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creating (preallocation off)                                        */
+
+static int qcow2_create(int fd, const char *path,
+			const struct blk_create_opts *opts, char *err,
+			size_t errlen)
+{
+	uint32_t cs = opts->cluster_size ? opts->cluster_size :
+		      1u << QCOW2_DEFAULT_CLUSTER_BITS;
+	unsigned cbits = (unsigned)__builtin_ctz(cs), order = QCOW2_DEFAULT_REFCOUNT_ORDER;
+	uint64_t size = opts->size, l1_size, l1_clusters, rb_entries;
+	uint64_t n_rb = 1, rt_clusters = 1, total, prev = 0;
+	char bfmt[16] = "";
+	uint8_t *buf = NULL;
+	uint32_t pos;
+	int ret = 0;
+
+	if (opts->variant == BLK_VARIANT_FIXED)
+		return blk_fmterr(err, errlen, path, ENOTSUP, "qcow2 has no fixed "
+				  "variant (preallocation is off); use raw or vdi");
+	if ((cs & (cs - 1)) || cbits < QCOW2_MIN_CLUSTER_BITS ||
+	    cbits > QCOW2_MAX_CLUSTER_BITS)
+		return blk_fmterr(err, errlen, path, EINVAL, "cluster size %u not a "
+				  "power of two in [512, 2 MiB]", cs);
+	if (opts->backing_file) {
+		struct blk_image *b;
+		char berr[BLK_ERR_MAX], bpath[4096];
+		const char *slash = strrchr(path, '/');
+
+		if (strlen(opts->backing_file) > QCOW2_MAX_BACKING_NAME)
+			return blk_fmterr(err, errlen, path, ENAMETOOLONG,
+					  "backing file name too long");
+		if (opts->backing_file[0] != '/' && slash)
+			snprintf(bpath, sizeof(bpath), "%.*s/%s",
+				 (int)(slash - path), path, opts->backing_file);
+		else
+			snprintf(bpath, sizeof(bpath), "%s", opts->backing_file);
+		/* Only its size and format matter, not its own chain. */
+		ret = blk_open(bpath, opts->backing_format,
+			       BLK_RDONLY | BLK_NO_BACKING, &b, berr, sizeof(berr));
+		if (ret < 0)
+			return blk_fmterr(err, errlen, path, -ret,
+					  "backing file: %s", berr);
+		if (!size)
+			size = blk_size(b);
+		snprintf(bfmt, sizeof(bfmt), "%s", blk_format_name(b));
+		blk_close(b);
+	}
+	l1_size = size / ((uint64_t)cs << (cbits - 3));
+	if (size % ((uint64_t)cs << (cbits - 3)))
+		l1_size++;
+	if (l1_size > QCOW2_MAX_L1_BYTES / 8)
+		return blk_fmterr(err, errlen, path, EFBIG, "size %llu too large "
+				  "for cluster size %u", (unsigned long long)size, cs);
+	l1_clusters = (l1_size * 8 + cs - 1) / cs;
+	if (!l1_clusters)
+		l1_clusters = 1;
+	rb_entries = ((uint64_t)cs * 8) >> order;
+	/* Header, refcount table, refcount blocks, L1: find a fixed point. */
+	while (n_rb != prev) {
+		prev = n_rb;
+		total = 1 + rt_clusters + n_rb + l1_clusters;
+		n_rb = (total + rb_entries - 1) / rb_entries;
+		rt_clusters = (n_rb * 8 + cs - 1) / cs;
+	}
+	total = 1 + rt_clusters + n_rb + l1_clusters;
+	buf = calloc(1, cs);
+	if (!buf)
+		return blk_fmterr(err, errlen, path, ENOMEM, "out of memory");
+	blk_put_be32(buf + QCOW2_HDR_MAGIC, QCOW2_MAGIC);
+	blk_put_be32(buf + QCOW2_HDR_VERSION, 3);
+	blk_put_be32(buf + QCOW2_HDR_CLUSTER_BITS, cbits);
+	blk_put_be64(buf + QCOW2_HDR_SIZE, size);
+	blk_put_be32(buf + QCOW2_HDR_L1_SIZE, (uint32_t)l1_size);
+	blk_put_be64(buf + QCOW2_HDR_L1_OFFSET, (1 + rt_clusters + n_rb) * cs);
+	blk_put_be64(buf + QCOW2_HDR_REFTABLE_OFFSET, cs);
+	blk_put_be32(buf + QCOW2_HDR_REFTABLE_CLUSTERS, (uint32_t)rt_clusters);
+	blk_put_be32(buf + QCOW2_HDR_REFCOUNT_ORDER, order);
+	blk_put_be32(buf + QCOW2_HDR_LENGTH, QCOW2_CREATE_HDR_LEN);
+	pos = QCOW2_CREATE_HDR_LEN;
+	if (opts->backing_file) {
+		size_t flen = strlen(bfmt), blen = strlen(opts->backing_file);
+
+		blk_put_be32(buf + pos, QCOW2_EXT_BACKING_FORMAT);
+		blk_put_be32(buf + pos + 4, (uint32_t)flen);
+		memcpy(buf + pos + 8, bfmt, flen);
+		pos += 8 + (uint32_t)((flen + 7) & ~7u);
+		pos += 8; /* end-of-extensions marker: zeros */
+		if (pos + blen > cs) {
+			ret = blk_fmterr(err, errlen, path, ENAMETOOLONG, "backing "
+					 "file name does not fit the header cluster");
+			goto out;
+		}
+		blk_put_be64(buf + QCOW2_HDR_BACKING_OFFSET, pos);
+		blk_put_be32(buf + QCOW2_HDR_BACKING_SIZE, (uint32_t)blen);
+		memcpy(buf + pos, opts->backing_file, blen);
+	}
+	ret = blk_file_pwrite(fd, buf, cs, 0);
+	/* Refcount table: one entry per refcount block. */
+	for (uint64_t c = 0; ret == 0 && c < rt_clusters; c++) {
+		memset(buf, 0, cs);
+		for (uint64_t i = 0; i < cs / 8; i++) {
+			uint64_t b = c * (cs / 8) + i;
+
+			if (b < n_rb)
+				blk_put_be64(buf + i * 8, (1 + rt_clusters + b) * cs);
+		}
+		ret = blk_file_pwrite(fd, buf, cs, (1 + c) * cs);
+	}
+	/* Refcount blocks: every metadata cluster has refcount 1. */
+	for (uint64_t b = 0; ret == 0 && b < n_rb; b++) {
+		memset(buf, 0, cs);
+		for (uint64_t i = 0; i < rb_entries; i++)
+			if (b * rb_entries + i < total)
+				qcow2_rc_field_set(buf, i, order, 1);
+		ret = blk_file_pwrite(fd, buf, cs, (1 + rt_clusters + b) * cs);
+	}
+	if (ret == 0 && ftruncate(fd, (off_t)(total * cs)) < 0)
+		ret = -errno;
+	if (ret < 0)
+		blk_fmterr(err, errlen, path, -ret, "writing metadata: %s",
+			   strerror(-ret));
+out:
+	free(buf);
+	return ret;
+}
+
+const struct blk_format blk_format_qcow2 = {
+	.name = "qcow2",
+	.probe = qcow2_probe,
+	.open = qcow2_open,
+	.close = qcow2_close,
+	.pread = qcow2_pread,
+	.pwrite = qcow2_pwrite,
+	.flush = qcow2_flush,
+	.discard = qcow2_discard,
+	.write_zeroes = qcow2_write_zeroes,
+	.pwrite_compressed = qcow2_pwrite_compressed,
+	.caps = qcow2_caps,
+	.cluster_size = qcow2_cluster_size_of,
+	.info = qcow2_info,
+	.resize = qcow2_resize,
+	.create = qcow2_create,
+};
