@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The global registry of VMs and media ($XDG_CONFIG_HOME/hutch/registry.xml,
+ * or $HUTCH_CONFIG_HOME/registry.xml), its lock, and the per-user paths.
+ *
+ * Every change is made under the registry's lock: hutch_registry_open()
+ * takes it, reads the file fresh, and hutch_registry_close() (after an
+ * optional hutch_registry_save()) releases it, so two processes never lose
+ * each other's updates.
+ */
+#ifndef HUTCH_REGISTRY_H
+#define HUTCH_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hutch/config.h"
+#include "hutch/error.h"
+
+/* How long a lock is waited for before giving up, unless HUTCH_LOCK_TIMEOUT (s) says otherwise. */
+#define HUTCH_LOCK_TIMEOUT_DEFAULT 30
+
+struct hutch_lock {
+	int fd;
+	char *path;
+};
+
+/* flock(LOCK_EX) on path (created if missing), waiting up to the lock timeout. */
+int hutch_lock_acquire(const char *path, struct hutch_lock *lk, struct hutch_error *e);
+void hutch_lock_release(struct hutch_lock *lk);
+/* The lock file that guards a VM's settings file. */
+char *hutch_config_lock_path(const char *settings_file);
+
+/* Per-user directories (malloc'd); created on demand by the functions that write. */
+char *hutch_config_home(void);
+char *hutch_runtime_dir(void);
+/* Write data to path atomically: temp file, fsync, rename, fsync of the directory. */
+int hutch_write_file_atomic(const char *path, const void *data, size_t len, struct hutch_error *e);
+int hutch_mkdir_p(const char *path, unsigned mode, struct hutch_error *e);
+/* An absolute, normalised version of path (relative to the cwd); malloc'd. */
+char *hutch_abspath(const char *path);
+void hutch_uuid_generate(char out[HUTCH_UUID_LEN + 1]);
+bool hutch_uuid_valid(const char *s);
+
+enum hutch_medium_kind { HUTCH_MEDIUM_HDD, HUTCH_MEDIUM_DVD, HUTCH_MEDIUM_FLOPPY };
+
+struct hutch_medium {
+	char uuid[HUTCH_UUID_LEN + 1];
+	enum hutch_medium_kind kind;
+	char *location;		/* absolute path */
+	char *format;		/* RAW VDI qcow2 (hdd), RAW (dvd, floppy) */
+	uint64_t size;		/* bytes the guest sees */
+};
+
+struct hutch_vm_entry {
+	char uuid[HUTCH_UUID_LEN + 1];
+	char *path;		/* settings file */
+};
+
+struct hutch_registry {
+	char *path;
+	struct hutch_lock lock;
+	char *machinefolder;	/* NULL = default */
+	struct hutch_vm_entry *vms;
+	size_t nvms;
+	struct hutch_medium *media;
+	size_t nmedia;
+};
+
+int hutch_registry_open(struct hutch_registry **out, struct hutch_error *e);
+int hutch_registry_save(struct hutch_registry *r, struct hutch_error *e);
+void hutch_registry_close(struct hutch_registry *r);
+int hutch_registry_parse(const char *buf, size_t len, const char *name,
+			 struct hutch_registry *r, struct hutch_error *e);
+int hutch_registry_serialize(const struct hutch_registry *r, char **buf, size_t *len,
+			     struct hutch_error *e);
+
+/* The folder new VMs go in when createvm has no --basefolder (malloc'd). */
+char *hutch_registry_machine_folder(const struct hutch_registry *r);
+
+int hutch_registry_add_vm(struct hutch_registry *r, const char *uuid, const char *path,
+			  struct hutch_error *e);
+int hutch_registry_remove_vm(struct hutch_registry *r, const char *uuid);
+/*
+ * Find a VM by UUID or name and load its config (fresh from disk).  Names
+ * are looked up by loading each registered config; one that fails to load
+ * is an error only if no other VM matches.
+ */
+int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid,
+			   struct hutch_machine **out, struct hutch_error *e);
+/*
+ * After m was renamed from old_name: if its settings follow the default
+ * layout (FOLDER/OLD/OLD.hutch), rename the folder and file to the new
+ * name as VirtualBox does, and move paths that pointed into the folder
+ * (disks, serial logs) in m and in r.  The caller saves both.
+ */
+int hutch_vm_rename_files(struct hutch_registry *r, struct hutch_machine *m, const char *old_name,
+			  struct hutch_error *e);
+/* Load every registered VM in registry order (*n machines, free each). */
+int hutch_registry_load_all(struct hutch_registry *r, struct hutch_machine ***out, size_t *n,
+			    struct hutch_error *e);
+
+struct hutch_medium *hutch_registry_find_medium(struct hutch_registry *r, const char *uuid_or_path,
+						int kind /* -1 = any */);
+/* Register an existing image (probing format and size); returns the entry. */
+int hutch_registry_open_medium(struct hutch_registry *r, const char *path, enum hutch_medium_kind kind,
+			       struct hutch_medium **out, struct hutch_error *e);
+int hutch_registry_remove_medium(struct hutch_registry *r, const char *uuid);
+const char *hutch_medium_kind_name(enum hutch_medium_kind k);
+
+/* Create a new disk image and register it; format "VDI" "RAW" "qcow2" (any case). */
+typedef void (*hutch_progress_fn)(unsigned percent, void *opaque);
+int hutch_medium_create(struct hutch_registry *r, const char *path, uint64_t size,
+			const char *format, bool fixed, hutch_progress_fn progress, void *opaque,
+			struct hutch_medium **out, struct hutch_error *e);
+/* Probe an image file's format and virtual size. */
+int hutch_medium_probe(const char *path, char **format, uint64_t *size, struct hutch_error *e);
+
+#endif

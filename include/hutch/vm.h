@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Running VMs: starting hutch-vm detached, reading a VM's state, and the
+ * control-socket client (docs/control-protocol.md).
+ */
+#ifndef HUTCH_VM_H
+#define HUTCH_VM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "hutch/config.h"
+#include "hutch/error.h"
+
+/* VirtualBox's MachineState names, as showvminfo prints them. */
+enum hutch_vm_state {
+	HUTCH_VM_POWEROFF,
+	HUTCH_VM_RUNNING,
+	HUTCH_VM_PAUSED,
+	HUTCH_VM_ABORTED,
+};
+
+const char *hutch_vm_state_name(enum hutch_vm_state s);	/* "poweroff" ... */
+const char *hutch_vm_state_text(enum hutch_vm_state s);	/* "powered off" ... */
+
+/* Files of a running VM (malloc'd): $runtime/<uuid>.sock and .state. */
+char *hutch_vm_socket_path(const struct hutch_machine *m);
+char *hutch_vm_state_path(const struct hutch_machine *m);
+/* The VM's folder (dirname of the settings file) and its log file. */
+char *hutch_vm_folder(const struct hutch_machine *m);
+char *hutch_vm_log_path(const struct hutch_machine *m);
+
+/*
+ * The VM's state from its state file: "running pid=N" with N dead is
+ * aborted; a running VM is asked over its socket whether it is paused.
+ * since (may be NULL) gets the time of the last change.  reason (may be
+ * NULL) gets aborted's reason (malloc'd) or NULL.
+ */
+enum hutch_vm_state hutch_vm_get_state(const struct hutch_machine *m, time_t *since, char **reason,
+				       pid_t *pid);
+static inline int hutch_vm_is_live(enum hutch_vm_state s)
+{
+	return s == HUTCH_VM_RUNNING || s == HUTCH_VM_PAUSED;
+}
+
+/*
+ * What the machine has that hutch-vm cannot do yet, as one line
+ * ("nic1 (nat), SATA Controller-0-0 (hdd)"), or NULL.  fatal gets the part
+ * that prevents starting at all (no kernel: firmware boot), or NULL.
+ */
+char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal);
+
+/* Where hutch-vm is: $HUTCH_VM, next to the program (argv0_dir), its parent dir, then PATH. */
+char *hutch_vm_find_binary(const char *exe_dir);
+
+/*
+ * Start hutch-vm detached for m and wait (timeout_s) until its control
+ * socket answers "status" with "ok running".  If it exits first, the
+ * error carries the last lines of its log.
+ */
+int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned timeout_s,
+		   pid_t *pid, struct hutch_error *e);
+
+/*
+ * Send one request to the VM's control socket and read the reply line.
+ * Returns 0 for "ok[ text]" (text in reply, may be NULL), -EREMOTEIO for
+ * "error msg" (msg in e), other -errno for socket trouble.
+ */
+int hutch_vm_control(const struct hutch_machine *m, const char *request, char *reply,
+		     size_t replylen, struct hutch_error *e);
+int hutch_control_request(const char *sockpath, const char *request, char *reply, size_t replylen,
+			  unsigned timeout_ms, struct hutch_error *e);
+
+/* Wait up to timeout_s for the VM to leave the running/paused states. */
+int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s);
+
+#endif

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * hutch-vm: one process per running VM.  Parses the command line, builds
+ * the machine, runs it headless (serial console on stdio or in a file),
+ * and reports how it ended through its exit status and the state file
+ * libhutch reads.  docs/hutch-vm.md describes every option.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot_linux.h"
+#include "control.h"
+#include "machine.h"
+
+#define EXIT_USAGE 2
+
+struct options {
+	struct machine_config mc;
+	const char *serial;
+	const char *control;
+	const char *state_file;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hutch-vm --kernel FILE [options]\n"
+		"Run one virtual machine on KVM, headless.\n\n"
+		"  --kernel FILE        Linux bzImage to boot directly\n"
+		"  --initrd FILE        initial ramdisk\n"
+		"  --append STR         kernel command line\n"
+		"  --memory MiB         guest RAM (default 512)\n"
+		"  --cpus N             vCPUs (default 1)\n"
+		"  --serial MODE        COM1: stdio (default), file:PATH, or none\n"
+		"  --no-reboot          exit when the guest reboots instead of restarting it\n"
+		"  --name NAME          VM name (for messages)\n"
+		"  --control PATH       listen for control requests on this UNIX socket\n"
+		"  --state-file PATH    write the VM's state (running/poweroff/aborted) here\n"
+		"  --help, --version\n\n"
+		"Exit status: 0 when the guest powers off (or reboots with --no-reboot),\n"
+		"1 on a VM failure (triple fault, KVM error), 2 on a usage error.\n");
+}
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hutch-vm: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_USAGE);
+}
+
+/* A whole decimal number in [min, max], or a usage error naming the option. */
+static uint64_t parse_number(const char *opt, const char *s, uint64_t min, uint64_t max, const char *unit)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+')
+		die_usage("%s '%s': expected a whole number of %s", opt, s, unit);
+	v = strtoull(s, &end, 10);
+	if (*end || errno)
+		die_usage("%s '%s': expected a whole number of %s", opt, s, unit);
+	if (v < min || v > max)
+		die_usage("%s %llu: must be between %" PRIu64 " and %" PRIu64 " %s", opt, v, min, max, unit);
+	return v;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
+	       OPT_NO_REBOOT, OPT_NAME, OPT_CONTROL, OPT_STATE, OPT_HELP, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "append", required_argument, NULL, OPT_APPEND },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "state-file", required_argument, NULL, OPT_STATE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mc.memory_mib = 512;
+	o->mc.cpus = 1;
+	o->mc.name = "hutch";
+	o->mc.cmdline = "console=ttyS0";
+	o->serial = "stdio";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL: o->mc.kernel = optarg; break;
+		case OPT_INITRD: o->mc.initrd = optarg; break;
+		case OPT_APPEND: o->mc.cmdline = optarg; break;
+		case OPT_MEMORY:
+			o->mc.memory_mib = parse_number("--memory", optarg, 16, 1024 * 1024, "MiB");
+			break;
+		case OPT_CPUS:
+			o->mc.cpus = (unsigned int)parse_number("--cpus", optarg, 1, 1024, "vCPUs");
+			break;
+		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_NO_REBOOT: o->mc.no_reboot = true; break;
+		case OPT_NAME: o->mc.name = optarg; break;
+		case OPT_CONTROL: o->control = optarg; break;
+		case OPT_STATE: o->state_file = optarg; break;
+		case OPT_HELP: usage(stdout); exit(0);
+		case OPT_VERSION: printf("hutch-vm %s\n", HUTCH_VERSION); exit(0);
+		case ':':
+			die_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			die_usage("unknown option '%s' (see hutch-vm --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s' (see hutch-vm --help)", argv[optind]);
+	if (!o->mc.kernel)
+		die_usage("no --kernel given (firmware boot from disks is not supported yet)");
+}
+
+static void open_serial(struct options *o)
+{
+	o->mc.serial_in_fd = -1;
+	o->mc.serial_out_fd = -1;
+	if (!strcmp(o->serial, "stdio")) {
+		o->mc.serial_in_fd = STDIN_FILENO;
+		o->mc.serial_out_fd = STDOUT_FILENO;
+	} else if (!strncmp(o->serial, "file:", 5) && o->serial[5]) {
+		int fd = open(o->serial + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			fprintf(stderr, "hutch-vm: error: --serial %s: %s\n", o->serial, strerror(errno));
+			exit(1);
+		}
+		o->mc.serial_out_fd = fd;
+	} else if (strcmp(o->serial, "none")) {
+		die_usage("--serial '%s': expected stdio, file:PATH or none", o->serial);
+	}
+}
+
+/* The state file libhutch reads: replaced atomically so a reader never sees half. */
+static void write_state(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_state(const char *path, const char *fmt, ...)
+{
+	char tmp[PATH_MAX];
+	va_list ap;
+	FILE *f;
+
+	if (!path)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	fflush(f);
+	fsync(fileno(f));
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+/* SIGINT/SIGTERM/SIGHUP end the VM like pulling the plug, cleanly. */
+static void *signal_thread(void *arg)
+{
+	struct machine *m = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigwait(&set, &sig) == 0)
+		machine_request(m, MACHINE_EV_POWEROFF, "terminated by signal %d", sig);
+	return NULL;
+}
+
+/* fds 0-2 must be open, or /dev/kvm or a vCPU could become "stdin". */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct machine m;
+	struct vm_control ctl;
+	enum machine_event ev;
+	pthread_t sig_thread;
+	char err[512], msg[256];
+	sigset_t set;
+	bool ctl_started = false;
+	int status;
+
+	ensure_std_fds();
+	parse_options(argc, argv, &o);
+	if (linux_check_kernel(o.mc.kernel, err, sizeof(err))) {
+		fprintf(stderr, "hutch-vm: error: --kernel %s\n", err);
+		return 1;
+	}
+	if (o.mc.initrd && access(o.mc.initrd, R_OK)) {
+		fprintf(stderr, "hutch-vm: error: --initrd %s: %s\n", o.mc.initrd, strerror(errno));
+		return 1;
+	}
+	open_serial(&o);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);  /* inherited by every thread */
+
+	if (machine_create(&m, &o.mc, err, sizeof(err))) {
+		fprintf(stderr, "hutch-vm: error: %s\n", err);
+		write_state(o.state_file, "aborted %s", err);
+		machine_destroy(&m);   /* whatever was set up before the failure */
+		return 1;
+	}
+	pthread_create(&sig_thread, NULL, signal_thread, &m);
+
+	for (;;) {
+		if (machine_start(&m, err, sizeof(err))) {
+			fprintf(stderr, "hutch-vm: error: %s\n", err);
+			write_state(o.state_file, "aborted %s", err);
+			status = 1;
+			break;
+		}
+		write_state(o.state_file, "running pid=%d", (int)getpid());
+		/*
+		 * The control socket opens only once the state file says running,
+		 * so a client that gets "ok running" finds the state file agreeing.
+		 */
+		if (!ctl_started) {
+			if (control_start(&ctl, &m, o.control, o.mc.serial_in_fd, err, sizeof(err))) {
+				fprintf(stderr, "hutch-vm: error: %s\n", err);
+				write_state(o.state_file, "aborted %s", err);
+				machine_request(&m, MACHINE_EV_FATAL, "%s", err);
+				machine_wait(&m, msg, sizeof(msg));
+				status = 1;
+				break;
+			}
+			ctl_started = true;
+		}
+		ev = machine_wait(&m, msg, sizeof(msg));
+		if (ev == MACHINE_EV_RESET && (!o.mc.no_reboot || m.reset_by_user)) {
+			m.reset_by_user = false;
+			continue;  /* a fresh machine; CMOS NVRAM and the console survive */
+		}
+		if (ev == MACHINE_EV_FATAL) {
+			fprintf(stderr, "hutch-vm: error: %s\n", msg);
+			write_state(o.state_file, "aborted %s", msg);
+			status = 1;
+		} else {
+			if (ev == MACHINE_EV_RESET)
+				fprintf(stderr, "hutch-vm: guest rebooted; exiting (--no-reboot)\n");
+			write_state(o.state_file, "poweroff");
+			status = 0;
+		}
+		break;
+	}
+	if (ctl_started)
+		control_stop(&ctl);
+	machine_destroy(&m);
+	return status;
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* createmedium (createhd, createvdi), showmediuminfo, closemedium. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hutch/registry.h"
+#include "vmctl.h"
+
+/* Largest image: 64 TiB, what VDI and qcow2 both handle comfortably. */
+#define MEDIUM_MAX_MB (64ULL * 1024 * 1024)
+
+static int kind_word(const char *w)
+{
+	if (!strcmp(w, "disk"))
+		return HUTCH_MEDIUM_HDD;
+	if (!strcmp(w, "dvd"))
+		return HUTCH_MEDIUM_DVD;
+	if (!strcmp(w, "floppy"))
+		return HUTCH_MEDIUM_FLOPPY;
+	return -1;
+}
+
+static const char *default_ext(const char *format)
+{
+	if (!strcasecmp(format, "VDI"))
+		return ".vdi";
+	if (!strcasecmp(format, "qcow2"))
+		return ".qcow2";
+	if (!strcasecmp(format, "VMDK"))
+		return ".vmdk";
+	if (!strcasecmp(format, "VHD"))
+		return ".vhd";
+	return ".img";
+}
+
+static int create_medium(const char *verb, int argc, char **argv, int first, int kind)
+{
+	const char *filename = NULL, *format = "VDI", *variant = "Standard";
+	unsigned long long size_mb = 0, size_bytes = 0;
+	bool have_size = false, fixed = false;
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	struct hutch_error e;
+	struct optscan s;
+	char *path;
+	const char *base;
+
+	opt_init(&s, verb, argc, argv, first);
+	while (opt_next_flag(&s)) {
+		if (opt_is(&s, "filename"))
+			filename = opt_value(&s);
+		else if (opt_is(&s, "size")) {
+			size_mb = parse_num(verb, s.raw, opt_value(&s), 0, ~0ULL, "MB");
+			have_size = true;
+		} else if (opt_is(&s, "sizebyte")) {
+			size_bytes = parse_num(verb, s.raw, opt_value(&s), 0, ~0ULL, "bytes");
+			have_size = true;
+		} else if (opt_is(&s, "format"))
+			format = opt_value(&s);
+		else if (opt_is(&s, "variant"))
+			variant = opt_value(&s);
+		else if (opt_is(&s, "static"))
+			fixed = true;	/* createvdi's old spelling of --variant Fixed */
+		else if (opt_is(&s, "register") || opt_is(&s, "remember"))
+			;		/* old createvdi/createhd flags: media are always registered now */
+		else if (opt_is(&s, "type") || opt_is(&s, "comment"))
+			(void)opt_value(&s);	/* old createhd flags without effect */
+		else if (opt_is(&s, "diffparent") || opt_is(&s, "property") || opt_is(&s, "propertyfile"))
+			die("%s %s is not yet supported", verb, s.raw);
+		else
+			usage_error(verb, "unknown option '%s'", s.raw);
+	}
+	if (kind != HUTCH_MEDIUM_HDD)
+		die("createmedium %s is not yet supported: only disk images can be created",
+		    hutch_medium_kind_name((enum hutch_medium_kind)kind));
+	if (!filename)
+		usage_error(verb, "--filename is required");
+	if (!have_size)
+		usage_error(verb, "--size (MB) or --sizebyte is required");
+	for (const char *v = variant; *v;) {
+		size_t n = strcspn(v, ",");
+
+		if (!strncasecmp(v, "Fixed", n) && n == 5)
+			fixed = true;
+		else if (!(n == 8 && !strncasecmp(v, "Standard", n)))
+			die("--variant '%.*s' is not yet supported: expected Standard or Fixed", (int)n, v);
+		v += n + (v[n] == ',');
+	}
+	if (size_bytes) {
+		if (size_bytes % 512 || size_bytes > MEDIUM_MAX_MB << 20)
+			die("--sizebyte %llu is out of range: expected a multiple of 512 up to %llu",
+			    size_bytes, MEDIUM_MAX_MB << 20);
+	} else {
+		if (size_mb < 1 || size_mb > MEDIUM_MAX_MB)
+			die("--size %llu is out of range: expected 1 to %llu MB", size_mb, MEDIUM_MAX_MB);
+		size_bytes = size_mb << 20;
+	}
+	/* VBoxManage adds the format's extension when the name has none. */
+	base = strrchr(filename, '/');
+	base = base ? base + 1 : filename;
+	path = strchr(base, '.') ? strdup(filename) : xasprintf("%s%s", filename, default_ext(format));
+	r = registry_open();
+	progress_cb(0, NULL);
+	if (hutch_medium_create(r, path, size_bytes, format, fixed, progress_cb, NULL, &md, &e)) {
+		fputc('\n', stderr);
+		die("%s", e.msg);
+	}
+	registry_save(r);
+	progress_done();
+	printf("Medium created. UUID: %s\n", md->uuid);
+	hutch_registry_close(r);
+	free(path);
+	return 0;
+}
+
+int cmd_createmedium(int argc, char **argv)
+{
+	int kind = HUTCH_MEDIUM_HDD, first = 1;
+
+	if (argc > 1 && kind_word(argv[1]) >= 0) {
+		kind = kind_word(argv[1]);
+		first = 2;
+	}
+	return create_medium("createmedium", argc, argv, first, kind);
+}
+
+int cmd_createhd(int argc, char **argv)
+{
+	return create_medium(argv[0], argc, argv, 1, HUTCH_MEDIUM_HDD);
+}
+
+/* Names of the registered VMs that use medium md, "" if none (malloc'd). */
+char *medium_users(struct hutch_registry *r, const struct hutch_medium *md)
+{
+	struct hutch_machine **ms;
+	struct hutch_error e;
+	char *out = strdup("");
+	size_t n, i, c, a;
+
+	if (hutch_registry_load_all(r, &ms, &n, &e))
+		die("%s", e.msg);
+	for (i = 0; i < n; i++) {
+		bool uses = false;
+
+		for (c = 0; c < ms[i]->nctl; c++)
+			for (a = 0; a < ms[i]->ctl[c].natt; a++) {
+				const struct hutch_attachment *at = &ms[i]->ctl[c].att[a];
+
+				if ((at->medium_uuid && !strcasecmp(at->medium_uuid, md->uuid)) ||
+				    !strcmp(at->medium, md->location))
+					uses = true;
+			}
+		if (uses) {
+			char *t = xasprintf("%s%s%s (UUID: %s)", out, *out ? ", " : "", ms[i]->name, ms[i]->uuid);
+
+			free(out);
+			out = t;
+		}
+		hutch_machine_free(ms[i]);
+	}
+	free(ms);
+	return out;
+}
+
+static int medium_args(const char *verb, int argc, char **argv, const char **target, bool *del)
+{
+	int kind = -1, i = 1;
+
+	if (argc > 1 && kind_word(argv[1]) >= 0)
+		kind = kind_word(argv[i++]);
+	*target = NULL;
+	for (; i < argc; i++) {
+		if (del && (!strcmp(argv[i], "--delete") || !strcmp(argv[i], "-delete")))
+			*del = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			usage_error(verb, "unknown option '%s'", argv[i]);
+		else if (*target)
+			usage_error(verb, "unexpected argument '%s'", argv[i]);
+		else
+			*target = argv[i];
+	}
+	if (!*target)
+		usage_error(verb, "which medium? give its UUID or file name");
+	return kind;
+}
+
+int cmd_showmediuminfo(int argc, char **argv)
+{
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	struct stat st;
+	const char *target;
+	char *users;
+	int kind = medium_args(argv[0], argc, argv, &target, NULL);
+
+	r = registry_open();
+	md = hutch_registry_find_medium(r, target, kind);
+	if (!md)
+		die("could not find a registered medium '%s'", target);
+	users = medium_users(r, md);
+	printf("UUID:           %s\n", md->uuid);
+	printf("Parent UUID:    base\n");
+	printf("State:          %s\n", access(md->location, F_OK) ? "inaccessible" : "created");
+	printf("Type:           %s\n", md->kind == HUTCH_MEDIUM_HDD ? "normal (base)" : "readonly");
+	printf("Location:       %s\n", md->location);
+	printf("Storage format: %s\n", md->format);
+	if (md->kind == HUTCH_MEDIUM_HDD)
+		printf("Capacity:       %llu MBytes\n", (unsigned long long)(md->size >> 20));
+	if (!stat(md->location, &st))
+		printf("Size on disk:   %llu MBytes\n", (unsigned long long)st.st_blocks * 512 >> 20);
+	printf("Encryption:     disabled\n");
+	if (*users)
+		printf("In use by VMs:  %s\n", users);
+	free(users);
+	hutch_registry_close(r);
+	return 0;
+}
+
+int cmd_closemedium(int argc, char **argv)
+{
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	const char *target;
+	bool del = false;
+	char *users;
+	int kind = medium_args("closemedium", argc, argv, &target, &del);
+
+	r = registry_open();
+	md = hutch_registry_find_medium(r, target, kind);
+	if (!md)
+		die("could not find a registered medium '%s'", target);
+	users = medium_users(r, md);
+	if (*users)
+		die("cannot close medium '%s': it is attached to %s", md->location, users);
+	free(users);
+	if (del) {
+		progress_cb(0, NULL);
+		if (unlink(md->location) && errno != ENOENT)
+			die("cannot delete '%s': %s", md->location, strerror(errno));
+		progress_done();
+	}
+	hutch_registry_remove_medium(r, md->uuid);
+	registry_save(r);
+	hutch_registry_close(r);
+	return 0;
+}

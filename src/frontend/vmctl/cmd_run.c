@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* startvm and controlvm: hutch-vm launched detached, driven over its socket. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hutch/vm.h"
+#include "vmctl.h"
+
+#define START_TIMEOUT_S 30
+#define POWEROFF_TIMEOUT_S 30
+
+static unsigned start_timeout(void)
+{
+	const char *s = getenv("HUTCH_START_TIMEOUT");
+
+	return s && atoi(s) > 0 ? (unsigned)atoi(s) : START_TIMEOUT_S;
+}
+
+static void start_one(const char *name, const char *type)
+{
+	struct hutch_machine *m;
+	struct hutch_error e;
+	struct hutch_lock lk;
+	enum hutch_vm_state st;
+	char *fatal, *unsup;
+
+	/* The lock keeps two startvm of one VM from racing to launch it twice. */
+	m = vm_find_locked(name, &lk);
+	st = hutch_vm_get_state(m, NULL, NULL, NULL);
+	if (hutch_vm_is_live(st))
+		die("the machine '%s' is already running (state %s)", m->name, hutch_vm_state_name(st));
+	unsup = hutch_vm_unsupported(m, &fatal);
+	if (fatal) {
+		free(unsup);
+		die("%s", fatal);
+	}
+	if (unsup)
+		warn("VM '%s': not yet supported by Hutch, started without: %s", m->name, unsup);
+	free(unsup);
+	if (strcmp(type, "headless")) {
+		char *folder = hutch_vm_folder(m);
+
+		warn("VM '%s': --type %s is not yet supported; starting headless (the console is in %s/Logs)",
+		     m->name, type, folder);
+		free(folder);
+	}
+	printf("Waiting for VM \"%s\" to power on...\n", m->name);
+	fflush(stdout);
+	if (hutch_vm_start(m, vmctl_exe_dir, start_timeout(), NULL, &e))
+		die("%s", e.msg);
+	printf("VM \"%s\" has been successfully started.\n", m->name);
+	hutch_lock_release(&lk);
+	hutch_machine_free(m);
+}
+
+int cmd_startvm(int argc, char **argv)
+{
+	const char *type = "gui", *pos, *names[64];
+	size_t n = 0, i;
+	struct optscan s;
+
+	opt_init(&s, "startvm", argc, argv, 1);
+	for (;;) {
+		if (!opt_next(&s, &pos)) {
+			if (!pos)
+				break;
+			if (n == sizeof(names) / sizeof(names[0]))
+				usage_error("startvm", "too many VMs");
+			names[n++] = pos;
+			continue;
+		}
+		if (opt_is(&s, "type")) {
+			type = opt_value(&s);
+			if (strcmp(type, "gui") && strcmp(type, "headless") && strcmp(type, "sdl") &&
+			    strcmp(type, "separate"))
+				usage_error("startvm", "--type '%s': expected gui, headless, sdl or separate", type);
+		} else if (opt_is(&s, "putenv|e")) {
+			(void)opt_value(&s);
+		} else {
+			usage_error("startvm", "unknown option '%s'", s.raw);
+		}
+	}
+	if (!n)
+		usage_error("startvm", "which VM? give its name or UUID");
+	for (i = 0; i < n; i++)
+		start_one(names[i], type);
+	return 0;
+}
+
+int cmd_controlvm(int argc, char **argv)
+{
+	struct hutch_machine *m;
+	struct hutch_error e;
+	enum hutch_vm_state st;
+	const char *action;
+
+	if (argc < 3)
+		usage_error("controlvm", "expected a VM and an action");
+	action = argv[2];
+	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "reset") &&
+	    strcmp(action, "poweroff") && strcmp(action, "acpipowerbutton")) {
+		static const char *const later[] = {
+			"savestate", "acpisleepbutton", "keyboardputscancode", "keyboardputstring",
+			"setlinkstate", "nic", "nictrace", "nicproperty", "nicpromisc", "natpf",
+			"guestmemoryballoon", "usbattach", "usbdetach", "audioin", "audioout",
+			"clipboard", "draganddrop", "vrde", "vrdeport", "setvideomodehint",
+			"screenshotpng", "recording", "setcredentials", "teleport", "plugcpu",
+			"unplugcpu", "cpuexecutioncap", "webcam", "addencpassword", "removeencpassword",
+			"removeallencpasswords", "changeuartmode", "vm-process-priority", "autostart-enabled",
+			"autostart-delay", "shutdown", "reboot", NULL
+		};
+		size_t i;
+
+		for (i = 0; later[i]; i++)
+			if (!strcasecmp(action, later[i]))
+				die("controlvm %s is not yet supported", action);
+		usage_error("controlvm", "unknown action '%s'", action);
+	}
+	if (argc > 3)
+		usage_error("controlvm", "unexpected argument '%s'", argv[3]);
+	m = vm_find(argv[1]);
+	st = hutch_vm_get_state(m, NULL, NULL, NULL);
+	if (!hutch_vm_is_live(st))
+		die("machine '%s' is not currently running (state %s)", m->name, hutch_vm_state_name(st));
+	if (!strcmp(action, "pause") && st == HUTCH_VM_PAUSED)
+		die("machine '%s' is already paused", m->name);
+	if (!strcmp(action, "resume") && st != HUTCH_VM_PAUSED)
+		die("machine '%s' is not paused (state %s)", m->name, hutch_vm_state_name(st));
+	if (!strcmp(action, "poweroff"))
+		progress_cb(0, NULL);
+	if (hutch_vm_control(m, action, NULL, 0, &e))
+		die("%s", e.msg);
+	if (!strcmp(action, "poweroff")) {
+		/* Return once it is really off, so a following modifyvm or startvm works. */
+		if (hutch_vm_wait_stopped(m, POWEROFF_TIMEOUT_S))
+			die("machine '%s' did not power off within %d s", m->name, POWEROFF_TIMEOUT_S);
+		progress_done();
+	}
+	hutch_machine_free(m);
+	return 0;
+}

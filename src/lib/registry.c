@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The global registry (registry.xml in the config home): the VMs this user
+ * has registered and the media they use, read and written under one lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/tree.h>
+
+#include "hutch/registry.h"
+#include "internal.h"
+
+#define REGISTRY_ROOT "HutchRegistry"
+#define REGISTRY_VERSION "1"
+#define REGISTRY_FILE "registry.xml"
+
+static const char *const medium_elem[] = { "HardDisk", "DVDImage", "FloppyImage" };
+
+const char *hutch_medium_kind_name(enum hutch_medium_kind k)
+{
+	static const char *const names[] = { "disk", "dvd", "floppy" };
+
+	return names[k];
+}
+
+static void registry_clear(struct hutch_registry *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nvms; i++)
+		free(r->vms[i].path);
+	free(r->vms);
+	r->vms = NULL;
+	r->nvms = 0;
+	for (i = 0; i < r->nmedia; i++) {
+		free(r->media[i].location);
+		free(r->media[i].format);
+	}
+	free(r->media);
+	r->media = NULL;
+	r->nmedia = 0;
+	free(r->machinefolder);
+	r->machinefolder = NULL;
+}
+
+static int rbad(struct hutch_error *e, const char *file, xmlNodePtr n, const char *what)
+{
+	return hutch_seterr(e, -EINVAL, "%s:%d: %s", file, (int)xmlGetLineNo(n), what);
+}
+
+static int reg_uuid(xmlNodePtr n, const char *file, char out[HUTCH_UUID_LEN + 1], struct hutch_error *e)
+{
+	char *u = hutch_xml_attr(n, "uuid");
+
+	if (!hutch_uuid_valid(u)) {
+		free(u);
+		return rbad(e, file, n, "missing or malformed uuid attribute (expected a UUID)");
+	}
+	snprintf(out, HUTCH_UUID_LEN + 1, "%s", u);
+	free(u);
+	return 0;
+}
+
+int hutch_registry_parse(const char *buf, size_t len, const char *name, struct hutch_registry *r,
+			 struct hutch_error *e)
+{
+	xmlDocPtr doc = hutch_xml_read(buf, len, name, e);
+	xmlNodePtr root, x, y;
+	char *v;
+	int rc = 0;
+
+	if (!doc)
+		return -EINVAL;
+	root = xmlDocGetRootElement(doc);
+	if (!hutch_xml_is(root, REGISTRY_ROOT)) {
+		rc = rbad(e, name, root, "not a Hutch registry: expected root element <" REGISTRY_ROOT ">");
+		goto out;
+	}
+	v = hutch_xml_attr(root, "version");
+	if (!v || strcmp(v, REGISTRY_VERSION)) {
+		rc = rbad(e, name, root, "registry version is missing or unsupported: expected " REGISTRY_VERSION);
+		free(v);
+		goto out;
+	}
+	free(v);
+	for (x = root->children; x && !rc; x = x->next) {
+		if (x->type != XML_ELEMENT_NODE)
+			continue;
+		if (hutch_xml_is(x, "SystemProperties")) {
+			r->machinefolder = hutch_xml_attr(x, "machinefolder");
+			continue;
+		}
+		if (!hutch_xml_is(x, "MachineRegistry") && !hutch_xml_is(x, "MediaRegistry")) {
+			rc = rbad(e, name, x, "unexpected element in <" REGISTRY_ROOT ">");
+			break;
+		}
+		for (y = x->children; y && !rc; y = y->next) {
+			if (y->type != XML_ELEMENT_NODE)
+				continue;
+			if (hutch_xml_is(y, "MachineEntry")) {
+				struct hutch_vm_entry *vm = HUTCH_APPEND(r->vms, r->nvms);
+
+				rc = reg_uuid(y, name, vm->uuid, e);
+				vm->path = hutch_xml_attr(y, "src");
+				if (!rc && !vm->path)
+					rc = rbad(e, name, y, "<MachineEntry> has no src attribute");
+				continue;
+			}
+			int k;
+
+			for (k = 0; k < 3; k++)
+				if (hutch_xml_is(y, medium_elem[k]))
+					break;
+			if (k == 3) {
+				rc = rbad(e, name, y, "unexpected element in the registry");
+				break;
+			}
+			struct hutch_medium *md = HUTCH_APPEND(r->media, r->nmedia);
+			unsigned long long size = 0;
+
+			md->kind = (enum hutch_medium_kind)k;
+			rc = reg_uuid(y, name, md->uuid, e);
+			md->location = hutch_xml_attr(y, "location");
+			md->format = hutch_xml_attr(y, "format");
+			if (!rc && (!md->location || !md->format))
+				rc = rbad(e, name, y, "medium needs location and format attributes");
+			if (!rc)
+				rc = hutch_xml_attr_uint(y, "size", name, ~0ULL, &size, true, e);
+			md->size = size;
+		}
+	}
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int hutch_registry_serialize(const struct hutch_registry *r, char **buf, size_t *len, struct hutch_error *e)
+{
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr root = xmlNewNode(NULL, BAD_CAST REGISTRY_ROOT), x, y;
+	size_t i;
+	int rc;
+
+	xmlDocSetRootElement(doc, root);
+	hutch_xml_set(root, "version", REGISTRY_VERSION);
+	if (r->machinefolder) {
+		x = xmlNewChild(root, NULL, BAD_CAST "SystemProperties", NULL);
+		hutch_xml_set(x, "machinefolder", r->machinefolder);
+	}
+	x = xmlNewChild(root, NULL, BAD_CAST "MachineRegistry", NULL);
+	for (i = 0; i < r->nvms; i++) {
+		y = xmlNewChild(x, NULL, BAD_CAST "MachineEntry", NULL);
+		hutch_xml_set(y, "uuid", r->vms[i].uuid);
+		hutch_xml_set(y, "src", r->vms[i].path);
+	}
+	x = xmlNewChild(root, NULL, BAD_CAST "MediaRegistry", NULL);
+	for (i = 0; i < r->nmedia; i++) {
+		const struct hutch_medium *md = &r->media[i];
+
+		y = xmlNewChild(x, NULL, BAD_CAST medium_elem[md->kind], NULL);
+		hutch_xml_set(y, "uuid", md->uuid);
+		hutch_xml_set(y, "location", md->location);
+		hutch_xml_set(y, "format", md->format);
+		hutch_xml_setf(y, "size", "%llu", (unsigned long long)md->size);
+	}
+	rc = hutch_xml_dump(doc, buf, len, e);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int hutch_registry_open(struct hutch_registry **out, struct hutch_error *e)
+{
+	struct hutch_registry *r = hutch_xmalloc(sizeof(*r));
+	char *home = hutch_config_home(), *lockpath, *buf;
+	size_t len;
+	int rc;
+
+	r->lock.fd = -1;
+	rc = hutch_mkdir_p(home, 0700, e);
+	if (rc)
+		goto fail;
+	r->path = hutch_xasprintf("%s/" REGISTRY_FILE, home);
+	lockpath = hutch_xasprintf("%s.lock", r->path);
+	rc = hutch_lock_acquire(lockpath, &r->lock, e);
+	free(lockpath);
+	if (rc)
+		goto fail;
+	rc = hutch_read_file(r->path, &buf, &len, e);
+	if (rc == -ENOENT) {
+		rc = 0;	/* a first run: an empty registry */
+	} else if (!rc) {
+		rc = hutch_registry_parse(buf, len, r->path, r, e);
+		free(buf);
+	}
+	if (rc)
+		goto fail;
+	free(home);
+	*out = r;
+	return 0;
+fail:
+	free(home);
+	hutch_registry_close(r);
+	return rc;
+}
+
+int hutch_registry_save(struct hutch_registry *r, struct hutch_error *e)
+{
+	char *buf;
+	size_t len;
+	int rc = hutch_registry_serialize(r, &buf, &len, e);
+
+	if (rc)
+		return rc;
+	rc = hutch_write_file_atomic(r->path, buf, len, e);
+	free(buf);
+	return rc;
+}
+
+void hutch_registry_close(struct hutch_registry *r)
+{
+	if (!r)
+		return;
+	registry_clear(r);
+	hutch_lock_release(&r->lock);
+	free(r->path);
+	free(r);
+}
+
+char *hutch_registry_machine_folder(const struct hutch_registry *r)
+{
+	const char *home;
+
+	if (r->machinefolder && *r->machinefolder)
+		return hutch_xstrdup(r->machinefolder);
+	/* Tests isolate everything under HUTCH_CONFIG_HOME, VM folders included. */
+	home = getenv("HUTCH_CONFIG_HOME");
+	if (home && *home)
+		return hutch_xasprintf("%s/Hutch VMs", home);
+	home = getenv("HOME");
+	return hutch_xasprintf("%s/Hutch VMs", home && *home ? home : "");
+}
+
+int hutch_registry_add_vm(struct hutch_registry *r, const char *uuid, const char *path, struct hutch_error *e)
+{
+	struct hutch_vm_entry *vm;
+	size_t i;
+
+	for (i = 0; i < r->nvms; i++) {
+		if (!strcasecmp(r->vms[i].uuid, uuid))
+			return hutch_seterr(e, -EEXIST, "a VM with UUID {%s} is already registered (%s)", uuid,
+					    r->vms[i].path);
+		if (!strcmp(r->vms[i].path, path))
+			return hutch_seterr(e, -EEXIST, "settings file '%s' is already registered", path);
+	}
+	vm = HUTCH_APPEND(r->vms, r->nvms);
+	snprintf(vm->uuid, sizeof(vm->uuid), "%s", uuid);
+	vm->path = hutch_xstrdup(path);
+	return 0;
+}
+
+int hutch_registry_remove_vm(struct hutch_registry *r, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < r->nvms; i++) {
+		if (strcasecmp(r->vms[i].uuid, uuid))
+			continue;
+		free(r->vms[i].path);
+		memmove(&r->vms[i], &r->vms[i + 1], (r->nvms - i - 1) * sizeof(r->vms[0]));
+		r->nvms--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static const char *strip_braces(const char *s, char buf[HUTCH_UUID_LEN + 1])
+{
+	size_t n = strlen(s);
+
+	/* VBoxManage accepts {uuid} as well as uuid. */
+	if (n == HUTCH_UUID_LEN + 2 && s[0] == '{' && s[n - 1] == '}') {
+		memcpy(buf, s + 1, HUTCH_UUID_LEN);
+		buf[HUTCH_UUID_LEN] = 0;
+		return buf;
+	}
+	return s;
+}
+
+int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid, struct hutch_machine **out,
+			   struct hutch_error *e)
+{
+	char ub[HUTCH_UUID_LEN + 1];
+	const char *key = strip_braces(name_or_uuid, ub);
+	struct hutch_error first = { 0, "" };
+	size_t i;
+
+	for (i = 0; i < r->nvms; i++)
+		if (!strcasecmp(r->vms[i].uuid, key))
+			return hutch_config_load(r->vms[i].path, out, e);
+	for (i = 0; i < r->nvms; i++) {
+		struct hutch_machine *m;
+		struct hutch_error le;
+
+		if (hutch_config_load(r->vms[i].path, &m, &le)) {
+			if (!first.code)
+				first = le;
+			continue;
+		}
+		if (!strcmp(m->name, name_or_uuid)) {
+			*out = m;
+			return 0;
+		}
+		hutch_machine_free(m);
+	}
+	/* A broken settings file may be the VM asked for: its error says more than "not found". */
+	if (first.code)
+		return hutch_seterr(e, first.code, "%s (while looking for VM '%s')", first.msg, name_or_uuid);
+	return hutch_seterr(e, -ENOENT, "could not find a registered machine named '%s'", name_or_uuid);
+}
+
+int hutch_registry_load_all(struct hutch_registry *r, struct hutch_machine ***out, size_t *n,
+			    struct hutch_error *e)
+{
+	struct hutch_machine **ms = hutch_xmalloc((r->nvms + 1) * sizeof(*ms));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->nvms; i++) {
+		rc = hutch_config_load(r->vms[i].path, &ms[i], e);
+		if (rc) {
+			while (i--)
+				hutch_machine_free(ms[i]);
+			free(ms);
+			return rc;
+		}
+	}
+	*out = ms;
+	*n = r->nvms;
+	return 0;
+}
+
+struct hutch_medium *hutch_registry_find_medium(struct hutch_registry *r, const char *uuid_or_path, int kind)
+{
+	char ub[HUTCH_UUID_LEN + 1];
+	const char *key = strip_braces(uuid_or_path, ub);
+	char *abs = hutch_abspath(uuid_or_path);
+	struct hutch_medium *found = NULL;
+	size_t i;
+
+	for (i = 0; i < r->nmedia && !found; i++) {
+		struct hutch_medium *md = &r->media[i];
+
+		if (kind >= 0 && md->kind != (enum hutch_medium_kind)kind)
+			continue;
+		if (!strcasecmp(md->uuid, key) || !strcmp(md->location, abs))
+			found = md;
+	}
+	free(abs);
+	return found;
+}
+
+int hutch_registry_remove_medium(struct hutch_registry *r, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < r->nmedia; i++) {
+		if (strcasecmp(r->media[i].uuid, uuid))
+			continue;
+		free(r->media[i].location);
+		free(r->media[i].format);
+		memmove(&r->media[i], &r->media[i + 1], (r->nmedia - i - 1) * sizeof(r->media[0]));
+		r->nmedia--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int hutch_registry_open_medium(struct hutch_registry *r, const char *path, enum hutch_medium_kind kind,
+			       struct hutch_medium **out, struct hutch_error *e)
+{
+	char *abs = hutch_abspath(path), *format = NULL;
+	struct hutch_medium *md = hutch_registry_find_medium(r, abs, -1);
+	uint64_t size;
+	int rc;
+
+	if (md) {
+		free(abs);
+		if (md->kind != kind)
+			return hutch_seterr(e, -EINVAL, "medium '%s' is registered as a %s image, not a %s image",
+					    md->location, hutch_medium_kind_name(md->kind),
+					    hutch_medium_kind_name(kind));
+		*out = md;
+		return 0;
+	}
+	if (kind == HUTCH_MEDIUM_HDD) {
+		rc = hutch_medium_probe(abs, &format, &size, e);
+	} else {
+		struct stat st;
+
+		rc = stat(abs, &st) ? -errno : 0;
+		if (rc)
+			hutch_seterr(e, rc, "could not open the medium '%s': %s", abs, strerror(-rc));
+		else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+			rc = hutch_seterr(e, -EINVAL, "medium '%s' is not a regular file", abs);
+		format = hutch_xstrdup("RAW");
+		size = rc ? 0 : (uint64_t)st.st_size;
+	}
+	if (rc) {
+		free(format);
+		free(abs);
+		return rc;
+	}
+	md = HUTCH_APPEND(r->media, r->nmedia);
+	hutch_uuid_generate(md->uuid);
+	md->kind = kind;
+	md->location = abs;
+	md->format = format;
+	md->size = size;
+	*out = md;
+	return 0;
+}
+
+/* If path lies inside from/, the same path under to/ (malloc'd), else NULL. */
+static char *rebase(const char *path, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+
+	if (!path || strncmp(path, from, n) || path[n] != '/')
+		return NULL;
+	return hutch_xasprintf("%s%s", to, path + n);
+}
+
+static void rebase_slot(char **slot, const char *from, const char *to)
+{
+	char *p = rebase(*slot, from, to);
+
+	if (p) {
+		free(*slot);
+		*slot = p;
+	}
+}
+
+int hutch_vm_rename_files(struct hutch_registry *r, struct hutch_machine *m, const char *old_name,
+			  struct hutch_error *e)
+{
+	char *folder = hutch_xstrdup(m->settings_file), *slash = strrchr(folder, '/');
+	char *old_file = NULL, *new_folder = NULL, *new_file = NULL, *moved = NULL;
+	const char *base;
+	struct stat st;
+	size_t i, j;
+	int rc = 0;
+
+	if (!slash || slash == folder)
+		goto out;
+	*slash = 0;
+	base = strrchr(folder, '/') + 1;
+	old_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, folder, old_name);
+	/* Only the default layout NAME/NAME.hutch follows the name, as in VirtualBox. */
+	if (strcmp(base, old_name) || strcmp(old_file, m->settings_file) || strchr(m->name, '/'))
+		goto out;
+	new_folder = hutch_xasprintf("%.*s%s", (int)(base - folder), folder, m->name);
+	if (!lstat(new_folder, &st)) {
+		rc = hutch_seterr(e, -EEXIST, "cannot rename the VM's folder to '%s': it exists", new_folder);
+		goto out;
+	}
+	if (rename(folder, new_folder)) {
+		rc = hutch_seterr(e, -errno, "cannot rename '%s' to '%s': %s", folder, new_folder,
+				  strerror(errno));
+		goto out;
+	}
+	moved = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, new_folder, old_name);
+	new_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, new_folder, m->name);
+	if (rename(moved, new_file)) {
+		rc = hutch_seterr(e, -errno, "cannot rename '%s' to '%s': %s", moved, new_file, strerror(errno));
+		rename(new_folder, folder);
+		goto out;
+	}
+	/* The old lock file moved along; the new name gets its own. */
+	free(moved);
+	moved = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX ".lock", new_folder, old_name);
+	unlink(moved);
+	/* Everything that lived in the folder (disks, serial logs, kernels) moved with it. */
+	rebase_slot(&m->kernel, folder, new_folder);
+	rebase_slot(&m->initrd, folder, new_folder);
+	for (i = 0; i < HUTCH_MAX_UARTS; i++)
+		rebase_slot(&m->uart[i].path, folder, new_folder);
+	for (i = 0; i < m->nctl; i++)
+		for (j = 0; j < m->ctl[i].natt; j++)
+			rebase_slot(&m->ctl[i].att[j].medium, folder, new_folder);
+	for (i = 0; i < r->nmedia; i++)
+		rebase_slot(&r->media[i].location, folder, new_folder);
+	for (i = 0; i < r->nvms; i++)
+		if (!strcmp(r->vms[i].path, m->settings_file))
+			hutch_setstr(&r->vms[i].path, new_file);
+	hutch_setstr(&m->settings_file, new_file);
+out:
+	free(folder);
+	free(old_file);
+	free(new_folder);
+	free(new_file);
+	free(moved);
+	return rc;
+}

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Running VMs: hutch-vm launched detached, its state file, and the client
+ * side of the control socket (docs/control-protocol.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hutch/registry.h"
+#include "hutch/vm.h"
+#include "internal.h"
+
+#define CONTROL_TIMEOUT_MS 10000
+#define CONTROL_LINE_MAX 1024
+
+const char *hutch_vm_state_name(enum hutch_vm_state s)
+{
+	static const char *const n[] = { "poweroff", "running", "paused", "aborted" };
+
+	return n[s];
+}
+
+const char *hutch_vm_state_text(enum hutch_vm_state s)
+{
+	static const char *const n[] = { "powered off", "running", "paused", "aborted" };
+
+	return n[s];
+}
+
+static char *runtime_file(const struct hutch_machine *m, const char *ext)
+{
+	char *dir = hutch_runtime_dir();
+	char *p = hutch_xasprintf("%s/%s.%s", dir, m->uuid, ext);
+
+	free(dir);
+	return p;
+}
+
+char *hutch_vm_socket_path(const struct hutch_machine *m)
+{
+	return runtime_file(m, "sock");
+}
+
+char *hutch_vm_state_path(const struct hutch_machine *m)
+{
+	return runtime_file(m, "state");
+}
+
+char *hutch_vm_folder(const struct hutch_machine *m)
+{
+	char *d = hutch_xstrdup(m->settings_file ? m->settings_file : ".");
+	char *slash = strrchr(d, '/');
+
+	if (slash && slash != d)
+		*slash = 0;
+	else if (slash)
+		slash[1] = 0;
+	else
+		strcpy(d, ".");
+	return d;
+}
+
+char *hutch_vm_log_path(const struct hutch_machine *m)
+{
+	char *dir = hutch_vm_folder(m);
+	char *p = hutch_xasprintf("%s/Logs/hutch-vm.log", dir);
+
+	free(dir);
+	return p;
+}
+
+static char *serial_log_path(const struct hutch_machine *m)
+{
+	char *dir = hutch_vm_folder(m);
+	char *p = hutch_xasprintf("%s/Logs/serial.log", dir);
+
+	free(dir);
+	return p;
+}
+
+/* --- control client --- */
+
+int hutch_control_request(const char *sockpath, const char *request, char *reply, size_t replylen,
+			  unsigned timeout_ms, struct hutch_error *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[CONTROL_LINE_MAX + 2];
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	size_t got = 0;
+	char *req;
+	int fd, rc = 0;
+
+	if (strlen(sockpath) >= sizeof(sa.sun_path))
+		return hutch_seterr(e, -ENAMETOOLONG, "control socket path '%s' is too long", sockpath);
+	strcpy(sa.sun_path, sockpath);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hutch_seterr(e, -errno, "cannot create a socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		rc = hutch_seterr(e, -errno, "cannot connect to the VM's control socket '%s': %s", sockpath,
+				  strerror(errno));
+		goto out;
+	}
+	req = hutch_xasprintf("%s\n", request);
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+		rc = hutch_seterr(e, -EIO, "cannot send '%s' to '%s': %s", request, sockpath, strerror(errno));
+	free(req);
+	if (rc)
+		goto out;
+	while (got < sizeof(line) - 1) {
+		ssize_t n = recv(fd, line + got, sizeof(line) - 1 - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = hutch_seterr(e, n < 0 ? -errno : -ECONNRESET,
+					  "no answer to '%s' from the VM's control socket '%s'%s%s", request,
+					  sockpath, n < 0 ? ": " : " (connection closed)",
+					  n < 0 ? strerror(errno) : "");
+			goto out;
+		}
+		got += (size_t)n;
+		line[got] = 0;
+		if (strchr(line, '\n'))
+			break;
+	}
+	line[strcspn(line, "\r\n")] = 0;
+	if (!strcmp(line, "ok") || !strncmp(line, "ok ", 3)) {
+		if (reply)
+			snprintf(reply, replylen, "%s", line[2] ? line + 3 : "");
+	} else if (!strncmp(line, "error", 5)) {
+		rc = hutch_seterr(e, -EREMOTEIO, "the VM refused '%s': %s", request,
+				  line[5] ? line + 6 : "(no reason given)");
+	} else {
+		rc = hutch_seterr(e, -EPROTO, "unexpected answer to '%s' from '%s': '%s'", request, sockpath,
+				  line);
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+int hutch_vm_control(const struct hutch_machine *m, const char *request, char *reply, size_t replylen,
+		     struct hutch_error *e)
+{
+	char *sock = hutch_vm_socket_path(m);
+	int rc = hutch_control_request(sock, request, reply, replylen, CONTROL_TIMEOUT_MS, e);
+
+	free(sock);
+	return rc;
+}
+
+/* --- state --- */
+
+/*
+ * Whether pid is still our VM process.  After a crash the pid may be
+ * reused by something else, so a live pid counts only if its command line
+ * names hutch-vm (or /proc cannot tell).
+ */
+static bool pid_alive(pid_t pid)
+{
+	char path[64], *buf = NULL;
+	size_t len, i;
+	bool ours;
+
+	if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (hutch_read_file(path, &buf, &len, NULL))
+		return true;
+	for (i = 0; i < len; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	ours = strstr(buf, "hutch-vm") != NULL;
+	free(buf);
+	return ours;
+}
+
+enum hutch_vm_state hutch_vm_get_state(const struct hutch_machine *m, time_t *since, char **reason,
+				       pid_t *pidp)
+{
+	char *path = hutch_vm_state_path(m), *buf = NULL;
+	enum hutch_vm_state s = HUTCH_VM_POWEROFF;
+	struct stat st;
+	size_t len;
+	int pid;
+
+	if (since)
+		*since = 0;
+	if (reason)
+		*reason = NULL;
+	if (pidp)
+		*pidp = 0;
+	if (stat(path, &st) || hutch_read_file(path, &buf, &len, NULL)) {
+		/* Never started since boot: the settings file's age is the best "since". */
+		if (since && m->settings_file && !stat(m->settings_file, &st))
+			*since = st.st_mtime;
+		goto out;
+	}
+	if (since)
+		*since = st.st_mtime;
+	buf[strcspn(buf, "\n")] = 0;
+	if (sscanf(buf, "running pid=%d", &pid) == 1) {
+		if (pidp)
+			*pidp = pid;
+		if (!pid_alive(pid)) {
+			/* Killed without a word: VirtualBox calls this "aborted". */
+			s = HUTCH_VM_ABORTED;
+			if (reason)
+				*reason = hutch_xasprintf("hutch-vm (pid %d) is gone", pid);
+		} else {
+			char reply[64];
+
+			s = HUTCH_VM_RUNNING;
+			char *sock = hutch_vm_socket_path(m);
+
+			/* Short timeout: a hung VM must not hang "showvminfo". */
+			if (!hutch_control_request(sock, "status", reply, sizeof(reply), 2000, NULL) &&
+			    !strcmp(reply, "paused"))
+				s = HUTCH_VM_PAUSED;
+			free(sock);
+		}
+	} else if (!strncmp(buf, "aborted", 7)) {
+		s = HUTCH_VM_ABORTED;
+		if (reason)
+			*reason = hutch_xstrdup(buf[7] ? buf + 8 : "");
+	}
+out:
+	free(buf);
+	free(path);
+	return s;
+}
+
+int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s)
+{
+	unsigned waited;
+
+	for (waited = 0; waited < timeout_s * 20; waited++) {
+		if (!hutch_vm_is_live(hutch_vm_get_state(m, NULL, NULL, NULL)))
+			return 0;
+		usleep(50000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* --- what cannot run yet --- */
+
+static void list_add(char **list, const char *item)
+{
+	char *old = *list;
+
+	*list = old ? hutch_xasprintf("%s, %s", old, item) : hutch_xstrdup(item);
+	free(old);
+}
+
+char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
+{
+	char *list = NULL, item[512];
+	size_t i, j;
+
+	*fatal = NULL;
+	if (!m->kernel)
+		*fatal = hutch_xasprintf("booting VM '%s' from firmware (BIOS, disks, DVDs) is not yet supported: "
+					 "give it a Linux kernel with 'vmctl modifyvm \"%s\" --kernel FILE'",
+					 m->name, m->name);
+	for (i = 0; i < HUTCH_MAX_NICS; i++) {
+		if (!strcmp(m->nic[i].attachment, "none"))
+			continue;
+		snprintf(item, sizeof(item), "nic%zu (%s)", i + 1, m->nic[i].attachment);
+		list_add(&list, item);
+	}
+	for (i = 0; i < m->nctl; i++) {
+		for (j = 0; j < m->ctl[i].natt; j++) {
+			snprintf(item, sizeof(item), "%s-%u-%u (%s)", m->ctl[i].name, m->ctl[i].att[j].port,
+				 m->ctl[i].att[j].device, m->ctl[i].att[j].type);
+			list_add(&list, item);
+		}
+	}
+	for (i = 0; i < HUTCH_MAX_UARTS; i++) {
+		const struct hutch_uart *u = &m->uart[i];
+
+		if (!u->enabled)
+			continue;
+		if (i == 0 && u->iobase == 0x3f8 &&
+		    (!strcmp(u->mode, "disconnected") || !strcmp(u->mode, "file")))
+			continue;
+		snprintf(item, sizeof(item), "uart%zu (0x%x, %s)", i + 1, u->iobase, u->mode);
+		list_add(&list, item);
+	}
+	return list;
+}
+
+/* --- launching --- */
+
+static bool is_exec(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISREG(st.st_mode) && !access(p, X_OK);
+}
+
+char *hutch_vm_find_binary(const char *exe_dir)
+{
+	const char *env = getenv("HUTCH_VM"), *path;
+	char *p;
+
+	if (env && *env)
+		return hutch_xstrdup(env);
+	if (exe_dir) {
+		/* Installed (bin/vmctl beside bin/hutch-vm), then the build tree (frontend/vmctl/vmctl). */
+		p = hutch_xasprintf("%s/hutch-vm", exe_dir);
+		if (is_exec(p))
+			return p;
+		free(p);
+		p = hutch_xasprintf("%s/../hutch-vm", exe_dir);
+		if (is_exec(p))
+			return p;
+		free(p);
+	}
+	path = getenv("PATH");
+	while (path && *path) {
+		const char *end = strchrnul(path, ':');
+
+		p = hutch_xasprintf("%.*s/hutch-vm", (int)(end - path), path);
+		if (end > path && is_exec(p))
+			return p;
+		free(p);
+		path = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+/* The last few lines of the log written since offset, on one line. */
+static char *log_tail(const char *log, off_t from)
+{
+	char *buf = NULL, *s, *lines[3] = { 0 }, *out;
+	size_t len, n = 0, i;
+
+	if (hutch_read_file(log, &buf, &len, NULL))
+		return hutch_xstrdup("(no log)");
+	s = buf + ((size_t)from <= len ? (size_t)from : 0);
+	for (char *tok = strtok(s, "\n"); tok; tok = strtok(NULL, "\n")) {
+		if (!*tok)
+			continue;
+		if (n == 3) {
+			lines[0] = lines[1];
+			lines[1] = lines[2];
+			n = 2;
+		}
+		lines[n++] = tok;
+	}
+	out = hutch_xstrdup(n ? "" : "(the log is empty)");
+	for (i = 0; i < n; i++) {
+		char *t = hutch_xasprintf("%s%s%s", out, i ? " | " : "", lines[i]);
+
+		free(out);
+		out = t;
+	}
+	free(buf);
+	return out;
+}
+
+static bool state_says_running(const char *state)
+{
+	char *buf;
+	size_t len;
+	bool yes;
+
+	if (hutch_read_file(state, &buf, &len, NULL))
+		return false;
+	yes = !strncmp(buf, "running pid=", 12);
+	free(buf);
+	return yes;
+}
+
+static void child_exec(const char *bin, char **argv, int logfd)
+{
+	int fd, nul = open("/dev/null", O_RDONLY);
+
+	/* Its own session: closing vmctl's terminal must not take the VM down. */
+	setsid();
+	if (nul >= 0)
+		dup2(nul, STDIN_FILENO);
+	dup2(logfd, STDOUT_FILENO);
+	dup2(logfd, STDERR_FILENO);
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+	signal(SIGPIPE, SIG_DFL);
+	execv(bin, argv);
+	dprintf(STDERR_FILENO, "vmctl: cannot run '%s': %s\n", bin, strerror(errno));
+	_exit(127);
+}
+
+int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned timeout_s, pid_t *pidp,
+		   struct hutch_error *e)
+{
+	char *bin = NULL, *rt = hutch_runtime_dir(), *sock = NULL, *state = NULL, *folder = NULL;
+	char *log = NULL, *serial = NULL, *fatal = NULL, *unsup, mem[16], cpus[16];
+	char *argv[32];
+	struct stat st;
+	off_t log_start = 0;
+	int argc = 0, logfd = -1, rc = 0, status;
+	unsigned waited;
+	pid_t pid;
+	time_t t;
+
+	unsup = hutch_vm_unsupported(m, &fatal);
+	free(unsup);
+	if (fatal) {
+		rc = hutch_seterr(e, -ENOTSUP, "%s", fatal);
+		goto out;
+	}
+	bin = hutch_vm_find_binary(exe_dir);
+	if (!bin) {
+		rc = hutch_seterr(e, -ENOENT, "cannot find the hutch-vm program (next to vmctl or on PATH); "
+				  "set HUTCH_VM to its path");
+		goto out;
+	}
+	if ((rc = hutch_mkdir_p(rt, 0700, e)))
+		goto out;
+	/* Sockets go here: it must be our own private directory, not someone's symlink. */
+	if (lstat(rt, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+		rc = hutch_seterr(e, -EPERM, "runtime directory '%s' is not a directory owned by you", rt);
+		goto out;
+	}
+	if ((st.st_mode & 0777) != 0700 && chmod(rt, 0700)) {
+		rc = hutch_seterr(e, -errno, "cannot make '%s' private (mode 0700): %s", rt, strerror(errno));
+		goto out;
+	}
+	sock = hutch_vm_socket_path(m);
+	state = hutch_vm_state_path(m);
+	folder = hutch_vm_folder(m);
+	log = hutch_xasprintf("%s/Logs", folder);
+	if ((rc = hutch_mkdir_p(log, 0755, e)))
+		goto out;
+	free(log);
+	log = hutch_vm_log_path(m);
+	unlink(sock);
+	unlink(state);
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
+		rc = hutch_seterr(e, -errno, "cannot open the log file '%s': %s", log, strerror(errno));
+		goto out;
+	}
+	if (!fstat(logfd, &st))
+		log_start = st.st_size;
+	t = time(NULL);
+	dprintf(logfd, "--- %s started by vmctl: %s", m->name, ctime(&t));
+
+	if (m->uart[0].enabled && !strcmp(m->uart[0].mode, "file") && m->uart[0].path)
+		serial = hutch_xasprintf("file:%s", m->uart[0].path);
+	else
+	{
+		char *sl = serial_log_path(m);
+
+		serial = hutch_xasprintf("file:%s", sl);
+		free(sl);
+	}
+	snprintf(mem, sizeof(mem), "%u", m->memory);
+	snprintf(cpus, sizeof(cpus), "%u", m->cpus);
+	argv[argc++] = bin;
+	argv[argc++] = "--name";
+	argv[argc++] = m->name;
+	argv[argc++] = "--memory";
+	argv[argc++] = mem;
+	argv[argc++] = "--cpus";
+	argv[argc++] = cpus;
+	argv[argc++] = "--kernel";
+	argv[argc++] = m->kernel;
+	if (m->initrd) {
+		argv[argc++] = "--initrd";
+		argv[argc++] = m->initrd;
+	}
+	if (m->cmdline) {
+		argv[argc++] = "--append";
+		argv[argc++] = m->cmdline;
+	}
+	argv[argc++] = "--serial";
+	argv[argc++] = serial;
+	argv[argc++] = "--control";
+	argv[argc++] = sock;
+	argv[argc++] = "--state-file";
+	argv[argc++] = state;
+	argv[argc] = NULL;
+	{
+		int i;
+
+		dprintf(logfd, "---");
+		for (i = 0; i < argc; i++)
+			dprintf(logfd, " %s", argv[i]);
+		dprintf(logfd, "\n");
+	}
+
+	pid = fork();
+	if (pid < 0) {
+		rc = hutch_seterr(e, -errno, "cannot start hutch-vm: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(bin, argv, logfd);
+	if (pidp)
+		*pidp = pid;
+
+	for (waited = 0;; waited += 50) {
+		char reply[64];
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid) {
+			char *tail = log_tail(log, log_start);
+
+			rc = hutch_seterr(e, -ECHILD, "hutch-vm for VM '%s' exited (%s %d) before the VM ran: %s (log: %s)",
+					  m->name, WIFEXITED(status) ? "status" : "signal",
+					  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), tail, log);
+			free(tail);
+			break;
+		}
+		/*
+		 * Running means both: the socket answers, and the state file says
+		 * so (hutch-vm may listen a moment before it writes the file).
+		 */
+		if (state_says_running(state) &&
+		    !hutch_control_request(sock, "status", reply, sizeof(reply), 2000, NULL) &&
+		    (!strcmp(reply, "running") || !strcmp(reply, "paused")))
+			break;
+		if (waited >= timeout_s * 1000) {
+			char *tail = log_tail(log, log_start);
+
+			/* Do not leave a half-started VM behind that nothing will control. */
+			kill(pid, SIGTERM);
+			rc = hutch_seterr(e, -ETIMEDOUT,
+					  "VM '%s' did not answer on its control socket within %u s: %s (log: %s)",
+					  m->name, timeout_s, tail, log);
+			free(tail);
+			break;
+		}
+		usleep(50000);
+	}
+out:
+	if (logfd >= 0)
+		close(logfd);
+	free(fatal);
+	free(bin);
+	free(rt);
+	free(sock);
+	free(state);
+	free(folder);
+	free(log);
+	free(serial);
+	return rc;
+}

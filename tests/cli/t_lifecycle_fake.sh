@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# startvm/controlvm/list runningvms against a fake hutch-vm that speaks the
+# control protocol: the launch, the state file, pause/resume, the power
+# button, a running VM's settings protected, a killed VM shown as aborted,
+# and start failures reported with the VM's log.
+. "$(dirname "$0")/lib.sh"
+command -v python3 > /dev/null || { echo "SKIP: no python3 for the fake hutch-vm"; exit 77; }
+echo kernel > vmlinuz
+echo initrd > initrd.img
+vmctl createvm --name ci --ostype Linux_64 --register > /dev/null
+vmctl modifyvm ci --memory 256 --cpus 2 --kernel vmlinuz --initrd initrd.img --cmdline "console=ttyS0 quiet" --nic1 none
+
+# No kernel: firmware boot is not there yet, and says so in one line.
+vmctl createvm --name biosvm --register > /dev/null
+expect_status 1 vmctl startvm biosvm --type headless
+expect_err "^vmctl: error: booting VM 'biosvm' from firmware .* is not yet supported"
+[ "$(wc -l < "$T/err")" = 1 ] || fail "more than one line: $ERR"
+
+vmctl startvm ci --type headless > start.out 2> start.err
+grep -q '^VM "ci" has been successfully started.$' start.out || fail "startvm output: $(cat start.out)"
+[ ! -s start.err ] || fail "unexpected warnings: $(cat start.err)"
+sock=$HUTCH_RUNTIME_DIR/$(mr ci UUID).sock
+[ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock")"
+[ "$(stat -c %a "$HUTCH_RUNTIME_DIR")" = 700 ] || fail "runtime dir mode $(stat -c %a "$HUTCH_RUNTIME_DIR")"
+log=$(dirname "$(mr ci CfgFile)")/Logs/hutch-vm.log
+grep -q -- "--memory 256 --cpus 2 --kernel $T/vmlinuz --initrd $T/initrd.img --append console=ttyS0 quiet --serial file:.*/Logs/serial.log" "$log" ||
+	fail "hutch-vm's arguments: $(cat "$log")"
+note "hutch-vm started with the VM's settings; socket mode 600"
+vmctl showvminfo ci --log 0 | has "^fake hutch-vm: " || fail "showvminfo --log 0"
+vmctl list runningvms | has '^"ci" {' || fail "list runningvms: $(vmctl list runningvms)"
+expect_mr ci VMState running
+expect_status 1 vmctl startvm ci --type headless
+expect_err "already running"
+
+# A running VM's hardware is fixed; its description is not.
+expect_status 1 vmctl modifyvm ci --memory 512
+expect_err "VM 'ci' is running: --memory cannot be changed while it runs"
+vmctl modifyvm ci --description "live note"
+expect_status 1 vmctl storagectl ci --name SATA --add sata
+expect_status 1 vmctl unregistervm ci
+note "settings protected while running"
+
+vmctl controlvm ci pause
+expect_mr ci VMState paused
+vmctl list runningvms | has '^"ci"' || fail "a paused VM is still listed as running (as VirtualBox does)"
+expect_status 1 vmctl controlvm ci pause
+vmctl controlvm ci resume
+expect_mr ci VMState running
+vmctl controlvm ci reset
+vmctl controlvm ci acpipowerbutton
+for _ in $(seq 1 50); do [ "$(mr ci VMState)" = poweroff ] && break; sleep 0.1; done
+expect_mr ci VMState poweroff
+[ -z "$(vmctl list runningvms)" ] || fail "runningvms not empty: $(vmctl list runningvms)"
+note "pause/resume/reset/acpipowerbutton; then poweroff and no running VMs"
+
+# controlvm poweroff waits until the VM is off, with progress.
+vmctl startvm ci --type headless > /dev/null
+vmctl controlvm ci poweroff 2> off.err
+grep -q '100%' off.err || fail "poweroff progress: $(cat off.err)"
+expect_mr ci VMState poweroff
+vmctl modifyvm ci --memory 512
+expect_mr ci memory 512
+
+# A VM whose process was killed shows as aborted, and can start again.
+vmctl startvm ci --type headless > /dev/null
+pid=$(sed -n 's/^running pid=//p' "$HUTCH_RUNTIME_DIR/$(mr ci UUID).state")
+kill -9 "$pid"
+for _ in $(seq 1 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+expect_mr ci VMState aborted
+[ -z "$(vmctl list runningvms)" ] || fail "an aborted VM is listed as running"
+vmctl showvminfo ci | has "^State: *aborted" || fail "human showvminfo state"
+note "killed VM: VMState=aborted"
+vmctl startvm ci --type headless > /dev/null
+vmctl controlvm ci poweroff 2> /dev/null
+
+# Not-yet-supported devices are named on start; gui falls back to headless.
+vmctl modifyvm ci --nic1 nat
+vmctl storagectl ci --name SATA --add sata
+vmctl storageattach ci --storagectl SATA --port 0 --device 0 --type dvddrive --medium emptydrive
+vmctl startvm ci > /dev/null 2> warn.out
+grep -q "not yet supported by Hutch, started without: nic1 (nat), SATA-0-0 (dvddrive)" warn.out ||
+	fail "unsupported devices not named: $(cat warn.out)"
+grep -q -- "--type gui is not yet supported" warn.out || fail "gui fallback not named"
+vmctl controlvm ci poweroff 2> /dev/null
+
+# hutch-vm failing at start: its log's last lines are the error.
+expect_status 1 env FAKE_VM_FAIL=1 "$VMCTL" startvm ci --type headless
+expect_err "hutch-vm for VM 'ci' exited \(status 1\) before the VM ran: .*/dev/kvm: No such file or directory"
+note "start failure: $ERR"
+expect_mr ci VMState poweroff
+expect_status 1 env HUTCH_VM=/nonexistent/hutch-vm "$VMCTL" startvm ci --type headless
+expect_err "cannot run '/nonexistent/hutch-vm'"
+check_schemas

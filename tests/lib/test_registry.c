@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The registry and media: round trips, VM lookup by name and UUID, image
+ * probing and creation, the lock between processes, atomic writes, and
+ * the VM state file's meaning.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/xmlschemas.h>
+
+#include "hutch/config.h"
+#include "hutch/registry.h"
+#include "hutch/vm.h"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	char *rt;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hutch-reg-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	setenv("HUTCH_CONFIG_HOME", tmpdir, 1);
+	if (asprintf(&rt, "%s/run", tmpdir) < 0)
+		return -1;
+	setenv("HUTCH_RUNTIME_DIR", rt, 1);
+	free(rt);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *tpath(const char *name)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+	return p;
+}
+
+static void test_registry_round_trip(void **state)
+{
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	struct hutch_error e;
+	char *disk = tpath("disk.img"), *buf, *buf2;
+	size_t len, len2;
+
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(r->nvms, 0);
+	assert_int_equal(hutch_registry_add_vm(r, "01234567-89ab-4cde-8f01-23456789abcd", "/vms/a.hutch", &e), 0);
+	assert_int_equal(hutch_registry_add_vm(r, "01234567-89ab-4cde-8f01-23456789abcd", "/vms/b.hutch", &e),
+			 -EEXIST);
+	assert_int_equal(hutch_medium_create(r, disk, 1 << 20, "raw", false, NULL, NULL, &md, &e), 0);
+	assert_string_equal(md->format, "RAW");
+	assert_int_equal(hutch_medium_create(r, disk, 1 << 20, "raw", false, NULL, NULL, &md, &e), -EEXIST);
+	assert_int_equal(hutch_medium_create(r, "/tmp/x.vmdk", 1 << 20, "VMDK", false, NULL, NULL, &md, &e),
+			 -ENOTSUP);
+	assert_int_equal(hutch_medium_create(r, "/tmp/x.foo", 1 << 20, "foo", false, NULL, NULL, &md, &e),
+			 -EINVAL);
+	free(r->machinefolder);
+	r->machinefolder = strdup("/srv/vms");
+	assert_int_equal(hutch_registry_save(r, &e), 0);
+	assert_int_equal(hutch_registry_serialize(r, &buf, &len, &e), 0);
+	hutch_registry_close(r);
+
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(r->nvms, 1);
+	assert_int_equal(r->nmedia, 1);
+	assert_int_equal(r->media[0].size, 1 << 20);
+	assert_string_equal(r->machinefolder, "/srv/vms");
+	assert_non_null(hutch_registry_find_medium(r, disk, HUTCH_MEDIUM_HDD));
+	assert_non_null(hutch_registry_find_medium(r, r->media[0].uuid, -1));
+	assert_null(hutch_registry_find_medium(r, disk, HUTCH_MEDIUM_DVD));
+	assert_int_equal(hutch_registry_serialize(r, &buf2, &len2, &e), 0);
+	assert_string_equal(buf, buf2);
+	{
+		xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(HUTCH_DOCS_DIR "/hutch-registry.xsd");
+		xmlSchemaPtr schema = xmlSchemaParse(pc);
+		xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+		xmlDocPtr doc = xmlReadMemory(buf, (int)len, "registry.xml", NULL, 0);
+
+		assert_non_null(schema);
+		assert_int_equal(xmlSchemaValidateDoc(vc, doc), 0);
+		xmlFreeDoc(doc);
+		xmlSchemaFreeValidCtxt(vc);
+		xmlSchemaFree(schema);
+		xmlSchemaFreeParserCtxt(pc);
+	}
+	assert_int_equal(hutch_registry_remove_vm(r, "01234567-89AB-4cde-8f01-23456789abcd"), 0);
+	assert_int_equal(hutch_registry_remove_vm(r, "01234567-89ab-4cde-8f01-23456789abcd"), -ENOENT);
+	hutch_registry_close(r);
+	free(buf);
+	free(buf2);
+	free(disk);
+}
+
+static void test_registry_malformed(void **state)
+{
+	struct hutch_registry *r = NULL;
+	struct hutch_error e;
+	char *path = tpath("registry.xml");
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs("<?xml version=\"1.0\"?>\n<HutchRegistry version=\"1\">\n<MachineRegistry>\n"
+	      "<MachineEntry uuid=\"bad\" src=\"/x\"/>\n</MachineRegistry></HutchRegistry>\n", f);
+	fclose(f);
+	assert_int_equal(hutch_registry_open(&r, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "registry.xml:4: missing or malformed uuid"));
+	unlink(path);
+	free(path);
+}
+
+static void test_find_vm(void **state)
+{
+	struct hutch_machine *m = hutch_machine_new("alpha", NULL), *found;
+	struct hutch_registry *r;
+	struct hutch_error e;
+	char braced[64];
+
+	m->settings_file = tpath("alpha.hutch");
+	assert_int_equal(hutch_config_save(m, &e), 0);
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(hutch_registry_add_vm(r, m->uuid, m->settings_file, &e), 0);
+	assert_int_equal(hutch_registry_find_vm(r, "alpha", &found, &e), 0);
+	assert_string_equal(found->uuid, m->uuid);
+	hutch_machine_free(found);
+	snprintf(braced, sizeof(braced), "{%s}", m->uuid);
+	assert_int_equal(hutch_registry_find_vm(r, braced, &found, &e), 0);
+	hutch_machine_free(found);
+	assert_int_equal(hutch_registry_find_vm(r, "beta", &found, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "could not find a registered machine named 'beta'"));
+	hutch_registry_remove_vm(r, m->uuid);
+	hutch_registry_close(r);
+	unlink(m->settings_file);
+	hutch_machine_free(m);
+}
+
+static void test_probe(void **state)
+{
+	char *raw = tpath("p.raw"), *q = tpath("p.qcow2"), *fmt;
+	unsigned char hdr[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	struct hutch_error e;
+	uint64_t size;
+	int fd;
+
+	fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 3 << 20), 0);
+	close(fd);
+	assert_int_equal(hutch_medium_probe(raw, &fmt, &size, &e), 0);
+	assert_string_equal(fmt, "RAW");
+	assert_int_equal(size, 3 << 20);
+	free(fmt);
+	hdr[24 + 3] = 0x01;	/* big-endian size 0x100000000 = 4 GiB */
+	fd = open(q, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
+	close(fd);
+	assert_int_equal(hutch_medium_probe(q, &fmt, &size, &e), 0);
+	assert_string_equal(fmt, "qcow2");
+	assert_int_equal(size, 0x100000000ULL);
+	free(fmt);
+	assert_int_equal(hutch_medium_probe("/nonexistent.img", &fmt, &size, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "/nonexistent.img"));
+	unlink(raw);
+	unlink(q);
+	free(raw);
+	free(q);
+}
+
+static void test_lock_between_processes(void **state)
+{
+	char *lockpath = tpath("x.lock");
+	struct hutch_lock lk;
+	struct hutch_error e;
+	int ready[2], status;
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct hutch_lock held;
+
+		if (hutch_lock_acquire(lockpath, &held, NULL))
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		usleep(600000);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	setenv("HUTCH_LOCK_TIMEOUT", "0.1", 1);
+	assert_int_equal(hutch_lock_acquire(lockpath, &lk, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "is locked by another process"));
+	setenv("HUTCH_LOCK_TIMEOUT", "5", 1);
+	assert_int_equal(hutch_lock_acquire(lockpath, &lk, &e), 0);	/* waits for the child */
+	hutch_lock_release(&lk);
+	unsetenv("HUTCH_LOCK_TIMEOUT");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(ready[0]);
+	close(ready[1]);
+	free(lockpath);
+}
+
+static void test_atomic_write(void **state)
+{
+	char *p = tpath("atomic.txt"), *tmp = tpath("atomic.txt.tmp"), buf[32] = "";
+	struct hutch_error e;
+	FILE *f;
+
+	assert_int_equal(hutch_write_file_atomic(p, "first", 5, &e), 0);
+	/* A stale temp file from a killed writer is simply overwritten. */
+	f = fopen(tmp, "w");
+	fputs("garbage from a dead writer", f);
+	fclose(f);
+	assert_int_equal(hutch_write_file_atomic(p, "second", 6, &e), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	f = fopen(p, "r");
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "second");
+	assert_int_equal(hutch_write_file_atomic("/nonexistent/dir/f", "x", 1, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "/nonexistent/dir/f.tmp"));
+	unlink(p);
+	free(p);
+	free(tmp);
+}
+
+static void write_state(const struct hutch_machine *m, const char *text)
+{
+	char *p = hutch_vm_state_path(m), *dir = hutch_runtime_dir();
+	FILE *f;
+
+	assert_int_equal(hutch_mkdir_p(dir, 0700, NULL), 0);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+	free(dir);
+}
+
+static void test_vm_state(void **state)
+{
+	struct hutch_machine *m = hutch_machine_new("s", NULL);
+	char *reason, text[64], *fatal, *unsup;
+	pid_t child, vm;
+
+	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_POWEROFF);
+	write_state(m, "poweroff\n");
+	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_POWEROFF);
+	write_state(m, "aborted vCPU 0: guest triple fault\n");
+	assert_int_equal(hutch_vm_get_state(m, NULL, &reason, NULL), HUTCH_VM_ABORTED);
+	assert_string_equal(reason, "vCPU 0: guest triple fault");
+	free(reason);
+	/* "running" with a live hutch-vm is running; with a dead one, aborted. */
+	vm = fork();
+	if (vm == 0) {
+		execl("/bin/sleep", "hutch-vm", "5", (char *)NULL);
+		_exit(127);
+	}
+	/* Wait until it has exec'd: before, its command line is still ours. */
+	for (int i = 0; i < 500; i++) {
+		char path[64], cmd[64] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)vm);
+		f = fopen(path, "r");
+		if (f) {
+			(void)!fread(cmd, 1, sizeof(cmd) - 1, f);
+			fclose(f);
+		}
+		if (!strcmp(cmd, "hutch-vm"))
+			break;
+		usleep(10000);
+	}
+	snprintf(text, sizeof(text), "running pid=%d\n", (int)vm);
+	write_state(m, text);
+	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_RUNNING);
+	kill(vm, SIGKILL);
+	waitpid(vm, NULL, 0);
+	/* A reused pid that is not hutch-vm is no VM either. */
+	snprintf(text, sizeof(text), "running pid=%d\n", (int)getpid());
+	write_state(m, text);
+	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_ABORTED);
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	snprintf(text, sizeof(text), "running pid=%d\n", (int)child);
+	write_state(m, text);
+	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_ABORTED);
+	assert_string_equal(hutch_vm_state_name(HUTCH_VM_ABORTED), "aborted");
+
+	unsup = hutch_vm_unsupported(m, &fatal);
+	assert_non_null(fatal);
+	assert_non_null(strstr(fatal, "not yet supported"));
+	assert_string_equal(unsup, "nic1 (nat)");
+	free(fatal);
+	free(unsup);
+	hutch_setstr(&m->kernel, "/boot/vmlinuz");
+	hutch_setstr(&m->nic[0].attachment, "none");
+	unsup = hutch_vm_unsupported(m, &fatal);
+	assert_null(fatal);
+	assert_null(unsup);
+	hutch_machine_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_registry_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_vm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_between_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_state, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
