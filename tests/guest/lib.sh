@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Helpers for guest tests (sourced).  A guest test is a bash script run by
+# tests/guest/run.sh on real KVM (directly, or inside the KVM sandbox) with:
+#   HUTCH_VM        the hutch-vm binary under test
+#   HUTCH_KERNEL    the guest kernel (Debian's vmlinuz)
+#   HUTCH_TEST_DIR  a writable, empty scratch directory for this test
+#   HUTCH_BUILD_DIR the build directory (read-only inside the sandbox;
+#                   vmctl is $HUTCH_BUILD_DIR/src/frontend/vmctl/vmctl)
+#   HUTCH_CACHE_DIR optional: where built initramfs images are cached
+# It exits 0 when every check passed; on failure it explains and exits 1.
+#
+# A test typically: writes an init script whose lines "HUTCH-RESULT key=value"
+# on the console report what the guest saw, ending with "poweroff -f";
+# mk_initramfs; run_vm; then expect_status / expect_result / get_result.
+#
+#   mk_initramfs OUT INIT [--module NAME]... [--file SRC:DEST]...
+#                     busybox initramfs (see mkinitramfs.sh), cached by the
+#                     hash of everything that goes into it
+#   run_vm NAME [hutch-vm options]
+#                     hutch-vm --kernel $HUTCH_KERNEL --serial stdio OPTIONS,
+#                     bounded by VM_TIMEOUT (default 300 s); each console line
+#                     prefixed with the host's time (epoch seconds) when it
+#                     arrived, into $VM_SERIAL; stderr in $VM_STDERR; the exit
+#                     status in $VM_STATUS
+#   get_result KEY [LOG]       value of the last HUTCH-RESULT KEY=... line
+#   result_stamp KEY [LOG]     host time at which that line arrived
+#   expect_result KEY VALUE    fail unless get_result KEY is VALUE
+#   expect_eq WHAT GOT WANT    fail unless GOT = WANT
+#   expect_status WANT         fail unless $VM_STATUS = WANT
+#   fail MESSAGE               print it and the end of every log (LOGS), exit 1
+#   note MESSAGE               an indented line (shown under PASS too)
+set -euo pipefail
+: "${HUTCH_VM:?}" "${HUTCH_KERNEL:?}" "${HUTCH_TEST_DIR:?}"
+GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_TIMEOUT=${VM_TIMEOUT:-300}
+# shellcheck disable=SC2034  # (used by the tests)
+GUEST_APPEND="console=ttyS0 quiet panic=-1"
+LOGS=()
+
+# Every log a test made is printed when it fails.
+fail() {
+	echo "FAIL: $*"
+	for l in ${LOGS[@]+"${LOGS[@]}"}; do
+		[ -f "$l" ] || continue
+		echo "----- $l (last 80 lines)"
+		tail -n 80 "$l"
+	done
+	exit 1
+}
+
+note() { echo "  $*"; }
+
+# mk_initramfs OUT INIT_SCRIPT [--module NAME]... [--file SRC:DEST]...
+mk_initramfs() {
+	local out=$1 init=$2 cache key a src
+	cache=${HUTCH_CACHE_DIR:-$(dirname "$HUTCH_TEST_DIR")/.initramfs-cache}
+	key=$({
+		cat "$GUEST_DIR/mkinitramfs.sh" "$GUEST_DIR/../sandbox/modules.sh" "$init"
+		printf '%s\n' "${@:3}" "$HUTCH_KERNEL"
+		stat -Lc '%s %Y' "$(command -v busybox)"
+		for a in "${@:3}"; do
+			case $a in *:*)
+				src=${a%%:*}
+				tar -C "$(dirname "$src")" --sort=name --mtime=@0 --owner=0 --group=0 \
+					--numeric-owner -cf - "$(basename "$src")"
+			esac
+		done
+	} | sha256sum | cut -c1-16)
+	mkdir -p "$cache"
+	if [ ! -f "$cache/$key.cpio.gz" ]; then
+		"$GUEST_DIR/mkinitramfs.sh" "$cache/$key.cpio.gz" "$init" "${@:3}"
+	fi
+	cp "$cache/$key.cpio.gz" "$out"
+}
+
+# Prefix each line with the host's time (epoch seconds) as it arrives.
+timestamp_lines() {
+	local line
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '%(%s)T %s\n' -1 "$line"
+	done
+}
+
+# run_vm NAME [hutch-vm options...]: see above.  Never hangs.
+run_vm() {
+	local name=$1; shift
+	VM_SERIAL=$HUTCH_TEST_DIR/$name.serial
+	VM_STDERR=$HUTCH_TEST_DIR/$name.stderr
+	LOGS+=("$VM_SERIAL" "$VM_STDERR")
+	set +e
+	timeout -k 5 "$VM_TIMEOUT" "$HUTCH_VM" --kernel "$HUTCH_KERNEL" --serial stdio "$@" \
+		< /dev/null 2> "$VM_STDERR" | timestamp_lines > "$VM_SERIAL"
+	VM_STATUS=${PIPESTATUS[0]}
+	set -e
+	[ "$VM_STATUS" != 124 ] || fail "$name: hutch-vm did not finish within ${VM_TIMEOUT}s"
+}
+
+# get_result KEY [LOG]: the value of the last "HUTCH-RESULT ... KEY=value" line.
+get_result() {
+	local log=${2:-$VM_SERIAL}
+	sed -n "s/.*HUTCH-RESULT.* $1=\([^ ]*\).*/\1/p; s/.*HUTCH-RESULT $1=\([^ ]*\).*/\1/p" "$log" |
+		tail -n 1 | tr -d '\r'
+}
+result() { get_result "$@"; }
+
+# result_stamp KEY [LOG]: the host time at which that line arrived.
+result_stamp() {
+	local log=${2:-$VM_SERIAL}
+	grep "HUTCH-RESULT.*$1=" "$log" | tail -n 1 | cut -d' ' -f1
+}
+
+expect_eq() {   # WHAT GOT WANT
+	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+	note "$1 = $2"
+}
+
+expect_result() {   # KEY VALUE [LOG]
+	expect_eq "$1" "$(get_result "$1" "${3:-$VM_SERIAL}")" "$2"
+}
+
+expect_status() {   # WANT
+	[ "$VM_STATUS" = "$1" ] || fail "hutch-vm exit status $VM_STATUS, expected $1"
+	note "exit status $VM_STATUS"
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# asan-smoke
+# Bad input gets one line on stderr naming the problem and a non-zero
+# status, promptly: files that are not kernels, missing files, impossible
+# sizes, more vCPUs than the host allows; a guest that triple-faults ends
+# hutch-vm with a clear message and status 1 (never a hang).
+# shellcheck source=tests/guest/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+expect_error() {   # PATTERN hutch-vm-args...
+	local pattern=$1 status lines; shift
+	set +e
+	timeout -k 5 60 "$HUTCH_VM" --serial none "$@" < /dev/null > "$HUTCH_TEST_DIR/out" 2> "$HUTCH_TEST_DIR/err"
+	status=$?
+	set -e
+	lines=$(wc -l < "$HUTCH_TEST_DIR/err")
+	[ "$status" != 124 ] || fail "hutch-vm $* hung"
+	[ "$status" != 0 ] || fail "hutch-vm $* succeeded; expected an error"
+	[ "$lines" = 1 ] || { cat "$HUTCH_TEST_DIR/err"; fail "hutch-vm $*: $lines lines on stderr, expected 1"; }
+	grep -q -- "$pattern" "$HUTCH_TEST_DIR/err" || fail "hutch-vm $*: '$(cat "$HUTCH_TEST_DIR/err")' does not mention '$pattern'"
+	note "status $status: $(cat "$HUTCH_TEST_DIR/err")"
+}
+
+K=$HUTCH_KERNEL
+echo "this is not a kernel" > "$HUTCH_TEST_DIR/notakernel"
+: > "$HUTCH_TEST_DIR/empty"
+expect_error "not a Linux bzImage" --kernel "$HUTCH_TEST_DIR/notakernel"
+expect_error "not a Linux bzImage" --kernel /etc/passwd
+expect_error "empty" --kernel "$HUTCH_TEST_DIR/empty"
+expect_error "No such file" --kernel "$HUTCH_TEST_DIR/missing-kernel"
+expect_error "No such file" --kernel "$K" --initrd "$HUTCH_TEST_DIR/missing-initrd"
+expect_error "--memory" --kernel "$K" --memory 0
+expect_error "--memory" --kernel "$K" --memory lots
+expect_error "--cpus" --kernel "$K" --cpus 0
+expect_error "--cpus" --kernel "$K" --cpus 100000
+expect_error "vCPUs are possible on this host" --kernel "$K" --cpus 255
+expect_error "not enough memory for the kernel" --kernel "$K" --memory 32
+expect_error "unknown option" --kernel "$K" --frobnicate
+expect_error "--serial" --kernel "$K" --serial bogus
+
+# A bzImage whose 64-bit entry point executes UD2 with no IDT: #UD, #DF,
+# then a triple fault.
+python3 - "$HUTCH_TEST_DIR/triple-fault.bzImage" <<'PY'
+import struct, sys
+img = bytearray(4 * 512 + 0x200 + 16)
+img[0x1f1] = 3                                  # setup_sects
+struct.pack_into("<H", img, 0x1fe, 0xaa55)
+img[0x200:0x202] = b"\xeb\x6a"
+img[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", img, 0x206, 0x020f)      # boot protocol 2.15
+img[0x211] = 0x01                               # LOADED_HIGH
+struct.pack_into("<I", img, 0x22c, 0x7fffffff)
+img[0x234] = 1                                  # relocatable
+struct.pack_into("<H", img, 0x236, 0x0001)      # XLF_KERNEL_64
+struct.pack_into("<I", img, 0x238, 2047)
+struct.pack_into("<Q", img, 0x258, 0x1000000)
+struct.pack_into("<I", img, 0x260, 1 << 20)     # init_size
+img[4 * 512 + 0x200:4 * 512 + 0x202] = b"\x0f\x0b"   # ud2 at the 64-bit entry
+open(sys.argv[1], "wb").write(img)
+PY
+expect_error "triple fault" --kernel "$HUTCH_TEST_DIR/triple-fault.bzImage" --memory 64

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The KVM sandbox: real KVM on a host without /dev/kvm.
+#
+# Usage: sandbox.sh [--timeout SEC] [--mem MiB] [--cpus N] [--results DIR] -- COMMAND...
+#        sandbox.sh --check
+#
+# How it works.  qemu-system-x86_64 emulates (TCG, no KVM needed) a q35 PC
+# whose AMD CPU has SVM and nested paging (-cpu qemu64,+svm,+npt).  It boots
+# the newest Debian kernel in /boot ("L1") with a small busybox initramfs,
+# built here and cached in ${XDG_CACHE_HOME:-~/.cache}/hutch/ keyed on the
+# kernel version and a hash of this script and modules.sh.  L1's /init loads
+# kvm-amd and the virtio/9p modules (dependencies resolved from modules.dep),
+# so L1 has a working /dev/kvm; mounts the host's / (9p, read-only, tag
+# "host") at /host and the writable results DIR (9p, tag "work") over the
+# same path inside it; mounts proc, sys, devtmpfs, devpts, and tmpfs on /tmp,
+# /run and /dev/shm inside /host; and runs COMMAND with "chroot /host" in the
+# caller's working directory, with PATH, HOME=/root, TERM=dumb and the
+# caller's CI, HUTCH_*, ASAN_OPTIONS and UBSAN_OPTIONS.  So the very binaries
+# built on the host run in L1 and start their own guests ("L2") on real KVM.
+#
+# COMMAND's output streams to this terminal (L1's console is ttyS0 on QEMU's
+# stdio; the kernel is "quiet loglevel=0").  L1 prints "SANDBOX-EXIT <status>"
+# and powers off; this script exits with that status.  It exits 124 after
+# --timeout seconds (default 1800; the QEMU process group is killed and the
+# end of L1's console printed), also when L1 stops responding: L1 touches
+# DIR/.sandbox-alive-PID every 15 s, and when that stops for --idle seconds
+# (default 300) L1 is taken as hung (a nested-virtualization livelock
+# freezes even L1's own timers) and killed; 125 if L1 never ran COMMAND (L1's console is
+# printed), 2 on bad usage.  L1's full console is kept in DIR/.sandbox-console.log.
+#
+#   --results DIR (alias --dir)  writable inside L1 at its host path (default
+#                  $HUTCH_SANDBOX_DIR or ./build/sandbox; created if missing)
+#   --mem MiB      L1's RAM (default 6144: room for a 4096 MiB guest inside)
+#   --cpus N       L1's vCPUs (default 2)
+#   --idle SEC     L1 is hung after SEC seconds without a heartbeat (300)
+#   --check        prints one line, first word "kvm" (/dev/kvm usable here:
+#                  no sandbox needed), "sandbox" (QEMU and a kernel are here)
+#                  or "none" (exit status 1), then the reason.
+#
+# L1's /tmp is its own tmpfs, and the host's tree is read-only inside: files
+# a command needs must be on the host outside /tmp, files it writes must go
+# to DIR.  TCG is slow: an L2 Linux boot to userspace takes 10-20 s.
+set -euo pipefail
+# The whole script is one { } block, read before it runs: editing the file
+# during a long run cannot change what this run does.
+{
+
+timeout_s=1800
+idle=300
+mem=6144
+cpus=2
+dir=${HUTCH_SANDBOX_DIR:-$PWD/build/sandbox}
+
+kernel_image() {   # the newest /boot/vmlinuz-* that has its modules
+	local k
+	while read -r k; do
+		[ -f "$k" ] && [ -f "/lib/modules/${k#/boot/vmlinuz-}/modules.dep" ] && { echo "$k"; return; }
+	done < <(printf '%s\n' /boot/vmlinuz-* | sort -rV)
+}
+
+check() {
+	local k
+	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		echo "kvm: /dev/kvm is usable here; no sandbox needed"
+		return 0
+	fi
+	k=$(kernel_image)
+	if command -v qemu-system-x86_64 >/dev/null && [ -n "$k" ]; then
+		echo "sandbox: no usable /dev/kvm; the sandbox can run (qemu-system-x86_64, $k)"
+		return 0
+	fi
+	echo "none: no usable /dev/kvm, and the sandbox needs qemu-system-x86_64 and /boot/vmlinuz-* with /lib/modules (scripts/install-deps.sh)"
+	return 1
+}
+
+usage() { echo "usage: sandbox.sh [--timeout SEC] [--mem MiB] [--cpus N] [--results DIR] -- COMMAND... | sandbox.sh --check" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--check) check; exit $? ;;
+	--timeout|--mem|--cpus|--idle|--results|--dir)
+		[ $# -ge 2 ] || usage
+		case $1 in
+		--timeout) timeout_s=$2 ;;
+		--mem) mem=$2 ;;
+		--cpus) cpus=$2 ;;
+		--idle) idle=$2 ;;
+		*) dir=$2 ;;
+		esac
+		shift 2 ;;
+	--) shift; break ;;
+	*) echo "sandbox.sh: unknown option '$1'" >&2; usage ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "sandbox.sh: no command given" >&2; usage; }
+for n in "$timeout_s" "$mem" "$cpus" "$idle"; do
+	case $n in ''|*[!0-9]*) echo "sandbox.sh: '$n' is not a number" >&2; exit 2 ;; esac
+done
+
+kernel=$(kernel_image)
+[ -n "$kernel" ] || { echo "sandbox.sh: no /boot/vmlinuz-* with its /lib/modules (install linux-image-amd64)" >&2; exit 125; }
+kver=${kernel#/boot/vmlinuz-}
+moddir=/lib/modules/$kver
+command -v qemu-system-x86_64 >/dev/null || { echo "sandbox.sh: qemu-system-x86_64 missing (install qemu-system-x86)" >&2; exit 125; }
+command -v busybox >/dev/null || { echo "sandbox.sh: busybox missing (install busybox-static)" >&2; exit 125; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/sandbox/modules.sh
+. "$here/modules.sh"
+
+tmpfiles=()
+# shellcheck disable=SC2317  # (called from traps)
+cleanup() { rm -rf ${tmpfiles[@]+"${tmpfiles[@]}"}; }
+trap cleanup EXIT
+
+# --- the L1 initramfs, cached per kernel and per version of this script ---
+cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/hutch
+mkdir -p "$cache"
+hash=$(cat "$0" "$here/modules.sh" | sha256sum | cut -c1-12)
+l1=$cache/sandbox-$kver-$hash.cpio.gz
+if [ ! -f "$l1" ]; then
+	work=$(mktemp -d)
+	tmpfiles+=("$work")
+	mkdir -p "$work"/{bin,dev,proc,sys,host,mods}
+	cp "$(command -v busybox)" "$work/bin/busybox"
+	modules_copy "$moddir" "$work/mods" kvm-amd 9p 9pnet_virtio virtio_pci > "$work/mods/order"
+	cat > "$work/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+while read -r m; do insmod "/mods/$m" || echo "sandbox: insmod $m failed"; done < /mods/order
+arg() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+dir=$(arg hutch.dir)
+cmd=$(arg hutch.cmd)
+fail() { echo "sandbox: $*"; echo "SANDBOX-EXIT 125"; poweroff -f; }
+mkdir -p /hostro
+mount -t 9p -o trans=virtio,version=9p2000.L,ro host /hostro || fail "cannot mount the host's root"
+mount -o bind /hostro /host || fail "cannot bind the host's root"
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mkdir -p /host/dev/pts /host/dev/shm 2>/dev/null
+mount -t devpts devpts /host/dev/pts 2>/dev/null
+mount -t tmpfs shm /host/dev/shm
+ln -sf /proc/self/fd /host/dev/fd
+ln -sf /proc/self/fd/0 /host/dev/stdin
+ln -sf /proc/self/fd/1 /host/dev/stdout
+ln -sf /proc/self/fd/2 /host/dev/stderr
+mount -t tmpfs tmp /host/tmp
+mount -t tmpfs run /host/run
+# A checkout under the host's /tmp (CI clones there) stays visible: the
+# tmpfs above hides the host's /tmp, so bind its top directory back.
+keep=$(arg hutch.keep)
+if [ -n "$keep" ]; then
+	mkdir -p "/host$keep"
+	mount -o bind "/hostro$keep" "/host$keep" || fail "cannot bind $keep"
+fi
+mount -t 9p -o trans=virtio,version=9p2000.L work "/host$dir" || fail "cannot mount the writable share at $dir"
+[ -c /dev/kvm ] || fail "no /dev/kvm in L1 (kvm-amd did not load)"
+(while :; do touch "/host$dir/.sandbox-alive-$(arg hutch.id)"; sleep 15; done) &
+echo "SANDBOX-READY"
+chroot /host /bin/sh "$dir/$cmd" < /dev/null
+echo "SANDBOX-EXIT $?"
+poweroff -f
+INIT
+	chmod +x "$work/init"
+	(cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$l1.tmp.$$"
+	mv "$l1.tmp.$$" "$l1"
+	# Older builds for this kernel are stale now.
+	for old in "$cache/sandbox-$kver-"*.cpio.gz; do
+		[ "$old" = "$l1" ] || rm -f "$old"
+	done
+fi
+
+# --- the command, as a script in the writable share ---
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+case $dir in *[[:space:]]*) echo "sandbox.sh: the results directory '$dir' has white space in its path" >&2; exit 2 ;; esac
+cmdfile=.sandbox-cmd-$$.sh
+log=$dir/.sandbox-console-$$.log
+alive=$dir/.sandbox-alive-$$
+# The top directory under /tmp holding the caller's directory or DIR, if any.
+keep=""
+for p in "$PWD" "$dir"; do
+	case $p in /tmp/?*) keep=/tmp/$(echo "${p#/tmp/}" | cut -d/ -f1) ;; esac
+done
+tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung")
+{
+	echo "cd $(printf %q "$PWD") || exit 125"
+	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb"
+	echo "export XDG_RUNTIME_DIR=/run"
+	while IFS='=' read -r name _; do
+		case $name in CI|HUTCH_*|ASAN_OPTIONS|UBSAN_OPTIONS)
+			echo "export $name=$(printf %q "${!name}")" ;; esac
+	done < <(env)
+	printf '%q ' "$@"
+	echo
+} > "$dir/$cmdfile"
+: > "$log"
+
+# QEMU runs in the background under timeout (its own process group), its
+# console into $log; tail streams $log to this terminal, without SeaBIOS's
+# escape sequences and the sandbox's own marker lines.
+timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+	-machine q35 -accel tcg,thread=multi -cpu qemu64,+svm,+npt \
+	-smp "$cpus" -m "$mem" -nographic -no-reboot -nic none -vga none \
+	-kernel "$kernel" -initrd "$l1" \
+	-append "console=ttyS0 quiet loglevel=0 panic=-1 hutch.dir=$dir hutch.cmd=$cmdfile hutch.id=$$ hutch.keep=$keep" \
+	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$dir,mount_tag=work,security_model=none,multidevs=remap" \
+	</dev/null >"$log" 2>&1 &
+qpid=$!
+# The watchdog: L1 is hung when its heartbeat file is older than $idle
+# seconds (or missing that long after the start).
+(
+	start=$(date +%s)
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		last=$(stat -c %Y "$alive" 2>/dev/null || echo "$start")
+		if [ $(($(date +%s) - last)) -gt "$idle" ]; then
+			touch "$alive.hung"
+			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
+			break
+		fi
+	done
+) &
+wpid=$!
+# shellcheck disable=SC2317
+stop() {   # a signal: take QEMU down with us
+	kill -TERM -- -"$qpid" 2>/dev/null || kill -TERM "$qpid" 2>/dev/null || true
+	sleep 1
+	kill -KILL -- -"$qpid" 2>/dev/null || true
+	mv -f "$log" "$dir/.sandbox-console.log"
+	echo "sandbox: interrupted; L1's console is in $dir/.sandbox-console.log" >&2
+	exit 130
+}
+trap stop INT TERM HUP
+console() { sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g'; }   # without escapes
+tail -n +1 -f --pid="$qpid" "$log" | console |
+	grep --line-buffered -v -e '^SANDBOX-EXIT ' -e '^SANDBOX-READY' -e '^SeaBIOS (version' \
+		-e '^Booting from ROM' -e '^$' &
+tpid=$!
+set +e
+wait "$qpid"
+qemu_status=$?
+wait "$tpid"
+set -e
+trap - INT TERM HUP
+kill "$wpid" 2>/dev/null || true
+mv -f "$log" "$dir/.sandbox-console.log"
+log=$dir/.sandbox-console.log
+status=$(sed -n 's/^SANDBOX-EXIT \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [ -e "$alive.hung" ]; then
+	echo "sandbox: L1 stopped responding (no heartbeat for ${idle}s) and was killed; the end of its console ($log):" >&2
+	tail -n 40 "$log" | console >&2
+	exit 124
+fi
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+	echo "sandbox: timed out after ${timeout_s}s; the end of L1's console ($log):" >&2
+	tail -n 40 "$log" | console >&2
+	exit 124
+fi
+if [ -z "$status" ]; then
+	if grep -q '^SANDBOX-READY' "$log"; then
+		echo "sandbox: L1 ended while the command ran (qemu status $qemu_status); the end of its console ($log):" >&2
+	else
+		echo "sandbox: L1 ended without running the command (qemu status $qemu_status); its console ($log):" >&2
+	fi
+	tail -n 60 "$log" | console >&2
+	exit 125
+fi
+exit "$status"
+}
