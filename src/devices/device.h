@@ -12,6 +12,7 @@
 #define HUTCH_DEVICE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus.h"
@@ -20,6 +21,8 @@
 #include "savestate.h"
 
 struct device;
+struct pci_bus;
+struct blk_image;
 
 /*
  * What the machine offers a device.  Filled by the VMM (or the unit-test
@@ -39,6 +42,20 @@ struct dev_host {
 	int64_t (*clock_realtime_ns)(void *opaque);
 	int64_t (*clock_monotonic_ns)(void *opaque);
 	void *clock_opaque;
+	/* PCI bus 0 (pci.h); NULL on machines without PCI. */
+	struct pci_bus *pci;
+	/* Deliver a message-signalled interrupt (KVM_SIGNAL_MSI). */
+	void (*signal_msi)(void *opaque, uint64_t addr, uint32_t data);
+	void *msi_opaque;
+};
+
+/* One drive on a storage controller (AHCI port, IDE position, virtio-blk). */
+struct drive_args {
+	struct blk_image *img;  /* opened by the VMM; NULL = CD/DVD drive without media */
+	bool cdrom;             /* ATAPI CD/DVD drive (read-only, 2048-byte sectors) */
+	bool readonly;
+	unsigned int port;      /* AHCI port; IDE: channel * 2 + unit; virtio: 0 */
+	char serial[21];        /* IDENTIFY / get-id serial number; "" = made up */
 };
 
 /* Per-instance settings handed to create(): a small key=value bag. */
@@ -47,6 +64,10 @@ struct device_args {
 	uint32_t gsi;         /* interrupt line, 0 = model default */
 	int out_fd;           /* output back end (serial), -1 = none */
 	int in_fd;            /* input back end (serial), -1 = none */
+	int pci_slot;         /* PCI slot, 0 = the lowest free one */
+	const struct drive_args *drives; /* storage controllers: their drives */
+	unsigned int nr_drives;
+	unsigned int nr_queues; /* virtio: request queues, 0 = model default */
 };
 
 struct device_model {
