@@ -47,6 +47,13 @@ struct dev_host;
 #define PCI_IO_BASE      0xc000
 #define PCI_IO_END       0x10000         /* exclusive */
 
+/* Configuration mechanism #1 (decoded by the i440fx model). */
+#define PCI_CONFIG_ADDR_PORT 0xcf8
+#define PCI_CONFIG_DATA_PORT 0xcfc
+#define PCI_CONFIG_PORTS_END 0xd00       /* 0xCF8-0xCFF reserved in the DSDT */
+
+#define PCI_VENDOR_INTEL 0x8086
+
 /* Standard configuration header offsets (type 0). */
 #define PCI_VENDOR_ID        0x00
 #define PCI_DEVICE_ID        0x02
@@ -85,6 +92,7 @@ struct pci_bar {
 	uint64_t size;                      /* power of two */
 	const struct io_region_ops *ops;    /* called with offsets in the BAR */
 	uint64_t addr;                      /* as the guest programmed it */
+	uint64_t reset_addr;                /* where pci_bus_attach placed it */
 	bool mapped;                        /* registered on pio/mmio now */
 	uint64_t mapped_addr;
 };
@@ -93,6 +101,7 @@ struct pci_msix {
 	unsigned int nr_vectors;            /* 0 = no MSI-X capability */
 	unsigned int bar;                   /* BAR holding table (at 0) and PBA */
 	uint8_t cap;                        /* capability offset */
+	uint32_t pba_offset;                /* PBA's offset in the BAR */
 	uint8_t *table;                     /* nr_vectors * 16 bytes */
 	uint64_t *pba;                      /* pending bits */
 };
@@ -114,6 +123,8 @@ struct pci_function {
 	struct pci_msi msi;
 	struct pci_msix msix;
 	int intx_level;                     /* what the device drives on its pin */
+	bool intx_asserted;                 /* counted on its PIRQ now (level, not
+					     * disabled, no MSI/MSI-X) */
 
 	/*
 	 * Optional model hooks for device-specific config registers
