@@ -9,6 +9,8 @@
 #   HUTCH_BUILD_DIR the build directory (read-only inside the sandbox;
 #                   vmctl is $HUTCH_BUILD_DIR/src/frontend/vmctl/vmctl)
 #   HUTCH_CACHE_DIR optional: where built initramfs images are cached
+#   HUTCH_ASAN      1 when HUTCH_VM is the AddressSanitizer build (the
+#                   "# asan-smoke" run), else 0
 # It exits 0 when every check passed; on failure it explains and exits 1.
 #
 # A test typically: writes an init script whose lines "HUTCH-RESULT key=value"
@@ -123,4 +125,19 @@ expect_result() {   # KEY VALUE [LOG]
 expect_status() {   # WANT
 	[ "$VM_STATUS" = "$1" ] || fail "hutch-vm exit status $VM_STATUS, expected $1"
 	note "exit status $VM_STATUS"
+}
+
+# guest_io OUT: the static guest-io tool (tests/guest/tools/guest_io.c),
+# built once per source version and cached.
+guest_io() {
+	local out=$1 cache key
+	cache=${HUTCH_CACHE_DIR:-$(dirname "$HUTCH_TEST_DIR")/.initramfs-cache}
+	key=$(sha256sum < "$GUEST_DIR/tools/guest_io.c" | cut -c1-16)
+	mkdir -p "$cache"
+	if [ ! -x "$cache/guest-io-$key" ]; then
+		cc -static -O2 -o "$cache/guest-io-$key.tmp" "$GUEST_DIR/tools/guest_io.c" ||
+			fail "cannot build guest-io (needs gcc and libc6-dev's static libc)"
+		mv "$cache/guest-io-$key.tmp" "$cache/guest-io-$key"
+	fi
+	cp "$cache/guest-io-$key" "$out"
 }
