@@ -354,10 +354,29 @@ int cmd_clonehd(int argc, char **argv)
 /* What VBoxManage's modifymedium flags ask for. */
 struct modify_req {
 	bool compact, resize, resize_mb, describe;
+	bool normal;			/* --type normal: what every Hutch medium is */
 	uint64_t size;
 	const char *description;
 	struct stored_list ignored;	/* flags accepted but not acted on */
 };
+
+/* --type: VirtualBox's medium types; every Hutch medium is normal, so asking for that is no change. */
+static void medium_type(const char *verb, const char *v, struct modify_req *q)
+{
+	static const char *const types[] = { "normal", "writethrough", "immutable", "shareable", "readonly",
+					     "multiattach", NULL };
+	int i;
+
+	for (i = 0; types[i] && strcasecmp(v, types[i]); i++)
+		;
+	if (!types[i])
+		usage_error(verb, "invalid medium type '%s': expected normal, writethrough, immutable, shareable, "
+			    "readonly or multiattach", v);
+	if (i)
+		stored_add(&q->ignored, "--type");
+	else
+		q->normal = true;
+}
 
 /* The old spellings without dashes ("modifyhd disk.vdi compact"), as VBoxManage still takes them. */
 static bool old_word(struct optscan *s, const char *pos, struct modify_req *q)
@@ -374,17 +393,18 @@ static bool old_word(struct optscan *s, const char *pos, struct modify_req *q)
 	if (!v)
 		usage_error(s->verb, "%s needs a value", pos);
 	s->i++;
-	if (strcmp(pos, "settype") || strcmp(v, "normal"))
-		stored_add(&q->ignored, !strcmp(pos, "settype") ? "--type" : "--autoreset");
+	if (!strcmp(pos, "settype")) {
+		medium_type(s->verb, v, q);
+	} else {
+		(void)parse_onoff(s->verb, pos, v);
+		stored_add(&q->ignored, "--autoreset");
+	}
 	return true;
 }
 
 static void parse_modify_flag(struct optscan *s, struct modify_req *q)
 {
-	static const char *const types[] = { "normal", "writethrough", "immutable", "shareable", "readonly",
-					     "multiattach", NULL };
 	const char *v;
-	int i;
 
 	if (opt_is(s, "compact")) {
 		q->compact = true;
@@ -398,15 +418,7 @@ static void parse_modify_flag(struct optscan *s, struct modify_req *q)
 		q->description = opt_value(s);
 		q->describe = true;
 	} else if (opt_is(s, "type") || opt_is(s, "settype")) {
-		v = opt_value(s);
-		for (i = 0; types[i] && strcasecmp(v, types[i]); i++)
-			;
-		if (!types[i])
-			usage_error(s->verb, "invalid medium type '%s': expected normal, writethrough, immutable, "
-				    "shareable, readonly or multiattach", v);
-		/* Every Hutch medium is normal: asking for that is no change. */
-		if (i)
-			stored_add(&q->ignored, "--type");
+		medium_type(s->verb, opt_value(s), q);
 	} else if (opt_is(s, "autoreset")) {
 		(void)parse_onoff(s->verb, s->raw, opt_value(s));
 		stored_add(&q->ignored, "--autoreset");
@@ -453,7 +465,7 @@ static int modify_medium(const char *verb, int argc, char **argv, int kind)
 		kind = HUTCH_MEDIUM_HDD;
 	if (!target)
 		usage_error(verb, "medium name or UUID required");
-	if (!q.compact && !q.resize && !q.describe && !q.ignored.text[0])
+	if (!q.compact && !q.resize && !q.describe && !q.normal && !q.ignored.text[0])
 		usage_error(verb, "no operation specified");
 
 	r = registry_open();
@@ -474,7 +486,7 @@ static int modify_medium(const char *verb, int argc, char **argv, int kind)
 		    (unsigned long long)(q.size >> 20), (unsigned long long)((q.size & 0xfffff) / 104858));
 	/* VBoxManage's order: compact before resize, so the copy is no bigger than needed. */
 	if (q.compact) {
-		progress_cb(0, NULL);
+		/* Progress starts once the copy does: a refusal comes without "0%...". */
 		if (hutch_medium_compact(r, md, progress_cb, NULL, &e)) {
 			progress_abort();
 			die("%s", e.msg);
@@ -482,11 +494,9 @@ static int modify_medium(const char *verb, int argc, char **argv, int kind)
 		progress_done();
 	}
 	if (q.resize) {
-		progress_cb(0, NULL);
-		if (hutch_medium_resize(r, md, q.size, &e)) {
-			progress_abort();
+		/* Growing takes no time worth showing; the line is there for scripts that expect it. */
+		if (hutch_medium_resize(r, md, q.size, &e))
 			die("%s", e.msg);
-		}
 		progress_done();
 	}
 	if (q.describe) {
