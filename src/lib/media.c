@@ -204,7 +204,6 @@ int hutch_medium_create(struct hutch_registry *r, const char *path, uint64_t siz
 {
 	char *abs = hutch_abspath(path);
 	char uuid[HUTCH_UUID_LEN + 1];
-	struct hutch_medium *md;
 	const char *canon;
 	int rc;
 
@@ -246,14 +245,8 @@ int hutch_medium_create(struct hutch_registry *r, const char *path, uint64_t siz
 		goto out;
 	if (progress)
 		progress(100, opaque);
-	md = HUTCH_APPEND(r->media, r->nmedia);
-	memcpy(md->uuid, uuid, sizeof(md->uuid));
-	md->kind = HUTCH_MEDIUM_HDD;
-	md->location = abs;
+	*out = hutch_registry_append_medium(r, uuid, HUTCH_MEDIUM_HDD, abs, canon, size);
 	abs = NULL;
-	md->format = hutch_xstrdup(canon);
-	md->size = size;
-	*out = md;
 out:
 	free(abs);
 	return rc;
@@ -440,7 +433,7 @@ int hutch_medium_clone(struct hutch_registry *r, const char *src, enum hutch_med
 		       void *opaque, struct hutch_medium **out, struct hutch_error *e)
 {
 #ifdef HUTCH_HAVE_BLOCK
-	struct hutch_medium *smd = hutch_registry_find_medium(r, src, (int)kind), *md;
+	struct hutch_medium *smd = hutch_registry_find_medium(r, src, (int)kind);
 	char *src_path = NULL, *src_format = NULL, *abs = NULL;
 	char uuid[HUTCH_UUID_LEN + 1], err[BLK_ERR_MAX] = "";
 	struct progress_map pm = { progress, opaque };
@@ -455,6 +448,9 @@ int hutch_medium_clone(struct hutch_registry *r, const char *src, enum hutch_med
 			return rc;
 		src_path = hutch_xstrdup(smd->location);
 		src_format = hutch_xstrdup(smd->format);
+	} else if ((smd = hutch_registry_find_medium(r, src, -1))) {
+		return hutch_seterr(e, -EINVAL, "medium '%s' is registered as a %s image, not a %s image",
+				    smd->location, hutch_medium_kind_name(smd->kind), hutch_medium_kind_name(kind));
 	} else if (hutch_uuid_valid(src)) {
 		return hutch_seterr(e, -ENOENT, "could not find a registered medium with UUID {%s}", src);
 	} else {
@@ -490,6 +486,11 @@ int hutch_medium_clone(struct hutch_registry *r, const char *src, enum hutch_med
 	}
 	if (o->compress && strcmp(format, "qcow2")) {
 		rc = hutch_seterr(e, -EINVAL, "--compress needs --format qcow2 (the clone would be %s)", format);
+		goto out;
+	}
+	if (o->size % 512) {
+		rc = hutch_seterr(e, -EINVAL, "the clone's size %llu is not a multiple of 512 bytes",
+				  (unsigned long long)o->size);
 		goto out;
 	}
 	if (o->size && o->size < blk_size(img)) {
@@ -528,14 +529,8 @@ int hutch_medium_clone(struct hutch_registry *r, const char *src, enum hutch_med
 			goto out;
 		}
 	}
-	md = HUTCH_APPEND(r->media, r->nmedia);
-	memcpy(md->uuid, uuid, sizeof(md->uuid));
-	md->kind = kind;
-	md->location = abs;
+	*out = hutch_registry_append_medium(r, uuid, kind, abs, format, o->size ? o->size : blk_size(img));
 	abs = NULL;
-	md->format = hutch_xstrdup(format);
-	md->size = o->size ? o->size : blk_size(img);
-	*out = md;
 out:
 	blk_close(img);
 	free(src_path);

@@ -432,14 +432,22 @@ int hutch_registry_open_medium(struct hutch_registry *r, const char *path, enum 
 	 */
 	if (!hutch_uuid_valid(uuid) || hutch_registry_find_medium(r, uuid, -1))
 		hutch_uuid_generate(uuid);
-	md = HUTCH_APPEND(r->media, r->nmedia);
-	snprintf(md->uuid, sizeof(md->uuid), "%s", uuid);
-	md->kind = kind;
-	md->location = abs;
-	md->format = format;
-	md->size = size;
-	*out = md;
+	*out = hutch_registry_append_medium(r, uuid, kind, abs, format, size);
+	free(format);
 	return 0;
+}
+
+struct hutch_medium *hutch_registry_append_medium(struct hutch_registry *r, const char *uuid, int kind,
+						  char *location, const char *format, uint64_t size)
+{
+	struct hutch_medium *md = HUTCH_APPEND(r->media, r->nmedia);
+
+	snprintf(md->uuid, sizeof(md->uuid), "%s", uuid);
+	md->kind = (enum hutch_medium_kind)kind;
+	md->location = location;
+	md->format = hutch_xstrdup(format);
+	md->size = size;
+	return md;
 }
 
 /* If path lies inside from/, the same path under to/ (malloc'd), else NULL. */

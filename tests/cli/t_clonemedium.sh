@@ -103,6 +103,8 @@ cmp -s cd.iso cd2.iso || fail "DVD clone differs"
 vmctl list dvds | has "^Location:       $T/cd2.iso$" || fail "DVD clone not in list dvds"
 expect_status 1 vmctl clonemedium dvd cd.iso cd3.vdi --format VDI
 expect_err "DVD images are plain files"
+expect_status 1 vmctl clonemedium dvd a.vdi cd3.iso
+expect_err "medium '$T/a.vdi' is registered as a disk image, not a dvd image"
 
 # Bad input: failures exit 1, usage errors 2; nothing is left behind.
 expect_status 1 vmctl clonemedium missing.vdi x.vdi
@@ -145,12 +147,7 @@ vmctl help clonemedium | has "clonemedium \[disk|dvd|floppy\] <uuid|inputfile> <
 
 # A disk a running VM uses is not cloned (its contents change under the copy).
 if command -v python3 > /dev/null; then
-	echo kernel > vmlinuz
-	vmctl createvm --name live --register > /dev/null
-	vmctl modifyvm live --kernel vmlinuz --nic1 none
-	vmctl storagectl live --name SATA --add sata
-	vmctl storageattach live --storagectl SATA --port 0 --device 0 --type hdd --medium a.vdi
-	vmctl startvm live --type headless > /dev/null
+	live_vm_with_disk live a.vdi
 	expect_status 1 vmctl clonemedium a.vdi x.vdi
 	expect_err "cannot clone the medium '$T/a.vdi': it is in use by the running VM live \(UUID: "
 	expect_status 1 vmctl clonemedium a.raw a.vdi --existing

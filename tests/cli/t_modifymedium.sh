@@ -135,12 +135,7 @@ expect_err "invalid parameter 'd.qcow2'"
 
 # A disk a running VM uses is neither resized nor compacted; its description may change.
 if command -v python3 > /dev/null; then
-	echo kernel > vmlinuz
-	vmctl createvm --name live --register > /dev/null
-	vmctl modifyvm live --kernel vmlinuz --nic1 none
-	vmctl storagectl live --name SATA --add sata
-	vmctl storageattach live --storagectl SATA --port 0 --device 0 --type hdd --medium d.VDI
-	vmctl startvm live --type headless > /dev/null
+	live_vm_with_disk live d.VDI
 	expect_status 1 vmctl modifymedium d.VDI --resize 64
 	expect_err "^vmctl: error: cannot resize the medium '$T/d.VDI': it is in use by the running VM live \(UUID: "
 	[ ! -s "$T/out" ] || fail "output on a refusal: $(cat "$T/out")"
