@@ -315,11 +315,13 @@ size_t vq_iter_next(struct vq_iter *it, size_t max, uint8_t **p)
 		it->i++;
 		it->off = 0;
 	}
-	if (it->i == it->nr || !max)
+	if (it->i == it->nr || !max || !it->left)
 		return 0;
 	n = it->seg[it->i].len - it->off;
 	if (n > max)
 		n = max;
+	if (n > it->left)
+		n = (size_t)it->left;
 	*p = it->seg[it->i].p + it->off;
 	it->off += (uint32_t)n;
 	it->left -= n;

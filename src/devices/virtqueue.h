@@ -125,7 +125,7 @@ struct vq_iter {
 	unsigned int nr;
 	unsigned int i;
 	uint32_t off;               /* into seg[i] */
-	uint64_t left;              /* bytes after the cursor */
+	uint64_t left;              /* bytes after the cursor; lower it to stop early */
 };
 
 void vq_iter_out(struct vq_iter *it, const struct vq_req *req);
