@@ -57,17 +57,13 @@ struct machine {
 	struct bus pio, mmio;
 	struct dev_host host;
 
-<<<<<<< HEAD
-	struct device *uart, *rtc, *i8042, *acpi_pm;
+	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
+	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
 #define MAX_STORAGE_DEVS 32
 	struct device *storage_devs[MAX_STORAGE_DEVS];  /* controllers (storage.c) */
 	unsigned int nr_storage_devs;
 	struct blk_image *drive_imgs[MAX_DRIVES];       /* by cfg.drives index */
 	unsigned int nr_drive_imgs;
-=======
-	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
-	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
->>>>>>> pci
 
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
