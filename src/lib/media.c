@@ -672,6 +672,10 @@ int hutch_medium_compact(struct hutch_registry *r, struct hutch_medium *md, hutc
 		unlink(tmp);
 		goto out;
 	}
+	/* The copy is the same file to its owner: mode and (where we may) ownership. */
+	if (chown(tmp, before.st_uid, before.st_gid)) {
+		/* Not root: the file stays ours, which it already was. */
+	}
 	if (chmod(tmp, before.st_mode & 07777) || (rc = fsync_path(tmp, false)) ||
 	    rename(tmp, md->location)) {
 		rc = hutch_seterr(e, rc ? rc : -errno, "could not replace the medium '%s' by its compacted copy: %s",
