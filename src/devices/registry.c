@@ -14,5 +14,6 @@ const struct device_model *const device_models[] = {
 	&rtc_model,
 	&i8042_model,
 	&acpi_pm_model,
+	&ahci_model,
 	NULL,
 };
