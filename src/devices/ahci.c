@@ -901,7 +901,6 @@ static int ahci_save(struct device *dev, struct sv_writer *w)
 		sv_put_u32(w, p->sctl);
 		sv_put_u32(w, p->serr);
 		sv_put_u32(w, p->sact);
-		/* A command in flight is still in PxCI: it runs again after a restore. */
 		sv_put_u32(w, p->ci);
 		sv_put_u8(w, p->stopped);
 		sv_put_u8(w, p->srst);
@@ -915,6 +914,8 @@ static int ahci_save(struct device *dev, struct sv_writer *w)
 static int ahci_load(struct device *dev, struct sv_reader *r, uint32_t version)
 {
 	struct ahci *s = to_ahci(dev);
+	struct ahci_port *ports;
+	uint32_t ghc, is;
 	int ret;
 
 	if (version != AHCI_STATE_VERSION)
@@ -922,25 +923,30 @@ static int ahci_load(struct device *dev, struct sv_reader *r, uint32_t version)
 	ret = pci_function_load(&s->pci, r);
 	if (ret)
 		return ret;
-	s->ghc = GHC_AE | (sv_get_u32(r) & GHC_IE);
-	s->is = sv_get_u32(r);
+	ghc = sv_get_u32(r);
+	is = sv_get_u32(r);
 	if (sv_get_u32(r) != s->nports || sv_get_u32(r) != s->pi)
 		return -EINVAL;         /* saved with other drives attached */
-	for (unsigned int i = 0; i < s->nports; i++) {
-		struct ahci_port *p = &s->ports[i];
+	/* Into a copy: a bad stream leaves the ports as they were. */
+	ports = malloc(sizeof(s->ports));
+	if (!ports)
+		return -ENOMEM;
+	memcpy(ports, s->ports, sizeof(s->ports));
+	for (unsigned int i = 0; i < s->nports && !ret; i++) {
+		struct ahci_port *p = &ports[i];
 
 		if (!p->present)
 			continue;
 		p->gen++;
 		p->clb = sv_get_u64(r) & ~0x3ffull;
 		p->fb = sv_get_u64(r) & ~0xffull;
-		p->is = sv_get_u32(r);
+		p->is = sv_get_u32(r) & PORT_IRQ_MASK;
 		p->ie = sv_get_u32(r) & PORT_IRQ_MASK;
 		p->cmd = sv_get_u32(r);
 		p->tfd = sv_get_u32(r) & ~(uint32_t)TFD_BSY;
 		p->sig = sv_get_u32(r);
 		p->ssts = sv_get_u32(r);
-		p->sctl = sv_get_u32(r);
+		p->sctl = sv_get_u32(r) & 0xfff;
 		p->serr = sv_get_u32(r);
 		p->sact = sv_get_u32(r);
 		p->ci = sv_get_u32(r);
@@ -949,15 +955,19 @@ static int ahci_load(struct device *dev, struct sv_reader *r, uint32_t version)
 		p->sig_fis_pending = sv_get_u8(r);
 		p->drive_reset = sv_get_u8(r);
 		ret = ata_drive_load(&p->drive, r);
-		if (ret)
-			return ret;
 	}
-	if (!sv_reader_ok(r, false))
-		return -EINVAL;
-	s->is &= s->pi;
-	ahci_update_irq(s, false);
-	io_worker_kick(s->worker);
-	return 0;
+	if (!ret && !sv_reader_ok(r, true))
+		ret = -EINVAL;
+	if (!ret) {
+		memcpy(s->ports, ports, sizeof(s->ports));
+		s->ghc = GHC_AE | (ghc & GHC_IE);
+		s->is = is & s->pi;
+		ahci_update_irq(s, false);
+		/* Commands that were in flight are still in PxCI: run them again. */
+		io_worker_kick(s->worker);
+	}
+	free(ports);
+	return ret;
 }
 
 const struct device_model ahci_model = {
