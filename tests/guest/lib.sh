@@ -9,6 +9,8 @@
 #   HUTCH_BUILD_DIR the build directory (read-only inside the sandbox;
 #                   vmctl is $HUTCH_BUILD_DIR/src/frontend/vmctl/vmctl)
 #   HUTCH_CACHE_DIR optional: where built initramfs images are cached
+#   HUTCH_ASAN      1 when HUTCH_VM is the AddressSanitizer build (the
+#                   "# asan-smoke" run), else 0
 # It exits 0 when every check passed; on failure it explains and exits 1.
 #
 # A test typically: writes an init script whose lines "HUTCH-RESULT key=value"

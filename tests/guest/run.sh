@@ -75,9 +75,9 @@ if [ -z "$inside" ]; then
 		export HUTCH_TEST_TIMEOUT=$per
 		# L1 can freeze as a whole under TCG's nested SVM (no heartbeat:
 		# sandbox.sh exits 75).  That is the emulator, not Hutch: the tests
-		# not finished yet get one more, fresh sandbox boot, said loudly.
+		# not finished yet get a fresh sandbox boot (twice at most), said loudly.
 		todo=("${tests[@]}")
-		for attempt in 1 2; do
+		for attempt in 1 2 3; do
 			set +e
 			"$top/tests/sandbox/sandbox.sh" --timeout $((n * per + 300)) --results "$sbdir" \
 				--cpus "${HUTCH_SANDBOX_CPUS:-2}" -- \
@@ -89,12 +89,12 @@ if [ -z "$inside" ]; then
 			for t in "${todo[@]}"; do
 				[ -f "$sbdir/guest-tests/.done-$t" ] || left+=("$t")
 			done
-			[ "$attempt" = 1 ] || break
+			[ "$attempt" != 3 ] || break
 			echo "guest tests: the sandbox's L1 froze (nested KVM under TCG); running ${left[*]} again in a fresh sandbox boot"
 			todo=("${left[@]}")
 		done
 		if [ "$status" = 75 ]; then
-			echo "guest tests: FAILED: the sandbox froze twice"
+			echo "guest tests: FAILED: the sandbox froze three times"
 			exit 1
 		fi
 		if grep -qx FAIL "$sbdir"/guest-tests/.done-* 2>/dev/null; then
@@ -128,8 +128,8 @@ kill_leftovers() {
 	kill -KILL -- -"$pgid" 2>/dev/null || true
 	for p in /proc/[0-9]*; do
 		[ "${p#/proc/}" != $$ ] || continue
-		tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF "$dir/" || continue
-		echo "    (killing leftover process ${p#/proc/}: $(tr '\0' ' ' < "$p/cmdline" 2>/dev/null | cut -c1-100))"
+		tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -qF "$dir/" || continue
+		echo "    (killing leftover process ${p#/proc/}: $(tr '\0' ' ' 2>/dev/null < "$p/cmdline" | cut -c1-100))"
 		kill -KILL "${p#/proc/}" 2>/dev/null || true
 	done
 }
@@ -146,6 +146,7 @@ run_one() {   # LABEL TEST HUTCH_VM
 	rm -rf "$dir"; mkdir -p "$dir"
 	start=$(date +%s)
 	HUTCH_VM=$vm HUTCH_KERNEL=$kernel HUTCH_TEST_DIR=$dir HUTCH_BUILD_DIR=$build \
+		HUTCH_ASAN=$([ "$label" = "$t" ] && echo 0 || echo 1) \
 		timeout -k 10 "$per" bash "$here/$t.sh" < /dev/null > "$dir/output.log" 2>&1 &
 	pid=$!
 	current="$pid $dir"
