@@ -111,6 +111,7 @@
 #define SCSI_GET_CONFIGURATION   0x46
 #define SCSI_GET_EVENT_STATUS    0x4a
 #define SCSI_READ_DISC_INFO      0x51
+#define SCSI_READ_TRACK_INFO     0x52
 #define SCSI_MODE_SENSE_10       0x5a
 #define SCSI_READ_12             0xa8
 #define SCSI_SET_CD_SPEED        0xbb
@@ -1046,6 +1047,34 @@ static int atapi_event_status(struct ata_drive *d, const uint8_t *cdb, uint8_t *
 	return 8;
 }
 
+/* READ TRACK INFORMATION (MMC-6 6.36) for the one data track. */
+static int atapi_track_info(const struct ata_drive *d, const uint8_t *cdb, uint8_t *p)
+{
+	uint32_t addr = get_be32(cdb + 2);
+
+	switch (cdb[1] & 0x03) {
+	case 0:                 /* the track holding LBA addr */
+		if (addr >= d->nsectors)
+			return -1;
+		break;
+	case 1:                 /* track number */
+	case 2:                 /* first track of session number */
+		if (addr != 1)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	put_be16(p, 46);
+	p[2] = 1;               /* track number */
+	p[3] = 1;               /* session number */
+	p[5] = 0x04;            /* data track, recorded uninterrupted */
+	p[6] = 0x01;            /* data mode 1 */
+	put_be32(p + 24, (uint32_t)d->nsectors);         /* track size */
+	put_be32(p + 28, (uint32_t)d->nsectors - 1);     /* last recorded address */
+	return 48;
+}
+
 static int atapi_inquiry(const uint8_t *cdb, uint8_t *p)
 {
 	if (cdb[1] & 0x01)
@@ -1241,6 +1270,17 @@ static void atapi_begin(struct ata_drive *d, const struct ata_taskfile *tf, cons
 		p[6] = 1;               /* last track in last session */
 		p[7] = 0x20;            /* unrestricted use */
 		atapi_data_in(x, 34, get_be16(cdb + 7));
+		break;
+	case SCSI_READ_TRACK_INFO:
+		if (!medium_present(d)) {
+			atapi_not_ready(d, x);
+			break;
+		}
+		n = atapi_track_info(d, cdb, p);
+		if (n < 0)
+			atapi_check(d, x, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
+		else
+			atapi_data_in(x, (uint32_t)n, get_be16(cdb + 7));
 		break;
 	case SCSI_MECHANISM_STATUS:
 		p[1] = d->tray_open ? 0x10 : 0;

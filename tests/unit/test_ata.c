@@ -613,6 +613,23 @@ static void test_atapi_toc_config_mode(void **state)
 	packet(&f->cd, di, buf, sizeof(buf), &x);
 	assert_int_equal(x.len, 34);
 	assert_int_equal(buf[2], 0x0e);
+
+	/* READ TRACK INFORMATION by track number and by LBA. */
+	{
+		uint8_t ti[12] = { 0x52, 1, 0, 0, 0, 1, 0, 0, 48 };
+
+		packet(&f->cd, ti, buf, sizeof(buf), &x);
+		assert_int_equal(x.len, 48);
+		assert_int_equal(buf[2], 1);
+		assert_int_equal(buf[26] << 8 | buf[27], CD_SECTORS);
+		ti[5] = 2;
+		assert_int_equal(packet(&f->cd, ti, buf, sizeof(buf), NULL).error >> 4, 5);
+		ti[1] = 0;
+		ti[5] = 0xff;
+		assert_int_equal(packet(&f->cd, ti, buf, sizeof(buf), NULL).error, 0);
+		ti[4] = 0x01;   /* LBA 511: beyond the disc */
+		assert_int_equal(packet(&f->cd, ti, buf, sizeof(buf), NULL).error >> 4, 5);
+	}
 }
 
 static void test_atapi_empty_and_media_change(void **state)
