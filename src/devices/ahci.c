@@ -164,6 +164,10 @@ struct ahci_port {
 	bool srst;              /* device control FIS with SRST seen */
 	bool sig_fis_pending;   /* post the signature FIS once FRE is set */
 	bool drive_reset;       /* the I/O thread resets the drive */
+	/* A medium change the I/O thread applies between commands. */
+	bool media_change, media_force;
+	struct blk_image *new_media, *old_media;
+	int media_ret;
 	uint32_t gen;           /* bumped when a reset aborts what is in flight */
 };
 
@@ -583,6 +587,11 @@ static void ahci_work(void *opaque)
 				if (p->present)
 					ata_drive_reset(&p->drive);
 			}
+			if (p->media_change) {
+				p->media_change = false;
+				p->media_ret = ata_cd_change_media(&p->drive, p->new_media,
+								   p->media_force, &p->old_media);
+			}
 			slot = ahci_next_slot(s, p);
 			if (slot >= 0) {
 				ahci_run_command(s, p, (unsigned int)slot);
@@ -591,6 +600,39 @@ static void ahci_work(void *opaque)
 		}
 	}
 	pthread_mutex_unlock(&s->dev->lock);
+}
+
+/*
+ * The drive's state is the I/O thread's while a command runs with the lock
+ * dropped, so the change is handed to that thread and waited for.
+ */
+int ahci_change_media(struct device *dev, unsigned int port, struct blk_image *img, bool force,
+		      struct blk_image **old)
+{
+	struct ahci *s = to_ahci(dev);
+	struct ahci_port *p;
+	int ret;
+
+	if (port >= AHCI_PORTS)
+		return -EINVAL;
+	p = &s->ports[port];
+	pthread_mutex_lock(&dev->lock);
+	if (!p->present || !ata_is_atapi(&p->drive)) {
+		pthread_mutex_unlock(&dev->lock);
+		return -EINVAL;
+	}
+	p->new_media = img;
+	p->media_force = force;
+	p->media_change = true;
+	pthread_mutex_unlock(&dev->lock);
+	io_worker_kick(s->worker);
+	io_worker_drain(s->worker);
+	pthread_mutex_lock(&dev->lock);
+	ret = p->media_ret;
+	if (!ret && old)
+		*old = p->old_media;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
 }
 
 /* ---- registers ---- */

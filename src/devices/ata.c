@@ -1532,7 +1532,8 @@ int ata_cd_change_media(struct ata_drive *d, struct blk_image *img, bool force,
 {
 	if (!d->cfg.atapi)
 		return -EINVAL;
-	if (d->locked && !force)
+	/* The lock holds a medium in; an empty drive takes one regardless. */
+	if (d->locked && !force && medium_present(d))
 		return -EBUSY;
 	if (old)
 		*old = d->img;

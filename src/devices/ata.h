@@ -207,8 +207,8 @@ void ata_complete_error(struct ata_drive *d, struct ata_xfer *x);
  * Insert (@img non-NULL) or remove (@img NULL) the medium of an ATAPI
  * drive, as the user does it (vmctl storageattach).  The guest sees the
  * tray close and a UNIT ATTENTION (MEDIUM MAY HAVE CHANGED) plus a media
- * event.  A locked drive (PREVENT MEDIUM REMOVAL) refuses with -EBUSY
- * unless @force.  *@old (if @old) gets the previous image for the caller
+ * event.  A locked drive (PREVENT MEDIUM REMOVAL) with a medium refuses
+ * with -EBUSY unless @force.  *@old (if @old) gets the previous image for the caller
  * to close.  -EINVAL on a disk.
  */
 int ata_cd_change_media(struct ata_drive *d, struct blk_image *img, bool force,

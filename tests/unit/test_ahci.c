@@ -592,6 +592,36 @@ static void test_atapi(void **state)
 	assert_int_equal(issue(f, 2, 4), 0);
 }
 
+static void test_change_media(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t tur[12] = { 0 };
+	uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 };
+	struct blk_image *old = NULL;
+
+	port_start(f, 2);
+	assert_int_equal(ahci_change_media(f->dev, 0, NULL, true, &old), -EINVAL);  /* a disk */
+	assert_int_equal(ahci_change_media(f->dev, 1, NULL, true, &old), -EINVAL);  /* no drive */
+	assert_int_equal(ahci_change_media(f->dev, 99, NULL, true, &old), -EINVAL);
+	/* Locked by the guest: refused unless forced. */
+	build_cmd(f, 2, 0, 0xa0, 0, 0, 0, lock, NULL, 0);
+	assert_int_equal(issue(f, 2, 0), 0);
+	assert_int_equal(ahci_change_media(f->dev, 2, NULL, false, &old), -EBUSY);
+	assert_int_equal(ahci_change_media(f->dev, 2, NULL, true, &old), 0);
+	assert_ptr_equal(old, f->iso.blk);
+	/* The guest sees UNIT ATTENTION, then NOT READY. */
+	build_cmd(f, 2, 1, 0xa0, 0, 0, 0, tur, NULL, 0);
+	expect_error_and_restart(f, 2, 1, IS_TFES);
+	assert_int_equal(rd(f, PORT(2, PX_TFD)) >> 12, 6);
+	expect_error_and_restart(f, 2, 1, IS_TFES);
+	assert_int_equal(rd(f, PORT(2, PX_TFD)) >> 12, 2);
+	/* Back in: attention once, then ready. */
+	assert_int_equal(ahci_change_media(f->dev, 2, f->iso.blk, false, &old), 0);
+	assert_null(old);
+	expect_error_and_restart(f, 2, 1, IS_TFES);
+	assert_int_equal(issue(f, 2, 1), 0);
+}
+
 static void test_resets(void **state)
 {
 	struct fixture *f = *state;
@@ -726,6 +756,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atapi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_media, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_drive_args, setup, teardown),
