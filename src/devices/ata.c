@@ -512,7 +512,8 @@ static void ata_begin_rw(struct ata_drive *d, const struct ata_taskfile *tf, str
 
 	if (!tf_sector(d, tf, cmd_is_lba48(tf->command), &sector) ||
 	    sector > d->nsectors || nsect > d->nsectors - sector) {
-		device_log(d->cfg.log_dev, "ATA command %02x: sectors %llu+%u not on the disk (%llu sectors, or a bad CHS address)",
+		device_log(d->cfg.log_dev,
+			   "ATA command %02x: sectors %llu+%u not on the disk (%llu sectors, or bad CHS)",
 			   tf->command, (unsigned long long)sector, nsect,
 			   (unsigned long long)d->nsectors);
 		pre_err(x, ATA_ER_IDNF | ATA_ER_ABRT);
