@@ -15,6 +15,7 @@ extern const struct device_model acpi_pm_model;   /* acpi_pm.c */
 extern const struct device_model i440fx_model;    /* i440fx.c: PCI host bridge, 00.0 */
 extern const struct device_model piix3_model;     /* piix3.c: PCI-ISA bridge, 01.0 */
 extern const struct device_model virtio_blk_model; /* virtio_blk.c */
+extern const struct device_model ahci_model;      /* ahci.c */
 
 /* Standard PC placements. */
 #define COM1_PORT        0x3f8
@@ -42,6 +43,17 @@ size_t uart16550_rx_space(struct device *dev);
 
 /* piix3: PIRQ route control register @pirq (0 = PIRQA); 0x80 = disabled. */
 uint8_t piix3_pirq_route(struct device *dev, unsigned int pirq);
+
+/*
+ * ahci: insert (@img) or remove (NULL) the medium of the CD/DVD drive on
+ * @port, as vmctl storageattach does on a running VM (ata_cd_change_media:
+ * -EBUSY if the guest locked the tray, unless @force; *@old gets the
+ * previous image to close).  Waits for the controller's I/O thread; call
+ * it without the device lock, from one thread at a time.  -EINVAL if
+ * @port has no CD/DVD drive.
+ */
+int ahci_change_media(struct device *dev, unsigned int port, struct blk_image *img, bool force,
+		      struct blk_image **old);
 
 /* acpi_pm: press the power button (sets PWRBTN_STS, raises SCI if enabled). */
 void acpi_pm_press_power_button(struct device *dev);
