@@ -29,6 +29,7 @@ struct options {
 	const char *serial;
 	const char *control;
 	const char *state_file;
+	struct drive_spec drives[MAX_DRIVES];
 };
 
 static void usage(FILE *f)
@@ -42,6 +43,9 @@ static void usage(FILE *f)
 		"  --memory MiB         guest RAM (default 512)\n"
 		"  --cpus N             vCPUs (default 1)\n"
 		"  --serial MODE        COM1: stdio (default), file:PATH, or none\n"
+		"  --drive SPEC         a disk or CD/DVD drive (repeatable):\n"
+		"                       file=PATH[,format=raw|qcow2|vdi|vmdk][,if=virtio|sata|ide]\n"
+		"                       [,media=disk|cdrom][,readonly=on][,port=N]\n"
 		"  --no-reboot          exit when the guest reboots instead of restarting it\n"
 		"  --name NAME          VM name (for messages)\n"
 		"  --control PATH       listen for control requests on this UNIX socket\n"
@@ -84,7 +88,7 @@ static uint64_t parse_number(const char *opt, const char *s, uint64_t min, uint6
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
-	       OPT_NO_REBOOT, OPT_NAME, OPT_CONTROL, OPT_STATE, OPT_HELP, OPT_VERSION };
+	       OPT_NO_REBOOT, OPT_NAME, OPT_DRIVE, OPT_CONTROL, OPT_STATE, OPT_HELP, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -92,6 +96,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "drive", required_argument, NULL, OPT_DRIVE },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -121,6 +126,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->mc.cpus = (unsigned int)parse_number("--cpus", optarg, 1, 1024, "vCPUs");
 			break;
 		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_DRIVE: {
+			char err[512];
+
+			if (o->mc.nr_drives == MAX_DRIVES)
+				die_usage("too many --drive options (at most %d)", MAX_DRIVES);
+			if (drive_spec_parse(optarg, &o->drives[o->mc.nr_drives], err, sizeof(err)))
+				die_usage("%s", err);
+			o->mc.nr_drives++;
+			break;
+		}
 		case OPT_NO_REBOOT: o->mc.no_reboot = true; break;
 		case OPT_NAME: o->mc.name = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
@@ -135,6 +150,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		die_usage("unexpected argument '%s' (see hutch-vm --help)", argv[optind]);
+	o->mc.drives = o->drives;
 	if (!o->mc.kernel)
 		die_usage("no --kernel given (firmware boot from disks is not supported yet)");
 }
@@ -209,7 +225,7 @@ static void ensure_std_fds(void)
 
 int main(int argc, char **argv)
 {
-	struct options o;
+	static struct options o;   /* static: large (drive table), and what it holds stays reachable */
 	struct machine m;
 	struct vm_control ctl;
 	enum machine_event ev;
@@ -288,5 +304,7 @@ int main(int argc, char **argv)
 	if (ctl_started)
 		control_stop(&ctl);
 	machine_destroy(&m);
+	for (unsigned int i = 0; i < o.mc.nr_drives; i++)
+		drive_spec_free(&o.drives[i]);
 	return status;
 }

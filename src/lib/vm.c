@@ -267,6 +267,55 @@ static void list_add(char **list, const char *item)
 	free(old);
 }
 
+/*
+ * hutch-vm's --drive bus for an attachment, or NULL if Hutch cannot attach
+ * it yet (floppies, SCSI/SAS/USB/NVMe controllers).
+ */
+static const char *drive_bus(const struct hutch_storagectl *c, const struct hutch_attachment *a)
+{
+	if (strcmp(a->type, "hdd") && strcmp(a->type, "dvddrive"))
+		return NULL;
+	if (!strcmp(c->bus, "sata"))
+		return "sata";
+	if (!strcmp(c->bus, "ide"))
+		return "ide";
+	if (!strcmp(c->bus, "virtio") && !strcmp(a->type, "hdd"))
+		return "virtio";
+	return NULL;
+}
+
+/* One --drive value for an attachment (commas in the path doubled). */
+static char *drive_spec(const struct hutch_storagectl *c, const struct hutch_attachment *a)
+{
+	const char *bus = drive_bus(c, a);
+	bool dvd = !strcmp(a->type, "dvddrive"), empty = !strcmp(a->medium, "emptydrive");
+	char *file = hutch_xstrdup(""), *spec;
+	unsigned port = a->port;
+
+	if (!empty) {
+		size_t n = 0;
+
+		free(file);
+		file = hutch_xmalloc(2 * strlen(a->medium) + 1);
+		for (const char *p = a->medium; *p; p++) {
+			if (*p == ',')
+				file[n++] = ',';
+			file[n++] = *p;
+		}
+		file[n] = '\0';
+	}
+	/* VirtualBox's IDE "port" is the channel and "device" master/slave. */
+	if (!strcmp(bus, "ide"))
+		port = a->port * 2 + a->device;
+	if (!strcmp(bus, "virtio"))
+		spec = hutch_xasprintf("if=virtio,media=disk,file=%s", file);
+	else
+		spec = hutch_xasprintf("if=%s,port=%u,media=%s%s%s", bus, port, dvd ? "cdrom" : "disk",
+				       empty ? "" : ",file=", file);
+	free(file);
+	return spec;
+}
+
 char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 {
 	char *list = NULL, item[512];
@@ -285,6 +334,8 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 	}
 	for (i = 0; i < m->nctl; i++) {
 		for (j = 0; j < m->ctl[i].natt; j++) {
+			if (drive_bus(&m->ctl[i], &m->ctl[i].att[j]))
+				continue;
 			snprintf(item, sizeof(item), "%s-%u-%u (%s)", m->ctl[i].name, m->ctl[i].att[j].port,
 				 m->ctl[i].att[j].device, m->ctl[i].att[j].type);
 			list_add(&list, item);
@@ -305,6 +356,8 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 }
 
 /* --- launching --- */
+
+#define HUTCH_VM_MAX_DRIVES 64   /* hutch-vm's MAX_DRIVES */
 
 static bool is_exec(const char *p)
 {
@@ -354,7 +407,8 @@ static char *log_tail(const char *log, off_t from)
 		return hutch_xstrdup("(no log)");
 	s = buf + ((size_t)from <= len ? (size_t)from : 0);
 	for (char *tok = strtok(s, "\n"); tok; tok = strtok(NULL, "\n")) {
-		if (!*tok)
+		/* Skip empty lines and vmctl's own "--- started/command line" lines. */
+		if (!*tok || !strncmp(tok, "---", 3))
 			continue;
 		if (n == 3) {
 			lines[0] = lines[1];
@@ -410,7 +464,8 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 {
 	char *bin = NULL, *rt = hutch_runtime_dir(), *sock = NULL, *state = NULL, *folder = NULL;
 	char *log = NULL, *serial = NULL, *fatal = NULL, *unsup, mem[16], cpus[16];
-	char *argv[32];
+	char *argv[32 + 2 * HUTCH_VM_MAX_DRIVES], *drives[HUTCH_VM_MAX_DRIVES];
+	size_t ndrives = 0;
 	struct stat st;
 	off_t log_start = 0;
 	int argc = 0, logfd = -1, rc = 0, status;
@@ -489,6 +544,15 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 		argv[argc++] = "--append";
 		argv[argc++] = m->cmdline;
 	}
+	for (size_t i = 0; i < m->nctl; i++) {
+		for (size_t j = 0; j < m->ctl[i].natt; j++) {
+			if (!drive_bus(&m->ctl[i], &m->ctl[i].att[j]) || ndrives == HUTCH_VM_MAX_DRIVES)
+				continue;
+			drives[ndrives] = drive_spec(&m->ctl[i], &m->ctl[i].att[j]);
+			argv[argc++] = "--drive";
+			argv[argc++] = drives[ndrives++];
+		}
+	}
 	argv[argc++] = "--serial";
 	argv[argc++] = serial;
 	argv[argc++] = "--control";
@@ -550,6 +614,8 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 		usleep(50000);
 	}
 out:
+	while (ndrives)
+		free(drives[--ndrives]);
 	if (logfd >= 0)
 		close(logfd);
 	free(fatal);

@@ -122,7 +122,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	m->acpi_pm = machine_add_device(m, "acpi_pm", "acpi-pm", &none, err, errlen);
 	if (!m->acpi_pm)
 		return -EIO;
-	return 0;
+	return machine_add_storage(m, err, errlen);
 }
 
 /*
@@ -219,6 +219,8 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	device_reset(m->rtc);
 	device_reset(m->i8042);
 	device_reset(m->acpi_pm);
+	for (unsigned int i = 0; i < m->nr_storage_devs; i++)
+		device_reset(m->storage_devs[i]);
 	m->boots++;
 
 	pthread_mutex_lock(&m->lock);
@@ -327,6 +329,7 @@ void machine_destroy(struct machine *m)
 	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart };
 
 	machine_teardown_vm(m);
+	machine_remove_storage(m);
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 		device_destroy(*devs[i]);
 		*devs[i] = NULL;

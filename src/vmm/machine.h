@@ -17,6 +17,7 @@
 #include "e820.h"
 #include "guest_mem.h"
 #include "kvm.h"
+#include "storage.h"
 
 struct vcpu;
 
@@ -30,6 +31,8 @@ struct machine_config {
 	int serial_out_fd;     /* where COM1's output goes, -1 = nowhere */
 	int serial_in_fd;      /* COM1's input, -1 = none */
 	bool no_reboot;        /* a guest reboot ends the VM instead */
+	const struct drive_spec *drives;  /* disks and CD/DVD drives (storage.h) */
+	unsigned int nr_drives;
 };
 
 /* Why the machine stopped running; the larger value wins when several race. */
@@ -54,6 +57,11 @@ struct machine {
 	struct dev_host host;
 
 	struct device *uart, *rtc, *i8042, *acpi_pm;
+#define MAX_STORAGE_DEVS 32
+	struct device *storage_devs[MAX_STORAGE_DEVS];  /* controllers (storage.c) */
+	unsigned int nr_storage_devs;
+	struct blk_image *drive_imgs[MAX_DRIVES];       /* by cfg.drives index */
+	unsigned int nr_drive_imgs;
 
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;

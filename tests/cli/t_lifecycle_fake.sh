@@ -73,13 +73,20 @@ note "killed VM: VMState=aborted"
 vmctl startvm ci --type headless > /dev/null
 vmctl controlvm ci poweroff 2> /dev/null
 
-# Not-yet-supported devices are named on start; gui falls back to headless.
+# SATA, IDE and virtio attachments become hutch-vm --drive options; devices
+# Hutch cannot attach yet are named on start; gui falls back to headless.
 vmctl modifyvm ci --nic1 nat
 vmctl storagectl ci --name SATA --add sata
 vmctl storageattach ci --storagectl SATA --port 0 --device 0 --type dvddrive --medium emptydrive
+vmctl storagectl ci --name IDE --add ide
+vmctl storageattach ci --storagectl IDE --port 1 --device 0 --type dvddrive --medium emptydrive
+vmctl storagectl ci --name SCSI --add scsi
+vmctl storageattach ci --storagectl SCSI --port 0 --device 0 --type dvddrive --medium emptydrive
 vmctl startvm ci > /dev/null 2> warn.out
-grep -q "not yet supported by Hutch, started without: nic1 (nat), SATA-0-0 (dvddrive)" warn.out ||
+grep -q "not yet supported by Hutch, started without: nic1 (nat), SCSI-0-0 (dvddrive)" warn.out ||
 	fail "unsupported devices not named: $(cat warn.out)"
+tail -n 3 "$log" | grep -q -- "--drive if=sata,port=0,media=cdrom --drive if=ide,port=2,media=cdrom --serial" ||
+	fail "drives not passed to hutch-vm: $(tail -n 3 "$log")"
 grep -q -- "--type gui is not yet supported" warn.out || fail "gui fallback not named"
 vmctl controlvm ci poweroff 2> /dev/null
 

@@ -124,3 +124,18 @@ expect_status() {   # WANT
 	[ "$VM_STATUS" = "$1" ] || fail "hutch-vm exit status $VM_STATUS, expected $1"
 	note "exit status $VM_STATUS"
 }
+
+# guest_io OUT: the static guest-io tool (tests/guest/tools/guest_io.c),
+# built once per source version and cached.
+guest_io() {
+	local out=$1 cache key
+	cache=${HUTCH_CACHE_DIR:-$(dirname "$HUTCH_TEST_DIR")/.initramfs-cache}
+	key=$(sha256sum < "$GUEST_DIR/tools/guest_io.c" | cut -c1-16)
+	mkdir -p "$cache"
+	if [ ! -x "$cache/guest-io-$key" ]; then
+		cc -static -O2 -o "$cache/guest-io-$key.tmp" "$GUEST_DIR/tools/guest_io.c" ||
+			fail "cannot build guest-io (needs gcc and libc6-dev's static libc)"
+		mv "$cache/guest-io-$key.tmp" "$cache/guest-io-$key"
+	fi
+	cp "$cache/guest-io-$key" "$out"
+}

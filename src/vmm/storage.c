@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "machine.h"
+#include "storage.h"
+
+const char *drive_bus_name(enum drive_bus bus)
+{
+	switch (bus) {
+	case DRIVE_BUS_VIRTIO: return "virtio";
+	case DRIVE_BUS_SATA: return "sata";
+	case DRIVE_BUS_IDE: return "ide";
+	}
+	return "?";
+}
+
+void drive_spec_free(struct drive_spec *d)
+{
+	free(d->file);
+	free(d->format);
+	d->file = d->format = NULL;
+}
+
+/*
+ * Next "key=value" item of @s at *@pos, with ",," standing for a comma.
+ * Returns a malloc'ed copy (unescaped) or NULL at the end / on ENOMEM.
+ */
+static char *next_item(const char *s, size_t *pos)
+{
+	size_t i = *pos, n = 0;
+	char *out;
+
+	if (!s[i])
+		return NULL;
+	out = malloc(strlen(s + i) + 1);
+	if (!out)
+		return NULL;
+	while (s[i]) {
+		if (s[i] == ',') {
+			if (s[i + 1] != ',')
+				break;
+			i++;
+		}
+		out[n++] = s[i++];
+	}
+	out[n] = '\0';
+	if (s[i] == ',')
+		i++;
+	*pos = i;
+	return out;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int drive_spec_parse(const char *s, struct drive_spec *d, char *err, size_t errlen)
+{
+	bool bus_given = false;
+	size_t pos = 0;
+	char *item;
+	int ret = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->port = -1;
+	while (!ret && (item = next_item(s, &pos))) {
+		char *eq = strchr(item, '=');
+		const char *key = item, *val;
+
+		if (!eq) {
+			snprintf(err, errlen, "--drive '%s': '%s' is not KEY=VALUE", s, item);
+			free(item);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		val = eq + 1;
+		if (!strcmp(key, "file")) {
+			free(d->file);
+			d->file = *val ? strdup(val) : NULL;
+		} else if (!strcmp(key, "format")) {
+			if (strcmp(val, "raw") && strcmp(val, "qcow2") && strcmp(val, "vdi") &&
+			    strcmp(val, "vmdk")) {
+				snprintf(err, errlen, "--drive format=%s: expected raw, qcow2, vdi or vmdk", val);
+				ret = -EINVAL;
+			} else {
+				free(d->format);
+				d->format = strdup(val);
+			}
+		} else if (!strcmp(key, "if")) {
+			bus_given = true;
+			if (!strcmp(val, "virtio"))
+				d->bus = DRIVE_BUS_VIRTIO;
+			else if (!strcmp(val, "sata") || !strcmp(val, "ahci"))
+				d->bus = DRIVE_BUS_SATA;
+			else if (!strcmp(val, "ide"))
+				d->bus = DRIVE_BUS_IDE;
+			else {
+				snprintf(err, errlen, "--drive if=%s: expected virtio, sata or ide", val);
+				ret = -EINVAL;
+			}
+		} else if (!strcmp(key, "media")) {
+			if (!strcmp(val, "disk"))
+				d->cdrom = false;
+			else if (!strcmp(val, "cdrom") || !strcmp(val, "dvd"))
+				d->cdrom = true;
+			else {
+				snprintf(err, errlen, "--drive media=%s: expected disk or cdrom", val);
+				ret = -EINVAL;
+			}
+		} else if (!strcmp(key, "readonly")) {
+			if (parse_bool(val, &d->readonly)) {
+				snprintf(err, errlen, "--drive readonly=%s: expected on or off", val);
+				ret = -EINVAL;
+			}
+		} else if (!strcmp(key, "port")) {
+			char *end;
+			long p;
+
+			errno = 0;
+			p = strtol(val, &end, 10);
+			if (!*val || *end || errno || p < 0 || p >= AHCI_MAX_PORTS) {
+				snprintf(err, errlen, "--drive port=%s: expected a number from 0 to %d",
+					 val, AHCI_MAX_PORTS - 1);
+				ret = -EINVAL;
+			} else {
+				d->port = (int)p;
+			}
+		} else {
+			snprintf(err, errlen, "--drive: unknown key '%s' (file, format, if, media, readonly, port)", key);
+			ret = -EINVAL;
+		}
+		free(item);
+	}
+	if (!ret && d->file == NULL && !d->cdrom) {
+		snprintf(err, errlen, "--drive '%s': a disk needs file=PATH (only media=cdrom may be empty)", s);
+		ret = -EINVAL;
+	}
+	if (!ret && !bus_given)
+		d->bus = d->cdrom ? DRIVE_BUS_SATA : DRIVE_BUS_VIRTIO;
+	if (!ret && d->cdrom && d->bus == DRIVE_BUS_VIRTIO) {
+		snprintf(err, errlen, "--drive '%s': a CD/DVD drive goes on sata or ide, not virtio", s);
+		ret = -EINVAL;
+	}
+	if (!ret && d->port >= 0) {
+		int max = d->bus == DRIVE_BUS_IDE ? IDE_MAX_DRIVES : d->bus == DRIVE_BUS_SATA ? AHCI_MAX_PORTS : 1;
+
+		if (d->bus == DRIVE_BUS_VIRTIO) {
+			snprintf(err, errlen, "--drive '%s': port= is for sata and ide drives", s);
+			ret = -EINVAL;
+		} else if (d->port >= max) {
+			snprintf(err, errlen, "--drive port=%d: %s has ports 0 to %d", d->port,
+				 drive_bus_name(d->bus), max - 1);
+			ret = -EINVAL;
+		}
+	}
+	if (ret)
+		drive_spec_free(d);
+	return ret;
+}
+
+/* Give drives without port= the lowest free position; refuse two on one. */
+static int assign_ports(struct drive_args *args, struct drive_spec *const *specs, unsigned int n,
+			unsigned int max, const char *bus, char *err, size_t errlen)
+{
+	bool used[AHCI_MAX_PORTS] = { false };
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (specs[i]->port < 0)
+			continue;
+		if (used[specs[i]->port]) {
+			snprintf(err, errlen, "two drives on %s port %d", bus, specs[i]->port);
+			return -EINVAL;
+		}
+		used[specs[i]->port] = true;
+		args[i].port = (unsigned int)specs[i]->port;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int p = 0;
+
+		if (specs[i]->port >= 0)
+			continue;
+		while (p < max && used[p])
+			p++;
+		if (p == max) {
+			snprintf(err, errlen, "too many %s drives (at most %u)", bus, max);
+			return -ENOSPC;
+		}
+		used[p] = true;
+		args[i].port = p;
+	}
+	return 0;
+}
+
+static int add_controller(struct machine *m, const char *model, const char *id,
+			  const struct drive_args *drives, unsigned int n, char *err, size_t errlen)
+{
+	const struct device_model *dm = device_model_find(model);
+	struct device_args args = { .out_fd = -1, .in_fd = -1, .drives = drives, .nr_drives = n };
+	struct device *dev;
+	int ret;
+
+	if (!dm) {
+		snprintf(err, errlen, "%s drives are not supported yet (no %s device model)", id, model);
+		return -ENOTSUP;
+	}
+	if (m->nr_storage_devs == MAX_STORAGE_DEVS) {
+		snprintf(err, errlen, "too many storage controllers (at most %d)", MAX_STORAGE_DEVS);
+		return -ENOSPC;
+	}
+	dev = device_create(dm, id, &m->host, &args);
+	if (!dev) {
+		snprintf(err, errlen, "cannot create %s: %s", id, strerror(errno));
+		ret = errno ? -errno : -EIO;
+		return ret;
+	}
+	m->storage_devs[m->nr_storage_devs++] = dev;
+	return 0;
+}
+
+int machine_add_storage(struct machine *m, char *err, size_t errlen)
+{
+	struct drive_args args[MAX_DRIVES];
+	struct drive_spec *by_bus[3][MAX_DRIVES];
+	struct drive_args bus_args[3][MAX_DRIVES];
+	unsigned int nr[3] = { 0, 0, 0 };
+	const struct drive_spec *specs = m->cfg.drives;
+	int ret;
+
+	if (m->cfg.nr_drives > MAX_DRIVES) {
+		snprintf(err, errlen, "too many drives (at most %d)", MAX_DRIVES);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < m->cfg.nr_drives; i++) {
+		const struct drive_spec *d = &specs[i];
+		char berr[BLK_ERR_MAX];
+		unsigned int flags = (d->cdrom || d->readonly) ? BLK_RDONLY : 0;
+
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].cdrom = d->cdrom;
+		args[i].readonly = d->cdrom || d->readonly;
+		snprintf(args[i].serial, sizeof(args[i].serial), "HUTCH%c%02u",
+			 d->cdrom ? 'C' : 'D', i);
+		if (d->file) {
+			/* An ISO is raw data; probing could mistake its contents for a header. */
+			const char *fmt = d->format ? d->format : d->cdrom ? "raw" : NULL;
+
+			ret = blk_open(d->file, fmt, flags, &m->drive_imgs[i], berr, sizeof(berr));
+			if (ret) {
+				snprintf(err, errlen, "--drive %s: %s", d->file, berr);
+				return ret;
+			}
+			m->nr_drive_imgs = i + 1;
+		}
+		args[i].img = m->drive_imgs[i];
+		by_bus[d->bus][nr[d->bus]] = (struct drive_spec *)d;
+		bus_args[d->bus][nr[d->bus]++] = args[i];
+	}
+
+	/* virtio: one device per drive, in command-line order. */
+	for (unsigned int i = 0; i < nr[DRIVE_BUS_VIRTIO]; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "virtio-blk%u", i);
+		ret = add_controller(m, "virtio-blk", id, &bus_args[DRIVE_BUS_VIRTIO][i], 1, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (nr[DRIVE_BUS_SATA]) {
+		ret = assign_ports(bus_args[DRIVE_BUS_SATA], by_bus[DRIVE_BUS_SATA], nr[DRIVE_BUS_SATA],
+				   AHCI_MAX_PORTS, "sata", err, errlen);
+		if (!ret)
+			ret = add_controller(m, "ahci", "sata", bus_args[DRIVE_BUS_SATA],
+					     nr[DRIVE_BUS_SATA], err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (nr[DRIVE_BUS_IDE]) {
+		ret = assign_ports(bus_args[DRIVE_BUS_IDE], by_bus[DRIVE_BUS_IDE], nr[DRIVE_BUS_IDE],
+				   IDE_MAX_DRIVES, "ide", err, errlen);
+		if (!ret)
+			ret = add_controller(m, "piix3-ide", "ide", bus_args[DRIVE_BUS_IDE],
+					     nr[DRIVE_BUS_IDE], err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void machine_remove_storage(struct machine *m)
+{
+	while (m->nr_storage_devs)
+		device_destroy(m->storage_devs[--m->nr_storage_devs]);
+	for (unsigned int i = 0; i < m->nr_drive_imgs; i++) {
+		if (m->drive_imgs[i])
+			blk_close(m->drive_imgs[i]);
+		m->drive_imgs[i] = NULL;
+	}
+	m->nr_drive_imgs = 0;
+}

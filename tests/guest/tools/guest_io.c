@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * guest-io: the disk workload of the storage guest tests and benchmark,
+ * built static so it runs from a busybox initramfs; also run on the host
+ * to make the expected data.
+ *
+ *   guest-io gen SEED MIB                 pseudo-random pattern to stdout
+ *   guest-io seqwrite DEV MIB             1 MiB records (record n holds n and
+ *                                         a pattern of n), fsync after each;
+ *                                         prints "HUTCH-RESULT flushed=N"
+ *   guest-io checkseq FILE                count of leading records that are
+ *                                         intact (for the kill -9 test)
+ *   guest-io bench DEV MIB                O_DIRECT sequential 1 MiB write and
+ *                                         read, random 4 KiB write and read;
+ *                                         prints "HUTCH-BENCH name=value" lines
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024 * 1024)
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void fill(uint8_t *buf, size_t len, uint64_t seed)
+{
+	uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint64_t v = xorshift(&s);
+
+		memcpy(buf + i, &v, 8);
+	}
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "guest-io: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void write_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
+
+		if (n <= 0)
+			die("write");
+		p += n;
+		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
+	}
+}
+
+static void read_all(int fd, void *buf, size_t len, off_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n <= 0)
+			die("read");
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+}
+
+/* Record n: 8-byte magic, 8-byte n, then pattern n. */
+static void make_record(uint8_t *buf, uint64_t n)
+{
+	fill(buf, MIB, n + 1000);
+	memcpy(buf, "HUTCHSEQ", 8);
+	memcpy(buf + 8, &n, 8);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void bench(const char *dev, unsigned long mib)
+{
+	int fd = open(dev, O_RDWR | O_DIRECT);
+	uint8_t *buf;
+	uint64_t s = 42, blocks = (uint64_t)mib * MIB / 4096;
+	unsigned long ops = 4096;
+	double t;
+
+	if (fd < 0)
+		die(dev);
+	if (posix_memalign((void **)&buf, 4096, MIB))
+		die("memalign");
+	fill(buf, MIB, 7);
+	t = now();
+	for (unsigned long i = 0; i < mib; i++)
+		write_all(fd, buf, MIB, (off_t)i * MIB);
+	fsync(fd);
+	printf("HUTCH-BENCH seq_write_mbs=%.1f\n", mib / (now() - t));
+	t = now();
+	for (unsigned long i = 0; i < mib; i++)
+		read_all(fd, buf, MIB, (off_t)i * MIB);
+	printf("HUTCH-BENCH seq_read_mbs=%.1f\n", mib / (now() - t));
+	t = now();
+	for (unsigned long i = 0; i < ops; i++)
+		write_all(fd, buf, 4096, (off_t)(xorshift(&s) % blocks) * 4096);
+	fsync(fd);
+	printf("HUTCH-BENCH rand_write_iops=%.0f\n", ops / (now() - t));
+	t = now();
+	for (unsigned long i = 0; i < ops; i++)
+		read_all(fd, buf, 4096, (off_t)(xorshift(&s) % blocks) * 4096);
+	printf("HUTCH-BENCH rand_read_iops=%.0f\n", ops / (now() - t));
+	free(buf);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t buf[MIB], want[MIB];
+
+	if (argc == 4 && !strcmp(argv[1], "gen")) {
+		uint64_t seed = strtoull(argv[2], NULL, 0);
+		unsigned long mib = strtoul(argv[3], NULL, 0);
+
+		for (unsigned long i = 0; i < mib; i++) {
+			fill(buf, MIB, seed * 1000003 + i);
+			write_all(STDOUT_FILENO, buf, MIB, -1);
+		}
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "seqwrite")) {
+		unsigned long mib = strtoul(argv[3], NULL, 0);
+		int fd = open(argv[2], O_WRONLY);
+
+		if (fd < 0)
+			die(argv[2]);
+		for (uint64_t n = 0; n < mib; n++) {
+			make_record(buf, n);
+			write_all(fd, buf, MIB, (off_t)n * MIB);
+			if (fsync(fd))
+				die("fsync");
+			printf("HUTCH-RESULT flushed=%llu\n", (unsigned long long)n + 1);
+			fflush(stdout);
+		}
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "checkseq")) {
+		int fd = open(argv[2], O_RDONLY);
+		uint64_t n = 0;
+
+		if (fd < 0)
+			die(argv[2]);
+		for (;; n++) {
+			ssize_t got = pread(fd, buf, MIB, (off_t)n * MIB);
+
+			if (got != MIB)
+				break;
+			make_record(want, n);
+			if (memcmp(buf, want, MIB))
+				break;
+		}
+		printf("%llu\n", (unsigned long long)n);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "bench")) {
+		bench(argv[2], strtoul(argv[3], NULL, 0));
+		return 0;
+	}
+	fprintf(stderr, "usage: guest-io gen SEED MIB | seqwrite DEV MIB | checkseq FILE | bench DEV MIB\n");
+	return 2;
+}
