@@ -4,32 +4,36 @@
  *
  * Two ATA channels at the legacy ISA addresses (primary 0x1F0-0x1F7 /
  * 0x3F6 on IRQ 14, secondary 0x170-0x177 / 0x376 on IRQ 15), each with a
- * master and a slave position, and the bus-master IDE function (BMIDE)
- * in BAR4.  This file is the *transport*: the task-file registers, the
- * status/DRQ/INTRQ protocol of ATA/ATAPI-6 (PIO data-in/out, DMA, PACKET),
- * the device control register (SRST, nIEN), and the PRD-table engine.
- * What a command means (IDENTIFY data, LBA ranges, ATAPI's SCSI commands,
- * sense data) lives in the transport-independent layer ata.c, shared with
+ * master and a slave position, and the bus master IDE function in BAR4.
+ * This file is the *transport*: the task-file registers, the BSY/DRQ/INTRQ
+ * protocols of ATA/ATAPI-6 (PIO data-in and data-out, DMA, PACKET), the
+ * device control register (SRST, nIEN, HOB) and the PRD-table engine.
+ * What a command means (IDENTIFY data, LBA ranges, ATAPI's SCSI commands
+ * and sense data) is the transport-independent layer ata.c, shared with
  * AHCI.
  *
- * References: Intel 82371FB (PIIX) and 82371SB (PIIX3) datasheet, section
- * 2.4 (IDE configuration registers) and 2.7 (bus master IDE I/O
- * registers), 3.x (PRD tables); ATA/ATAPI-6 (T13/1410D) sections 9
- * (protocols) and 7.15 (device control register), 9.12 (signatures).
+ * References: Intel 82371FB/82371SB (PIIX/PIIX3) datasheet, 2.4 (IDE
+ * configuration registers), 2.7 (bus master IDE I/O registers) and 3.4
+ * (PRD tables, bus master operation); ATA/ATAPI-6 (T13/1410D): 7 (register
+ * descriptions), 9 (protocols), 9.12 (signatures).
  *
- * Threads: the register handlers run on vCPU threads with the device lock
- * held.  PIO is synchronous (one DRQ block at a time, under the lock).
- * The data of a DMA command moves on the controller's I/O thread, which
- * takes the lock to pick the request up, drops it around disk I/O and
- * copies to/from guest RAM (and completes) with the lock held again, so
- * that a reset, SRST or bus-master stop in between simply makes the
- * worker's result stale (a per-channel generation number).
+ * Threads.  Register handlers run on vCPU threads with the device lock
+ * held; they decode a command (ata_begin, which never blocks) and move PIO
+ * data between the data port and a buffer.  Whatever touches the image,
+ * ata_complete(), runs on the controller's I/O thread without the lock:
+ * meanwhile the device shows BSY (non-data and PIO commands) or waits on
+ * the bus master (DMA, which then goes straight between the image and the
+ * guest RAM its PRD table names).  A reset, SRST or bus master stop while
+ * the I/O thread works bumps the channel's generation number, and the
+ * late result is dropped.
  */
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
+#include "ata.h"
 #include "devices.h"
 #include "io_worker.h"
 #include "pci.h"
@@ -38,7 +42,7 @@
 #define PIIX3_VENDOR_INTEL   0x8086
 #define PIIX3_IDE_DEVICE_ID  0x7010
 /* Mass storage / IDE; prog-if 0x80: bus master, both channels in legacy
- * (compatibility) mode with fixed addresses, not switchable to native. */
+ * (compatibility) mode at fixed addresses, not switchable to native. */
 #define PIIX3_IDE_CLASS      0x010180
 #define PIIX3_ISA_SLOT       1      /* the ISA bridge is 00:01.0, we are 01.1 */
 #define PIIX3_IDE_FUNC       1
@@ -47,7 +51,7 @@
 
 #define PIIX3_IDETIM_PRI     0x40   /* 16-bit timing register, primary */
 #define PIIX3_IDETIM_SEC     0x42   /* secondary */
-#define PIIX3_SIDETIM        0x44   /* slave timing (PIIX3 only) */
+#define PIIX3_SIDETIM        0x44   /* slave timing (new in PIIX3) */
 /* IDETIM bit 15: the channel's legacy decode is enabled.  Firmware sets it
  * on real boards; Hutch boots Linux without firmware, and Linux's ata_piix
  * ignores a channel whose bit is clear, so it comes out of reset set. */
@@ -75,29 +79,16 @@
 #define REG_STATUS   7   /* read */
 #define REG_COMMAND  7   /* write */
 
-#define ST_ERR   0x01
-#define ST_DRQ   0x08
-#define ST_DSC   0x10   /* seek complete (obsolete, but Linux's probe likes it) */
-#define ST_DF    0x20
-#define ST_DRDY  0x40
-#define ST_BSY   0x80
+#define DEV_DEV  0x10   /* device register: 0 = device 0 (master), 1 = device 1 */
 
-#define ERR_ABRT 0x04
-
-#define DEV_DEV  0x10   /* device register: 0 = master, 1 = slave */
-#define DEV_LBA  0x40
-#define DEV_OBS  0xa0   /* obsolete bits that read as one on old devices */
-
-#define CTL_NIEN 0x02   /* device control: interrupts disabled */
+#define CTL_NIEN 0x02   /* device control: INTRQ disabled */
 #define CTL_SRST 0x04   /* software reset */
-#define CTL_HOB  0x80   /* read the previous (high order) task-file bytes */
+#define CTL_HOB  0x80   /* read the previous ("high order") task-file bytes */
 
-/* ATAPI interrupt reason in the sector count register (ATA/ATAPI-6 9.10). */
-#define IREASON_COD  0x01  /* 1 = command packet, 0 = user data */
-#define IREASON_IO   0x02  /* 1 = to the host */
+#define DIAG_PASSED 0x01  /* error register after reset: device 0 passed */
 
-/* Diagnostic codes in the error register after reset / EXECUTE DIAGNOSTIC. */
-#define DIAG_PASSED  0x01
+#define CMD_EXEC_DIAGNOSTIC  0x90
+#define PACKET_FEAT_DMA      0x01
 
 /* ---- bus master IDE registers in BAR4 (PIIX3 datasheet 2.7) ---- */
 #define BM_SIZE          16
@@ -111,7 +102,7 @@
 #define BM_CMD_MASK      (BM_CMD_START | BM_CMD_TO_MEM)
 
 #define BM_ST_ACTIVE     0x01 /* read-only: transfer in progress */
-#define BM_ST_ERR        0x02 /* write one to clear: PCI master/target abort */
+#define BM_ST_ERR        0x02 /* write one to clear: the transfer failed */
 #define BM_ST_INT        0x04 /* write one to clear: IDE interrupt seen */
 #define BM_ST_DRV0_DMA   0x20 /* software flags: drive 0 / 1 DMA capable */
 #define BM_ST_DRV1_DMA   0x40
@@ -124,39 +115,41 @@
 #define PRD_COUNT_MASK   0xfffe      /* bit 0 is reserved; 0 means 64 KiB */
 #define PRD_ADDR_MASK    0xfffffffeu
 #define PRDT_ADDR_MASK   0xfffffffcu /* the table is dword aligned */
-/* The table may not cross a 64 KiB boundary (datasheet 3.x), so a real
+/* The table may not cross a 64 KiB boundary (datasheet 3.4), so a real
  * PIIX3 never reads more than 8192 entries; neither do we. */
 #define PRD_MAX_ENTRIES  (65536 / PRD_SIZE)
+
+/* PIO buffers above this size are given back after their command. */
+#define IDE_BUF_KEEP     (128 * 1024)
 
 struct piix3_ide;
 
 /* The task-file bytes a device latched; hob = the previous write of each
- * (LBA48 "high order bytes", read back with devctl.HOB). */
+ * (LBA48's "high order bytes", read back with devctl.HOB). */
 struct ide_taskfile {
 	uint8_t feature, nsect, lbal, lbam, lbah;
 };
 
 struct ide_drive {
 	bool present;
-	bool atapi;
+	struct ata_drive ata;
 	struct ide_taskfile tf, hob;
 	uint8_t device;
 	uint8_t status;
 	uint8_t error;
+	bool in_io;                  /* the I/O thread is inside ata_complete() */
+	bool reset_pending;          /* a hardware reset came meanwhile */
 };
 
-/* The data phase of the command a channel is executing. */
+/* Where the channel's current command is (ATA/ATAPI-6 9). */
 enum ide_phase {
-	PH_IDLE,      /* no data phase (no command, or it has completed) */
-	PH_PIO_IN,    /* DRQ: the host reads buf[pos, end) through the data port */
-	PH_PIO_OUT,   /* DRQ: the host writes buf[pos, end) */
-	PH_PACKET,    /* DRQ: the host writes the 12-byte ATAPI command packet */
-	PH_DMA,       /* the bus master moves the data (PRD table, I/O thread) */
+	PH_IDLE,      /* no command, or it has completed */
+	PH_PACKET,    /* DRQ: the host writes the 12-byte command packet */
+	PH_EXEC,      /* BSY: the I/O thread runs the command */
+	PH_PIO_IN,    /* DRQ: the host reads buf[pos, blk_end) */
+	PH_PIO_OUT,   /* DRQ: the host writes buf[pos, blk_end) */
+	PH_DMA,       /* the bus master moves the data */
 };
-
-/* ATA PIO blocks are at most 128 sectors (SET MULTIPLE's limit); an ATAPI
- * PIO chunk is at most 0xfffe bytes (the byte count registers). */
-#define IDE_PIO_BUF_SIZE (128 * 512)
 
 struct ide_channel {
 	struct piix3_ide *ide;
@@ -164,29 +157,29 @@ struct ide_channel {
 	struct ide_drive drive[2];
 	unsigned int unit;           /* DEV bit of the last device register write */
 	uint8_t devctl;
-	bool intrq;                  /* the selected device's INTRQ is pending */
+	bool intrq;                  /* the device's INTRQ is pending */
 	int irq_level;               /* what we drive on the ISA line */
 	struct irq_line irq;
 
-	/* the current command's data phase */
+	/* the current command */
 	enum ide_phase phase;
 	unsigned int xunit;          /* the device executing it */
-	bool packet;                 /* an ATAPI PACKET command (byte counts, ireason) */
-	uint64_t total;              /* bytes of the whole data phase */
-	uint64_t done;               /* bytes moved before the buffered chunk */
-	uint32_t chunk;              /* ATA: bytes per DRQ block; ATAPI: byte count limit */
-	uint8_t *buf;                /* IDE_PIO_BUF_SIZE bytes */
-	uint32_t pos, end;           /* the DRQ chunk is buf[0, end); next byte at pos */
-	uint8_t cdb[12];
-	bool dma_queued;             /* handed to the I/O thread */
-	bool dma_to_mem;             /* a read: device -> guest RAM */
-	bool packet_dma;             /* PACKET with the DMA feature bit */
+	struct ata_taskfile cmd;     /* its input */
+	bool has_cdb;
+	uint8_t cdb[ATAPI_CDB_LEN];
+	struct ata_xfer x;
+	uint8_t *buf;                /* PIO data, x.len bytes */
+	size_t buf_cap;
+	bool buf_busy;               /* the I/O thread uses buf */
+	uint32_t pos;                /* PIO: next byte; PACKET: CDB bytes received */
+	uint32_t blk_end;            /* end of the current DRQ block */
+	bool queued;                 /* waiting for the I/O thread */
+	uint32_t gen;                /* bumped to drop an I/O thread result */
 
 	/* bus master IDE */
 	uint8_t bm_cmd;
 	uint8_t bm_status;
 	uint32_t bm_prdt;
-	uint32_t gen;                /* bumped to cancel an in-flight DMA */
 };
 
 struct piix3_ide {
@@ -194,7 +187,7 @@ struct piix3_ide {
 	struct pci_function pci;
 	struct ide_channel ch[2];
 	struct io_worker *worker;
-	uint8_t *dma_buf;            /* the I/O thread's bounce buffer */
+	struct iovec *iov;           /* the I/O thread's PRD scatter list */
 };
 
 static const uint16_t ide_cmd_ports[2] = { IDE_PRI_CMD_PORT, IDE_SEC_CMD_PORT };
@@ -206,9 +199,9 @@ static const uint32_t ide_gsis[2] = { IDE_PRI_GSI, IDE_SEC_GSI };
 /* ------------------------------------------------------------------ */
 
 /*
- * The ISA line follows the selected device's INTRQ, tri-stated by nIEN
- * (ATA/ATAPI-6 7.15.6).  The bus master status INT bit latches every
- * rising edge of the line (PIIX3 datasheet, BMISx bit 2).
+ * The ISA line follows INTRQ, tri-stated by nIEN (ATA/ATAPI-6 7.9).  The
+ * bus master status INT bit latches every rising edge of the line (PIIX3
+ * datasheet 2.7.2, BMISx bit 2); drivers use it to tell a DMA completion.
  */
 static void ide_update_irq(struct ide_channel *ch)
 {
@@ -240,125 +233,281 @@ static struct ide_drive *ide_cur(struct ide_channel *ch)
 }
 
 /* ------------------------------------------------------------------ */
-/* Bus master PRD tables                                              */
+/* Results into the task file                                          */
 /* ------------------------------------------------------------------ */
 
-/* Where a transfer is in the guest's PRD table. */
-struct prd_cursor {
-	uint32_t table;          /* guest address of the table */
-	unsigned int index;      /* entries read so far */
-	uint32_t addr;           /* current region: next guest address */
-	uint32_t left;           /* bytes left in the current region */
-	bool eot;                /* the current region is the table's last */
-};
-
-static void prd_start(struct prd_cursor *c, uint32_t table)
+/* Registers a command (or a reset) ends with; LBA48 results put bits
+ * 24-47 and the count's high byte in the HOB half. */
+static void ide_post_result(struct ide_drive *d, const struct ata_result *res)
 {
-	memset(c, 0, sizeof(*c));
-	c->table = table & PRDT_ADDR_MASK;
+	d->status = res->status;
+	d->error = res->error;
+	d->tf.nsect = (uint8_t)res->count;
+	d->hob.nsect = (uint8_t)(res->count >> 8);
+	d->tf.lbal = (uint8_t)res->lba;
+	d->tf.lbam = (uint8_t)(res->lba >> 8);
+	d->tf.lbah = (uint8_t)(res->lba >> 16);
+	d->hob.lbal = (uint8_t)(res->lba >> 24);
+	d->hob.lbam = (uint8_t)(res->lba >> 32);
+	d->hob.lbah = (uint8_t)(res->lba >> 40);
+	/* The DEV bit is the host's selection, not a result. */
+	d->device = (uint8_t)((res->device & ~DEV_DEV) | (d->device & DEV_DEV));
 }
-
-/* Load the next entry once the current one is used up.  0, -EFAULT (the
- * table is outside RAM) or -ENOSPC (the table ended: EOT was consumed, or
- * it would cross its 64 KiB limit). */
-static int prd_next(const struct guest_mem *gm, struct prd_cursor *c)
-{
-	uint32_t e[2];
-	uint32_t count;
-
-	if (c->eot || c->index >= PRD_MAX_ENTRIES)
-		return -ENOSPC;
-	if (gm_read(gm, (uint64_t)c->table + (uint64_t)c->index * PRD_SIZE, e, sizeof(e)))
-		return -EFAULT;
-	c->index++;
-	e[0] = le32toh(e[0]);
-	e[1] = le32toh(e[1]);
-	count = e[1] & PRD_COUNT_MASK;
-	c->addr = e[0] & PRD_ADDR_MASK;
-	c->left = count ? count : 0x10000;
-	c->eot = e[1] & PRD_EOT;
-	return 0;
-}
-
-/*
- * Move @len bytes between @buf and the regions the table describes
- * (@to_mem: buf -> guest RAM).  Every region goes through guest_mem, so an
- * address outside RAM is an error, never a stray access.  0, -EFAULT or
- * -ENOSPC (the table holds fewer bytes than the transfer).
- */
-static int prd_copy(const struct guest_mem *gm, struct prd_cursor *c, uint8_t *buf,
-		    size_t len, bool to_mem)
-{
-	while (len) {
-		uint32_t n;
-		int ret;
-
-		if (!c->left) {
-			ret = prd_next(gm, c);
-			if (ret)
-				return ret;
-		}
-		n = len < c->left ? (uint32_t)len : c->left;
-		ret = to_mem ? gm_write(gm, c->addr, buf, n) : gm_read(gm, c->addr, buf, n);
-		if (ret)
-			return -EFAULT;
-		c->addr += n;
-		c->left -= n;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* After a transfer: does the table describe more room than was used?
- * Then BMISx.ACTIVE stays set (datasheet: the drive finished first). */
-static bool prd_has_room(const struct prd_cursor *c)
-{
-	return c->left || !c->eot;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reset and signatures                                                */
-/* ------------------------------------------------------------------ */
 
 /*
  * The state a device shows after power-on, hardware or software reset and
- * EXECUTE DEVICE DIAGNOSTIC (ATA/ATAPI-6 9.12): the signature in the task
- * file (ATA: count 1, LBA 1/0/0; PACKET devices: 1, 1, 0x14, 0xEB) and the
- * diagnostic code in the error register.  A PACKET device clears DRDY.
+ * EXECUTE DEVICE DIAGNOSTIC (ATA/ATAPI-6 9.12): its signature in the task
+ * file, diagnostic code 01h, DRDY for a disk; a PACKET device leaves DRDY
+ * clear until it has been identified.
  */
 static void ide_drive_signature(struct ide_drive *d)
 {
-	memset(&d->tf, 0, sizeof(d->tf));
+	struct ata_result res;
+
+	if (!d->present)
+		return;
+	memset(&res, 0, sizeof(res));
+	ata_signature(&d->ata, &res);
+	res.status = ata_is_atapi(&d->ata) ? 0 : ATA_SR_DRDY | ATA_SR_DSC;
+	res.error = DIAG_PASSED;
+	res.device = 0;
 	memset(&d->hob, 0, sizeof(d->hob));
-	d->tf.nsect = 1;
-	d->tf.lbal = 1;
-	if (d->atapi) {
-		d->tf.lbam = 0x14;
-		d->tf.lbah = 0xeb;
-		d->status = 0;
-	} else {
-		d->status = ST_DRDY | ST_DSC;
-	}
+	d->tf.feature = 0;
+	ide_post_result(d, &res);
 	d->device = 0;
-	d->error = DIAG_PASSED;
 }
 
-/* Stop whatever the channel was doing: no data phase, a DMA in flight on
- * the I/O thread becomes stale.  The bus master registers belong to the
- * controller, not the devices, and are left alone. */
+/* ------------------------------------------------------------------ */
+/* Bus master PRD tables                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Turn the PRD table at @table into a scatter list of @len bytes of guest
+ * RAM (every region checked by gm_slice: address and length).  *@room is
+ * set when the table describes more than @len bytes: then BMISx.ACTIVE
+ * stays set at the end (datasheet 3.4: the drive finished first).
+ * The count of entries, or -EFAULT (the table or a region is outside RAM)
+ * or -ENOSPC (the table ends before @len bytes).
+ */
+static int prd_map(const struct guest_mem *gm, uint32_t table, uint32_t len,
+		   struct iovec *iov, bool *room)
+{
+	uint32_t got = 0;
+	int n = 0;
+
+	*room = false;
+	table &= PRDT_ADDR_MASK;
+	for (unsigned int i = 0; got < len; i++) {
+		uint32_t e[2], count, take;
+		void *p;
+
+		if (i >= PRD_MAX_ENTRIES)
+			return -ENOSPC;
+		if (gm_read(gm, (uint64_t)table + (uint64_t)i * PRD_SIZE, e, sizeof(e)))
+			return -EFAULT;
+		e[0] = le32toh(e[0]);
+		e[1] = le32toh(e[1]);
+		count = e[1] & PRD_COUNT_MASK;
+		if (!count)
+			count = 0x10000;
+		take = len - got < count ? len - got : count;
+		p = gm_slice(gm, e[0] & PRD_ADDR_MASK, take);
+		if (!p)
+			return -EFAULT;
+		iov[n].iov_base = p;
+		iov[n].iov_len = take;
+		n++;
+		got += take;
+		if (got == len)
+			*room = take < count || !(e[1] & PRD_EOT);
+		else if (e[1] & PRD_EOT)
+			return -ENOSPC;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Command phases                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Stop whatever the channel was doing: no data phase, and a result the
+ * I/O thread brings back later is dropped.  The bus master registers
+ * belong to the controller, not the devices, and are left alone. */
 static void ide_abort_phase(struct ide_channel *ch)
 {
 	ch->phase = PH_IDLE;
-	ch->pos = ch->end = 0;
-	ch->total = ch->done = 0;
-	ch->packet = false;
-	ch->dma_queued = false;
+	ch->pos = ch->blk_end = 0;
+	ch->queued = false;
+	ch->has_cdb = false;
 	ch->gen++;
 }
 
-/* Both devices reset (SRST released, hardware reset): signatures, device 0
- * selected, no interrupt pending (ATA/ATAPI-6 9.2: no INTRQ after SRST). */
+/* A PIO buffer of at least @len bytes (the I/O thread may still hold the
+ * old one after an abort: then it is left to the thread to free). */
+static int ide_buf_reserve(struct ide_channel *ch, size_t len)
+{
+	uint8_t *b;
+
+	if (ch->buf_busy) {
+		ch->buf = NULL;
+		ch->buf_cap = 0;
+		ch->buf_busy = false;
+	}
+	if (ch->buf_cap >= len && ch->buf)
+		return 0;
+	b = realloc(ch->buf, len ? len : 1);
+	if (!b)
+		return -ENOMEM;
+	ch->buf = b;
+	ch->buf_cap = len;
+	return 0;
+}
+
+/* Give a large buffer back once its command is over. */
+static void ide_buf_trim(struct ide_channel *ch)
+{
+	if (ch->buf_cap > IDE_BUF_KEEP && !ch->buf_busy) {
+		free(ch->buf);
+		ch->buf = NULL;
+		ch->buf_cap = 0;
+	}
+}
+
+/* The command is over: its result in the task file, then INTRQ unless
+ * @quiet (the end of an ATA PIO data-in command, 9.5). */
+static void ide_finish(struct ide_channel *ch, bool quiet)
+{
+	struct ide_drive *d = &ch->drive[ch->xunit];
+
+	ch->phase = PH_IDLE;
+	ch->pos = ch->blk_end = 0;
+	ide_post_result(d, &ch->x.res);
+	if (ch->x.atapi)
+		d->tf.nsect = ATAPI_IREASON_IO | ATAPI_IREASON_COD;
+	ide_buf_trim(ch);
+	if (!quiet)
+		ide_raise_irq(ch);
+}
+
+/* Hand the command to the I/O thread; the device is busy meanwhile. */
+static void ide_queue(struct ide_channel *ch)
+{
+	ch->queued = true;
+	if (ch->ide->worker)
+		io_worker_kick(ch->ide->worker);
+}
+
+static void ide_exec(struct ide_channel *ch)
+{
+	ch->phase = PH_EXEC;
+	ch->drive[ch->xunit].status = ATA_SR_BSY;
+	ide_queue(ch);
+}
+
+/*
+ * Present the DRQ block at ch->pos (9.5 PIO data-in, 9.6 data-out, 9.10
+ * PACKET).  ATA: drq_block bytes (a sector, or a READ/WRITE MULTIPLE
+ * block); ATAPI: up to the byte count limit, reported in LBA mid/high
+ * with the interrupt reason in the sector count.
+ */
+static void ide_pio_block(struct ide_channel *ch, bool irq)
+{
+	struct ide_drive *d = &ch->drive[ch->xunit];
+	uint32_t left = ch->x.len - ch->pos;
+	uint32_t n = ch->x.drq_block && ch->x.drq_block < left ? ch->x.drq_block : left;
+
+	ch->blk_end = ch->pos + n;
+	if (ch->x.atapi) {
+		d->tf.lbam = (uint8_t)n;
+		d->tf.lbah = (uint8_t)(n >> 8);
+		d->tf.nsect = ch->phase == PH_PIO_IN ? ATAPI_IREASON_IO : 0;
+	}
+	d->status = ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
+	if (irq)
+		ide_raise_irq(ch);
+}
+
+/* The host moved a whole DRQ block. */
+static void ide_pio_block_done(struct ide_channel *ch)
+{
+	if (ch->pos < ch->x.len) {
+		ide_pio_block(ch, true);
+		return;
+	}
+	if (ch->phase == PH_PIO_OUT) {
+		ide_exec(ch);          /* now write it */
+		return;
+	}
+	/* ATA PIO data-in ends quietly after the last block; PACKET ends
+	 * with a status-phase interrupt. */
+	ide_finish(ch, !ch->x.atapi);
+}
+
+static void ide_dma_try_start(struct ide_channel *ch);
+
+/* Start what ata_begin() decided for the command in ch->x. */
+static void ide_start(struct ide_channel *ch)
+{
+	struct ide_drive *d = &ch->drive[ch->xunit];
+	struct ata_xfer *x = &ch->x;
+
+	if (x->dir == ATA_DIR_NONE) {
+		ide_exec(ch);
+		return;
+	}
+	if (x->dma) {
+		ch->phase = PH_DMA;
+		d->status = ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
+		ide_dma_try_start(ch);
+		return;
+	}
+	if (x->atapi && !x->drq_block) {
+		/* A byte count limit of zero for a PIO data transfer is a host
+		 * error (ATA/ATAPI-6 9.10: the host shall not); abort it. */
+		device_log(ch->ide->dev, "ATAPI command %#x: byte count limit 0", ch->cdb[0]);
+		ata_complete_error(&d->ata, x);
+		ide_finish(ch, false);
+		return;
+	}
+	if (ide_buf_reserve(ch, x->len)) {
+		ata_complete_error(&d->ata, x);
+		ide_finish(ch, false);
+		return;
+	}
+	ch->pos = 0;
+	if (x->dir == ATA_DIR_IN) {
+		ide_exec(ch);          /* read first, then DRQ */
+		return;
+	}
+	/* PIO data-out: the first DRQ comes without an interrupt for ATA
+	 * (9.6); a PACKET data chunk always interrupts (9.10). */
+	ch->phase = PH_PIO_OUT;
+	ide_pio_block(ch, x->atapi);
+}
+
+/* The host wrote the whole command packet. */
+static void ide_packet_received(struct ide_channel *ch)
+{
+	ch->has_cdb = true;
+	ata_begin(&ch->drive[ch->xunit].ata, &ch->cmd, ch->cdb, &ch->x);
+	ide_start(ch);
+}
+
+/*
+ * PACKET (ATA/ATAPI-6 8.21, 9.10): the device asks for the command packet
+ * with DRQ and interrupt reason "command, to the device".  IDENTIFY PACKET
+ * DEVICE does not announce INTRQ for this DRQ, so there is none.
+ */
+static void ide_cmd_packet(struct ide_channel *ch, struct ide_drive *d)
+{
+	ch->phase = PH_PACKET;
+	ch->pos = 0;
+	d->tf.nsect = ATAPI_IREASON_COD;
+	d->status = ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
+}
+
+/* Both devices reset: signatures, device 0 selected, no data phase and no
+ * interrupt (ATA/ATAPI-6 9.2: none after SRST). */
 static void ide_channel_reset_devices(struct ide_channel *ch)
 {
 	ide_abort_phase(ch);
@@ -368,224 +517,62 @@ static void ide_channel_reset_devices(struct ide_channel *ch)
 	ide_clear_irq(ch);
 }
 
-/* ------------------------------------------------------------------ */
-/* Command data phases                                                 */
-/* ------------------------------------------------------------------ */
-
-/* What the command layer asks of the transport for one command. */
-enum ide_req_kind { REQ_NONDATA, REQ_PIO_IN, REQ_PIO_OUT, REQ_DMA_IN, REQ_DMA_OUT };
-
-struct ide_req {
-	enum ide_req_kind kind;
-	uint64_t bytes;        /* the whole data phase */
-	uint32_t block;        /* ATA PIO: bytes per DRQ block */
-};
-
-static void ide_ata_begin(struct ide_channel *ch, unsigned int unit, uint8_t cmd,
-			  struct ide_req *req);
-static void ide_atapi_begin(struct ide_channel *ch, unsigned int unit, struct ide_req *req);
-static int ide_cmd_data(struct ide_channel *ch, unsigned int unit, uint8_t *buf,
-			uint64_t off, uint32_t len);
-static void ide_cmd_end(struct ide_channel *ch, unsigned int unit, int err);
-static void ide_dma_try_start(struct ide_channel *ch);
-
-/* The command is over: status and outputs from the command layer, then
- * INTRQ unless @quiet (the last block of a PIO data-in command). */
-static void ide_finish(struct ide_channel *ch, int err, bool quiet)
+static struct ata_taskfile ide_taskfile_in(const struct ide_drive *d, uint8_t cmd)
 {
-	unsigned int unit = ch->xunit;
+	struct ata_taskfile tf = {
+		.command = cmd,
+		.device = d->device,
+		.features = (uint16_t)(d->hob.feature << 8 | d->tf.feature),
+		.count = (uint16_t)(d->hob.nsect << 8 | d->tf.nsect),
+		.lba = (uint64_t)d->tf.lbal | (uint64_t)d->tf.lbam << 8 |
+		       (uint64_t)d->tf.lbah << 16 | (uint64_t)d->hob.lbal << 24 |
+		       (uint64_t)d->hob.lbam << 32 | (uint64_t)d->hob.lbah << 40,
+	};
 
-	ch->phase = PH_IDLE;
-	ch->pos = ch->end = 0;
-	ide_cmd_end(ch, unit, err);
-	if (ch->packet)
-		ch->drive[unit].tf.nsect = IREASON_IO | IREASON_COD;
-	ch->packet = false;
-	if (!quiet)
-		ide_raise_irq(ch);
+	return tf;
 }
 
-/* Present the next DRQ chunk of a PIO transfer (ATA/ATAPI-6 9.5, 9.6, 9.10). */
-static void ide_pio_next_chunk(struct ide_channel *ch, bool irq)
-{
-	struct ide_drive *d = &ch->drive[ch->xunit];
-	uint64_t left = ch->total - ch->done;
-	uint32_t n = left < ch->chunk ? (uint32_t)left : ch->chunk;
-
-	if (ch->phase == PH_PIO_IN) {
-		int err = ide_cmd_data(ch, ch->xunit, ch->buf, ch->done, n);
-
-		if (err) {
-			ide_finish(ch, err, false);
-			return;
-		}
-	}
-	ch->pos = 0;
-	ch->end = n;
-	if (ch->packet) {
-		d->tf.lbam = n & 0xff;
-		d->tf.lbah = n >> 8;
-		d->tf.nsect = ch->phase == PH_PIO_IN ? IREASON_IO : 0;
-	}
-	d->status = ST_DRDY | ST_DSC | ST_DRQ;
-	if (irq)
-		ide_raise_irq(ch);
-}
-
-/* The host moved the whole DRQ chunk. */
-static void ide_pio_chunk_done(struct ide_channel *ch)
-{
-	int err = 0;
-
-	if (ch->phase == PH_PIO_OUT)
-		err = ide_cmd_data(ch, ch->xunit, ch->buf, ch->done, ch->end);
-	ch->done += ch->end;
-	if (err || ch->done >= ch->total) {
-		/* ATA PIO data-in ends without an interrupt after the last
-		 * block; writes and PACKET commands end with one. */
-		ide_finish(ch, err, !err && ch->phase == PH_PIO_IN && !ch->packet);
-		return;
-	}
-	ide_pio_next_chunk(ch, true);
-}
-
-/* Start the data phase a command asked for. */
-static void ide_start_request(struct ide_channel *ch, const struct ide_req *req)
-{
-	struct ide_drive *d = &ch->drive[ch->xunit];
-
-	ch->total = req->bytes;
-	ch->done = 0;
-	switch (req->kind) {
-	case REQ_NONDATA:
-		ide_finish(ch, 0, false);
-		return;
-	case REQ_PIO_IN:
-	case REQ_PIO_OUT:
-		if (!req->bytes) {
-			ide_finish(ch, 0, false);
-			return;
-		}
-		ch->phase = req->kind == REQ_PIO_IN ? PH_PIO_IN : PH_PIO_OUT;
-		if (!ch->packet)
-			ch->chunk = req->block ? req->block : 512;
-		if (ch->chunk > IDE_PIO_BUF_SIZE)
-			ch->chunk = IDE_PIO_BUF_SIZE;
-		/* PIO data-out: the first DRQ comes without an interrupt (9.6);
-		 * data-in and every PACKET data chunk interrupt (9.5, 9.10). */
-		ide_pio_next_chunk(ch, ch->phase == PH_PIO_IN || ch->packet);
-		return;
-	case REQ_DMA_IN:
-	case REQ_DMA_OUT:
-		if (!req->bytes) {
-			ide_finish(ch, 0, false);
-			return;
-		}
-		ch->phase = PH_DMA;
-		ch->dma_to_mem = req->kind == REQ_DMA_IN;
-		d->status = ST_DRDY | ST_DSC | ST_DRQ;
-		ide_dma_try_start(ch);
-		return;
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* Commands                                                            */
-/* ------------------------------------------------------------------ */
-
-#define CMD_DEVICE_RESET     0x08
-#define CMD_EXEC_DIAGNOSTIC  0x90
-#define CMD_PACKET           0xa0
-#define CMD_IDENTIFY         0xec
-
-#define PACKET_FEAT_DMA      0x01
-#define ATAPI_CDB_LEN        12
-
-/*
- * PACKET (ATA/ATAPI-6 8.21, 9.10): the device wants the 12-byte command
- * packet: DRQ with interrupt reason "command, to the device".  We report
- * the accelerated DRQ type in IDENTIFY PACKET DEVICE, so no interrupt.
- */
-static void ide_cmd_packet(struct ide_channel *ch, struct ide_drive *d)
-{
-	uint32_t limit = d->tf.lbam | (uint32_t)d->tf.lbah << 8;
-
-	ch->packet = true;
-	ch->packet_dma = d->tf.feature & PACKET_FEAT_DMA;
-	/* An odd limit is rounded down and 0xffff means 0xfffe (9.10);
-	 * zero is a host error that the CDB phase rejects for PIO data. */
-	ch->chunk = limit & ~1u;
-	ch->phase = PH_PACKET;
-	ch->pos = 0;
-	ch->end = ATAPI_CDB_LEN;
-	d->tf.nsect = IREASON_COD;
-	d->status = ST_DRDY | ST_DSC | ST_DRQ;
-}
-
-/* The host wrote the whole command packet. */
-static void ide_packet_received(struct ide_channel *ch)
-{
-	struct ide_req req;
-
-	memcpy(ch->cdb, ch->buf, ATAPI_CDB_LEN);
-	ch->phase = PH_IDLE;
-	ide_atapi_begin(ch, ch->xunit, &req);
-	if (req.kind == REQ_PIO_IN || req.kind == REQ_PIO_OUT) {
-		if (ch->packet_dma)
-			req.kind = req.kind == REQ_PIO_IN ? REQ_DMA_IN : REQ_DMA_OUT;
-		else if (req.bytes && !ch->chunk) {
-			/* ATA8-ACS 7.18: a byte count limit of zero for a PIO
-			 * data transfer is invalid; the command is aborted. */
-			device_log(ch->ide->dev, "ATAPI PIO command %#x with byte count limit 0",
-				   ch->cdb[0]);
-			ide_finish(ch, -EINVAL, false);
-			return;
-		}
-	}
-	ide_start_request(ch, &req);
-}
-
-static void ide_exec_diagnostic(struct ide_channel *ch)
-{
-	ide_channel_reset_devices(ch);
-	ide_raise_irq(ch);
-}
-
-/* A write to the command register (ATA/ATAPI-6 7.3.5). */
+/* A write to the command register (ATA/ATAPI-6 7.4). */
 static void ide_write_command(struct ide_channel *ch, uint8_t cmd)
 {
 	struct ide_drive *d = ide_cur(ch);
-	struct ide_req req;
 
 	if (!d->present || (ch->devctl & CTL_SRST))
 		return;
-	/* DEVICE RESET is the one command a PACKET device takes while busy. */
-	if (cmd == CMD_DEVICE_RESET && d->atapi) {
-		if (ch->xunit == ch->unit)
+	/* DEVICE RESET is the one command a PACKET device takes while busy
+	 * (8.10); it ends without an interrupt. */
+	if (cmd == ATA_CMD_DEVICE_RESET && ata_is_atapi(&d->ata)) {
+		if (ch->phase != PH_IDLE && ch->xunit == ch->unit)
 			ide_abort_phase(ch);
 		ide_drive_signature(d);
-		ide_clear_irq(ch);
+		d->device = (uint8_t)(ch->unit << 4);
 		return;
 	}
-	if (d->status & ST_BSY)
+	if (d->status & ATA_SR_BSY)
 		return;
 	if (ch->phase != PH_IDLE) {
-		/* A new command ends an unfinished data phase (the host gave up). */
+		/* One command per channel: the other device's is still on. */
+		if (ch->xunit != ch->unit)
+			return;
+		/* The host gave up on an unfinished data phase. */
 		ide_abort_phase(ch);
 	}
 	ide_clear_irq(ch);
 	ch->xunit = ch->unit;
-	ch->packet = false;
+	ch->has_cdb = false;
 	if (cmd == CMD_EXEC_DIAGNOSTIC) {
-		ide_exec_diagnostic(ch);
+		/* Both devices run their diagnostics (8.11); signature, code 01h. */
+		ide_channel_reset_devices(ch);
+		ide_raise_irq(ch);
 		return;
 	}
-	if (cmd == CMD_PACKET && d->atapi) {
+	ch->cmd = ide_taskfile_in(d, cmd);
+	if (cmd == ATA_CMD_PACKET && ata_is_atapi(&d->ata)) {
 		ide_cmd_packet(ch, d);
 		return;
 	}
-	ide_ata_begin(ch, ch->unit, cmd, &req);
-	ide_start_request(ch, &req);
+	ata_begin(&d->ata, &ch->cmd, NULL, &ch->x);
+	ide_start(ch);
 }
 
 /* ------------------------------------------------------------------ */
@@ -602,33 +589,39 @@ static uint16_t ide_data_read16(struct ide_channel *ch)
 {
 	uint16_t v;
 
-	if (ch->phase != PH_PIO_IN || ch->unit != ch->xunit || ch->pos >= ch->end)
+	if (ch->phase != PH_PIO_IN || ch->unit != ch->xunit || ch->pos >= ch->blk_end)
 		return 0xffff;
 	v = ch->buf[ch->pos];
-	/* An ATAPI chunk may have an odd length: the last word is padded. */
-	v |= ch->pos + 1 < ch->end ? (uint16_t)ch->buf[ch->pos + 1] << 8 : 0;
-	ch->pos += 2;
-	if (ch->pos >= ch->end)
-		ide_pio_chunk_done(ch);
+	/* An ATAPI block may have an odd length: its last word is padded. */
+	if (ch->pos + 1 < ch->blk_end)
+		v |= (uint16_t)(ch->buf[ch->pos + 1] << 8);
+	ch->pos = ch->pos + 2 < ch->blk_end ? ch->pos + 2 : ch->blk_end;
+	if (ch->pos == ch->blk_end)
+		ide_pio_block_done(ch);
 	return v;
 }
 
 /* One 16-bit data register transfer from the host. */
 static void ide_data_write16(struct ide_channel *ch, uint16_t v)
 {
-	if ((ch->phase != PH_PIO_OUT && ch->phase != PH_PACKET) || ch->unit != ch->xunit ||
-	    ch->pos >= ch->end)
+	if (ch->unit != ch->xunit)
 		return;
-	ch->buf[ch->pos] = v & 0xff;
-	if (ch->pos + 1 < ch->end)
-		ch->buf[ch->pos + 1] = v >> 8;
-	ch->pos += 2;
-	if (ch->pos < ch->end)
+	if (ch->phase == PH_PACKET) {
+		ch->cdb[ch->pos] = (uint8_t)v;
+		ch->cdb[ch->pos + 1] = (uint8_t)(v >> 8);
+		ch->pos += 2;
+		if (ch->pos == ATAPI_CDB_LEN)
+			ide_packet_received(ch);
 		return;
-	if (ch->phase == PH_PACKET)
-		ide_packet_received(ch);
-	else
-		ide_pio_chunk_done(ch);
+	}
+	if (ch->phase != PH_PIO_OUT || ch->pos >= ch->blk_end)
+		return;
+	ch->buf[ch->pos] = (uint8_t)v;
+	if (ch->pos + 1 < ch->blk_end)
+		ch->buf[ch->pos + 1] = (uint8_t)(v >> 8);
+	ch->pos = ch->pos + 2 < ch->blk_end ? ch->pos + 2 : ch->blk_end;
+	if (ch->pos == ch->blk_end)
+		ide_pio_block_done(ch);
 }
 
 static uint8_t ide_read_reg(struct ide_channel *ch, unsigned int reg)
@@ -640,7 +633,7 @@ static uint8_t ide_read_reg(struct ide_channel *ch, unsigned int reg)
 	if (ide_channel_empty(ch))
 		return 0xff;
 	/* Device 1 absent: device 0 answers for it with zeros (ATA/ATAPI-6
-	 * 9.16.1), which Linux's probe takes as "no device". */
+	 * 9.16.1 for Status), which Linux's probe takes as "no device". */
 	if (!d->present)
 		return 0;
 	switch (reg) {
@@ -657,7 +650,7 @@ static uint8_t ide_read_reg(struct ide_channel *ch, unsigned int reg)
 	case REG_DEVICE:
 		return d->device;
 	case REG_STATUS:
-		/* Reading Status acknowledges the interrupt (7.15.6). */
+		/* Reading Status acknowledges the interrupt (7.15). */
 		ide_clear_irq(ch);
 		return d->status;
 	}
@@ -666,8 +659,8 @@ static uint8_t ide_read_reg(struct ide_channel *ch, unsigned int reg)
 
 static void ide_write_reg(struct ide_channel *ch, unsigned int reg, uint8_t v)
 {
-	/* Both devices latch command block writes; any of them clears HOB (7.9). */
-	ch->devctl &= ~CTL_HOB;
+	/* Both devices latch command block writes; each clears HOB (7.9). */
+	ch->devctl &= (uint8_t)~CTL_HOB;
 	for (unsigned int u = 0; u < 2; u++) {
 		struct ide_drive *d = &ch->drive[u];
 		uint8_t *cur = NULL, *prev = NULL;
@@ -685,14 +678,10 @@ static void ide_write_reg(struct ide_channel *ch, unsigned int reg, uint8_t v)
 			*cur = v;
 		}
 	}
-	switch (reg) {
-	case REG_DEVICE:
+	if (reg == REG_DEVICE)
 		ch->unit = (v & DEV_DEV) ? 1 : 0;
-		break;
-	case REG_COMMAND:
+	else if (reg == REG_COMMAND)
 		ide_write_command(ch, v);
-		break;
-	}
 }
 
 /* Device control (ATA/ATAPI-6 7.9): SRST and nIEN go to both devices. */
@@ -704,12 +693,12 @@ static void ide_write_devctl(struct ide_channel *ch, uint8_t v)
 	if ((v & CTL_SRST) && !was_reset) {
 		ide_abort_phase(ch);
 		for (unsigned int u = 0; u < 2; u++)
-			ch->drive[u].status = ST_BSY;
+			if (ch->drive[u].present)
+				ch->drive[u].status = ATA_SR_BSY;
 		ide_clear_irq(ch);
 	} else if (!(v & CTL_SRST) && was_reset) {
-		/* The reset completes at once; keep the new nIEN/HOB bits. */
+		/* The reset completes at once. */
 		ide_channel_reset_devices(ch);
-		ch->devctl = v;
 	}
 	ide_update_irq(ch);
 }
@@ -721,9 +710,9 @@ static uint8_t ide_read_altstatus(struct ide_channel *ch)
 	return ide_cur(ch)->present ? ide_cur(ch)->status : 0;
 }
 
-/* The command block at 0x1F0/0x170: the data register takes 16- and 32-bit
- * accesses (PIIX3 splits a dword into two word cycles); the others are
- * byte registers, and a wider access reaches consecutive registers. */
+/* The command block: the data register takes 16- and 32-bit accesses
+ * (PIIX3 splits a dword into two word cycles); the others are byte
+ * registers, and a wider access reaches consecutive ones. */
 static uint64_t ide_cmd_read(struct ide_channel *ch, uint64_t off, unsigned int size)
 {
 	uint64_t v = 0;
@@ -734,10 +723,11 @@ static uint64_t ide_cmd_read(struct ide_channel *ch, uint64_t off, unsigned int 
 		return v;
 	}
 	for (unsigned int i = 0; i < size; i++) {
-		unsigned int reg = (unsigned int)off + i;
+		uint64_t reg = off + i;
+		uint8_t b = reg == REG_DATA || reg >= IDE_CMD_LEN ? 0xff :
+			    ide_read_reg(ch, (unsigned int)reg);
 
-		v |= (uint64_t)(reg == REG_DATA || reg >= IDE_CMD_LEN ? 0xff :
-				ide_read_reg(ch, reg)) << (8 * i);
+		v |= (uint64_t)b << (8 * i);
 	}
 	return v;
 }
@@ -750,10 +740,10 @@ static void ide_cmd_write(struct ide_channel *ch, uint64_t off, uint64_t v, unsi
 		return;
 	}
 	for (unsigned int i = 0; i < size; i++) {
-		unsigned int reg = (unsigned int)off + i;
+		uint64_t reg = off + i;
 
 		if (reg != REG_DATA && reg < IDE_CMD_LEN)
-			ide_write_reg(ch, reg, (uint8_t)(v >> (8 * i)));
+			ide_write_reg(ch, (unsigned int)reg, (uint8_t)(v >> (8 * i)));
 	}
 }
 
@@ -813,115 +803,120 @@ static const struct io_region_ops ide_ctl_ops[2] = {
 };
 
 /* ------------------------------------------------------------------ */
-/* Bus master DMA                                                      */
+/* Bus master DMA and the I/O thread                                   */
 /* ------------------------------------------------------------------ */
 
-/* The I/O thread moves this much per disk call. */
-#define IDE_DMA_CHUNK (256 * 1024)
-
 /*
- * A DMA transfer can run once the device has a DMA command ready and the
- * host has started the bus master (in either order: Linux programs the
- * table, issues the command, then sets SSBM).  The direction the host
- * gave the bus master must match the command's.
+ * A DMA transfer runs once the device has a DMA command ready and the
+ * host has started the bus master, in either order (Linux programs the
+ * table, issues the command, then sets SSBM; ATAPI sends the packet
+ * first).
  */
 static void ide_dma_try_start(struct ide_channel *ch)
 {
-	struct piix3_ide *s = ch->ide;
-
-	if (ch->phase != PH_DMA || ch->dma_queued || !(ch->bm_cmd & BM_CMD_START))
-		return;
-	if (!!(ch->bm_cmd & BM_CMD_TO_MEM) != ch->dma_to_mem) {
-		device_log(s->dev, "channel %u: bus master direction disagrees with the command",
-			   ch->index);
-		ch->bm_status = (ch->bm_status & ~BM_ST_ACTIVE) | BM_ST_ERR;
-		ide_finish(ch, -EINVAL, false);
-		return;
-	}
-	if (!pci_bus_master(&s->pci)) {
-		/* Without bus mastering the PIIX3 cannot reach memory; the
-		 * transfer waits until the guest enables it and restarts. */
-		return;
-	}
-	ch->dma_queued = true;
-	if (s->worker)
-		io_worker_kick(s->worker);
+	if (ch->phase == PH_DMA && !ch->queued && (ch->bm_cmd & BM_CMD_START))
+		ide_queue(ch);
 }
 
-/* A transfer that cannot complete: the bus master reports the error
- * (BMISx.ERR, ACTIVE cleared) and the device aborts with an interrupt, so
- * the guest's driver sees an error at once rather than a timeout. */
-static void ide_dma_fail(struct ide_channel *ch, int err)
+/* A transfer the bus master cannot do: BMISx.ERR, ACTIVE cleared, and the
+ * device aborts with an interrupt, so the driver sees an error at once
+ * instead of a timeout. */
+static void ide_dma_fail(struct ide_channel *ch, const char *why)
 {
-	ch->bm_status = (ch->bm_status & ~BM_ST_ACTIVE) | BM_ST_ERR;
-	ch->dma_queued = false;
-	ide_finish(ch, err, false);
+	device_log(ch->ide->dev, "channel %u: DMA with PRD table %#x: %s", ch->index,
+		   ch->bm_prdt, why);
+	ch->bm_status = (uint8_t)((ch->bm_status & ~BM_ST_ACTIVE) | BM_ST_ERR);
+	ata_complete_error(&ch->drive[ch->xunit].ata, &ch->x);
+	ide_finish(ch, false);
 }
 
 /*
- * Run the queued transfer of @ch.  Called on the I/O thread with the
- * device lock held; returns with it held.  The lock is dropped only around
- * disk I/O; after that the generation number says whether the transfer
- * is still wanted (no reset, SRST, bus master stop in between).
+ * Run the channel's queued command.  Called on the I/O thread with the
+ * device lock held; the lock is dropped around ata_complete().
  */
-static void ide_dma_run(struct piix3_ide *s, struct ide_channel *ch)
+static void ide_run(struct piix3_ide *s, struct ide_channel *ch)
 {
 	struct device *dev = s->dev;
-	const struct guest_mem *gm = dev->host->mem;
+	struct ide_drive *d = &ch->drive[ch->xunit];
 	uint32_t gen = ch->gen;
-	unsigned int unit = ch->xunit;
-	bool to_mem = ch->dma_to_mem;
-	uint64_t total = ch->total;
-	struct prd_cursor cur;
-	uint64_t off = 0;
-	int err = 0;
+	struct ata_xfer x = ch->x;
+	struct iovec one;
+	struct iovec *iov = &one;
+	uint8_t *buf = NULL;
+	bool room = false;
+	int n = 0;
 
-	prd_start(&cur, ch->bm_prdt);
-	while (off < total) {
-		uint32_t n = total - off < IDE_DMA_CHUNK ? (uint32_t)(total - off) : IDE_DMA_CHUNK;
-
-		if (!to_mem) {
-			err = prd_copy(gm, &cur, s->dma_buf, n, false);
-			if (err)
-				break;
-		}
-		pthread_mutex_unlock(&dev->lock);
-		err = ide_cmd_data(ch, unit, s->dma_buf, off, n);
-		pthread_mutex_lock(&dev->lock);
-		if (gen != ch->gen)
+	ch->queued = false;
+	if (ch->phase == PH_DMA) {
+		if ((ch->bm_cmd & BM_CMD_TO_MEM) != (x.dir == ATA_DIR_IN ? BM_CMD_TO_MEM : 0)) {
+			ide_dma_fail(ch, "the bus master's direction is the command's opposite");
 			return;
-		if (err)
-			break;
-		if (to_mem) {
-			err = prd_copy(gm, &cur, s->dma_buf, n, true);
-			if (err)
-				break;
 		}
-		off += n;
-		ch->done = off;
+		if (s->pci.bus && !pci_bus_master(&s->pci)) {
+			ide_dma_fail(ch, "bus mastering is disabled");
+			return;
+		}
+		n = prd_map(dev->host->mem, ch->bm_prdt, x.len, s->iov, &room);
+		if (n < 0) {
+			ide_dma_fail(ch, n == -EFAULT ? "a region or the table is outside RAM"
+						      : "the table is shorter than the transfer");
+			return;
+		}
+		iov = s->iov;
+	} else if (x.len) {
+		buf = ch->buf;
+		ch->buf_busy = true;
+		one.iov_base = buf;
+		one.iov_len = x.len;
+		n = 1;
 	}
-	if (err == -EFAULT || err == -ENOSPC) {
-		device_log(dev, "channel %u: PRD table at %#x %s", ch->index, ch->bm_prdt,
-			   err == -EFAULT ? "points outside RAM" : "is shorter than the transfer");
-		ide_dma_fail(ch, err);
-		return;
+
+	d->in_io = true;
+	pthread_mutex_unlock(&dev->lock);
+	ata_complete(&d->ata, &x, iov, (unsigned int)n);
+	pthread_mutex_lock(&dev->lock);
+	d->in_io = false;
+	if (d->reset_pending) {
+		d->reset_pending = false;
+		ata_drive_reset(&d->ata);
 	}
-	ch->dma_queued = false;
-	if (!err && !prd_has_room(&cur))
-		ch->bm_status &= ~BM_ST_ACTIVE;
-	ide_finish(ch, err, false);
+	if (buf) {
+		if (ch->buf == buf)
+			ch->buf_busy = false;
+		else
+			free(buf);        /* the channel moved on to another buffer */
+	}
+	if (gen != ch->gen)
+		return;                   /* reset, SRST or bus master stop meanwhile */
+
+	ch->x = x;
+	if (ch->phase == PH_DMA) {
+		if (!room)
+			ch->bm_status &= (uint8_t)~BM_ST_ACTIVE;
+		ide_finish(ch, false);
+	} else if (x.dir == ATA_DIR_IN && !(x.res.status & ATA_SR_ERR)) {
+		ch->phase = PH_PIO_IN;
+		ch->pos = 0;
+		ide_pio_block(ch, true);
+	} else {
+		ide_finish(ch, false);
+	}
 }
 
 static void ide_worker(void *opaque)
 {
 	struct piix3_ide *s = opaque;
+	bool again = true;
 
 	pthread_mutex_lock(&s->dev->lock);
-	for (unsigned int i = 0; i < 2; i++) {
-		struct ide_channel *ch = &s->ch[i];
-
-		if (ch->phase == PH_DMA && ch->dma_queued)
-			ide_dma_run(s, ch);
+	while (again) {
+		again = false;
+		for (unsigned int i = 0; i < 2; i++) {
+			if (s->ch[i].queued) {
+				ide_run(s, &s->ch[i]);
+				again = true;
+			}
+		}
 	}
 	pthread_mutex_unlock(&s->dev->lock);
 }
@@ -936,10 +931,11 @@ static void bm_write_cmd(struct ide_channel *ch, uint8_t v)
 		ide_dma_try_start(ch);
 	} else if (!(v & BM_CMD_START) && (old & BM_CMD_START)) {
 		/* Stopping the bus master abandons a transfer in progress
-		 * (datasheet: data may be lost); the device keeps waiting. */
-		ch->bm_status &= ~BM_ST_ACTIVE;
-		if (ch->dma_queued) {
-			ch->dma_queued = false;
+		 * (datasheet 3.4: data may be lost); the device keeps
+		 * waiting for it, as a real drive would. */
+		ch->bm_status &= (uint8_t)~BM_ST_ACTIVE;
+		if (ch->phase == PH_DMA) {
+			ch->queued = false;
 			ch->gen++;
 		}
 	}
@@ -967,7 +963,8 @@ static void bm_write_byte(struct ide_channel *ch, unsigned int off, uint8_t v)
 		bm_write_cmd(ch, v);
 		break;
 	case BM_STATUS:
-		ch->bm_status = (ch->bm_status & ~BM_ST_RW & ~(v & BM_ST_W1C)) | (v & BM_ST_RW);
+		ch->bm_status = (uint8_t)((ch->bm_status & ~BM_ST_RW & ~(v & BM_ST_W1C)) |
+					  (v & BM_ST_RW));
 		break;
 	case BM_PRDT: case BM_PRDT + 1: case BM_PRDT + 2: case BM_PRDT + 3:
 		shift = 8 * (off - BM_PRDT);
@@ -977,7 +974,7 @@ static void bm_write_byte(struct ide_channel *ch, unsigned int off, uint8_t v)
 	}
 }
 
-/* BAR4 handlers: byte registers, a wider access covers consecutive ones. */
+/* BAR4: byte registers; a wider access covers consecutive ones. */
 static uint64_t bm_read(struct device *dev, uint64_t off, unsigned int size)
 {
 	struct piix3_ide *s = dev->priv;
@@ -988,7 +985,7 @@ static uint64_t bm_read(struct device *dev, uint64_t off, unsigned int size)
 
 		if (o < BM_SIZE)
 			v |= (uint64_t)bm_read_byte(&s->ch[o / BM_CHAN_STRIDE],
-						    o % BM_CHAN_STRIDE) << (8 * i);
+						    (unsigned int)(o % BM_CHAN_STRIDE)) << (8 * i);
 	}
 	return v;
 }
@@ -1001,7 +998,7 @@ static void bm_write(struct device *dev, uint64_t off, uint64_t v, unsigned int 
 		uint64_t o = off + i;
 
 		if (o < BM_SIZE)
-			bm_write_byte(&s->ch[o / BM_CHAN_STRIDE], o % BM_CHAN_STRIDE,
+			bm_write_byte(&s->ch[o / BM_CHAN_STRIDE], (unsigned int)(o % BM_CHAN_STRIDE),
 				      (uint8_t)(v >> (8 * i)));
 	}
 }
@@ -1012,30 +1009,30 @@ static const struct io_region_ops bm_ops = { .read = bm_read, .write = bm_write 
 /* PCI function, model callbacks                                       */
 /* ------------------------------------------------------------------ */
 
-/* The guest may enable bus mastering after starting a transfer. */
-static void piix3_ide_config_write(struct pci_function *f, unsigned int off, uint32_t val,
-				   unsigned int size)
-{
-	struct piix3_ide *s = f->dev->priv;
-
-	if (off <= PCI_COMMAND + 1 && off + size > PCI_COMMAND)
-		for (unsigned int i = 0; i < 2; i++)
-			ide_dma_try_start(&s->ch[i]);
-}
-
 static void piix3_ide_pci_defaults(struct piix3_ide *s)
 {
 	uint8_t *cfg = s->pci.config;
 
+	cfg[PIIX3_IDETIM_PRI] = 0;
 	cfg[PIIX3_IDETIM_PRI + 1] = PIIX3_IDETIM_DECODE >> 8;
+	cfg[PIIX3_IDETIM_SEC] = 0;
 	cfg[PIIX3_IDETIM_SEC + 1] = PIIX3_IDETIM_DECODE >> 8;
 	cfg[PIIX3_SIDETIM] = 0;
+}
+
+static bool piix3_isa_bridge_at(struct pci_bus *bus, unsigned int slot)
+{
+	struct pci_function *f = pci_bus_function(bus, (uint8_t)(slot << 3));
+
+	return f && f->config[PCI_VENDOR_ID] == (PIIX3_VENDOR_INTEL & 0xff) &&
+	       f->config[PCI_VENDOR_ID + 1] == (PIIX3_VENDOR_INTEL >> 8) &&
+	       f->config[PCI_DEVICE_ID] == (PIIX3_ISA_DEVICE_ID & 0xff) &&
+	       f->config[PCI_DEVICE_ID + 1] == (PIIX3_ISA_DEVICE_ID >> 8);
 }
 
 static int piix3_ide_attach_pci(struct piix3_ide *s, const struct device_args *args)
 {
 	struct pci_bus *bus = s->dev->host->pci;
-	struct pci_function *bridge;
 	int ret;
 
 	pci_function_init(&s->pci, s->dev, PIIX3_VENDOR_INTEL, PIIX3_IDE_DEVICE_ID,
@@ -1043,19 +1040,15 @@ static int piix3_ide_attach_pci(struct piix3_ide *s, const struct device_args *a
 	ret = pci_function_add_bar(&s->pci, PIIX3_BMIBA_BAR, PCI_BAR_IO, BM_SIZE, &bm_ops);
 	if (ret)
 		return ret;
-	/* Timing registers: the guest may program them; they change nothing here. */
+	/* Timing registers: the guest programs them; they change nothing here. */
 	for (unsigned int off = PIIX3_IDETIM_PRI; off <= PIIX3_SIDETIM; off++)
 		s->pci.wmask[off] = 0xff;
-	s->pci.config_write = piix3_ide_config_write;
 	piix3_ide_pci_defaults(s);
 	if (!bus)
 		return 0;   /* a machine without PCI: legacy PIO only */
 	/* Function 1 of the PIIX3 when the ISA bridge is there, as on every
 	 * PIIX3 board; else a slot of our own (Linux scans function 0 first). */
-	bridge = pci_bus_function(bus, PIIX3_ISA_SLOT << 3);
-	if (bridge && bridge->config[PCI_VENDOR_ID] == (PIIX3_VENDOR_INTEL & 0xff) &&
-	    bridge->config[PCI_DEVICE_ID] == (PIIX3_ISA_DEVICE_ID & 0xff) &&
-	    bridge->config[PCI_DEVICE_ID + 1] == (PIIX3_ISA_DEVICE_ID >> 8))
+	if (piix3_isa_bridge_at(bus, PIIX3_ISA_SLOT))
 		return pci_bus_attach(bus, &s->pci, PIIX3_ISA_SLOT, PIIX3_IDE_FUNC);
 	return pci_bus_attach(bus, &s->pci, args->pci_slot ? args->pci_slot : -1, 0);
 }
@@ -1064,6 +1057,10 @@ static int piix3_ide_add_drives(struct piix3_ide *s, const struct device_args *a
 {
 	for (unsigned int i = 0; i < args->nr_drives; i++) {
 		const struct drive_args *da = &args->drives[i];
+		struct ata_drive_config cfg = {
+			.img = da->img, .atapi = da->cdrom, .readonly = da->readonly,
+			.sata = false, .serial = da->serial, .log_dev = s->dev,
+		};
 		struct ide_drive *d;
 		int ret;
 
@@ -1077,9 +1074,10 @@ static int piix3_ide_add_drives(struct piix3_ide *s, const struct device_args *a
 			device_log(s->dev, "two drives at IDE position %u", da->port);
 			return -EINVAL;
 		}
-		ret = ide_drive_init(s, d, da);
+		ret = ata_drive_init(&d->ata, &cfg);
 		if (ret)
 			return ret;
+		d->present = true;
 	}
 	return 0;
 }
@@ -1093,38 +1091,28 @@ static int piix3_ide_create(struct device *dev, const struct device_args *args)
 		return -ENOMEM;
 	dev->priv = s;
 	s->dev = dev;
-	s->dma_buf = malloc(IDE_DMA_CHUNK);
-	if (!s->dma_buf)
+	s->iov = calloc(PRD_MAX_ENTRIES, sizeof(*s->iov));
+	if (!s->iov)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < 2; i++) {
-		struct ide_channel *ch = &s->ch[i];
-
-		ch->ide = s;
-		ch->index = i;
-		ch->irq = device_irq_line(dev, ide_gsis[i]);
-		ch->buf = malloc(IDE_PIO_BUF_SIZE);
-		if (!ch->buf)
-			return -ENOMEM;
+		s->ch[i].ide = s;
+		s->ch[i].index = i;
+		s->ch[i].irq = device_irq_line(dev, ide_gsis[i]);
 	}
 	ret = piix3_ide_add_drives(s, args);
-	if (ret)
-		return ret;
-	ret = piix3_ide_attach_pci(s, args);
-	if (ret)
-		return ret;
-	for (unsigned int i = 0; i < 2; i++) {
+	if (!ret)
+		ret = piix3_ide_attach_pci(s, args);
+	for (unsigned int i = 0; i < 2 && !ret; i++) {
 		ret = bus_register(dev->host->pio, ide_cmd_ports[i], IDE_CMD_LEN, &ide_cmd_ops[i],
 				   dev, i ? "ide1-cmd" : "ide0-cmd");
 		if (!ret)
 			ret = bus_register(dev->host->pio, ide_ctl_ports[i], IDE_CTL_LEN,
 					   &ide_ctl_ops[i], dev, i ? "ide1-ctl" : "ide0-ctl");
-		if (ret)
-			return ret;
 	}
+	if (ret)
+		return ret;
 	s->worker = io_worker_start("ide-io", ide_worker, s);
-	if (!s->worker)
-		return -errno;
-	return 0;
+	return s->worker ? 0 : -errno;
 }
 
 static void piix3_ide_reset(struct device *dev)
@@ -1137,15 +1125,25 @@ static void piix3_ide_reset(struct device *dev)
 	for (unsigned int i = 0; i < 2; i++) {
 		struct ide_channel *ch = &s->ch[i];
 
+		for (unsigned int u = 0; u < 2; u++) {
+			struct ide_drive *d = &ch->drive[u];
+
+			if (!d->present)
+				continue;
+			/* The I/O thread may be inside ata_complete() for it. */
+			if (d->in_io)
+				d->reset_pending = true;
+			else
+				ata_drive_reset(&d->ata);
+		}
 		ch->devctl = 0;
 		ch->bm_cmd = 0;
 		ch->bm_status = 0;
 		ch->bm_prdt = 0;
 		ide_channel_reset_devices(ch);
+		ide_buf_trim(ch);
 		ch->irq_level = 0;
 		irq_line_set(&ch->irq, 0);
-		for (unsigned int u = 0; u < 2; u++)
-			ide_drive_reset(&ch->drive[u]);
 	}
 }
 
@@ -1158,12 +1156,9 @@ static void piix3_ide_destroy(struct device *dev)
 	io_worker_stop(s->worker);
 	if (s->pci.bus)
 		pci_bus_detach(&s->pci);
-	for (unsigned int i = 0; i < 2; i++) {
-		for (unsigned int u = 0; u < 2; u++)
-			ide_drive_fini(&s->ch[i].drive[u]);
+	for (unsigned int i = 0; i < 2; i++)
 		free(s->ch[i].buf);
-	}
-	free(s->dma_buf);
+	free(s->iov);
 	free(s);
 }
 
@@ -1191,53 +1186,156 @@ static void load_taskfile(struct sv_reader *r, struct ide_taskfile *tf)
 	tf->lbah = sv_get_u8(r);
 }
 
+static void save_result(struct sv_writer *w, const struct ata_result *res)
+{
+	sv_put_u8(w, res->status);
+	sv_put_u8(w, res->error);
+	sv_put_u8(w, res->device);
+	sv_put_u16(w, res->count);
+	sv_put_u64(w, res->lba);
+}
+
+static void load_result(struct sv_reader *r, struct ata_result *res)
+{
+	res->status = sv_get_u8(r);
+	res->error = sv_get_u8(r);
+	res->device = sv_get_u8(r);
+	res->count = sv_get_u16(r);
+	res->lba = sv_get_u64(r);
+}
+
+/* Bytes of ch->buf that matter in this phase (data the host moved or will
+ * read; a command still on the I/O thread re-reads its data). */
+static uint32_t ide_saved_data_len(const struct ide_channel *ch)
+{
+	if (ch->phase == PH_PIO_IN || ch->phase == PH_PIO_OUT ||
+	    (ch->phase == PH_EXEC && ch->x.dir == ATA_DIR_OUT))
+		return ch->x.len;
+	return 0;
+}
+
+/*
+ * A command in progress is saved as its input (task file, packet), where
+ * it is, and its PIO data; load decodes it again with ata_begin(), which
+ * depends only on that input and the drive's saved settings.  A command
+ * that was on the I/O thread (BSY, or a started DMA) runs again from its
+ * start after a load.
+ */
+static void save_channel(struct sv_writer *w, const struct ide_channel *ch)
+{
+	uint32_t data_len = ide_saved_data_len(ch);
+
+	sv_put_u8(w, (uint8_t)ch->unit);
+	sv_put_u8(w, ch->devctl);
+	sv_put_u8(w, ch->intrq);
+	sv_put_u8(w, ch->bm_cmd);
+	sv_put_u8(w, ch->bm_status);
+	sv_put_u32(w, ch->bm_prdt);
+	sv_put_u8(w, (uint8_t)ch->phase);
+	sv_put_u8(w, (uint8_t)ch->xunit);
+	sv_put_u8(w, ch->cmd.command);
+	sv_put_u8(w, ch->cmd.device);
+	sv_put_u16(w, ch->cmd.features);
+	sv_put_u16(w, ch->cmd.count);
+	sv_put_u64(w, ch->cmd.lba);
+	sv_put_u8(w, ch->has_cdb);
+	sv_put_bytes(w, ch->cdb, sizeof(ch->cdb));
+	sv_put_u32(w, ch->pos);
+	sv_put_u32(w, ch->blk_end);
+	save_result(w, &ch->x.res);
+	sv_put_u32(w, data_len);
+	sv_put_bytes(w, ch->buf, data_len);
+}
+
 static int piix3_ide_save(struct device *dev, struct sv_writer *w)
 {
 	struct piix3_ide *s = dev->priv;
-	int ret = 0;
+	int ret;
 
 	sv_put_u8(w, s->pci.bus != NULL);
-	if (s->pci.bus)
+	if (s->pci.bus) {
 		ret = pci_function_save(&s->pci, w);
-	if (ret)
-		return ret;
+		if (ret)
+			return ret;
+	}
 	for (unsigned int i = 0; i < 2; i++) {
-		struct ide_channel *ch = &s->ch[i];
-
 		for (unsigned int u = 0; u < 2; u++) {
-			struct ide_drive *d = &ch->drive[u];
+			struct ide_drive *d = &s->ch[i].drive[u];
 
+			sv_put_u8(w, d->present);
 			save_taskfile(w, &d->tf);
 			save_taskfile(w, &d->hob);
 			sv_put_u8(w, d->device);
 			sv_put_u8(w, d->status);
 			sv_put_u8(w, d->error);
-			ret = ide_drive_save(d, w);
-			if (ret)
-				return ret;
+			if (d->present)
+				ata_drive_save(&d->ata, w);
 		}
-		sv_put_u8(w, ch->unit);
-		sv_put_u8(w, ch->devctl);
-		sv_put_u8(w, ch->intrq);
-		sv_put_u8(w, ch->phase);
-		sv_put_u8(w, ch->xunit);
-		sv_put_u8(w, ch->packet);
-		sv_put_u8(w, ch->packet_dma);
-		sv_put_u64(w, ch->total);
-		sv_put_u64(w, ch->done);
-		sv_put_u32(w, ch->chunk);
-		sv_put_u32(w, ch->pos);
-		sv_put_u32(w, ch->end);
-		sv_put_bytes(w, ch->buf, ch->end);
-		sv_put_bytes(w, ch->cdb, sizeof(ch->cdb));
-		/* A DMA on the I/O thread is saved as "to be run": it starts
-		 * over from the PRD table after a restore. */
-		sv_put_u8(w, ch->dma_queued);
-		sv_put_u8(w, ch->dma_to_mem);
-		sv_put_u8(w, ch->bm_cmd);
-		sv_put_u8(w, ch->bm_status);
-		sv_put_u32(w, ch->bm_prdt);
+		save_channel(w, &s->ch[i]);
 	}
+	return 0;
+}
+
+static int load_channel(struct sv_reader *r, struct ide_channel *ch)
+{
+	struct ide_drive *d;
+	struct ata_result res;
+	uint32_t data_len;
+
+	ide_abort_phase(ch);
+	ch->unit = sv_get_u8(r);
+	ch->devctl = sv_get_u8(r);
+	ch->intrq = sv_get_u8(r);
+	ch->bm_cmd = sv_get_u8(r) & BM_CMD_MASK;
+	ch->bm_status = sv_get_u8(r);
+	ch->bm_prdt = sv_get_u32(r) & PRDT_ADDR_MASK;
+	ch->phase = sv_get_u8(r);
+	ch->xunit = sv_get_u8(r);
+	ch->cmd.command = sv_get_u8(r);
+	ch->cmd.device = sv_get_u8(r);
+	ch->cmd.features = sv_get_u16(r);
+	ch->cmd.count = sv_get_u16(r);
+	ch->cmd.lba = sv_get_u64(r);
+	ch->has_cdb = sv_get_u8(r);
+	sv_get_bytes(r, ch->cdb, sizeof(ch->cdb));
+	ch->pos = sv_get_u32(r);
+	ch->blk_end = sv_get_u32(r);
+	load_result(r, &res);
+	data_len = sv_get_u32(r);
+	if (!sv_reader_ok(r, false) || ch->unit > 1 || ch->xunit > 1 || ch->phase > PH_DMA)
+		return -EINVAL;
+	d = &ch->drive[ch->xunit];
+	if (ch->phase != PH_IDLE && !d->present)
+		return -EINVAL;
+	switch (ch->phase) {
+	case PH_IDLE:
+		if (data_len)
+			return -EINVAL;
+		break;
+	case PH_PACKET:
+		if (!ata_is_atapi(&d->ata) || ch->pos >= ATAPI_CDB_LEN || (ch->pos & 1) || data_len)
+			return -EINVAL;
+		break;
+	case PH_EXEC:
+	case PH_PIO_IN:
+	case PH_PIO_OUT:
+	case PH_DMA:
+		if (ch->has_cdb && !ata_is_atapi(&d->ata))
+			return -EINVAL;
+		ata_begin(&d->ata, &ch->cmd, ch->has_cdb ? ch->cdb : NULL, &ch->x);
+		if (data_len != ide_saved_data_len(ch) || ch->pos > ch->blk_end ||
+		    ch->blk_end > ch->x.len || (ch->phase == PH_DMA) != ch->x.dma)
+			return -EINVAL;
+		if (ch->phase != PH_DMA && ide_buf_reserve(ch, ch->x.len))
+			return -ENOMEM;
+		sv_get_bytes(r, ch->buf, data_len);
+		ch->x.res = res;
+		ch->queued = ch->phase == PH_EXEC ||
+			     (ch->phase == PH_DMA && (ch->bm_cmd & BM_CMD_START));
+		break;
+	}
+	ch->irq_level = ch->intrq && !(ch->devctl & CTL_NIEN);
+	irq_line_set(&ch->irq, ch->irq_level);
 	return 0;
 }
 
@@ -1253,48 +1351,23 @@ static int piix3_ide_load(struct device *dev, struct sv_reader *r, uint32_t vers
 	if (s->pci.bus && pci_function_load(&s->pci, r))
 		return -EINVAL;
 	for (unsigned int i = 0; i < 2; i++) {
-		struct ide_channel *ch = &s->ch[i];
-
-		ide_abort_phase(ch);
 		for (unsigned int u = 0; u < 2; u++) {
-			struct ide_drive *d = &ch->drive[u];
+			struct ide_drive *d = &s->ch[i].drive[u];
 
+			/* The drives are configuration: they must match. */
+			if (sv_get_u8(r) != d->present)
+				return -EINVAL;
 			load_taskfile(r, &d->tf);
 			load_taskfile(r, &d->hob);
 			d->device = sv_get_u8(r);
 			d->status = sv_get_u8(r);
 			d->error = sv_get_u8(r);
-			if (ide_drive_load(d, r))
+			if (d->present && ata_drive_load(&d->ata, r))
 				return -EINVAL;
 		}
-		ch->unit = sv_get_u8(r);
-		ch->devctl = sv_get_u8(r);
-		ch->intrq = sv_get_u8(r);
-		ch->phase = sv_get_u8(r);
-		ch->xunit = sv_get_u8(r);
-		ch->packet = sv_get_u8(r);
-		ch->packet_dma = sv_get_u8(r);
-		ch->total = sv_get_u64(r);
-		ch->done = sv_get_u64(r);
-		ch->chunk = sv_get_u32(r);
-		ch->pos = sv_get_u32(r);
-		ch->end = sv_get_u32(r);
-		if (ch->unit > 1 || ch->xunit > 1 || ch->phase > PH_DMA ||
-		    ch->end > IDE_PIO_BUF_SIZE || ch->pos > ch->end || ch->chunk > IDE_PIO_BUF_SIZE ||
-		    ch->done > ch->total || !sv_reader_ok(r, false))
+		if (load_channel(r, &s->ch[i]))
 			return -EINVAL;
-		sv_get_bytes(r, ch->buf, ch->end);
-		sv_get_bytes(r, ch->cdb, sizeof(ch->cdb));
-		ch->dma_queued = sv_get_u8(r);
-		ch->dma_to_mem = sv_get_u8(r);
-		ch->bm_cmd = sv_get_u8(r) & BM_CMD_MASK;
-		ch->bm_status = sv_get_u8(r);
-		ch->bm_prdt = sv_get_u32(r) & PRDT_ADDR_MASK;
-		if (ch->dma_queued && ch->phase != PH_DMA)
-			return -EINVAL;
-		kick |= ch->dma_queued;
-		ch->irq_level = ch->intrq && !(ch->devctl & CTL_NIEN);
-		irq_line_set(&ch->irq, ch->irq_level);
+		kick |= s->ch[i].queued;
 	}
 	if (!sv_reader_ok(r, true))
 		return -EINVAL;
