@@ -85,6 +85,7 @@ struct pci_bar {
 	uint64_t size;                      /* power of two */
 	const struct io_region_ops *ops;    /* called with offsets in the BAR */
 	uint64_t addr;                      /* as the guest programmed it */
+	uint64_t reset_addr;                /* where pci_bus_attach placed it */
 	bool mapped;                        /* registered on pio/mmio now */
 	uint64_t mapped_addr;
 };
@@ -93,6 +94,7 @@ struct pci_msix {
 	unsigned int nr_vectors;            /* 0 = no MSI-X capability */
 	unsigned int bar;                   /* BAR holding table (at 0) and PBA */
 	uint8_t cap;                        /* capability offset */
+	uint32_t pba_offset;                /* PBA's offset in the BAR */
 	uint8_t *table;                     /* nr_vectors * 16 bytes */
 	uint64_t *pba;                      /* pending bits */
 };
@@ -114,6 +116,8 @@ struct pci_function {
 	struct pci_msi msi;
 	struct pci_msix msix;
 	int intx_level;                     /* what the device drives on its pin */
+	bool intx_asserted;                 /* counted on its PIRQ now (level, not
+					     * disabled, no MSI/MSI-X) */
 
 	/*
 	 * Optional model hooks for device-specific config registers

@@ -31,6 +31,15 @@ static void fake_request_poweroff(void *opaque)
 	((struct fake_machine *)opaque)->poweroffs++;
 }
 
+static void fake_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct fake_machine *fm = opaque;
+
+	if (fm->nr_msis < FAKE_MAX_MSIS)
+		fm->msis[fm->nr_msis] = (struct fake_msi){ addr, data };
+	fm->nr_msis++;
+}
+
 static int64_t fake_realtime(void *opaque)
 {
 	return ((struct fake_machine *)opaque)->realtime_ns;
@@ -61,12 +70,22 @@ int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 		.req_opaque = fm,
 		.clock_realtime_ns = fake_realtime, .clock_monotonic_ns = fake_monotonic,
 		.clock_opaque = fm,
+		.signal_msi = fake_signal_msi, .msi_opaque = fm,
 	};
+	fm->pci = pci_bus_create(&fm->host);
+	if (!fm->pci) {
+		fake_machine_destroy(fm);
+		return -ENOMEM;
+	}
+	fm->host.pci = fm->pci;
 	return 0;
 }
 
 void fake_machine_destroy(struct fake_machine *fm)
 {
+	pci_bus_destroy(fm->pci);
+	fm->pci = NULL;
+	fm->host.pci = NULL;
 	bus_destroy(&fm->pio);
 	bus_destroy(&fm->mmio);
 	free(fm->ram);
@@ -78,6 +97,8 @@ void fake_machine_clear_counts(struct fake_machine *fm)
 {
 	memset(fm->irq_edges, 0, sizeof(fm->irq_edges));
 	fm->irq_bad_gsi = 0;
+	fm->nr_msis = 0;
+	memset(fm->msis, 0, sizeof(fm->msis));
 	fm->resets = fm->poweroffs = 0;
 }
 
@@ -95,6 +116,34 @@ void fake_pio_write(struct fake_machine *fm, uint16_t port, uint32_t value, unsi
 {
 	if (size <= sizeof(value))
 		bus_write(&fm->pio, port, &value, size);
+}
+
+uint32_t fake_pci_cfg_read(struct fake_machine *fm, uint8_t devfn, unsigned int off,
+			   unsigned int size)
+{
+	return pci_bus_config_read(fm->pci, 0, devfn, off, size);
+}
+
+void fake_pci_cfg_write(struct fake_machine *fm, uint8_t devfn, unsigned int off,
+			uint32_t value, unsigned int size)
+{
+	pci_bus_config_write(fm->pci, 0, devfn, off, value, size);
+}
+
+uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned int size)
+{
+	uint64_t v = 0;
+
+	if (size > sizeof(v))
+		return ~0ULL;
+	bus_read(&fm->mmio, addr, &v, size);
+	return v;
+}
+
+void fake_mmio_write(struct fake_machine *fm, uint64_t addr, uint64_t value, unsigned int size)
+{
+	if (size <= sizeof(value))
+		bus_write(&fm->mmio, addr, &value, size);
 }
 
 struct device *fake_device_create(struct fake_machine *fm, const struct device_model *model,

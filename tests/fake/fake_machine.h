@@ -3,7 +3,8 @@
  * A fake machine for unit tests and fuzzers: a struct dev_host with guest
  * RAM in a calloc'ed buffer, real port-I/O and MMIO buses, an interrupt
  * chip that records each GSI's level and rising edges, counters for the
- * reset/poweroff requests and clocks the test sets by hand.  No KVM.
+ * reset/poweroff requests and clocks the test sets by hand, a PCI bus 0
+ * and a recorder of the MSIs devices signal.  No KVM.
  */
 #ifndef HUTCH_FAKE_MACHINE_H
 #define HUTCH_FAKE_MACHINE_H
@@ -11,8 +12,15 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "pci.h"
 
 #define FAKE_NR_GSI 64
+#define FAKE_MAX_MSIS 64
+
+struct fake_msi {
+	uint64_t addr;
+	uint32_t data;
+};
 
 struct fake_machine {
 	struct dev_host host;
@@ -30,6 +38,10 @@ struct fake_machine {
 
 	int64_t realtime_ns;      /* what clock_realtime_ns returns */
 	int64_t monotonic_ns;     /* what clock_monotonic_ns returns */
+
+	struct pci_bus *pci;      /* bus 0, also host.pci */
+	struct fake_msi msis[FAKE_MAX_MSIS]; /* signal_msi calls, first FAKE_MAX_MSIS */
+	unsigned int nr_msis;     /* signal_msi calls in all */
 };
 
 /* Set up @fm with @ram_size bytes of zeroed RAM at guest-physical 0
@@ -37,7 +49,7 @@ struct fake_machine {
 int fake_machine_init(struct fake_machine *fm, uint64_t ram_size);
 void fake_machine_destroy(struct fake_machine *fm);
 
-/* Forget recorded edges and request counts (levels stay). */
+/* Forget recorded edges, MSIs and request counts (levels stay). */
 void fake_machine_clear_counts(struct fake_machine *fm);
 
 /* Port I/O as a vCPU would do it; reads of unclaimed ports give all-ones. */
@@ -51,6 +63,16 @@ static inline void fake_outb(struct fake_machine *fm, uint16_t port, uint8_t v)
 {
 	fake_pio_write(fm, port, v, 1);
 }
+
+/* PCI configuration access to bus 0 (as the host bridge would forward it). */
+uint32_t fake_pci_cfg_read(struct fake_machine *fm, uint8_t devfn, unsigned int off,
+			   unsigned int size);
+void fake_pci_cfg_write(struct fake_machine *fm, uint8_t devfn, unsigned int off,
+			uint32_t value, unsigned int size);
+
+/* MMIO as a vCPU would do it (size 1, 2, 4 or 8); unclaimed reads give all-ones. */
+uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned int size);
+void fake_mmio_write(struct fake_machine *fm, uint64_t addr, uint64_t value, unsigned int size);
 
 /* Create @model on @fm with @args, or with no back ends and default
  * base/GSI if @args is NULL.  NULL with errno set on failure. */
