@@ -12,6 +12,7 @@ extern const struct device_model uart16550_model; /* uart16550.c */
 extern const struct device_model rtc_model;       /* rtc.c */
 extern const struct device_model i8042_model;     /* i8042.c */
 extern const struct device_model acpi_pm_model;   /* acpi_pm.c */
+extern const struct device_model piix3_ide_model; /* piix3_ide.c */
 
 /* Standard PC placements. */
 #define COM1_PORT        0x3f8

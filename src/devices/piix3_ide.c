@@ -88,7 +88,7 @@
 #define DIAG_PASSED 0x01  /* error register after reset: device 0 passed */
 
 #define CMD_EXEC_DIAGNOSTIC  0x90
-#define PACKET_FEAT_DMA      0x01
+#define ATAPI_MAX_CHUNK      0xfffe  /* largest PIO chunk a byte count can say */
 
 /* ---- bus master IDE registers in BAR4 (PIIX3 datasheet 2.7) ---- */
 #define BM_SIZE          16
@@ -416,6 +416,10 @@ static void ide_pio_block(struct ide_channel *ch, bool irq)
 	uint32_t left = ch->x.len - ch->pos;
 	uint32_t n = ch->x.drq_block && ch->x.drq_block < left ? ch->x.drq_block : left;
 
+	/* The byte count registers hold at most 0xfffe (an even count). */
+	if (ch->x.atapi && n > ATAPI_MAX_CHUNK)
+		n = ATAPI_MAX_CHUNK;
+
 	ch->blk_end = ch->pos + n;
 	if (ch->x.atapi) {
 		d->tf.lbam = (uint8_t)n;
@@ -459,14 +463,6 @@ static void ide_start(struct ide_channel *ch)
 		ch->phase = PH_DMA;
 		d->status = ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
 		ide_dma_try_start(ch);
-		return;
-	}
-	if (x->atapi && !x->drq_block) {
-		/* A byte count limit of zero for a PIO data transfer is a host
-		 * error (ATA/ATAPI-6 9.10: the host shall not); abort it. */
-		device_log(ch->ide->dev, "ATAPI command %#x: byte count limit 0", ch->cdb[0]);
-		ata_complete_error(&d->ata, x);
-		ide_finish(ch, false);
 		return;
 	}
 	if (ide_buf_reserve(ch, x->len)) {

@@ -14,5 +14,6 @@ const struct device_model *const device_models[] = {
 	&rtc_model,
 	&i8042_model,
 	&acpi_pm_model,
+	&piix3_ide_model,
 	NULL,
 };
