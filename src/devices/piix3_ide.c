@@ -1240,7 +1240,8 @@ static void save_channel(struct sv_writer *w, const struct ide_channel *ch)
 	sv_put_u32(w, ch->blk_end);
 	save_result(w, &ch->x.res);
 	sv_put_u32(w, data_len);
-	sv_put_bytes(w, ch->buf, data_len);
+	if (data_len)
+		sv_put_bytes(w, ch->buf, data_len);
 }
 
 static int piix3_ide_save(struct device *dev, struct sv_writer *w)
@@ -1324,7 +1325,8 @@ static int load_channel(struct sv_reader *r, struct ide_channel *ch)
 			return -EINVAL;
 		if (ch->phase != PH_DMA && ide_buf_reserve(ch, ch->x.len))
 			return -ENOMEM;
-		sv_get_bytes(r, ch->buf, data_len);
+		if (data_len)
+			sv_get_bytes(r, ch->buf, data_len);
 		ch->x.res = res;
 		ch->queued = ch->phase == PH_EXEC ||
 			     (ch->phase == PH_DMA && (ch->bm_cmd & BM_CMD_START));
