@@ -16,6 +16,8 @@ pkgs=(
 	build-essential cmake pkg-config clang libcmocka-dev libxml2-dev zlib1g-dev
 	# tests: XML validation, the guest tests' helpers
 	libxml2-utils python3 file
+	# tests: ACPICA's disassembler checks the DSDT's AML
+	acpica-tools
 	# the KVM sandbox and guest tests: QEMU (with SeaBIOS), Debian's kernel
 	# and modules (L1 and L2), busybox for initramfs images
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio xorriso kmod

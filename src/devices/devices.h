@@ -12,6 +12,8 @@ extern const struct device_model uart16550_model; /* uart16550.c */
 extern const struct device_model rtc_model;       /* rtc.c */
 extern const struct device_model i8042_model;     /* i8042.c */
 extern const struct device_model acpi_pm_model;   /* acpi_pm.c */
+extern const struct device_model i440fx_model;    /* i440fx.c: PCI host bridge, 00.0 */
+extern const struct device_model piix3_model;     /* piix3.c: PCI-ISA bridge, 01.0 */
 extern const struct device_model piix3_ide_model; /* piix3_ide.c */
 
 /* Standard PC placements. */
@@ -37,6 +39,9 @@ extern const struct device_model piix3_ide_model; /* piix3_ide.c */
 size_t uart16550_receive(struct device *dev, const uint8_t *buf, size_t len);
 /* uart16550: bytes of receive FIFO space left (flow control for the back end). */
 size_t uart16550_rx_space(struct device *dev);
+
+/* piix3: PIRQ route control register @pirq (0 = PIRQA); 0x80 = disabled. */
+uint8_t piix3_pirq_route(struct device *dev, unsigned int pirq);
 
 /* acpi_pm: press the power button (sets PWRBTN_STS, raises SCI if enabled). */
 void acpi_pm_press_power_button(struct device *dev);

@@ -47,6 +47,13 @@ struct dev_host;
 #define PCI_IO_BASE      0xc000
 #define PCI_IO_END       0x10000         /* exclusive */
 
+/* Configuration mechanism #1 (decoded by the i440fx model). */
+#define PCI_CONFIG_ADDR_PORT 0xcf8
+#define PCI_CONFIG_DATA_PORT 0xcfc
+#define PCI_CONFIG_PORTS_END 0xd00       /* 0xCF8-0xCFF reserved in the DSDT */
+
+#define PCI_VENDOR_INTEL 0x8086
+
 /* Standard configuration header offsets (type 0). */
 #define PCI_VENDOR_ID        0x00
 #define PCI_DEVICE_ID        0x02

@@ -14,6 +14,8 @@ const struct device_model *const device_models[] = {
 	&rtc_model,
 	&i8042_model,
 	&acpi_pm_model,
+	&i440fx_model,
+	&piix3_model,
 	&piix3_ide_model,
 	NULL,
 };

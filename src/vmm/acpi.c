@@ -9,6 +9,7 @@
 
 #include "acpi.h"
 #include "devices.h"
+#include "pci.h"
 
 #define OEM_ID        "HUTCH "
 #define OEM_TABLE_ID  "HUTCHVM "
@@ -32,9 +33,34 @@
 
 /* AML opcodes (20.2) */
 #define AML_ZERO        0x00
+#define AML_ONE         0x01
 #define AML_NAME        0x08
 #define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_SCOPE       0x10
+#define AML_BUFFER      0x11
 #define AML_PACKAGE     0x12
+#define AML_EXT_PREFIX  0x5b
+#define AML_DEVICE      0x82   /* after AML_EXT_PREFIX */
+#define AML_ROOT_CHAR   0x5c
+
+/* Resource descriptors (6.4) */
+#define RES_IO_PORT        0x47   /* small item, 7 bytes of data */
+#define  RES_IO_DECODE16       0x01
+#define RES_END_TAG        0x79
+#define RES_DWORD_ADDR     0x87
+#define RES_WORD_ADDR      0x88
+#define RES_TYPE_MEM       0
+#define RES_TYPE_IO        1
+#define RES_TYPE_BUS       2
+#define RES_MIN_MAX_FIXED  0x0c   /* general flags: _MIF, _MAF; producer, positive decode */
+#define RES_IO_ENTIRE      0x03   /* I/O ranges: ISA and non-ISA */
+#define RES_MEM_RW         0x01
+#define RES_MEM_CACHEABLE  0x02
+
+/* "PNP0A03" (PCI host bridge) as EisaId() compresses it */
+#define EISAID_PNP0A03  0x030ad041u
 
 #define GAS_SYSTEM_IO   1
 
@@ -103,10 +129,213 @@ static void gas_io(uint8_t *g, uint16_t port, uint8_t bits)
 }
 
 /*
- * DSDT body.  \_S5 tells the OS which SLP_TYP value means "soft off";
- * without it Linux has no ACPI power-off and poweroff would only halt.
+ * A small AML builder: bytes appended to a fixed buffer; an overflow is
+ * remembered and reported once at the end.  Objects with a PkgLength
+ * (scopes, devices, buffers, packages) are built in a buffer of their
+ * own and then wrapped, so their length is known when it is encoded.
  */
-static size_t dsdt_body(uint8_t *p)
+#define AML_MAX 4096   /* the DSDT is about 2 KiB */
+
+struct aml {
+	uint8_t buf[AML_MAX];
+	size_t len;
+	int overflow;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->overflow || n > sizeof(a->buf) - a->len) {
+		a->overflow = 1;
+		return;
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/* Integer in the shortest encoding (20.2.3). */
+static void aml_int(struct aml *a, uint32_t v)
+{
+	uint8_t b[5];
+
+	if (v <= 1) {
+		aml_byte(a, v ? AML_ONE : AML_ZERO);
+	} else if (v <= 0xff) {
+		b[0] = AML_BYTE_PREFIX;
+		b[1] = (uint8_t)v;
+		aml_bytes(a, b, 2);
+	} else if (v <= 0xffff) {
+		b[0] = AML_WORD_PREFIX;
+		put16(b + 1, (uint16_t)v);
+		aml_bytes(a, b, 3);
+	} else {
+		b[0] = AML_DWORD_PREFIX;
+		put32(b + 1, v);
+		aml_bytes(a, b, 5);
+	}
+}
+
+/* PkgLength (20.2.4): counts itself and what follows it. */
+static void aml_pkglength(struct aml *a, size_t body)
+{
+	size_t total;
+
+	if (body + 1 < 0x40) {
+		aml_byte(a, (uint8_t)(body + 1));
+		return;
+	}
+	for (unsigned int n = 1; n <= 3; n++) {
+		total = body + 1 + n;
+		if (total < (1ULL << (4 + 8 * n))) {
+			aml_byte(a, (uint8_t)(n << 6 | (total & 0xf)));
+			for (unsigned int i = 0; i < n; i++)
+				aml_byte(a, (uint8_t)(total >> (4 + 8 * i)));
+			return;
+		}
+	}
+	a->overflow = 1;
+}
+
+/* Name(NAME, ...): the caller appends the value. */
+static void aml_name(struct aml *a, const char name[4])
+{
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, name, 4);
+}
+
+/* @op (1 or 2 bytes) PkgLength @name @body: Scope, Device. */
+static void aml_wrap_named(struct aml *a, const uint8_t *op, size_t oplen, const char *name,
+			   const struct aml *body)
+{
+	size_t nlen = strlen(name);
+
+	aml_bytes(a, op, oplen);
+	aml_pkglength(a, nlen + body->len);
+	aml_bytes(a, name, nlen);
+	aml_bytes(a, body->buf, body->len);
+	a->overflow |= body->overflow;
+}
+
+static void aml_buffer(struct aml *a, const uint8_t *data, size_t len)
+{
+	struct aml size = { .len = 0 };
+
+	aml_int(&size, (uint32_t)len);
+	aml_byte(a, AML_BUFFER);
+	aml_pkglength(a, size.len + len);
+	aml_bytes(a, size.buf, size.len);
+	aml_bytes(a, data, len);
+}
+
+static void aml_package(struct aml *a, unsigned int nr_elements, const struct aml *elements)
+{
+	aml_byte(a, AML_PACKAGE);
+	aml_pkglength(a, 1 + elements->len);
+	aml_byte(a, (uint8_t)nr_elements);
+	aml_bytes(a, elements->buf, elements->len);
+	a->overflow |= elements->overflow;
+}
+
+/* Word Address Space Descriptor (6.4.3.5.3), a fixed producer window. */
+static size_t res_word(uint8_t *p, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max)
+{
+	p[0] = RES_WORD_ADDR;
+	put16(p + 1, 13);
+	p[3] = type;
+	p[4] = RES_MIN_MAX_FIXED;
+	p[5] = type_flags;
+	put16(p + 6, 0);                             /* granularity */
+	put16(p + 8, min);
+	put16(p + 10, max);
+	put16(p + 12, 0);                            /* translation offset */
+	put16(p + 14, (uint16_t)(max - min + 1));
+	return 16;
+}
+
+/* DWord Address Space Descriptor (6.4.3.5.2), a fixed memory window. */
+static size_t res_dword_mem(uint8_t *p, uint8_t type_flags, uint32_t min, uint32_t max)
+{
+	p[0] = RES_DWORD_ADDR;
+	put16(p + 1, 23);
+	p[3] = RES_TYPE_MEM;
+	p[4] = RES_MIN_MAX_FIXED;
+	p[5] = type_flags;
+	put32(p + 6, 0);
+	put32(p + 10, min);
+	put32(p + 14, max);
+	put32(p + 18, 0);
+	put32(p + 22, max - min + 1);
+	return 26;
+}
+
+/*
+ * \_SB.PCI0's _CRS: what the host bridge decodes.  Bus numbers 0-255;
+ * the config ports 0xCF8-0xCFF as the bridge's own; all other I/O ports
+ * forwarded to PCI; the legacy VGA window and the 32-bit MMIO window BARs
+ * are placed in (pci.h).  Linux takes these as its host bridge windows.
+ */
+static size_t pci0_crs(uint8_t *p)
+{
+	size_t n = 0;
+
+	n += res_word(p + n, RES_TYPE_BUS, 0, 0x00, 0xff);
+	p[n++] = RES_IO_PORT;
+	p[n++] = RES_IO_DECODE16;
+	put16(p + n, PCI_CONFIG_ADDR_PORT);
+	put16(p + n + 2, PCI_CONFIG_ADDR_PORT);
+	p[n + 4] = 1;                                /* alignment */
+	p[n + 5] = PCI_CONFIG_PORTS_END - PCI_CONFIG_ADDR_PORT;
+	n += 6;
+	n += res_word(p + n, RES_TYPE_IO, RES_IO_ENTIRE, 0x0000, PCI_CONFIG_ADDR_PORT - 1);
+	n += res_word(p + n, RES_TYPE_IO, RES_IO_ENTIRE, PCI_CONFIG_PORTS_END, 0xffff);
+	n += res_dword_mem(p + n, RES_MEM_RW | RES_MEM_CACHEABLE, ACPI_VGA_MEM_START,
+			   ACPI_VGA_MEM_END - 1);
+	n += res_dword_mem(p + n, RES_MEM_RW, (uint32_t)PCI_MMIO32_BASE,
+			   (uint32_t)(PCI_MMIO32_END - 1));
+	p[n++] = RES_END_TAG;
+	p[n++] = 0;                                  /* checksum 0: "treat as correct" */
+	return n;
+}
+
+/*
+ * _PRT (6.2.13): one entry per slot 1-31 and pin INTA-D, each naming its
+ * GSI directly (Source 0), as PIIX3 wires PIRQA-D to I/O APIC inputs
+ * 16-19.  Such GSIs are level triggered, active low.  Slot 0 is the host
+ * bridge, which raises no interrupts.
+ */
+static void pci0_prt(struct aml *a)
+{
+	struct aml entries, entry;
+	unsigned int n = 0;
+
+	entries.len = 0;
+	entries.overflow = 0;
+	for (unsigned int slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++, n++) {
+			entry.len = 0;
+			entry.overflow = 0;
+			aml_int(&entry, slot << 16 | 0xffff);    /* _ADR: any function of the slot */
+			aml_int(&entry, pin);                    /* 0 = INTA */
+			aml_int(&entry, 0);                      /* Source: a GSI, no link device */
+			aml_int(&entry, pci_intx_gsi(slot, pin + 1));
+			aml_package(&entries, 4, &entry);
+		}
+	}
+	aml_name(a, "_PRT");
+	aml_package(a, n, &entries);
+}
+
+/*
+ * DSDT body (AML).  \_SB.PCI0 is the i440FX host bridge: identity,
+ * windows and interrupt routing.  \_S5 tells the OS which SLP_TYP value
+ * means "soft off"; without it Linux has no ACPI power-off and poweroff
+ * would only halt.
+ */
+static void dsdt_body(struct aml *a)
 {
 	static const uint8_t s5[] = {
 		AML_NAME, '_', 'S', '5', '_',
@@ -114,10 +343,28 @@ static size_t dsdt_body(uint8_t *p)
 		AML_BYTE_PREFIX, ACPI_S5_SLP_TYP, AML_BYTE_PREFIX, ACPI_S5_SLP_TYP,
 		AML_ZERO, AML_ZERO,
 	};
+	static const uint8_t scope_op[] = { AML_SCOPE };
+	static const uint8_t device_op[] = { AML_EXT_PREFIX, AML_DEVICE };
+	struct aml pci0, sb;
+	uint8_t crs[160];
 
-	if (p)
-		memcpy(p, s5, sizeof(s5));
-	return sizeof(s5);
+	pci0.len = sb.len = 0;
+	pci0.overflow = sb.overflow = 0;
+	aml_name(&pci0, "_HID");
+	aml_int(&pci0, EISAID_PNP0A03);
+	aml_name(&pci0, "_UID");
+	aml_int(&pci0, 0);
+	aml_name(&pci0, "_BBN");
+	aml_int(&pci0, 0);
+	aml_name(&pci0, "_ADR");
+	aml_int(&pci0, 0);
+	aml_name(&pci0, "_CRS");
+	aml_buffer(&pci0, crs, pci0_crs(crs));
+	pci0_prt(&pci0);
+	aml_wrap_named(&sb, device_op, sizeof(device_op), "PCI0", &pci0);
+
+	aml_wrap_named(a, scope_op, sizeof(scope_op), "\\_SB_", &sb);
+	aml_bytes(a, s5, sizeof(s5));
 }
 
 static size_t build_fadt(struct tbuf *t, uint64_t facs, uint64_t dsdt)
@@ -218,14 +465,20 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa,
 	       const struct acpi_config *cfg, struct acpi_tables *out)
 {
 	struct tbuf t = { buf, len, 0, base_gpa, 0 };
+	struct aml body;
 	size_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt, dlen;
 	uint8_t *p;
 
 	if (!cfg->cpus || cfg->cpus > ACPI_MAX_CPUS)
 		return -EINVAL;
+	body.len = 0;
+	body.overflow = 0;
+	dsdt_body(&body);
+	if (body.overflow)
+		return -ENOSPC;
 	rsdp = tb_alloc(&t, ACPI_RSDP_LEN, 16);
 	facs = tb_alloc(&t, ACPI_FACS_LEN, 64);
-	dlen = ACPI_HDR_LEN + dsdt_body(NULL);
+	dlen = ACPI_HDR_LEN + body.len;
 	dsdt = tb_alloc(&t, dlen, 8);
 	if (t.overflow)
 		return -ENOSPC;
@@ -237,7 +490,7 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa,
 
 	p = buf + dsdt;
 	table_header(p, "DSDT", (uint32_t)dlen, 2);
-	dsdt_body(p + ACPI_HDR_LEN);
+	memcpy(p + ACPI_HDR_LEN, body.buf, body.len);
 	table_finish(p);
 
 	fadt = build_fadt(&t, base_gpa + facs, base_gpa + dsdt);

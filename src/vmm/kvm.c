@@ -21,6 +21,7 @@ static const struct {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI" },
 };
 
 static struct kvm_cpuid2 *kvm_get_supported_cpuid(int fd)
@@ -156,4 +157,16 @@ int kvm_irq_line(struct kvm *k, uint32_t gsi, int level)
 	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
 
 	return ioctl(k->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	/* > 0: delivered to that many vCPUs; 0: blocked by the guest's APIC state. */
+	return ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
 }

@@ -29,5 +29,7 @@ void kvm_destroy_vm(struct kvm *k);
 
 int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
+/* Inject a message-signalled interrupt (KVM_SIGNAL_MSI). 0 or -errno. */
+int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data);
 
 #endif

@@ -11,6 +11,7 @@
 #include "boot_linux.h"
 #include "devices.h"
 #include "machine.h"
+#include "pci.h"
 
 #define MIN_MEMORY_MIB 16
 #define MAX_MEMORY_MIB (1024ULL * 1024)   /* 1 TiB */
@@ -29,6 +30,36 @@ static void machine_irq_set_level(void *opaque, uint32_t gsi, int level)
 static const struct irq_chip_ops machine_irq_ops = {
 	.set_level = machine_irq_set_level,
 };
+
+/* x86 MSIs target the local APICs' window (Intel SDM vol. 3, 11.11.1). */
+#define MSI_ADDR_MASK  0xfff00000ULL
+#define MSI_ADDR_BASE  0xfee00000ULL
+
+static void machine_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct machine *m = opaque;
+	int ret = 0;
+
+	/*
+	 * A message outside the APIC window would be a plain memory write on
+	 * real hardware; no device here needs that, so it is dropped.  KVM
+	 * decodes whatever address it gets as an APIC message otherwise.
+	 */
+	if ((addr & MSI_ADDR_MASK) != MSI_ADDR_BASE) {
+		static unsigned int warned;
+
+		if (warned++ < 10)
+			fprintf(stderr, "hutch-vm: MSI to 0x%llx (data 0x%x) is outside the APIC window: dropped\n",
+				(unsigned long long)addr, data);
+		return;
+	}
+	pthread_rwlock_rdlock(&m->vm_lock);
+	if (m->kvm.vm_fd >= 0)
+		ret = kvm_signal_msi(&m->kvm, addr, data);
+	pthread_rwlock_unlock(&m->vm_lock);
+	if (ret < 0)
+		fprintf(stderr, "hutch-vm: KVM_SIGNAL_MSI: %s\n", strerror(-ret));
+}
 
 static void machine_dev_reset(void *opaque)
 {
@@ -109,7 +140,21 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		.request_reset = machine_dev_reset, .request_poweroff = machine_dev_poweroff,
 		.req_opaque = m,
 		.clock_realtime_ns = host_realtime_ns, .clock_monotonic_ns = host_monotonic_ns,
+		.signal_msi = machine_signal_msi, .msi_opaque = m,
 	};
+	m->pci = pci_bus_create(&m->host);
+	if (!m->pci) {
+		snprintf(err, errlen, "cannot create the PCI bus: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	m->host.pci = m->pci;
+	/* The bridges first: the host bridge owns 00.0, PIIX3 01.0 (IDE will be 01.1). */
+	m->i440fx = machine_add_device(m, "i440fx", "i440fx", &none, err, errlen);
+	if (!m->i440fx)
+		return -EIO;
+	m->piix3 = machine_add_device(m, "piix3", "piix3", &none, err, errlen);
+	if (!m->piix3)
+		return -EIO;
 	m->uart = machine_add_device(m, "uart16550", "com1", &com1, err, errlen);
 	if (!m->uart)
 		return -EIO;
@@ -219,6 +264,8 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	device_reset(m->rtc);
 	device_reset(m->i8042);
 	device_reset(m->acpi_pm);
+	device_reset(m->i440fx);
+	device_reset(m->piix3);
 	for (unsigned int i = 0; i < m->nr_storage_devs; i++)
 		device_reset(m->storage_devs[i]);
 	m->boots++;
@@ -326,7 +373,8 @@ bool machine_is_paused(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
-	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart };
+	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
+				   &m->piix3, &m->i440fx };
 
 	machine_teardown_vm(m);
 	machine_remove_storage(m);
@@ -334,6 +382,9 @@ void machine_destroy(struct machine *m)
 		device_destroy(*devs[i]);
 		*devs[i] = NULL;
 	}
+	pci_bus_destroy(m->pci);
+	m->pci = NULL;
+	m->host.pci = NULL;
 	kvm_close(&m->kvm);
 	bus_destroy(&m->pio);
 	bus_destroy(&m->mmio);

@@ -2,7 +2,8 @@
 /*
  * The PC Hutch emulates, assembled from the KVM core and the device models:
  * guest RAM around the PCI hole, the in-kernel irqchip and PIT, COM1, the
- * RTC, the i8042 reset line and ACPI power management; booted directly
+ * RTC, the i8042 reset line, ACPI power management and PCI bus 0 behind
+ * an i440FX host bridge and a PIIX3 ISA bridge; booted directly
  * into a Linux kernel.
  */
 #ifndef HUTCH_MACHINE_H
@@ -56,7 +57,8 @@ struct machine {
 	struct bus pio, mmio;
 	struct dev_host host;
 
-	struct device *uart, *rtc, *i8042, *acpi_pm;
+	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
+	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
 #define MAX_STORAGE_DEVS 32
 	struct device *storage_devs[MAX_STORAGE_DEVS];  /* controllers (storage.c) */
 	unsigned int nr_storage_devs;

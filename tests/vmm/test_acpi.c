@@ -4,11 +4,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "acpi.h"
 #include "devices.h"
+#include "pci.h"
 
 #define BASE 0xe0000ULL
 static uint8_t area[0x20000];
@@ -126,6 +130,232 @@ static void test_dsdt_has_s5(void **state)
 	assert_non_null(memmem(d + ACPI_HDR_LEN, rd32(d + 4) - ACPI_HDR_LEN, s5, sizeof(s5)));
 }
 
+/* AML PkgLength at @p: the length it encodes (counting itself); *@n = its bytes. */
+static size_t pkglength(const uint8_t *p, size_t *n)
+{
+	size_t follow = p[0] >> 6, len;
+
+	if (!follow) {
+		*n = 1;
+		return p[0] & 0x3f;
+	}
+	len = p[0] & 0x0f;
+	for (size_t i = 0; i < follow; i++)
+		len |= (size_t)p[1 + i] << (4 + 8 * i);
+	*n = 1 + follow;
+	return len;
+}
+
+/* An AML integer at *@p (Zero, One, Byte/Word/DWordConst); advances *@p. */
+static uint32_t aml_int(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+
+	switch (q[0]) {
+	case 0x00: *p += 1; return 0;
+	case 0x01: *p += 1; return 1;
+	case 0x0a: *p += 2; return q[1];
+	case 0x0b: *p += 3; return (uint32_t)(q[1] | q[2] << 8);
+	case 0x0c: *p += 5; return rd32(q + 1);
+	}
+	fail_msg("not an AML integer: opcode 0x%02x", q[0]);
+	return 0;
+}
+
+static const uint8_t *find(const uint8_t *start, const uint8_t *end, const void *pat, size_t n)
+{
+	const uint8_t *r = memmem(start, (size_t)(end - start), pat, n);
+
+	assert_non_null(r);
+	return r;
+}
+
+static void build_dsdt(const uint8_t **body, const uint8_t **end)
+{
+	struct acpi_config cfg = { .cpus = 2 };
+	struct acpi_tables t;
+	const uint8_t *d;
+
+	assert_int_equal(acpi_build(area, sizeof(area), BASE, &cfg, &t), 0);
+	d = at(t.dsdt);
+	check_table(t.dsdt, "DSDT");
+	*body = d + ACPI_HDR_LEN;
+	*end = d + rd32(d + 4);
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* \_SB.PCI0: the scope and device lengths nest exactly; identity objects. */
+static void test_dsdt_pci0_device(void **state)
+{
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	static const uint8_t zero_names[][6] = {
+		{ 0x08, '_', 'U', 'I', 'D', 0x00 },
+		{ 0x08, '_', 'B', 'B', 'N', 0x00 },
+		{ 0x08, '_', 'A', 'D', 'R', 0x00 },
+	};
+	const uint8_t *p, *end, *scope_end, *dev, *dev_end;
+	size_t n, len;
+
+	(void)state;
+	build_dsdt(&p, &end);
+	/* Scope (\_SB_) first ... */
+	assert_int_equal(p[0], 0x10);
+	len = pkglength(p + 1, &n);
+	scope_end = p + 1 + len;
+	assert_memory_equal(p + 1 + n, "\\_SB_", 5);
+	/* ... then exactly \_S5's 14 bytes. */
+	assert_ptr_equal(scope_end + 14, end);
+	assert_memory_equal(scope_end, "\x08_S5_", 5);
+	/* Device (PCI0) fills the scope. */
+	dev = p + 1 + n + 5;
+	assert_int_equal(dev[0], 0x5b);
+	assert_int_equal(dev[1], 0x82);
+	len = pkglength(dev + 2, &n);
+	dev_end = dev + 2 + len;
+	assert_ptr_equal(dev_end, scope_end);
+	assert_memory_equal(dev + 2 + n, "PCI0", 4);
+	find(dev, dev_end, hid, sizeof(hid));
+	for (size_t i = 0; i < 3; i++)
+		find(dev, dev_end, zero_names[i], sizeof(zero_names[i]));
+}
+
+/* _CRS: bus 0-255, the config ports, the I/O and memory windows, end tag. */
+static void test_dsdt_pci0_crs(void **state)
+{
+	const uint8_t *p, *end, *r, *rend;
+	size_t n, len, size;
+	unsigned int bus = 0, io = 0, mem = 0, cf8 = 0;
+
+	(void)state;
+	build_dsdt(&p, &end);
+	r = find(p, end, "\x08_CRS\x11", 6) + 6;
+	len = pkglength(r, &n);
+	rend = r + len;
+	r += n;
+	size = aml_int(&r);
+	assert_ptr_equal(r + size, rend);
+	while (r < rend && r[0] != 0x79) {
+		if (r[0] == 0x47) {                  /* IO port descriptor */
+			assert_int_equal(rd16(r + 2), 0xcf8);
+			assert_int_equal(rd16(r + 4), 0xcf8);
+			assert_int_equal(r[7], 8);
+			cf8++;
+			r += 8;
+			continue;
+		}
+		assert_true(r[0] == 0x88 || r[0] == 0x87);
+		assert_int_equal(r[4] & 0x0d, 0x0c);  /* producer, min and max fixed */
+		if (r[0] == 0x88 && r[3] == 2) {
+			assert_int_equal(rd16(r + 8), 0);
+			assert_int_equal(rd16(r + 10), 0xff);
+			bus++;
+		} else if (r[0] == 0x88 && r[3] == 1) {
+			uint16_t lo = rd16(r + 8), hi = rd16(r + 10);
+
+			assert_int_equal(rd16(r + 14), hi - lo + 1);
+			/* Neither I/O window covers the config ports; together they cover the rest. */
+			assert_true(hi < 0xcf8 || lo > 0xcff);
+			assert_true((lo == 0 && hi == 0xcf7) || (lo == 0xd00 && hi == 0xffff));
+			io++;
+		} else {
+			uint32_t lo = rd32(r + 10), hi = rd32(r + 14);
+
+			assert_int_equal(r[0], 0x87);
+			assert_int_equal(r[3], 0);
+			assert_int_equal(rd32(r + 22), hi - lo + 1);
+			assert_true((lo == 0xa0000 && hi == 0xbffff) ||
+				    (lo == PCI_MMIO32_BASE && hi == PCI_MMIO32_END - 1));
+			mem++;
+		}
+		r += 3 + rd16(r + 1);
+	}
+	assert_int_equal(r[0], 0x79);
+	assert_ptr_equal(r + 2, rend);
+	assert_int_equal(bus, 1);
+	assert_int_equal(cf8, 1);
+	assert_int_equal(io, 2);
+	assert_int_equal(mem, 2);
+}
+
+/* _PRT: slots 1-31 x INTA-D, each straight to its GSI. */
+static void test_dsdt_pci0_prt(void **state)
+{
+	const uint8_t *p, *end, *r, *rend;
+	size_t n, len;
+	unsigned int count;
+
+	(void)state;
+	build_dsdt(&p, &end);
+	r = find(p, end, "\x08_PRT\x12", 6) + 6;
+	len = pkglength(r, &n);
+	rend = r + len;
+	r += n;
+	count = *r++;
+	assert_int_equal(count, 31 * 4);
+	for (unsigned int i = 0; i < count; i++) {
+		unsigned int slot = 1 + i / 4, pin = i % 4;
+		const uint8_t *e;
+
+		assert_int_equal(r[0], 0x12);
+		len = pkglength(r + 1, &n);
+		e = r + 1 + n;
+		assert_int_equal(*e++, 4);
+		assert_int_equal(aml_int(&e), slot << 16 | 0xffff);
+		assert_int_equal(aml_int(&e), pin);
+		assert_int_equal(aml_int(&e), 0);
+		assert_int_equal(aml_int(&e), pci_intx_gsi(slot, pin + 1));
+		assert_ptr_equal(e, r + 1 + len);
+		r = e;
+	}
+	assert_ptr_equal(r, rend);
+}
+
+/* If ACPICA's iasl is installed, its disassembler must read our DSDT cleanly. */
+static void test_dsdt_disassembles(void **state)
+{
+	const uint8_t *p, *end;
+	char dir[] = "/tmp/hutch-acpi-XXXXXX", cmd[512], path[256], *dsl;
+	size_t len;
+	FILE *f;
+	long sz;
+
+	(void)state;
+	if (system("command -v iasl >/dev/null 2>&1") != 0) {
+		print_message("iasl not installed: disassembly check skipped\n");
+		skip();
+	}
+	build_dsdt(&p, &end);
+	len = (size_t)(end - p) + ACPI_HDR_LEN;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p - ACPI_HDR_LEN, 1, len, f), len);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >iasl.log 2>&1", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	rewind(f);
+	dsl = calloc(1, (size_t)sz + 1);
+	assert_non_null(dsl);
+	assert_int_equal(fread(dsl, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	assert_non_null(strstr(dsl, "Device (PCI0)"));
+	assert_non_null(strstr(dsl, "EisaId (\"PNP0A03\")"));
+	assert_non_null(strstr(dsl, "WordBusNumber (ResourceProducer"));
+	assert_non_null(strstr(dsl, "0xFEBFFFFF"));
+	assert_non_null(strstr(dsl, "Name (_PRT, Package (0x7C)"));
+	assert_non_null(strstr(dsl, "Name (_S5, Package (0x04)"));
+	free(dsl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_bad_config_refused(void **state)
 {
 	struct acpi_config cfg = { .cpus = 0 };
@@ -146,6 +376,10 @@ int main(void)
 		cmocka_unit_test(test_layout_and_checksums),
 		cmocka_unit_test(test_madt_lists_every_cpu),
 		cmocka_unit_test(test_dsdt_has_s5),
+		cmocka_unit_test(test_dsdt_pci0_device),
+		cmocka_unit_test(test_dsdt_pci0_crs),
+		cmocka_unit_test(test_dsdt_pci0_prt),
+		cmocka_unit_test(test_dsdt_disassembles),
 		cmocka_unit_test(test_bad_config_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
