@@ -511,7 +511,7 @@ static void ata_begin_rw(struct ata_drive *d, const struct ata_taskfile *tf, str
 
 	if (!tf_sector(d, tf, cmd_is_lba48(tf->command), &sector) ||
 	    sector > d->nsectors || nsect > d->nsectors - sector) {
-		device_log(d->cfg.log_dev, "ATA command %02x: sectors %llu+%u beyond the end (%llu)",
+		device_log(d->cfg.log_dev, "ATA command %02x: sectors %llu+%u not on the disk (%llu sectors, or a bad CHS address)",
 			   tf->command, (unsigned long long)sector, nsect,
 			   (unsigned long long)d->nsectors);
 		pre_err(x, ATA_ER_IDNF | ATA_ER_ABRT);
@@ -1390,6 +1390,17 @@ static int dsm_trim(struct ata_drive *d, struct ata_xfer *x, const struct iovec 
 	return 0;
 }
 
+/* A failed NCQ command is kept for READ LOG EXT 10h, which the host reads to find the tag. */
+static void ncq_record_error(struct ata_drive *d, const struct ata_xfer *x)
+{
+	if (!x->ncq || !(x->res.status & ATA_SR_ERR))
+		return;
+	d->ncq_err_valid = true;
+	d->ncq_err_tag = x->tag;
+	d->ncq_err_status = x->res.status;
+	d->ncq_err_error = x->res.error;
+}
+
 static void finish_error(struct ata_drive *d, struct ata_xfer *x, uint8_t ata_error,
 			 uint8_t key, uint8_t asc, uint8_t ascq)
 {
@@ -1403,13 +1414,7 @@ static void finish_error(struct ata_drive *d, struct ata_xfer *x, uint8_t ata_er
 		res_err(&x->res, ata_error);
 	}
 	x->done_bytes = 0;
-	if (x->ncq) {
-		/* Kept for READ LOG EXT 10h, which the host reads to find the tag. */
-		d->ncq_err_valid = true;
-		d->ncq_err_tag = x->tag;
-		d->ncq_err_status = x->res.status;
-		d->ncq_err_error = x->res.error;
-	}
+	ncq_record_error(d, x);
 }
 
 void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *iov,
@@ -1420,6 +1425,7 @@ void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *i
 	if (x->pre_done || x->op == OP_NONE) {
 		x->res = x->pre;
 		x->done_bytes = 0;
+		ncq_record_error(d, x);
 		return;
 	}
 	if (x->dir != ATA_DIR_NONE && iov_total(iov, iovcnt) < x->len) {

@@ -17,5 +17,6 @@ const struct device_model *const device_models[] = {
 	&i440fx_model,
 	&piix3_model,
 	&piix3_ide_model,
+	&ahci_model,
 	NULL,
 };
