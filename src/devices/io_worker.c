@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "io_worker.h"
+#include "thread.h"
 
 struct io_worker {
 	pthread_t thread;
@@ -51,7 +52,7 @@ struct io_worker *io_worker_start(const char *name, io_work_fn work, void *opaqu
 	w->opaque = opaque;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	ret = pthread_create(&w->thread, NULL, io_worker_main, w);
+	ret = hutch_thread_create(&w->thread, io_worker_main, w);
 	if (ret) {
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->lock);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thread.h"
 #include "boot_linux.h"
 #include "control.h"
 #include "machine.h"
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
 		machine_destroy(&m);   /* whatever was set up before the failure */
 		return 1;
 	}
-	pthread_create(&sig_thread, NULL, signal_thread, &m);
+	hutch_thread_create(&sig_thread, signal_thread, &m);
 
 	for (;;) {
 		if (machine_start(&m, err, sizeof(err))) {

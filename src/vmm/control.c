@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "thread.h"
 #include "control.h"
 #include "devices.h"
 #include "machine.h"
@@ -255,7 +256,7 @@ int control_start(struct vm_control *c, struct machine *m, const char *sock_path
 			return ret;
 		c->sock_path = strdup(sock_path);
 	}
-	ret = pthread_create(&c->thread, NULL, control_thread, c);
+	ret = hutch_thread_create(&c->thread, control_thread, c);
 	if (ret) {
 		snprintf(err, errlen, "starting the event loop: %s", strerror(ret));
 		return -ret;

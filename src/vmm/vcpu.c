@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "thread.h"
 #include "boot_linux.h"
 #include "machine.h"
 
@@ -423,7 +424,7 @@ int vcpu_start_all(struct machine *m, char *err, size_t errlen)
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
-		int ret = pthread_create(&m->vcpus[i].thread, NULL, vcpu_thread, &m->vcpus[i]);
+		int ret = hutch_thread_create(&m->vcpus[i].thread, vcpu_thread, &m->vcpus[i]);
 
 		if (ret) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
