@@ -163,18 +163,32 @@ static void find_function(struct fixture *f)
 	assert_true(f->bm != 0);
 }
 
+/* A fake machine with @ram bytes of RAM and a PCI bus. */
+static void machine_up(struct fixture *f, uint64_t ram)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(fake_machine_init(&f->fm, ram), 0);
+	if (!f->fm.host.pci) {
+		f->own_pci = pci_bus_create(&f->fm.host);
+		assert_non_null(f->own_pci);
+		f->fm.host.pci = f->own_pci;
+	}
+}
+
+static void machine_down(struct fixture *f)
+{
+	device_destroy(f->dev);
+	if (f->own_pci)
+		pci_bus_destroy(f->own_pci);
+	fake_machine_destroy(&f->fm);
+}
+
 static int setup(void **state)
 {
 	static struct fixture f;
 	struct drive_args drives[2];
 
-	memset(&f, 0, sizeof(f));
-	assert_int_equal(fake_machine_init(&f.fm, RAM_SIZE), 0);
-	if (!f.fm.host.pci) {
-		f.own_pci = pci_bus_create(&f.fm.host);
-		assert_non_null(f.own_pci);
-		f.fm.host.pci = f.own_pci;
-	}
+	machine_up(&f, RAM_SIZE);
 	make_image(f.disk_path, "/tmp/hutch-ide-disk-XXXXXX", DISK_SECTORS, 512, disk_byte);
 	make_image(f.cd_path, "/tmp/hutch-ide-cd-XXXXXX", CD_BLOCKS, 2048, cd_byte);
 	f.disk = open_image(f.disk_path, 0);
@@ -194,14 +208,11 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	device_destroy(f->dev);
+	machine_down(f);
 	blk_close(f->disk);
 	blk_close(f->cd);
 	unlink(f->disk_path);
 	unlink(f->cd_path);
-	if (f->own_pci)
-		pci_bus_destroy(f->own_pci);
-	fake_machine_destroy(&f->fm);
 	return 0;
 }
 
@@ -873,12 +884,7 @@ static void test_save_load(void **state)
 	outb(f, f->bm + 4, 0x40);                /* some bus master state too */
 	assert_int_equal(fake_save(f->dev, &w), 0);
 
-	memset(&g, 0, sizeof(g));
-	assert_int_equal(fake_machine_init(&g.fm, RAM_SIZE), 0);
-	if (!g.fm.host.pci) {
-		g.own_pci = pci_bus_create(&g.fm.host);
-		g.fm.host.pci = g.own_pci;
-	}
+	machine_up(&g, RAM_SIZE);
 	memset(drives, 0, sizeof(drives));
 	drives[0] = (struct drive_args){ .img = f->disk, .port = 0 };
 	drives[1] = (struct drive_args){ .img = f->cd, .cdrom = true, .readonly = true, .port = 2 };
@@ -895,20 +901,12 @@ static void test_save_load(void **state)
 	{
 		struct fixture h;
 
-		memset(&h, 0, sizeof(h));
-		assert_int_equal(fake_machine_init(&h.fm, 0), 0);
-		if (!h.fm.host.pci) {
-			h.own_pci = pci_bus_create(&h.fm.host);
-			h.fm.host.pci = h.own_pci;
-		}
+		machine_up(&h, 0);
 		h.dev = create_ide(&h, drives, 1);
 		assert_non_null(h.dev);
 		sv_reader_init(&r, w.buf, w.len - 1);
 		assert_int_not_equal(device_load(h.dev, &r, piix3_ide_model.state_version), 0);
-		device_destroy(h.dev);
-		if (h.own_pci)
-			pci_bus_destroy(h.own_pci);
-		fake_machine_destroy(&h.fm);
+		machine_down(&h);
 	}
 	sv_reader_init(&r, w.buf, w.len - 1);
 	assert_int_equal(device_load(g.dev, &r, piix3_ide_model.state_version), 0);
@@ -931,10 +929,7 @@ static void test_save_load(void **state)
 		pci_bus_config_write(g.fm.host.pci, 0, f->devfn, PCI_COMMAND, PCI_COMMAND_IO, 2);
 		assert_int_equal(fake_inb(&g.fm, bm + 4), 0x40);
 	}
-	device_destroy(g.dev);
-	if (g.own_pci)
-		pci_bus_destroy(g.own_pci);
-	fake_machine_destroy(&g.fm);
+	machine_down(&g);
 }
 
 /* Drive positions are checked: 4 positions, one drive each. */
