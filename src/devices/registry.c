@@ -17,6 +17,7 @@ const struct device_model *const device_models[] = {
 	&i440fx_model,
 	&piix3_model,
 	&virtio_blk_model,
+	&piix3_ide_model,
 	&ahci_model,
 	NULL,
 };
