@@ -50,6 +50,7 @@ struct hutch_medium {
 	char *location;		/* absolute path */
 	char *format;		/* RAW VDI qcow2 (hdd), RAW (dvd, floppy) */
 	uint64_t size;		/* bytes the guest sees */
+	char *description;	/* modifymedium --description; NULL = none */
 };
 
 struct hutch_vm_entry {
@@ -113,7 +114,62 @@ typedef void (*hutch_progress_fn)(unsigned percent, void *opaque);
 int hutch_medium_create(struct hutch_registry *r, const char *path, uint64_t size,
 			const char *format, bool fixed, hutch_progress_fn progress, void *opaque,
 			struct hutch_medium **out, struct hutch_error *e);
-/* Probe an image file's format and virtual size. */
+/* Probe an image file's format ("RAW" "VDI" "qcow2" "VMDK") and virtual size. */
 int hutch_medium_probe(const char *path, char **format, uint64_t *size, struct hutch_error *e);
+
+/*
+ * The running (or paused) VMs that have md attached, as one line
+ * ("name (UUID: u), ..."), malloc'd; NULL if none.  VMs whose settings
+ * cannot be read are skipped.  Resize, compact and clone refuse a disk a
+ * running VM uses (-EBUSY), as VirtualBox does through its medium locks.
+ */
+char *hutch_medium_running_users(struct hutch_registry *r, const struct hutch_medium *md);
+
+/* What hutch_medium_clone makes (clonemedium's flags). */
+struct hutch_clone_opts {
+	/*
+	 * "VDI" "qcow2" "RAW" (any case); NULL = the source's format, or VDI
+	 * (VirtualBox's default) if Hutch cannot write that one (VMDK).
+	 */
+	const char *format;
+	bool fixed;		/* --variant Fixed: every block allocated */
+	bool compress;		/* qcow2 output: zlib-compressed clusters */
+	/*
+	 * Write into the existing image dst (registered, or registered now)
+	 * instead of creating it; format, fixed and compress must be unset.
+	 * Only what fits into dst is copied; the rest of dst reads as zeros.
+	 */
+	bool existing;
+	uint64_t size;		/* new image's size; 0 = the source's, else at least that */
+};
+
+/*
+ * Copy the medium src (a registered medium's UUID or path, or an image
+ * file of any format the block layer reads, VMDK too) into the new image
+ * file dst and register it with a new UUID (also in a VDI's header).  A
+ * source that was not registered stays unregistered, as in VBoxManage.
+ * Backing chains are flattened: the clone is a base image.  progress gets
+ * 0..100.  *out is the new (or, with existing, the target) registry entry.
+ */
+int hutch_medium_clone(struct hutch_registry *r, const char *src, enum hutch_medium_kind kind,
+		       const char *dst, const struct hutch_clone_opts *o, hutch_progress_fn progress,
+		       void *opaque, struct hutch_medium **out, struct hutch_error *e);
+/*
+ * Grow md's image to new_size bytes (a multiple of 512); the new part
+ * reads as zeros and the registry's size follows.  Shrinking is refused
+ * (-ENOTSUP), as in VirtualBox; the same size is a no-op.
+ */
+int hutch_medium_resize(struct hutch_registry *r, struct hutch_medium *md, uint64_t new_size,
+			struct hutch_error *e);
+/*
+ * Rewrite md's image without its unused and all-zero blocks: a copy in
+ * the same format, directory, block size and (VDI) header UUID, made
+ * durable, then renamed over the original, so the registry entry and the
+ * VMs' attachments stay valid.  If the copy would not be smaller the
+ * original is kept.  Differencing (backing file), fixed and VMDK images
+ * are refused (-ENOTSUP).
+ */
+int hutch_medium_compact(struct hutch_registry *r, struct hutch_medium *md, hutch_progress_fn progress,
+			 void *opaque, struct hutch_error *e);
 
 #endif

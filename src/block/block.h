@@ -46,6 +46,13 @@ struct blk_create_opts {
 	const char *backing_file;   /* qcow2 only; stored as given */
 	const char *backing_format; /* NULL = probe the backing file */
 	uint32_t cluster_size;      /* qcow2 cluster / VDI block; 0 = default */
+	/*
+	 * VDI only: the image UUID for the header, as text
+	 * ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"); NULL = a new random one.
+	 * VirtualBox names a VDI by this UUID, so a media registry passes its
+	 * own, and a rewrite (compact) passes the old image's.
+	 */
+	const char *uuid;
 };
 
 struct blk_info {
@@ -57,6 +64,7 @@ struct blk_info {
 	int format_version;        /* qcow2 2 or 3; VDI 0x00010001; raw 0 */
 	char backing_file[4096];   /* as stored in the image; "" if none */
 	char backing_format[16];   /* "" if not recorded */
+	char uuid[37];             /* VDI header's image UUID as text; "" if none */
 };
 
 /* Progress callback for blk_convert(): done and total in bytes. */

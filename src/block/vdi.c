@@ -72,6 +72,7 @@ struct vdi {
 	uint64_t offset_data;
 	uint32_t *bmap;
 	uint8_t *block_buf;
+	uint8_t uuid[16];    /* the header's image UUID, as stored */
 };
 
 static bool vdi_probe(const uint8_t *buf, size_t len)
@@ -165,6 +166,7 @@ static int vdi_parse(struct blk_image *img, struct vdi *s, const uint8_t *h,
 		return blk_seterr(img, EINVAL, "block map extends beyond the end "
 				  "of the file (%llu bytes)",
 				  (unsigned long long)file_size);
+	memcpy(s->uuid, h + VDI_UUID_IMAGE, sizeof(s->uuid));
 	img->size = disk;
 	return 0;
 }
@@ -413,10 +415,65 @@ static int vdi_resize(struct blk_image *img, uint64_t new_size)
 	return blk_sync(img);
 }
 
+/*
+ * VirtualBox writes its RTUUID structure as it is in memory on x86: the
+ * first three fields (32, 16, 16 bits) little-endian, the last eight
+ * bytes in order.  Text "00112233-4455-6677-8899-aabbccddeeff" is thus
+ * stored 33 22 11 00 55 44 77 66 88 99 aa ...; this permutation maps
+ * between the text's byte order and the stored one (it is its own inverse).
+ */
+static const uint8_t vdi_uuid_order[16] = { 3, 2, 1, 0, 5, 4, 7, 6,
+					    8, 9, 10, 11, 12, 13, 14, 15 };
+
+static void vdi_uuid_to_text(const uint8_t *u, char out[37])
+{
+	char *p = out;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", u[vdi_uuid_order[i]]);
+	}
+}
+
+/* Parse a UUID's text into the stored order; false if it is not one. */
+static bool vdi_uuid_from_text(const char *t, uint8_t *u)
+{
+	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	uint8_t b[16];
+	int n = 0;
+
+	if (strlen(t) != sizeof(pattern) - 1)
+		return false;
+	for (size_t i = 0; pattern[i]; i++) {
+		unsigned v;
+
+		if (pattern[i] == '-') {
+			if (t[i] != '-')
+				return false;
+			continue;
+		}
+		if (t[i] >= '0' && t[i] <= '9')
+			v = (unsigned)(t[i] - '0');
+		else if ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'f')
+			v = (unsigned)((t[i] | 0x20) - 'a' + 10);
+		else
+			return false;
+		b[n / 2] = (uint8_t)(n % 2 ? b[n / 2] | v : v << 4);
+		n++;
+	}
+	for (int i = 0; i < 16; i++)
+		u[vdi_uuid_order[i]] = b[i];
+	return true;
+}
+
 static int vdi_info(struct blk_image *img, struct blk_info *info)
 {
 	struct vdi *s = vdi_state(img);
+	static const uint8_t nil[16];
 
+	if (memcmp(s->uuid, nil, sizeof(nil)))
+		vdi_uuid_to_text(s->uuid, info->uuid);
 	info->cluster_size = s->block_size;
 	info->format_version = VDI_VERSION_1_1;
 	info->variant = s->type == VDI_TYPE_FIXED ? BLK_VARIANT_FIXED :
@@ -449,6 +506,9 @@ static int vdi_create(int fd, const char *path,
 	if (opts->backing_file)
 		return blk_fmterr(err, errlen, path, ENOTSUP, "VDI images cannot "
 				  "have a backing file here");
+	if (opts->uuid && !vdi_uuid_from_text(opts->uuid, h + VDI_UUID_IMAGE))
+		return blk_fmterr(err, errlen, path, EINVAL, "'%s' is not a UUID",
+				  opts->uuid);
 	if (bs < VDI_MIN_BLOCK_SIZE || bs > VDI_MAX_BLOCK_SIZE || (bs & (bs - 1)))
 		return blk_fmterr(err, errlen, path, EINVAL, "block size %u not a "
 				  "power of two in [%u, %u]", bs,
@@ -475,7 +535,8 @@ static int vdi_create(int fd, const char *path,
 	blk_put_le32(h + VDI_BLOCKS_IN_IMAGE, (uint32_t)blocks);
 	blk_put_le32(h + VDI_BLOCKS_ALLOCATED, opts->variant == BLK_VARIANT_FIXED ?
 		     (uint32_t)blocks : 0);
-	vdi_uuid(h + VDI_UUID_IMAGE);
+	if (!opts->uuid)
+		vdi_uuid(h + VDI_UUID_IMAGE);
 	vdi_uuid(h + VDI_UUID_LAST_SNAP);
 	bmap = malloc(bmap_bytes ? bmap_bytes : 1);
 	if (!bmap)

@@ -14,6 +14,8 @@ extern const struct device_model i8042_model;     /* i8042.c */
 extern const struct device_model acpi_pm_model;   /* acpi_pm.c */
 extern const struct device_model i440fx_model;    /* i440fx.c: PCI host bridge, 00.0 */
 extern const struct device_model piix3_model;     /* piix3.c: PCI-ISA bridge, 01.0 */
+extern const struct device_model virtio_blk_model; /* virtio_blk.c */
+extern const struct device_model piix3_ide_model; /* piix3_ide.c */
 extern const struct device_model ahci_model;      /* ahci.c */
 
 /* Standard PC placements. */

@@ -16,6 +16,8 @@ const struct device_model *const device_models[] = {
 	&acpi_pm_model,
 	&i440fx_model,
 	&piix3_model,
+	&virtio_blk_model,
+	&piix3_ide_model,
 	&ahci_model,
 	NULL,
 };

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libxml/tree.h>
 
@@ -21,6 +22,18 @@ int hutch_read_file(const char *path, char **buf, size_t *len, struct hutch_erro
 #define HUTCH_APPEND(arr, n) \
 	((arr) = hutch_xrealloc((arr), ((n) + 1) * sizeof(*(arr))), \
 	 memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
+
+/* hutch_medium_probe, and the VDI header's image UUID in uuid (37 bytes; "" if none or not VDI). */
+int hutch_medium_probe_uuid(const char *path, char **format, uint64_t *size, char *uuid,
+			    struct hutch_error *e);
+
+/*
+ * Append a new medium entry to r (registry.c): uuid copied, location
+ * (malloc'd) taken over, format copied.
+ */
+struct hutch_registry;
+struct hutch_medium *hutch_registry_append_medium(struct hutch_registry *r, const char *uuid, int kind,
+						  char *location, const char *format, uint64_t size);
 
 /* XML helpers (xml.c). */
 xmlDocPtr hutch_xml_read(const char *buf, size_t len, const char *name, struct hutch_error *e);

@@ -40,6 +40,7 @@ static void registry_clear(struct hutch_registry *r)
 	for (i = 0; i < r->nmedia; i++) {
 		free(r->media[i].location);
 		free(r->media[i].format);
+		free(r->media[i].description);
 	}
 	free(r->media);
 	r->media = NULL;
@@ -127,6 +128,7 @@ int hutch_registry_parse(const char *buf, size_t len, const char *name, struct h
 			rc = reg_uuid(y, name, md->uuid, e);
 			md->location = hutch_xml_attr(y, "location");
 			md->format = hutch_xml_attr(y, "format");
+			md->description = hutch_xml_attr(y, "description");
 			if (!rc && (!md->location || !md->format))
 				rc = rbad(e, name, y, "medium needs location and format attributes");
 			if (!rc)
@@ -167,6 +169,8 @@ int hutch_registry_serialize(const struct hutch_registry *r, char **buf, size_t 
 		hutch_xml_set(y, "location", md->location);
 		hutch_xml_set(y, "format", md->format);
 		hutch_xml_setf(y, "size", "%llu", (unsigned long long)md->size);
+		if (md->description)
+			hutch_xml_set(y, "description", md->description);
 	}
 	rc = hutch_xml_dump(doc, buf, len, e);
 	xmlFreeDoc(doc);
@@ -373,6 +377,7 @@ int hutch_registry_remove_medium(struct hutch_registry *r, const char *uuid)
 			continue;
 		free(r->media[i].location);
 		free(r->media[i].format);
+		free(r->media[i].description);
 		memmove(&r->media[i], &r->media[i + 1], (r->nmedia - i - 1) * sizeof(r->media[0]));
 		r->nmedia--;
 		return 0;
@@ -383,7 +388,7 @@ int hutch_registry_remove_medium(struct hutch_registry *r, const char *uuid)
 int hutch_registry_open_medium(struct hutch_registry *r, const char *path, enum hutch_medium_kind kind,
 			       struct hutch_medium **out, struct hutch_error *e)
 {
-	char *abs = hutch_abspath(path), *format = NULL;
+	char *abs = hutch_abspath(path), *format = NULL, uuid[HUTCH_UUID_LEN + 1] = "";
 	struct hutch_medium *md = hutch_registry_find_medium(r, abs, -1);
 	uint64_t size;
 	int rc;
@@ -398,7 +403,12 @@ int hutch_registry_open_medium(struct hutch_registry *r, const char *path, enum 
 		return 0;
 	}
 	if (kind == HUTCH_MEDIUM_HDD) {
-		rc = hutch_medium_probe(abs, &format, &size, e);
+		rc = hutch_medium_probe_uuid(abs, &format, &size, uuid, e);
+		/* The block layer reads VMDK only to import it: a guest cannot write to one. */
+		if (!rc && !strcmp(format, "VMDK"))
+			rc = hutch_seterr(e, -ENOTSUP, "medium '%s' is a VMDK image, which Hutch can read but not "
+					  "write: convert it first (vmctl clonemedium disk '%s' NEW.vdi --format VDI)",
+					  abs, abs);
 	} else {
 		struct stat st;
 
@@ -415,14 +425,29 @@ int hutch_registry_open_medium(struct hutch_registry *r, const char *path, enum 
 		free(abs);
 		return rc;
 	}
-	md = HUTCH_APPEND(r->media, r->nmedia);
-	hutch_uuid_generate(md->uuid);
-	md->kind = kind;
-	md->location = abs;
-	md->format = format;
-	md->size = size;
-	*out = md;
+	/*
+	 * A VDI names itself in its header, and VirtualBox registers it under
+	 * that UUID; so does Hutch, unless another medium has it already (a
+	 * copied file): then the copy gets a new one in the registry.
+	 */
+	if (!hutch_uuid_valid(uuid) || hutch_registry_find_medium(r, uuid, -1))
+		hutch_uuid_generate(uuid);
+	*out = hutch_registry_append_medium(r, uuid, kind, abs, format, size);
+	free(format);
 	return 0;
+}
+
+struct hutch_medium *hutch_registry_append_medium(struct hutch_registry *r, const char *uuid, int kind,
+						  char *location, const char *format, uint64_t size)
+{
+	struct hutch_medium *md = HUTCH_APPEND(r->media, r->nmedia);
+
+	snprintf(md->uuid, sizeof(md->uuid), "%s", uuid);
+	md->kind = (enum hutch_medium_kind)kind;
+	md->location = location;
+	md->format = hutch_xstrdup(format);
+	md->size = size;
+	return md;
 }
 
 /* If path lies inside from/, the same path under to/ (malloc'd), else NULL. */

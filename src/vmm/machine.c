@@ -278,6 +278,14 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 
 static void machine_teardown_vm(struct machine *m)
 {
+	/*
+	 * Storage controllers DMA from their own I/O threads: a reset waits
+	 * for their requests in flight and stops their queues, so nothing
+	 * touches guest RAM once it is unmapped below.  (Before vm_lock:
+	 * a reset lowers IRQ lines, which takes it for reading.)
+	 */
+	for (unsigned int i = 0; i < m->nr_storage_devs; i++)
+		device_reset(m->storage_devs[i]);
 	pthread_rwlock_wrlock(&m->vm_lock);
 	pthread_mutex_lock(&m->lock);
 	vcpu_destroy_all(m);

@@ -443,6 +443,60 @@ static void test_resize(void **state)
 	}
 }
 
+/*
+ * A VDI's header UUID: given at creation it is stored as VirtualBox does
+ * (first three fields little-endian) and reported back by blk_info; a bad
+ * one is refused; without one each image gets its own; other formats have none.
+ */
+static void test_vdi_uuid(void **state)
+{
+	static const uint8_t stored[16] = { 0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x46,
+					    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	const char *text = "00112233-4455-4677-8899-aabbccddeeff";
+	struct blk_create_opts o = { .format = "vdi", .size = 1 << 20, .uuid = text };
+	struct blk_info a, b;
+	struct blk_image *img;
+	char err[ERRLEN];
+	uint8_t *file;
+	size_t len;
+
+	assert_int_equal(blk_create(bt_path("u.vdi"), &o, err, sizeof(err)), 0);
+	file = bt_read_file(bt_path("u.vdi"), &len);
+	assert_true(len >= 408);
+	assert_memory_equal(file + 392, stored, sizeof(stored));
+	free(file);
+	img = open_ok(bt_path("u.vdi"), NULL, 0);
+	assert_int_equal(blk_info(img, &a), 0);
+	assert_string_equal(a.uuid, text);
+	blk_close(img);
+
+	o.uuid = "00112233-4455-4677-8899-aabbccddeefg";
+	assert_int_equal(blk_create(bt_path("bad.vdi"), &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is not a UUID"));
+	assert_int_equal(access(bt_path("bad.vdi"), F_OK), -1);
+	o.uuid = "00112233-4455-4677-8899";
+	assert_int_equal(blk_create(bt_path("bad.vdi"), &o, err, sizeof(err)), -EINVAL);
+
+	o.uuid = NULL;
+	create_ok(bt_path("r1.vdi"), "vdi", 1 << 20, BLK_VARIANT_STANDARD, 0, NULL);
+	create_ok(bt_path("r2.vdi"), "vdi", 1 << 20, BLK_VARIANT_STANDARD, 0, NULL);
+	img = open_ok(bt_path("r1.vdi"), NULL, 0);
+	assert_int_equal(blk_info(img, &a), 0);
+	blk_close(img);
+	img = open_ok(bt_path("r2.vdi"), NULL, 0);
+	assert_int_equal(blk_info(img, &b), 0);
+	blk_close(img);
+	assert_int_equal(strlen(a.uuid), 36);
+	assert_string_not_equal(a.uuid, b.uuid);
+	assert_int_equal(a.uuid[14], '4');	/* version 4, random */
+
+	create_ok(bt_path("nouuid.qcow2"), "qcow2", 1 << 20, BLK_VARIANT_STANDARD, 0, NULL);
+	img = open_ok(bt_path("nouuid.qcow2"), NULL, 0);
+	assert_int_equal(blk_info(img, &a), 0);
+	assert_string_equal(a.uuid, "");
+	blk_close(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_convert),
 		cmocka_unit_test(test_reftable_growth),
 		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_vdi_uuid),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -77,3 +77,14 @@ check_schemas() {
 	fi
 	note "schema: $n settings file(s) and the registry validate"
 }
+
+# live_vm_with_disk VM DISK: a registered VM with DISK on SATA port 0,
+# started with the fake hutch-vm (needs python3), so its disk is in use.
+live_vm_with_disk() {
+	[ -f "$T/vmlinuz" ] || echo kernel > "$T/vmlinuz"
+	vmctl createvm --name "$1" --register > /dev/null
+	vmctl modifyvm "$1" --kernel "$T/vmlinuz" --nic1 none
+	vmctl storagectl "$1" --name SATA --add sata
+	vmctl storageattach "$1" --storagectl SATA --port 0 --device 0 --type hdd --medium "$2"
+	vmctl startvm "$1" --type headless > /dev/null
+}

@@ -328,6 +328,136 @@ static void test_vm_state(void **state)
 	hutch_machine_free(m);
 }
 
+/* A raw image file of size bytes: a pattern in [1 MiB, 3 MiB), zeros elsewhere. */
+static void write_raw(const char *path, uint64_t size, unsigned char fill)
+{
+	unsigned char *buf = malloc(2 << 20);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < (2u << 20); i++)
+		buf[i] = fill ? (unsigned char)(fill + i % 251) : 0;
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_int_equal(pwrite(fd, buf, 2 << 20, 1 << 20), 2 << 20);
+	close(fd);
+	free(buf);
+}
+
+static bool files_equal(const char *a, const char *b)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	return system(cmd) == 0;
+}
+
+static void count_progress(unsigned percent, void *opaque)
+{
+	unsigned *last = opaque;
+
+	assert_true(percent <= 100);
+	assert_true(percent >= *last);
+	*last = percent;
+}
+
+/*
+ * clone, resize and compact through libhutch: raw -> VDI -> raw round trip,
+ * the registry entries they make, a VDI header UUID kept by compact, and
+ * the refusals (shrink, unaligned size, existing target, unknown or
+ * unwritable format, missing source).
+ */
+static void test_clone_resize_compact(void **state)
+{
+	char *src = tpath("src.raw"), *vdi = tpath("c.vdi"), *back = tpath("back.raw"), *zeros = tpath("z.raw");
+	char *dst_uuid;
+	struct hutch_clone_opts o = { .format = "vdi" }, raw = { .format = "RAW" }, ex = { .existing = true };
+	struct hutch_registry *r;
+	struct hutch_medium *md, *m2;
+	struct hutch_error e;
+	unsigned last = 0;
+	struct stat before, after;
+	size_t n;
+
+	write_raw(src, 8 << 20, 7);
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(hutch_medium_clone(r, src, HUTCH_MEDIUM_HDD, vdi, &o, count_progress, &last, &md, &e), 0);
+	assert_int_equal(last, 100);
+	assert_string_equal(md->format, "VDI");
+	assert_int_equal(md->size, 8 << 20);
+	assert_int_equal(r->nmedia, 1);	/* the source stays unregistered */
+	dst_uuid = strdup(md->uuid);
+
+	/* Back to raw by the clone's UUID: the same bytes. */
+	assert_int_equal(hutch_medium_clone(r, dst_uuid, HUTCH_MEDIUM_HDD, back, &raw, NULL, NULL, &m2, &e), 0);
+	assert_true(files_equal(src, back));
+	unlink(back);
+	hutch_registry_remove_medium(r, m2->uuid);
+
+	/* Refusals. */
+	assert_int_equal(hutch_medium_clone(r, src, HUTCH_MEDIUM_HDD, vdi, &o, NULL, NULL, &m2, &e), -EEXIST);
+	o.format = "VMDK";
+	assert_int_equal(hutch_medium_clone(r, src, HUTCH_MEDIUM_HDD, back, &o, NULL, NULL, &m2, &e), -ENOTSUP);
+	o.format = "floppy-ish";
+	assert_int_equal(hutch_medium_clone(r, src, HUTCH_MEDIUM_HDD, back, &o, NULL, NULL, &m2, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "invalid format 'floppy-ish'"));
+	o.format = "qcow2";
+	o.size = 4 << 20;
+	assert_int_equal(hutch_medium_clone(r, src, HUTCH_MEDIUM_HDD, back, &o, NULL, NULL, &m2, &e), -ENOTSUP);
+	o.size = 0;
+	assert_int_equal(hutch_medium_clone(r, "/nonexistent.raw", HUTCH_MEDIUM_HDD, back, &o, NULL, NULL, &m2, &e),
+			 -ENOENT);
+	assert_int_equal(access(back, F_OK), -1);
+	assert_int_equal(r->nmedia, 1);
+
+	/* Resize: grow only, whole sectors; the registry follows. */
+	md = hutch_registry_find_medium(r, dst_uuid, HUTCH_MEDIUM_HDD);
+	assert_non_null(md);
+	assert_int_equal(hutch_medium_resize(r, md, 4 << 20, &e), -ENOTSUP);
+	assert_non_null(strstr(e.msg, "shrinking is not yet supported"));
+	assert_int_equal(hutch_medium_resize(r, md, (16 << 20) + 1, &e), -EINVAL);
+	assert_int_equal(md->size, 8 << 20);
+	assert_int_equal(hutch_medium_resize(r, md, 16 << 20, &e), 0);
+	assert_int_equal(md->size, 16 << 20);
+
+	/* Zero the data through --existing, then compact: smaller, same UUID, same (zero) contents. */
+	write_raw(zeros, 16 << 20, 0);
+	assert_int_equal(hutch_medium_clone(r, zeros, HUTCH_MEDIUM_HDD, vdi, &ex, NULL, NULL, &m2, &e), 0);
+	assert_string_equal(m2->uuid, dst_uuid);
+	assert_int_equal(stat(vdi, &before), 0);
+	assert_true(before.st_blocks * 512 >= (2 << 20));
+	md = hutch_registry_find_medium(r, dst_uuid, HUTCH_MEDIUM_HDD);
+	last = 0;
+	assert_int_equal(hutch_medium_compact(r, md, count_progress, &last, &e), 0);
+	assert_int_equal(stat(vdi, &after), 0);
+	assert_true(after.st_blocks * 512 < (64 << 10));
+	assert_int_equal(md->size, 16 << 20);
+	assert_int_equal(hutch_medium_clone(r, vdi, HUTCH_MEDIUM_HDD, back, &raw, NULL, NULL, &m2, &e), 0);
+	assert_true(files_equal(zeros, back));
+
+	/* The compacted VDI is registered afresh under its header's UUID. */
+	n = r->nmedia;
+	hutch_registry_remove_medium(r, dst_uuid);
+	assert_int_equal(hutch_registry_open_medium(r, vdi, HUTCH_MEDIUM_HDD, &m2, &e), 0);
+	assert_string_equal(m2->uuid, dst_uuid);
+	assert_int_equal(r->nmedia, n);
+
+	/* DVD images are not resized or compacted. */
+	assert_int_equal(hutch_registry_open_medium(r, src, HUTCH_MEDIUM_DVD, &m2, &e), 0);
+	assert_int_equal(hutch_medium_resize(r, m2, 32 << 20, &e), -ENOTSUP);
+	assert_int_equal(hutch_medium_compact(r, m2, NULL, NULL, &e), -ENOTSUP);
+	hutch_registry_close(r);
+	unlink(src);
+	unlink(vdi);
+	unlink(back);
+	unlink(zeros);
+	free(src);
+	free(vdi);
+	free(back);
+	free(zeros);
+	free(dst_uuid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_between_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_resize_compact, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,10 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "block.h"
 #include "devices.h"
 #include "fake_machine.h"
 #include "savestate.h"
@@ -73,9 +77,25 @@ static void test_short_stream_fails(void **state)
 	assert_false(sv_reader_ok(&r, false));
 }
 
-/* Every model refuses a truncated or over-long stream, and a newer version. */
+/*
+ * Every model refuses a truncated or over-long stream, and a newer
+ * version.  A model that cannot exist without a disk (virtio-blk) gets
+ * one small raw image.
+ */
 static void test_models_refuse_bad_streams(void **state)
 {
+	const char *t = getenv("TMPDIR");
+	struct blk_create_opts o = { .format = "raw", .size = 1 << 20 };
+	struct drive_args drive = { 0 };
+	struct device_args with_disk = { .out_fd = -1, .in_fd = -1, .drives = &drive, .nr_drives = 1 };
+	char dir[64], path[96], err[BLK_ERR_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/hutch-sv-XXXXXX", t ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/disk.raw", dir);
+	assert_int_equal(blk_create(path, &o, err, sizeof(err)), 0);
+	assert_int_equal(blk_open(path, "raw", 0, &drive.img, err, sizeof(err)), 0);
+
 	for (unsigned int i = 0; device_models[i]; i++) {
 		const struct device_model *m = device_models[i];
 		struct fake_machine fm;
@@ -85,6 +105,8 @@ static void test_models_refuse_bad_streams(void **state)
 
 		assert_int_equal(fake_machine_init(&fm, 0), 0);
 		dev = fake_device_create(&fm, m, NULL);
+		if (!dev)
+			dev = fake_device_create(&fm, m, &with_disk);
 		assert_non_null(dev);
 		assert_int_equal(fake_save(dev, &w), 0);
 		assert_true(w.len > 0);
@@ -103,8 +125,12 @@ static void test_models_refuse_bad_streams(void **state)
 		sv_writer_free(&w);
 		device_destroy(dev);
 		assert_int_equal(fm.pio.nr, 0);   /* destroy dropped every region */
+		assert_int_equal(fm.mmio.nr, 0);
 		fake_machine_destroy(&fm);
 	}
+	blk_close(drive.img);
+	unlink(path);
+	rmdir(dir);
 }
 
 int main(void)

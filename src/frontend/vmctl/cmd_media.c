@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* createmedium (createhd, createvdi), showmediuminfo, closemedium. */
+/*
+ * createmedium (createhd, createvdi), clonemedium (clonehd, clonevdi),
+ * modifymedium (modifyhd, modifyvdi), showmediuminfo, closemedium.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,34 @@ static const char *default_ext(const char *format)
 	if (!strcasecmp(format, "VHD"))
 		return ".vhd";
 	return ".img";
+}
+
+/*
+ * VBoxManage's --variant: a comma-separated list.  Standard and Fixed act;
+ * VirtualBox's other variants are "not yet supported"; anything else is a
+ * usage error, as VBoxManage's "Invalid medium variant".
+ */
+static bool parse_variant(const char *verb, const char *variant)
+{
+	static const char *const later[] = { "Split2G", "Stream", "ESX", "Diff", "Formatted", "RawDisk",
+					     "VdiZeroExpand", NULL };
+	bool fixed = false;
+
+	for (const char *v = variant; *v;) {
+		size_t n = strcspn(v, ",");
+		int i;
+
+		if (n == 5 && !strncasecmp(v, "Fixed", n)) {
+			fixed = true;
+		} else if (!(n == 8 && !strncasecmp(v, "Standard", n))) {
+			for (i = 0; later[i]; i++)
+				if (strlen(later[i]) == n && !strncasecmp(v, later[i], n))
+					die("--variant '%.*s' is not yet supported: expected Standard or Fixed", (int)n, v);
+			usage_error(verb, "invalid medium variant '%.*s': expected Standard or Fixed", (int)n, v);
+		}
+		v += n + (v[n] == ',');
+	}
+	return fixed;
 }
 
 static int create_medium(const char *verb, int argc, char **argv, int first, int kind)
@@ -82,15 +113,7 @@ static int create_medium(const char *verb, int argc, char **argv, int first, int
 		usage_error(verb, "--filename is required");
 	if (!have_size)
 		usage_error(verb, "--size (MB) or --sizebyte is required");
-	for (const char *v = variant; *v;) {
-		size_t n = strcspn(v, ",");
-
-		if (!strncasecmp(v, "Fixed", n) && n == 5)
-			fixed = true;
-		else if (!(n == 8 && !strncasecmp(v, "Standard", n)))
-			die("--variant '%.*s' is not yet supported: expected Standard or Fixed", (int)n, v);
-		v += n + (v[n] == ',');
-	}
+	fixed |= parse_variant(verb, variant);
 	if (size_bytes) {
 		if (size_bytes % 512 || size_bytes > MEDIUM_MAX_MB << 20)
 			die("--sizebyte %llu is out of range: expected a multiple of 512 up to %llu",
@@ -107,7 +130,7 @@ static int create_medium(const char *verb, int argc, char **argv, int first, int
 	r = registry_open();
 	progress_cb(0, NULL);
 	if (hutch_medium_create(r, path, size_bytes, format, fixed, progress_cb, NULL, &md, &e)) {
-		fputc('\n', stderr);
+		progress_abort();
 		die("%s", e.msg);
 	}
 	registry_save(r);
@@ -208,6 +231,8 @@ int cmd_showmediuminfo(int argc, char **argv)
 	printf("State:          %s\n", access(md->location, F_OK) ? "inaccessible" : "created");
 	printf("Type:           %s\n", md->kind == HUTCH_MEDIUM_HDD ? "normal (base)" : "readonly");
 	printf("Location:       %s\n", md->location);
+	if (md->description && *md->description)
+		printf("Description:    %s\n", md->description);
 	printf("Storage format: %s\n", md->format);
 	if (md->kind == HUTCH_MEDIUM_HDD)
 		printf("Capacity:       %llu MBytes\n", (unsigned long long)(md->size >> 20));
@@ -248,4 +273,250 @@ int cmd_closemedium(int argc, char **argv)
 	registry_save(r);
 	hutch_registry_close(r);
 	return 0;
+}
+
+/* --- clonemedium --- */
+
+static int clone_medium(const char *verb, int argc, char **argv, int first, int kind)
+{
+	struct hutch_clone_opts o = { 0 };
+	const char *src = NULL, *dst = NULL, *pos, *variant = NULL;
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	struct hutch_error e;
+	struct optscan s;
+
+	opt_init(&s, verb, argc, argv, first);
+	for (;;) {
+		if (!opt_next(&s, &pos)) {
+			if (!pos)
+				break;
+			if (!src && kind < 0 && kind_word(pos) >= 0)
+				kind = kind_word(pos);
+			else if (!src)
+				src = pos;
+			else if (!dst)
+				dst = pos;
+			else
+				usage_error(verb, "invalid parameter '%s'", pos);
+			continue;
+		}
+		if (opt_is(&s, "format"))
+			o.format = opt_value(&s);
+		else if (opt_is(&s, "variant"))
+			variant = opt_value(&s);
+		else if (opt_is(&s, "static"))
+			o.fixed = true;	/* the old spelling of --variant Fixed */
+		else if (opt_is(&s, "existing"))
+			o.existing = true;
+		else if (opt_is(&s, "compress"))
+			o.compress = true;
+		else if (opt_is(&s, "resize"))
+			o.size = parse_num(verb, s.raw, opt_value(&s), 1, MEDIUM_MAX_MB, "MB") << 20;
+		else
+			usage_error(verb, "unknown option '%s'", s.raw);
+	}
+	if (kind < 0)
+		kind = HUTCH_MEDIUM_HDD;
+	if (!src)
+		usage_error(verb, "mandatory UUID or input file parameter missing");
+	if (!dst)
+		usage_error(verb, "mandatory output file parameter missing");
+	if (variant)
+		o.fixed |= parse_variant(verb, variant);
+	/* VBoxManage's rule: the existing target decides format and variant. */
+	if (o.existing && (o.format || o.fixed || variant || o.compress || o.size))
+		usage_error(verb, "specified options which cannot be used with --existing");
+	r = registry_open();
+	if (hutch_medium_clone(r, src, (enum hutch_medium_kind)kind, dst, &o, progress_cb, NULL, &md, &e)) {
+		progress_abort();
+		die("%s", e.msg);
+	}
+	registry_save(r);
+	progress_done();
+	printf("Clone medium created in format '%s'. UUID: %s\n", md->format, md->uuid);
+	hutch_registry_close(r);
+	return 0;
+}
+
+int cmd_clonemedium(int argc, char **argv)
+{
+	return clone_medium("clonemedium", argc, argv, 1, -1);
+}
+
+int cmd_clonehd(int argc, char **argv)
+{
+	return clone_medium(argv[0], argc, argv, 1, HUTCH_MEDIUM_HDD);
+}
+
+/* --- modifymedium --- */
+
+/* What VBoxManage's modifymedium flags ask for. */
+struct modify_req {
+	bool compact, resize, resize_mb, describe;
+	bool normal;			/* --type normal: what every Hutch medium is */
+	uint64_t size;
+	const char *description;
+	struct stored_list ignored;	/* flags accepted but not acted on */
+};
+
+/* --type: VirtualBox's medium types; every Hutch medium is normal, so asking for that is no change. */
+static void medium_type(const char *verb, const char *v, struct modify_req *q)
+{
+	static const char *const types[] = { "normal", "writethrough", "immutable", "shareable", "readonly",
+					     "multiattach", NULL };
+	int i;
+
+	for (i = 0; types[i] && strcasecmp(v, types[i]); i++)
+		;
+	if (!types[i])
+		usage_error(verb, "invalid medium type '%s': expected normal, writethrough, immutable, shareable, "
+			    "readonly or multiattach", v);
+	if (i)
+		stored_add(&q->ignored, "--type");
+	else
+		q->normal = true;
+}
+
+/* The old spellings without dashes ("modifyhd disk.vdi compact"), as VBoxManage still takes them. */
+static bool old_word(struct optscan *s, const char *pos, struct modify_req *q)
+{
+	const char *v;
+
+	if (!strcmp(pos, "compact")) {
+		q->compact = true;
+		return true;
+	}
+	if (strcmp(pos, "settype") && strcmp(pos, "autoreset"))
+		return false;
+	v = opt_peek(s);
+	if (!v)
+		usage_error(s->verb, "%s needs a value", pos);
+	s->i++;
+	if (!strcmp(pos, "settype")) {
+		medium_type(s->verb, v, q);
+	} else {
+		(void)parse_onoff(s->verb, pos, v);
+		stored_add(&q->ignored, "--autoreset");
+	}
+	return true;
+}
+
+static void parse_modify_flag(struct optscan *s, struct modify_req *q)
+{
+	const char *v;
+
+	if (opt_is(s, "compact")) {
+		q->compact = true;
+	} else if (opt_is(s, "resize") || opt_is(s, "resizebyte")) {
+		q->resize_mb = opt_is(s, "resize");
+		v = opt_value(s);
+		q->size = q->resize_mb ? parse_num(s->verb, s->raw, v, 1, MEDIUM_MAX_MB, "MB") << 20 :
+			  parse_num(s->verb, s->raw, v, 512, MEDIUM_MAX_MB << 20, "bytes");
+		q->resize = true;
+	} else if (opt_is(s, "description")) {
+		q->description = opt_value(s);
+		q->describe = true;
+	} else if (opt_is(s, "type") || opt_is(s, "settype")) {
+		medium_type(s->verb, opt_value(s), q);
+	} else if (opt_is(s, "autoreset")) {
+		(void)parse_onoff(s->verb, s->raw, opt_value(s));
+		stored_add(&q->ignored, "--autoreset");
+	} else if (opt_is(s, "property")) {
+		v = opt_value(s);
+		if (!strchr(v, '='))
+			usage_error(s->verb, "invalid --property argument '%s': expected <name>=[<value>]", v);
+		stored_add(&q->ignored, "--property");
+	} else if (opt_is(s, "move") || opt_is(s, "setlocation")) {
+		(void)opt_value(s);
+		stored_add(&q->ignored, opt_is(s, "move") ? "--move" : "--setlocation");
+	} else {
+		usage_error(s->verb, "unknown option '%s'", s->raw);
+	}
+}
+
+static int modify_medium(const char *verb, int argc, char **argv, int kind)
+{
+	struct modify_req q = { .ignored = { "" } };
+	const char *target = NULL, *pos;
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	struct hutch_error e;
+	struct optscan s;
+
+	opt_init(&s, verb, argc, argv, 1);
+	for (;;) {
+		if (opt_next(&s, &pos)) {
+			parse_modify_flag(&s, &q);
+			continue;
+		}
+		if (!pos)
+			break;
+		if (!target && kind < 0 && kind_word(pos) >= 0)
+			kind = kind_word(pos);
+		else if (old_word(&s, pos, &q))
+			;
+		else if (!target)
+			target = pos;
+		else
+			usage_error(verb, "invalid parameter '%s'", pos);
+	}
+	if (kind < 0)
+		kind = HUTCH_MEDIUM_HDD;
+	if (!target)
+		usage_error(verb, "medium name or UUID required");
+	if (!q.compact && !q.resize && !q.describe && !q.normal && !q.ignored.text[0])
+		usage_error(verb, "no operation specified");
+
+	r = registry_open();
+	md = hutch_registry_find_medium(r, target, kind);
+	/* An image that is not registered yet is registered now, as VBoxManage's openMedium does. */
+	if (!md && hutch_uuid_valid(target))
+		die("could not find a registered medium with UUID {%s}", target);
+	if (!md && hutch_registry_open_medium(r, target, (enum hutch_medium_kind)kind, &md, &e))
+		die("%s", e.msg);
+	/*
+	 * VBoxManage's guard against --resize taken for bytes: a thousandfold
+	 * growth in MB is almost surely a mistake.
+	 */
+	if (q.resize && q.resize_mb && md->size && q.size / 1000 > md->size)
+		die("attempt to resize the medium from %llu.%llu MB to %llu.%llu MB: use --resizebyte if this is "
+		    "intended", (unsigned long long)(md->size >> 20),
+		    (unsigned long long)((md->size & 0xfffff) / 104858),
+		    (unsigned long long)(q.size >> 20), (unsigned long long)((q.size & 0xfffff) / 104858));
+	/* VBoxManage's order: compact before resize, so the copy is no bigger than needed. */
+	if (q.compact) {
+		/* Progress starts once the copy does: a refusal comes without "0%...". */
+		if (hutch_medium_compact(r, md, progress_cb, NULL, &e)) {
+			progress_abort();
+			die("%s", e.msg);
+		}
+		progress_done();
+	}
+	if (q.resize) {
+		/* Growing takes no time worth showing; the line is there for scripts that expect it. */
+		if (hutch_medium_resize(r, md, q.size, &e))
+			die("%s", e.msg);
+		progress_done();
+	}
+	if (q.describe) {
+		free(md->description);
+		md->description = *q.description ? strdup(q.description) : NULL;
+		printf("Medium description has been changed.\n");
+	}
+	registry_save(r);
+	if (q.ignored.text[0])
+		warn("medium '%s': not yet supported by Hutch, ignored: %s", md->location, q.ignored.text);
+	hutch_registry_close(r);
+	return 0;
+}
+
+int cmd_modifymedium(int argc, char **argv)
+{
+	return modify_medium("modifymedium", argc, argv, -1);
+}
+
+int cmd_modifyhd(int argc, char **argv)
+{
+	return modify_medium(argv[0], argc, argv, HUTCH_MEDIUM_HDD);
 }

@@ -76,6 +76,14 @@ void progress_done(void)
 	progress_last = -10;
 }
 
+void progress_abort(void)
+{
+	/* End a half-printed "0%...10%..." line so the error starts on its own. */
+	if (progress_last >= 0 && progress_last < 100 && !vmctl_quiet)
+		fputc('\n', stderr);
+	progress_last = -10;
+}
+
 unsigned long long parse_num(const char *verb, const char *opt, const char *v, unsigned long long min,
 			     unsigned long long max, const char *unit)
 {
@@ -237,6 +245,24 @@ static const struct verb verbs[] = {
 	  "         [--format VDI|qcow2|RAW] [--variant Standard|Fixed]" },
 	{ "createhd", cmd_createhd, "createhd: the same as createmedium disk" },
 	{ "createvdi", cmd_createhd, "createvdi: the same as createmedium disk" },
+	{ "clonemedium", cmd_clonemedium,
+	  "clonemedium [disk|dvd|floppy] <uuid|inputfile> <uuid|outputfile>\n"
+	  "         [--format VDI|qcow2|RAW] [--variant Standard|Fixed] [--existing]\n"
+	  "         [--resize <MB>] [--compress]\n"
+	  "         The input may be any image Hutch reads (RAW, VDI, qcow2, VMDK).\n"
+	  "         --compress (Hutch): zlib-compressed clusters, qcow2 output only." },
+	{ "clonehd", cmd_clonehd, "clonehd: the same as clonemedium disk" },
+	{ "clonevdi", cmd_clonehd, "clonevdi: the same as clonemedium disk" },
+	{ "modifymedium", cmd_modifymedium,
+	  "modifymedium [disk|dvd|floppy] <uuid|filename>\n"
+	  "         [--resize <MB>|--resizebyte <bytes>] [--compact] [--description <text>]\n"
+	  "         [--type normal|writethrough|immutable|shareable|readonly|multiattach]\n"
+	  "         [--autoreset on|off] [--property <name>=[<value>]] [--move <path>]\n"
+	  "         [--setlocation <path>]\n"
+	  "         --type other than normal, --autoreset, --property, --move and\n"
+	  "         --setlocation are not acted on yet (one warning line)." },
+	{ "modifyhd", cmd_modifyhd, "modifyhd: the same as modifymedium disk" },
+	{ "modifyvdi", cmd_modifyhd, "modifyvdi: the same as modifymedium disk" },
 	{ "showmediuminfo", cmd_showmediuminfo, "showmediuminfo [disk|dvd|floppy] <uuid|filename>" },
 	{ "showhdinfo", cmd_showmediuminfo, "showhdinfo <uuid|filename>" },
 	{ "closemedium", cmd_closemedium, "closemedium [disk|dvd|floppy] <uuid|filename> [--delete]" },
@@ -254,7 +280,7 @@ static const struct verb verbs[] = {
 /* VBoxManage commands Hutch does not have yet: a clear failure, not a usage error. */
 static const char *const vbox_later_verbs[] = {
 	"clonevm", "movevm", "encryptvm", "import", "export", "signova", "snapshot",
-	"modifymedium", "modifyhd", "clonemedium", "clonehd", "clonevdi", "mediumproperty",
+	"mediumproperty",
 	"encryptmedium", "checkmediumpwd", "convertfromraw", "mediumio", "adoptstate",
 	"discardstate", "sharedfolder", "guestproperty", "guestcontrol", "debugvm", "metrics",
 	"natnetwork", "hostonlyif", "hostonlynet", "dhcpserver", "usbfilter", "usbdevsource",

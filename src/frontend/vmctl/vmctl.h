@@ -19,6 +19,8 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_done(void);
+/* After a failure: end a started progress line with a newline. */
+void progress_abort(void);
 void progress_cb(unsigned percent, void *opaque);
 
 /*
@@ -96,6 +98,10 @@ int cmd_storageattach(int argc, char **argv);
 int cmd_createmedium(int argc, char **argv);
 int cmd_createhd(int argc, char **argv);
 int cmd_showmediuminfo(int argc, char **argv);
+int cmd_clonemedium(int argc, char **argv);
+int cmd_clonehd(int argc, char **argv);
+int cmd_modifymedium(int argc, char **argv);
+int cmd_modifyhd(int argc, char **argv);
 int cmd_closemedium(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_showvminfo(int argc, char **argv);

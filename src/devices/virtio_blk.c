@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * virtio-blk (virtio 1.2, section 5.2) on the modern PCI transport.
+ *
+ * One disk image per device (device_args.drives[0]).  Requests are served
+ * on the device's I/O thread: a notification only kicks it.  The thread
+ * takes requests from every queue in turn (at most VBLK_BATCH at a time
+ * from one queue, so none starves), drops the device lock around the
+ * image I/O, which goes straight between the image and guest RAM, and
+ * interrupts once per batch.
+ *
+ * Queues: device_args.nr_queues request queues (VIRTIO_BLK_F_MQ), default
+ * 1.  One I/O thread serves them all and image calls are serialised by
+ * the block layer, so more queues only spare the guest its own queue
+ * lock; Linux uses min(vCPUs, num_queues).
+ *
+ * A request the driver got wrong (sector past the end, length not whole
+ * sectors, unknown type, short header) completes with IOERR or UNSUPP; a
+ * malformed descriptor chain makes the transport mark the device
+ * NEEDS_RESET.  Neither stops the VMM.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "devices.h"
+#include "io_worker.h"
+#include "virtio_pci.h"
+
+#define VIRTIO_ID_BLOCK          2
+#define PCI_CLASS_STORAGE_SCSI   0x010000  /* what virtio-blk has always reported */
+
+/* Feature bits (5.2.3) */
+#define VIRTIO_BLK_F_SIZE_MAX     1
+#define VIRTIO_BLK_F_SEG_MAX      2
+#define VIRTIO_BLK_F_RO           5
+#define VIRTIO_BLK_F_BLK_SIZE     6
+#define VIRTIO_BLK_F_FLUSH        9
+#define VIRTIO_BLK_F_MQ           12
+#define VIRTIO_BLK_F_DISCARD      13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Device configuration layout (5.2.4), offsets. */
+#define CFG_CAPACITY              0x00  /* le64, 512-byte sectors */
+#define CFG_SIZE_MAX              0x08  /* le32 */
+#define CFG_SEG_MAX               0x0c  /* le32 */
+#define CFG_BLK_SIZE              0x14  /* le32 */
+#define CFG_NUM_QUEUES            0x22  /* le16 */
+#define CFG_MAX_DISCARD_SECTORS   0x24  /* le32 */
+#define CFG_MAX_DISCARD_SEG       0x28  /* le32 */
+#define CFG_DISCARD_ALIGNMENT     0x2c  /* le32, sectors */
+#define CFG_MAX_WZ_SECTORS        0x30  /* le32 */
+#define CFG_MAX_WZ_SEG            0x34  /* le32 */
+#define CFG_WZ_MAY_UNMAP          0x38  /* u8 */
+#define CFG_LEN                   0x3c  /* through unused1[3] */
+
+/* Request types and status (5.2.6) */
+#define VIRTIO_BLK_T_IN           0
+#define VIRTIO_BLK_T_OUT          1
+#define VIRTIO_BLK_T_FLUSH        4
+#define VIRTIO_BLK_T_GET_ID       8
+#define VIRTIO_BLK_T_DISCARD      11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK           0
+#define VIRTIO_BLK_S_IOERR        1
+#define VIRTIO_BLK_S_UNSUPP       2
+#define VIRTIO_BLK_ID_BYTES       20
+#define VIRTIO_BLK_HDR_LEN        16     /* le32 type, le32 reserved, le64 sector */
+#define VIRTIO_BLK_RANGE_LEN      16     /* le64 sector, le32 num_sectors, le32 flags */
+#define VIRTIO_BLK_WZ_F_UNMAP     1
+
+#define SECTOR                    512u
+#define VBLK_QUEUE_SIZE           256
+#define VBLK_SEG_MAX              (VBLK_QUEUE_SIZE - 2)  /* header and status take two */
+#define VBLK_SIZE_MAX             (1u << 20)
+#define VBLK_MAX_QUEUES           16
+#define VBLK_DEFAULT_QUEUES       1
+#define VBLK_MAX_RANGES           32     /* discard / write-zeroes segments */
+#define VBLK_MAX_RANGE_SECTORS    (1u << 22)   /* 2 GiB per range */
+#define VBLK_BATCH                32
+
+struct vblk {
+	struct virtio_pci vp;       /* first: the transport finds itself in dev->priv */
+	struct device *dev;
+	struct blk_image *img;
+	bool readonly;
+	bool discard;               /* DISCARD offered */
+	uint64_t capacity;          /* sectors */
+	char serial[VIRTIO_BLK_ID_BYTES];
+	uint8_t config[CFG_LEN];
+	struct io_worker *worker;
+	struct vq_seg *segs;        /* the I/O thread's: one request at a time */
+};
+
+static void put_le(uint8_t *p, uint64_t v, unsigned int size)
+{
+	for (unsigned int i = 0; i < size; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* [sector, sector + bytes/512) inside the disk?  (No wrap: all in 64 bits.) */
+static bool range_ok(const struct vblk *b, uint64_t sector, uint64_t bytes)
+{
+	return sector <= b->capacity && bytes / SECTOR <= b->capacity - sector;
+}
+
+/* T_IN: image -> the request's writable buffers (all but the status byte). */
+static uint8_t vblk_read(struct vblk *b, struct vq_iter *in, uint64_t sector, uint64_t len,
+			 uint32_t *written)
+{
+	uint64_t off = sector * SECTOR;
+	uint8_t *p;
+	size_t n;
+
+	if (len % SECTOR || !range_ok(b, sector, len)) {
+		device_log(b->dev, "read of %llu bytes at sector %llu: outside the disk or not whole sectors",
+			   (unsigned long long)len, (unsigned long long)sector);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	while ((n = vq_iter_next(in, SIZE_MAX, &p))) {
+		if (blk_pread(b->img, p, n, off) < 0) {
+			device_log(b->dev, "read error: %s", blk_last_error(b->img));
+			return VIRTIO_BLK_S_IOERR;
+		}
+		off += n;
+		*written += (uint32_t)n;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* T_OUT: the readable buffers after the header -> image. */
+static uint8_t vblk_write(struct vblk *b, struct vq_iter *out, uint64_t sector)
+{
+	uint64_t off = sector * SECTOR, len = out->left;
+	uint8_t *p;
+	size_t n;
+
+	if (b->readonly)
+		return VIRTIO_BLK_S_IOERR;   /* 5.2.6.2: and nothing is written */
+	if (len % SECTOR || !range_ok(b, sector, len)) {
+		device_log(b->dev, "write of %llu bytes at sector %llu: outside the disk or not whole sectors",
+			   (unsigned long long)len, (unsigned long long)sector);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	while ((n = vq_iter_next(out, SIZE_MAX, &p))) {
+		if (blk_pwrite(b->img, p, n, off) < 0) {
+			device_log(b->dev, "write error: %s", blk_last_error(b->img));
+			return VIRTIO_BLK_S_IOERR;
+		}
+		off += n;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* T_DISCARD / T_WRITE_ZEROES: an array of ranges after the header (5.2.6). */
+static uint8_t vblk_ranges(struct vblk *b, struct vq_iter *out, uint32_t type)
+{
+	bool zeroes = type == VIRTIO_BLK_T_WRITE_ZEROES;
+	uint64_t nr = out->left / VIRTIO_BLK_RANGE_LEN;
+
+	if (!zeroes && !b->discard)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (b->readonly)
+		return VIRTIO_BLK_S_UNSUPP;   /* neither feature is offered read-only */
+	if (!nr || out->left % VIRTIO_BLK_RANGE_LEN || nr > VBLK_MAX_RANGES) {
+		device_log(b->dev, "%s with %llu bytes of ranges", zeroes ? "write-zeroes" : "discard",
+			   (unsigned long long)out->left);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	for (uint64_t i = 0; i < nr; i++) {
+		uint8_t raw[VIRTIO_BLK_RANGE_LEN];
+		uint64_t sector;
+		uint32_t count, flags;
+		int ret;
+
+		vq_iter_read(out, raw, sizeof(raw));
+		memcpy(&sector, raw, 8);
+		memcpy(&count, raw + 8, 4);
+		memcpy(&flags, raw + 12, 4);
+		sector = le64toh(sector);
+		count = le32toh(count);
+		flags = le32toh(flags);
+		/* 5.2.6.2: unknown flags, and unmap on a discard, are unsupported. */
+		if ((flags & ~VIRTIO_BLK_WZ_F_UNMAP) || (!zeroes && flags))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (count > VBLK_MAX_RANGE_SECTORS || !range_ok(b, sector, (uint64_t)count * SECTOR)) {
+			device_log(b->dev, "%s of %u sectors at %llu: outside the disk or too long",
+				   zeroes ? "write-zeroes" : "discard", count, (unsigned long long)sector);
+			return VIRTIO_BLK_S_IOERR;
+		}
+		if (!count)
+			continue;
+		if (zeroes)
+			ret = blk_pwrite_zeroes(b->img, sector * SECTOR, (uint64_t)count * SECTOR,
+						(flags & VIRTIO_BLK_WZ_F_UNMAP) && b->discard ?
+						BLK_ZEROES_MAY_UNMAP : 0);
+		else
+			ret = blk_discard(b->img, sector * SECTOR, (uint64_t)count * SECTOR);
+		if (ret < 0) {
+			device_log(b->dev, "%s error: %s", zeroes ? "write-zeroes" : "discard",
+				   blk_last_error(b->img));
+			return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/*
+ * Serve one request (I/O thread, device lock dropped).  Returns the bytes
+ * written into its writable part, status byte included (the used length).
+ */
+static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req)
+{
+	const struct vq_seg *last;
+	struct vq_iter out, in;
+	uint8_t hdr[VIRTIO_BLK_HDR_LEN], status;
+	uint32_t type, written = 0;
+	uint64_t sector;
+
+	/* 5.2.6: the status is the last writable byte; without one nothing can be reported. */
+	if (!req->nr_in) {
+		device_log(b->dev, "request without a status byte dropped");
+		return 0;
+	}
+	last = &req->segs[req->nr_out + req->nr_in - 1];
+	vq_iter_in(&in, req);
+	in.left = req->in_len - 1;
+	vq_iter_out(&out, req);
+	if (vq_iter_read(&out, hdr, sizeof(hdr)) < sizeof(hdr)) {
+		device_log(b->dev, "request header shorter than %d bytes", VIRTIO_BLK_HDR_LEN);
+		status = VIRTIO_BLK_S_IOERR;
+		goto done;
+	}
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	type = le32toh(type);
+	sector = le64toh(sector);
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		status = vblk_read(b, &in, sector, in.left, &written);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		status = vblk_write(b, &out, sector);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		status = blk_flush(b->img) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		/* 20 bytes, NUL-padded (not terminated when all 20 are used). */
+		written = (uint32_t)vq_iter_write(&in, b->serial, sizeof(b->serial));
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = vblk_ranges(b, &out, type);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+done:
+	last->p[last->len - 1] = status;
+	return written + 1;
+}
+
+/* The I/O thread: take requests round-robin until every queue is empty. */
+static void vblk_work(void *opaque)
+{
+	struct vblk *b = opaque;
+	struct virtio_pci *vp = &b->vp;
+	struct vq_req req;
+	bool progress;
+
+	vq_req_init(&req, b->segs, VBLK_QUEUE_SIZE);
+	pthread_mutex_lock(&b->dev->lock);
+	do {
+		progress = false;
+		for (unsigned int q = 0; q < vp->nr_queues; q++) {
+			unsigned int done = 0;
+			uint32_t len;
+
+			while (done < VBLK_BATCH && virtio_pci_pop(vp, q, &req) > 0) {
+				pthread_mutex_unlock(&b->dev->lock);
+				len = vblk_handle(b, &req);
+				pthread_mutex_lock(&b->dev->lock);
+				virtio_pci_complete(vp, q, req.head, len);
+				done++;
+			}
+			if (done) {
+				virtio_pci_notify_used(vp, q);
+				progress = true;
+			}
+		}
+	} while (progress);
+	pthread_mutex_unlock(&b->dev->lock);
+}
+
+static void vblk_kick(struct virtio_pci *vp, unsigned int queue)
+{
+	io_worker_kick(((struct vblk *)vp->opaque)->worker);
+}
+
+static void vblk_driver_ok(struct virtio_pci *vp)
+{
+	io_worker_kick(((struct vblk *)vp->opaque)->worker);
+}
+
+static const struct virtio_pci_ops vblk_ops = {
+	.notify = vblk_kick,
+	.driver_ok = vblk_driver_ok,
+};
+
+static void vblk_build_config(struct vblk *b, unsigned int nr_queues)
+{
+	uint32_t align = blk_cluster_size(b->img);
+
+	/* Discards smaller than a cluster do nothing: tell the guest the granularity. */
+	if (align < 4096)
+		align = 4096;
+	put_le(b->config + CFG_CAPACITY, b->capacity, 8);
+	put_le(b->config + CFG_SIZE_MAX, VBLK_SIZE_MAX, 4);
+	put_le(b->config + CFG_SEG_MAX, VBLK_SEG_MAX, 4);
+	put_le(b->config + CFG_BLK_SIZE, SECTOR, 4);
+	put_le(b->config + CFG_NUM_QUEUES, nr_queues, 2);
+	put_le(b->config + CFG_MAX_DISCARD_SECTORS, VBLK_MAX_RANGE_SECTORS, 4);
+	put_le(b->config + CFG_MAX_DISCARD_SEG, VBLK_MAX_RANGES, 4);
+	put_le(b->config + CFG_DISCARD_ALIGNMENT, align / SECTOR, 4);
+	put_le(b->config + CFG_MAX_WZ_SECTORS, VBLK_MAX_RANGE_SECTORS, 4);
+	put_le(b->config + CFG_MAX_WZ_SEG, VBLK_MAX_RANGES, 4);
+	b->config[CFG_WZ_MAY_UNMAP] = b->discard;
+}
+
+static int vblk_create(struct device *dev, const struct device_args *args)
+{
+	const struct drive_args *d = args->nr_drives == 1 ? &args->drives[0] : NULL;
+	unsigned int nr_queues = args->nr_queues ? args->nr_queues : VBLK_DEFAULT_QUEUES;
+	struct virtio_pci_params p = { 0 };
+	const char *src;
+	char name[16];
+	struct vblk *b;
+	int ret;
+
+	if (!d || !d->img || d->cdrom) {
+		device_log(dev, "virtio-blk needs exactly one disk image");
+		return -EINVAL;
+	}
+	if (nr_queues > VBLK_MAX_QUEUES) {
+		device_log(dev, "%u queues asked for, at most %d", nr_queues, VBLK_MAX_QUEUES);
+		return -EINVAL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	dev->priv = b;
+	b->dev = dev;
+	b->img = d->img;
+	b->readonly = d->readonly || (blk_caps(d->img) & BLK_CAP_READONLY);
+	b->discard = !b->readonly && (blk_caps(d->img) & BLK_CAP_DISCARD);
+	b->capacity = blk_size(d->img) / SECTOR;
+	/* GET_ID's format: up to 20 bytes, NUL-padded (calloc), not terminated. */
+	src = d->serial[0] ? d->serial : dev->id;
+	memcpy(b->serial, src, strnlen(src, sizeof(b->serial)));
+	vblk_build_config(b, nr_queues);
+	b->segs = calloc(VBLK_QUEUE_SIZE, sizeof(*b->segs));
+	if (!b->segs)
+		return -ENOMEM;
+
+	p.device_type = VIRTIO_ID_BLOCK;
+	p.class_code = PCI_CLASS_STORAGE_SCSI;
+	p.nr_queues = nr_queues;
+	p.queue_size = VBLK_QUEUE_SIZE;
+	p.features = 1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
+		     1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
+		     1ULL << VIRTIO_BLK_F_MQ;
+	if (b->readonly)
+		p.features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		p.features |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+	if (b->discard)
+		p.features |= 1ULL << VIRTIO_BLK_F_DISCARD;
+	p.config = b->config;
+	p.config_len = CFG_LEN;
+	p.pci_slot = args->pci_slot;
+	ret = virtio_pci_init(&b->vp, dev, &p, &vblk_ops, b);
+	if (ret < 0)
+		return ret;
+
+	/* Thread names hold 15 characters. */
+	memcpy(name, dev->id, sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	b->worker = io_worker_start(name, vblk_work, b);
+	return b->worker ? 0 : -errno;
+}
+
+static void vblk_reset(struct device *dev)
+{
+	struct vblk *b = dev->priv;
+
+	virtio_pci_reset(&b->vp);
+}
+
+static int vblk_save(struct device *dev, struct sv_writer *w)
+{
+	struct vblk *b = dev->priv;
+	int ret = virtio_pci_save(&b->vp, w);
+
+	/* The disk itself is the image's business; only guard against a swapped one. */
+	sv_put_u64(w, b->capacity);
+	virtio_pci_resume(&b->vp);
+	io_worker_kick(b->worker);
+	return ret;
+}
+
+static int vblk_load(struct device *dev, struct sv_reader *r, uint32_t version)
+{
+	struct vblk *b = dev->priv;
+	int ret = virtio_pci_load(&b->vp, r);
+
+	if (ret)
+		return ret;
+	if (sv_get_u64(r) != b->capacity || !sv_reader_ok(r, true))
+		return -EINVAL;
+	io_worker_kick(b->worker);   /* buffers the driver queued before the snapshot */
+	return 0;
+}
+
+static void vblk_destroy(struct device *dev)
+{
+	struct vblk *b = dev->priv;
+
+	if (!b)
+		return;
+	io_worker_stop(b->worker);
+	virtio_pci_destroy(&b->vp);
+	free(b->segs);
+	free(b);
+}
+
+const struct device_model virtio_blk_model = {
+	.name = "virtio-blk",
+	.state_version = 1,
+	.create = vblk_create,
+	.reset = vblk_reset,
+	.save = vblk_save,
+	.load = vblk_load,
+	.destroy = vblk_destroy,
+};
