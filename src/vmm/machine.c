@@ -183,30 +183,40 @@ static int machine_map_ram(struct machine *m, char *err, size_t errlen)
 	size_t head;
 	int ret;
 
-	raw = mmap(NULL, m->ram_size + RAM_ALIGN, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED) {
-		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
-			 (unsigned long long)(m->ram_size / MiB), strerror(errno));
-		return -ENOMEM;
-	}
-	head = (size_t)(((uintptr_t)raw + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1)) - (uintptr_t)raw;
-	if (head)
-		munmap(raw, head);
-	munmap(raw + head + m->ram_size, RAM_ALIGN - head);
-	m->ram = raw + head;
-	madvise(m->ram, m->ram_size, MADV_HUGEPAGE);  /* best effort */
-	m->mem.nr_regions = 0;
-	ret = kvm_set_memory(&m->kvm, 0, 0, m->layout.low_size, m->ram);
-	if (!ret)
+	/*
+	 * Mapped once for the life of the process: a reboot empties it
+	 * (machine_teardown_vm) but never unmaps it, so an I/O thread that
+	 * is still finishing a request can never write to an unmapped page.
+	 */
+	if (!m->ram) {
+		raw = mmap(NULL, m->ram_size + RAM_ALIGN, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (raw == MAP_FAILED) {
+			snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+				 (unsigned long long)(m->ram_size / MiB), strerror(errno));
+			return -ENOMEM;
+		}
+		head = (size_t)(((uintptr_t)raw + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1)) -
+		       (uintptr_t)raw;
+		if (head)
+			munmap(raw, head);
+		munmap(raw + head + m->ram_size, RAM_ALIGN - head);
+		m->ram = raw + head;
+		madvise(m->ram, m->ram_size, MADV_HUGEPAGE);  /* best effort */
+		m->mem.nr_regions = 0;
 		ret = gm_add_region(&m->mem, 0, m->layout.low_size, m->ram);
-	if (!ret && m->layout.high_size) {
-		ret = kvm_set_memory(&m->kvm, 1, HIGH_RAM_START, m->layout.high_size,
-				     m->ram + m->layout.low_size);
-		if (!ret)
+		if (!ret && m->layout.high_size)
 			ret = gm_add_region(&m->mem, HIGH_RAM_START, m->layout.high_size,
 					    m->ram + m->layout.low_size);
+		if (ret) {
+			snprintf(err, errlen, "guest RAM regions: %s", strerror(-ret));
+			return ret;
+		}
 	}
+	ret = kvm_set_memory(&m->kvm, 0, 0, m->layout.low_size, m->ram);
+	if (!ret && m->layout.high_size)
+		ret = kvm_set_memory(&m->kvm, 1, HIGH_RAM_START, m->layout.high_size,
+				     m->ram + m->layout.low_size);
 	if (ret)
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
 	return ret;
@@ -291,10 +301,9 @@ static void machine_teardown_vm(struct machine *m)
 	vcpu_destroy_all(m);
 	pthread_mutex_unlock(&m->lock);
 	kvm_destroy_vm(&m->kvm);
+	/* The next boot finds RAM zeroed, as a fresh mapping would be. */
 	if (m->ram)
-		munmap(m->ram, m->ram_size);
-	m->ram = NULL;
-	m->mem.nr_regions = 0;
+		madvise(m->ram, m->ram_size, MADV_DONTNEED);
 	pthread_rwlock_unlock(&m->vm_lock);
 }
 
@@ -385,7 +394,11 @@ void machine_destroy(struct machine *m)
 				   &m->piix3, &m->i440fx };
 
 	machine_teardown_vm(m);
-	machine_remove_storage(m);
+	machine_remove_storage(m);   /* their I/O threads stop: RAM can go */
+	if (m->ram)
+		munmap(m->ram, m->ram_size);
+	m->ram = NULL;
+	m->mem.nr_regions = 0;
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 		device_destroy(*devs[i]);
 		*devs[i] = NULL;
