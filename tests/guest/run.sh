@@ -75,9 +75,9 @@ if [ -z "$inside" ]; then
 		export HUTCH_TEST_TIMEOUT=$per
 		# L1 can freeze as a whole under TCG's nested SVM (no heartbeat:
 		# sandbox.sh exits 75).  That is the emulator, not Hutch: the tests
-		# not finished yet get a fresh sandbox boot (twice at most), said loudly.
+		# not finished yet get a fresh sandbox boot (three times at most), said loudly.
 		todo=("${tests[@]}")
-		for attempt in 1 2 3; do
+		for attempt in 1 2 3 4; do
 			set +e
 			"$top/tests/sandbox/sandbox.sh" --timeout $((n * per + 300)) --results "$sbdir" \
 				--cpus "${HUTCH_SANDBOX_CPUS:-2}" -- \
@@ -89,12 +89,12 @@ if [ -z "$inside" ]; then
 			for t in "${todo[@]}"; do
 				[ -f "$sbdir/guest-tests/.done-$t" ] || left+=("$t")
 			done
-			[ "$attempt" != 3 ] || break
+			[ "$attempt" != 4 ] || break
 			echo "guest tests: the sandbox's L1 froze (nested KVM under TCG); running ${left[*]} again in a fresh sandbox boot"
 			todo=("${left[@]}")
 		done
 		if [ "$status" = 75 ]; then
-			echo "guest tests: FAILED: the sandbox froze three times"
+			echo "guest tests: FAILED: the sandbox froze four times"
 			exit 1
 		fi
 		if grep -qx FAIL "$sbdir"/guest-tests/.done-* 2>/dev/null; then

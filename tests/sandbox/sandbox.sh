@@ -26,7 +26,7 @@
 # --timeout seconds (default 1800; the QEMU process group is killed and the
 # end of L1's console printed); 75 (EX_TEMPFAIL) when L1 stops responding: L1 touches
 # DIR/.sandbox-alive-PID every 15 s, and when that stops for --idle seconds
-# (default 150) L1 is taken as hung (a nested-virtualization livelock
+# (default 300) L1 is taken as hung (a nested-virtualization livelock
 # freezes even L1's own timers) and killed; 125 if L1 never ran COMMAND (L1's console is
 # printed), 2 on bad usage.  L1's full console is kept in DIR/.sandbox-console.log.
 #
@@ -34,7 +34,7 @@
 #                  $HUTCH_SANDBOX_DIR or ./build/sandbox; created if missing)
 #   --mem MiB      L1's RAM (default 6144: room for a 4096 MiB guest inside)
 #   --cpus N       L1's vCPUs (default 2)
-#   --idle SEC     L1 is hung after SEC seconds without a heartbeat (150)
+#   --idle SEC     L1 is hung after SEC seconds without a heartbeat (300)
 #   --check        prints one line, first word "kvm" (/dev/kvm usable here:
 #                  no sandbox needed), "sandbox" (QEMU and a kernel are here)
 #                  or "none" (exit status 1), then the reason.
@@ -48,7 +48,7 @@ set -euo pipefail
 {
 
 timeout_s=1800
-idle=150
+idle=300
 mem=6144
 cpus=2
 dir=${HUTCH_SANDBOX_DIR:-$PWD/build/sandbox}
