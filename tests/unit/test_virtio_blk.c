@@ -607,6 +607,28 @@ static void test_queue_registers(void **state)
 	assert_int_equal(bar_rd(d, d->common + VIRTIO_PCI_QUEUE_DESC, 8), 0);
 }
 
+/* A driver that sets a queue up before FEATURES_OK still gets the ring features it accepted. */
+static void test_queue_before_features(void **state)
+{
+	struct drv *d = *state;
+	uint64_t f = device_features(d);
+
+	set_status(d, 0);
+	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	setup_queue(d, 0, QSIZE, VIRTIO_NO_VECTOR);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE_SELECT, 0, 4);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE, (uint32_t)f, 4);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE_SELECT, 1, 4);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE, (uint32_t)(f >> 32), 4);
+	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		   VIRTIO_STATUS_DRIVER_OK);
+	put16(d, RING_GPA(0) + 0x8000 + 4 + 8 * QSIZE, 0xbeef);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	/* EVENT_IDX is live: the device asked to be notified of slot 1. */
+	assert_int_equal(get32(d, RING_GPA(0) + 0x8000 + 4 + 8 * QSIZE) & 0xffff, 1);
+}
+
 /* ---- I/O ---- */
 
 static void test_write_read(void **state)
@@ -1106,6 +1128,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_registers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_before_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_read, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_indirect_scatter, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_get_id, setup_msix, teardown),
