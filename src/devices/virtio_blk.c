@@ -81,6 +81,7 @@
 #define VBLK_MAX_RANGES           32     /* discard / write-zeroes segments */
 #define VBLK_MAX_RANGE_SECTORS    (1u << 22)   /* 2 GiB per range */
 #define VBLK_BATCH                32
+#define VBLK_BOUNCE               (256u << 10)  /* bytes per image call at most */
 
 struct vblk {
 	struct virtio_pci vp;       /* first: the transport finds itself in dev->priv */
@@ -93,6 +94,7 @@ struct vblk {
 	uint8_t config[CFG_LEN];
 	struct io_worker *worker;
 	struct vq_seg *segs;        /* the I/O thread's: one request at a time */
+	uint8_t *bounce;            /* the I/O thread's: VBLK_BOUNCE bytes */
 };
 
 static void put_le(uint8_t *p, uint64_t v, unsigned int size)
@@ -105,6 +107,23 @@ static void put_le(uint8_t *p, uint64_t v, unsigned int size)
 static bool range_ok(const struct vblk *b, uint64_t sector, uint64_t bytes)
 {
 	return sector <= b->capacity && bytes / SECTOR <= b->capacity - sector;
+}
+
+/*
+ * The next piece of a transfer: at most VBLK_BOUNCE bytes.  Where the
+ * guest's buffer is contiguous for the whole piece the image I/O goes
+ * straight to it (*direct set); otherwise the piece goes through the
+ * bounce buffer, so a request of many small segments (Linux sends page
+ * sized ones) costs one image call per piece rather than one per page.
+ */
+static size_t vblk_piece(struct vblk *b, const struct vq_iter *it, uint8_t **direct)
+{
+	size_t want = it->left < VBLK_BOUNCE ? (size_t)it->left : VBLK_BOUNCE;
+	struct vq_iter peek = *it;
+
+	if (vq_iter_next(&peek, want, direct) < want)
+		*direct = NULL;
+	return want;
 }
 
 /* T_IN: image -> the request's writable buffers (all but the status byte). */
@@ -120,11 +139,15 @@ static uint8_t vblk_read(struct vblk *b, struct vq_iter *in, uint64_t sector, ui
 			   (unsigned long long)len, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	while ((n = vq_iter_next(in, SIZE_MAX, &p))) {
-		if (blk_pread(b->img, p, n, off) < 0) {
+	while ((n = vblk_piece(b, in, &p))) {
+		if (blk_pread(b->img, p ? p : b->bounce, n, off) < 0) {
 			device_log(b->dev, "read error: %s", blk_last_error(b->img));
 			return VIRTIO_BLK_S_IOERR;
 		}
+		if (p)
+			vq_iter_skip(in, n);
+		else
+			vq_iter_write(in, b->bounce, n);
 		off += n;
 		*written += (uint32_t)n;
 	}
@@ -145,8 +168,12 @@ static uint8_t vblk_write(struct vblk *b, struct vq_iter *out, uint64_t sector)
 			   (unsigned long long)len, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	while ((n = vq_iter_next(out, SIZE_MAX, &p))) {
-		if (blk_pwrite(b->img, p, n, off) < 0) {
+	while ((n = vblk_piece(b, out, &p))) {
+		if (p)
+			vq_iter_skip(out, n);
+		else
+			vq_iter_read(out, b->bounce, n);
+		if (blk_pwrite(b->img, p ? p : b->bounce, n, off) < 0) {
 			device_log(b->dev, "write error: %s", blk_last_error(b->img));
 			return VIRTIO_BLK_S_IOERR;
 		}
@@ -366,7 +393,8 @@ static int vblk_create(struct device *dev, const struct device_args *args)
 	memcpy(b->serial, src, strnlen(src, sizeof(b->serial)));
 	vblk_build_config(b, nr_queues);
 	b->segs = calloc(VBLK_QUEUE_SIZE, sizeof(*b->segs));
-	if (!b->segs)
+	b->bounce = malloc(VBLK_BOUNCE);
+	if (!b->segs || !b->bounce)
 		return -ENOMEM;
 
 	p.device_type = VIRTIO_ID_BLOCK;
@@ -437,6 +465,7 @@ static void vblk_destroy(struct device *dev)
 	io_worker_stop(b->worker);
 	virtio_pci_destroy(&b->vp);
 	free(b->segs);
+	free(b->bounce);
 	free(b);
 }
 

@@ -274,7 +274,15 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		st &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
 	}
 	vp->status = st;
-	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) && vp->ops->driver_ok)
+	if (!(st & VIRTIO_STATUS_DRIVER_OK) || (old & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	/* A driver that enabled queues before FEATURES_OK (3.1.1 says after)
+	 * gets the ring features it finally accepted. */
+	for (unsigned int i = 0; i < vp->nr_queues; i++) {
+		vp->vqs[i].event_idx = vp->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
+		vp->vqs[i].indirect = vp->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
+	}
+	if (vp->ops->driver_ok)
 		vp->ops->driver_ok(vp);
 }
 

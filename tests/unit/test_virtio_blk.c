@@ -25,7 +25,7 @@
 #include "fake_machine.h"
 #include "virtio_pci.h"
 
-#define RAM_SIZE     (4u << 20)
+#define RAM_SIZE     (8u << 20)
 #define DISK_SIZE    (1u << 20)
 #define DISK_SECTORS (DISK_SIZE / 512)
 #define MAX_Q        4
@@ -607,6 +607,28 @@ static void test_queue_registers(void **state)
 	assert_int_equal(bar_rd(d, d->common + VIRTIO_PCI_QUEUE_DESC, 8), 0);
 }
 
+/* A driver that sets a queue up before FEATURES_OK still gets the ring features it accepted. */
+static void test_queue_before_features(void **state)
+{
+	struct drv *d = *state;
+	uint64_t f = device_features(d);
+
+	set_status(d, 0);
+	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	setup_queue(d, 0, QSIZE, VIRTIO_NO_VECTOR);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE_SELECT, 0, 4);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE, (uint32_t)f, 4);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE_SELECT, 1, 4);
+	bar_wr(d, d->common + VIRTIO_PCI_DRIVER_FEATURE, (uint32_t)(f >> 32), 4);
+	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		   VIRTIO_STATUS_DRIVER_OK);
+	put16(d, RING_GPA(0) + 0x8000 + 4 + 8 * QSIZE, 0xbeef);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	/* EVENT_IDX is live: the device asked to be notified of slot 1. */
+	assert_int_equal(get32(d, RING_GPA(0) + 0x8000 + 4 + 8 * QSIZE) & 0xffff, 1);
+}
+
 /* ---- I/O ---- */
 
 static void test_write_read(void **state)
@@ -662,6 +684,57 @@ static void test_indirect_scatter(void **state)
 	assert_int_equal(blk_request(d, 0, T_IN, 8, DATA_GPA + 0x100000, sizeof(pattern), true, &len),
 			 S_OK);
 	assert_memory_equal(ram(d, DATA_GPA + 0x100000), pattern, sizeof(pattern));
+}
+
+/* Build a chain of @n equal data segments at @gap-spaced addresses from @base. */
+static void scattered_request(struct drv *d, uint32_t type, uint64_t sector, uint64_t base,
+			      uint64_t gap, uint32_t seg, unsigned int n)
+{
+	uint16_t dflag = type == T_IN ? D_WRITE : 0;
+
+	put_hdr(d, type, sector);
+	*ram(d, STATUS_GPA) = 0xee;
+	set_desc(d, TABLE_GPA, 0, HDR_GPA, 16, D_NEXT, 1);
+	for (unsigned int i = 0; i < n; i++)
+		set_desc(d, TABLE_GPA, 1 + i, base + i * gap, seg, dflag | D_NEXT, (uint16_t)(2 + i));
+	set_desc(d, TABLE_GPA, n + 1, STATUS_GPA, 1, D_WRITE, 0);
+	set_desc(d, RING_GPA(0), 0, TABLE_GPA, 16 * (n + 2), D_INDIRECT, 0);
+	kick(d, 0, 0);
+}
+
+/*
+ * Requests larger than the device's bounce buffer, with segments that are
+ * and are not contiguous, in both directions: every byte lands where it
+ * belongs.
+ */
+static void test_large_scattered(void **state)
+{
+	struct drv *d = *state;
+	static uint8_t pattern[600 * 1024];
+	const uint32_t seg = 20 * 1024;
+	const unsigned int n = sizeof(pattern) / seg;   /* 30 segments, 40 KiB apart */
+
+	fill_pattern(pattern, sizeof(pattern), 11);
+	for (unsigned int i = 0; i < n; i++)
+		memcpy(ram(d, DATA_GPA + i * 2 * seg), pattern + i * seg, seg);
+	scattered_request(d, T_OUT, 40, DATA_GPA, 2 * seg, seg, n);
+	assert_int_equal(wait_used(d, 0), 1);
+	assert_int_equal(*ram(d, STATUS_GPA), S_OK);
+
+	/* Back in one contiguous buffer... */
+	memset(ram(d, DATA_GPA + 0x180000), 0, sizeof(pattern));
+	assert_int_equal(blk_request(d, 0, T_IN, 40, DATA_GPA + 0x180000, sizeof(pattern), true, NULL),
+			 S_OK);
+	assert_memory_equal(ram(d, DATA_GPA + 0x180000), pattern, sizeof(pattern));
+	/* ...and scattered. */
+	memset(ram(d, DATA_GPA), 0, 2 * sizeof(pattern));
+	scattered_request(d, T_IN, 40, DATA_GPA, 2 * seg, seg, n);
+	assert_int_equal(wait_used(d, 0), sizeof(pattern) + 1);
+	assert_int_equal(*ram(d, STATUS_GPA), S_OK);
+	for (unsigned int i = 0; i < n; i++) {
+		assert_memory_equal(ram(d, DATA_GPA + i * 2 * seg), pattern + i * seg, seg);
+		assert_int_equal(*ram(d, DATA_GPA + i * 2 * seg + seg), 0);   /* the gaps untouched */
+	}
 }
 
 static void test_flush_and_get_id(void **state)
@@ -1106,8 +1179,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_registers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_before_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_read, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_indirect_scatter, setup_msix, teardown),
+		cmocka_unit_test_setup_teardown(test_large_scattered, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_get_id, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_write_zeroes_and_discard, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup_msix, teardown),
