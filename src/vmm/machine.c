@@ -290,8 +290,8 @@ static void machine_teardown_vm(struct machine *m)
 {
 	/*
 	 * Storage controllers DMA from their own I/O threads: a reset waits
-	 * for their requests in flight and stops their queues, so nothing
-	 * touches guest RAM once it is unmapped below.  (Before vm_lock:
+	 * for their requests in flight and stops their queues, so no late
+	 * DMA lands in the emptied RAM of the next boot.  (Before vm_lock:
 	 * a reset lowers IRQ lines, which takes it for reading.)
 	 */
 	for (unsigned int i = 0; i < m->nr_storage_devs; i++)
