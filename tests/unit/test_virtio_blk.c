@@ -623,7 +623,6 @@ static void test_queue_before_features(void **state)
 	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
 	set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 		   VIRTIO_STATUS_DRIVER_OK);
-	put16(d, RING_GPA(0) + 0x8000 + 4 + 8 * QSIZE, 0xbeef);
 	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
 	/* EVENT_IDX is live: the device asked to be notified of slot 1. */
 	assert_int_equal(get32(d, RING_GPA(0) + 0x8000 + 4 + 8 * QSIZE) & 0xffff, 1);
