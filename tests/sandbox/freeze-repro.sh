@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 [ -n "$label" ] || label="cpus=${HUTCH_SANDBOX_CPUS:-1},tcg=${HUTCH_SANDBOX_TCG:-multi},cpu=${HUTCH_SANDBOX_CPU_MODEL:-qemu64+svm+npt}${HUTCH_SANDBOX_APPEND:+,${HUTCH_SANDBOX_APPEND// /,}}"
-results=${results:-$top/build/freeze-repro/$(printf %s "$label" | tr -c 'A-Za-z0-9=.,_-' _)}
+results=${results:-$top/build/freeze-repro/$(printf %s "$label" | tr -c 'A-Za-z0-9._-' _)}
 vm=$top/build/src/frontend/hutch-vm
 [ -x "$vm" ] || { echo "freeze-repro.sh: no $vm (run scripts/build.sh first)" >&2; exit 1; }
 mkdir -p "$results"

@@ -201,7 +201,7 @@ fi
 # --- the command, as a script in the writable share ---
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-case $dir in *[[:space:]]*) echo "sandbox.sh: the results directory '$dir' has white space in its path" >&2; exit 2 ;; esac
+case $dir in *[[:space:],]*) echo "sandbox.sh: the results directory '$dir' has white space or a comma in its path (QEMU's -virtfs cannot take it)" >&2; exit 2 ;; esac
 cmdfile=.sandbox-cmd-$$.sh
 log=$dir/.sandbox-console-$$.log
 alive=$dir/.sandbox-alive-$$
