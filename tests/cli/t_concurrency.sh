@@ -26,8 +26,10 @@ note "6 concurrent createvm, all registered"
 
 # Someone holds the lock (until we say so): a short timeout fails clearly,
 # the default one waits and then saves.
-cfg=$(mr busy CfgFile)
-flock "$cfg.lock" sh -c 'touch held; while [ ! -e release ]; do sleep 0.05; done' & holder=$!
+# The VM's lock is named by its UUID, outside its folder (a rename never moves it).
+lock="$HUTCH_CONFIG_HOME/locks/$(mr busy UUID).lock"
+[ -f "$lock" ] || fail "no lock file at $lock"
+flock "$lock" sh -c 'touch held; while [ ! -e release ]; do sleep 0.05; done' & holder=$!
 for _ in $(seq 1 100); do [ -e held ] && break; sleep 0.05; done
 expect_status 1 env HUTCH_LOCK_TIMEOUT=0.5 "$VMCTL" modifyvm busy --memory 300
 expect_err "is locked by another process"

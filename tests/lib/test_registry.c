@@ -226,23 +226,38 @@ static void test_lock_between_processes(void **state)
 
 static void test_atomic_write(void **state)
 {
-	char *p = tpath("atomic.txt"), *tmp = tpath("atomic.txt.tmp"), buf[32] = "";
+	char *p = tpath("atomic.txt"), *tmp = tpath("atomic.txt.tmp-Ab3xYz"), buf[32] = "";
+	char *mine = tpath("atomic.txt.tmp-notours");
 	struct hutch_error e;
+	struct stat st;
 	FILE *f;
 
 	assert_int_equal(hutch_write_file_atomic(p, "first", 5, &e), 0);
-	/* A stale temp file from a killed writer is simply overwritten. */
+	/* A new file is private to the user (it may name the user's files). */
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A mode the user chose survives the next save. */
+	assert_int_equal(chmod(p, 0640), 0);
+	assert_int_equal(hutch_write_file_atomic(p, "first", 5, &e), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	/* A stale temp file from a killed writer is removed; other files are left alone. */
+	f = fopen(mine, "w");
+	fclose(f);
 	f = fopen(tmp, "w");
 	fputs("garbage from a dead writer", f);
 	fclose(f);
 	assert_int_equal(hutch_write_file_atomic(p, "second", 6, &e), 0);
 	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(mine, F_OK), 0);
+	unlink(mine);
+	free(mine);
 	f = fopen(p, "r");
 	assert_non_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
 	assert_string_equal(buf, "second");
 	assert_int_equal(hutch_write_file_atomic("/nonexistent/dir/f", "x", 1, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "/nonexistent/dir/f.tmp"));
+	assert_non_null(strstr(e.msg, "/nonexistent/dir/f.tmp-"));
 	unlink(p);
 	free(p);
 	free(tmp);
