@@ -188,6 +188,8 @@ void show_vm_machinereadable(struct hutch_machine *m)
 	for (i = 0; i < m->nextra; i++) {
 		char joined[512] = "";
 
+		if (hutch_extra_is_secret(m->extra[i].option))
+			continue;
 		for (j = 0; j < m->extra[i].nargs; j++)
 			snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", j ? "," : "",
 				 m->extra[i].args[j]);
@@ -299,6 +301,8 @@ void show_vm_human(struct hutch_machine *m, bool details)
 	if (m->nextra) {
 		printf("Stored settings (not yet supported by Hutch):\n");
 		for (i = 0; i < m->nextra; i++) {
+			if (hutch_extra_is_secret(m->extra[i].option))
+				continue;
 			printf("  --%s", m->extra[i].option);
 			for (j = 0; j < m->extra[i].nargs; j++)
 				printf(" %s", m->extra[i].args[j]);
