@@ -642,6 +642,20 @@ static void delete_one(const char *path)
 	hutch_crash_point();
 }
 
+/* Delete what r's journal lists, in order, and empty the journal (in memory). */
+static void run_pending_deletes(struct hutch_registry *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->npending_deletes; i++) {
+		delete_one(r->pending_deletes[i]);
+		free(r->pending_deletes[i]);
+	}
+	free(r->pending_deletes);
+	r->pending_deletes = NULL;
+	r->npending_deletes = 0;
+}
+
 /*
  * Finish what killed processes left half done.  A journal is only seen
  * here once its writer is gone: the writer holds the registry's lock from
@@ -653,13 +667,7 @@ static int registry_recover(struct hutch_registry *r, struct hutch_error *e)
 	bool changed = r->npending_deletes > 0;
 	size_t i;
 
-	for (i = 0; i < r->npending_deletes; i++) {
-		delete_one(r->pending_deletes[i]);
-		free(r->pending_deletes[i]);
-	}
-	free(r->pending_deletes);
-	r->pending_deletes = NULL;
-	r->npending_deletes = 0;
+	run_pending_deletes(r);
 	for (i = 0; i < r->nvms; i++) {
 		struct hutch_vm_entry *vm = &r->vms[i];
 		char *lockpath;
@@ -743,12 +751,6 @@ int hutch_registry_delete_files(struct hutch_registry *r, char *const *paths, si
 	if (rc)
 		return rc;
 	hutch_crash_point();
-	for (i = 0; i < r->npending_deletes; i++) {
-		delete_one(r->pending_deletes[i]);
-		free(r->pending_deletes[i]);
-	}
-	free(r->pending_deletes);
-	r->pending_deletes = NULL;
-	r->npending_deletes = 0;
+	run_pending_deletes(r);
 	return hutch_registry_save(r, e);
 }
