@@ -28,7 +28,7 @@ check_one() {
 	[ "$disk" = "$HUTCH_CONFIG_HOME/Hutch VMs/$name/disk.vdi" ] && [ -f "$disk" ] ||
 		fail "disk attachment $disk for $name"
 	vmctl list hdds | has -x "Location:       $disk" || fail "registry has a stale disk path: $(vmctl list hdds)"
-	[ "$(find "$HUTCH_CONFIG_HOME/Hutch VMs" -maxdepth 1 -name 'r*' | wc -l)" = 1 ] ||
+	[ "$(find "$HUTCH_CONFIG_HOME/Hutch VMs" -mindepth 1 -maxdepth 1 ! -name bystander | wc -l)" = 1 ] ||
 		fail "leftover folders: $(ls "$HUTCH_CONFIG_HOME/Hutch VMs")"
 }
 
@@ -38,7 +38,7 @@ while :; do
 	rc=0
 	HUTCH_TEST_CRASH_AT=$n "$VMCTL" modifyvm "$cur" --name "$new" --memory $((128 + n)) 2> err || rc=$?
 	case $rc in
-	0) check_one "$new"; expect_mr "$new" memory $((128 + n)); break ;;
+	0) check_one "$new"; expect_mr "$new" memory $((128 + n)); cur=$new; break ;;
 	137) crashed=$((crashed + 1)) ;;
 	*) fail "modifyvm exited $rc at crash point $n: $(cat err)" ;;
 	esac
@@ -51,6 +51,20 @@ done
 [ $crashed -ge 6 ] || fail "only $crashed crash points in a rename"
 note "modifyvm --name killed at each of its $crashed steps: one accessible VM every time"
 check_schemas
+
+# The same with a plain kill -9 from outside, at delays that land in each
+# of its (slowed) writes: HUTCH_TEST_SLOW_WRITE=1 sleeps 1 s before each
+# atomic write's rename.
+for delay in 0.5 1.5 2.5 3.5 4.5; do
+	new=k${delay%.*}
+	HUTCH_TEST_SLOW_WRITE=1 "$VMCTL" modifyvm "$cur" --name "$new" 2> /dev/null & pid=$!
+	sleep "$delay"
+	kill -9 $pid 2> /dev/null || true
+	wait $pid 2> /dev/null || true
+	if vmctl list vms | has -x "\"$new\" {$uuid}"; then cur=$new; fi
+	check_one "$cur"
+done
+note "modifyvm --name killed from outside after 0.5 to 4.5 s: one accessible VM every time"
 
 # unregistervm --delete, killed at each step.
 crashed=0 n=1
