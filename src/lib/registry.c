@@ -616,8 +616,14 @@ load:
 		goto out;
 	hutch_setstr(&vm->path, file);
 out:
-	/* Done or impossible (both folders gone: the VM stays inaccessible, and says so). */
-	if (!rc || !exists(vm->path)) {
+	/*
+	 * Done; or failed before anything moved: rolled back to the old
+	 * files (under the new name if step 2 happened), so the VM stays
+	 * accessible and the journal goes.  A failure after the folder moved
+	 * keeps the journal: the next hutch_registry_open tries again (the VM
+	 * shows as inaccessible until then, with the reason).
+	 */
+	if (!rc || exists(vm->path)) {
 		hutch_setstr(&vm->rename_to, NULL);
 		hutch_setstr(&vm->rename_name, NULL);
 	}
