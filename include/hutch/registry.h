@@ -133,7 +133,8 @@ struct hutch_vm_entry *hutch_registry_find_entry(struct hutch_registry *r, const
  * (the entry's rename_to) is written first, and every step after it can
  * be redone, so a process killed at any point leaves a VM that the next
  * hutch_registry_open finishes renaming.  *m is replaced by the saved
- * machine; r is saved.
+ * machine; r is saved.  -EEXIST if the new folder exists: the VM is
+ * renamed and saved all the same, its files keep their names.
  */
 int hutch_vm_rename(struct hutch_registry *r, struct hutch_machine **m, const char *new_name,
 		    struct hutch_error *e);

@@ -714,7 +714,12 @@ int hutch_vm_rename(struct hutch_registry *r, struct hutch_machine **mp, const c
 	new_folder = hutch_xasprintf("%.*s%s", (int)(base - folder), folder, new_name);
 	new_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, new_folder, new_name);
 	if (exists(new_folder)) {
-		rc = hutch_seterr(e, -EEXIST, "cannot rename the VM's folder to '%s': it exists", new_folder);
+		/* The VM is renamed all the same; its files keep the old name (a layout VirtualBox allows). */
+		hutch_setstr(&m->name, new_name);
+		rc = hutch_config_save(m, e);
+		if (!rc)
+			rc = hutch_seterr(e, -EEXIST, "cannot rename the VM's folder to '%s': it exists",
+					  new_folder);
 		goto out;
 	}
 	/* Step 1: the journal. */
@@ -731,6 +736,11 @@ int hutch_vm_rename(struct hutch_registry *r, struct hutch_machine **mp, const c
 	hutch_setstr(&m->name, new_name);
 	rc = hutch_config_save(m, e);
 	hutch_crash_point();
+	if (rc) {
+		/* Nothing moved: no rename to finish later. */
+		hutch_setstr(&vm->rename_to, NULL);
+		hutch_setstr(&vm->rename_name, NULL);
+	}
 	/* Steps 3 to 5; then 6. */
 	if (!rc)
 		rc = rename_roll_forward(r, vm, mp, e);

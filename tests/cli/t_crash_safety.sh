@@ -95,3 +95,15 @@ done
 [ $crashed -ge 5 ] || fail "only $crashed crash points in unregistervm --delete"
 note "unregistervm --delete killed at each of its $crashed steps: nothing deleted stays registered"
 check_schemas
+
+# A rename whose new folder exists: the VM is renamed, its files keep their
+# names (a warning), and no journal is left behind.
+vmctl createvm --name blocked --register > /dev/null
+mkdir "$HUTCH_CONFIG_HOME/Hutch VMs/taken"
+expect_status 0 vmctl modifyvm blocked --name taken --memory 200
+expect_err "files keep the old name"
+expect_mr taken memory 200
+[ "$(mr taken CfgFile)" = "$HUTCH_CONFIG_HOME/Hutch VMs/blocked/blocked.hutch" ] || fail "files moved into 'taken'"
+has renameTo "$HUTCH_CONFIG_HOME/registry.xml" && fail "a journal was left behind"
+note "new folder exists: renamed, files kept, no journal"
+check_schemas

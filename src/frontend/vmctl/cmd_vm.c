@@ -390,13 +390,17 @@ int cmd_modifyvm(int argc, char **argv)
 		char *new_name = strdup(m->name);
 		struct hutch_registry *r;
 		struct hutch_error e;
+		int rc;
 
 		hutch_setstr(&m->name, old_name);
 		/* Checked again under the registry's lock: two renames to one name cannot both win. */
 		r = registry_open();
 		if (name_taken(r, new_name, m->uuid))
 			die("a VM named '%s' is already registered", new_name);
-		if (hutch_vm_rename(r, &m, new_name, &e))
+		rc = hutch_vm_rename(r, &m, new_name, &e);
+		if (rc == -EEXIST)
+			warn("VM renamed, but its files keep the old name: %s", e.msg);
+		else if (rc)
 			die("%s", e.msg);
 		hutch_registry_close(r);
 		free(new_name);
