@@ -164,6 +164,17 @@ void hutch_natpf_clear(struct hutch_natpf *pf);
 int hutch_machine_set_extra(struct hutch_machine *m, const char *option, char *const *args,
 			    size_t nargs);
 const struct hutch_extra *hutch_machine_get_extra(const struct hutch_machine *m, const char *option);
+/*
+ * Whether a stored option is a secret: modifyvm --teleporterpassword,
+ * storageattach --password (an iSCSI target's), createvm --password (disk
+ * encryption).  Hutch acts on none of them yet, and keeps none: like
+ * VirtualBox, which keeps disk-encryption passwords out of the .vbox
+ * file, only the fact that one was given is stored (the option without
+ * its value), and showvminfo never prints it.  VirtualBox keeps a salted
+ * hash of the teleporter password; Hutch has no teleporting to check it
+ * against, so it keeps nothing.
+ */
+bool hutch_extra_is_secret(const char *option);
 
 /* Value parsers shared by the front ends. */
 int hutch_parse_uint(const char *s, unsigned long long max, unsigned long long *out);

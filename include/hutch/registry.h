@@ -27,14 +27,28 @@ struct hutch_lock {
 
 /* flock(LOCK_EX) on path (created if missing), waiting up to the lock timeout. */
 int hutch_lock_acquire(const char *path, struct hutch_lock *lk, struct hutch_error *e);
+/* The same without waiting: -EBUSY if someone (this process too) holds it. */
+int hutch_lock_try(const char *path, struct hutch_lock *lk);
 void hutch_lock_release(struct hutch_lock *lk);
-/* The lock file that guards a VM's settings file. */
-char *hutch_config_lock_path(const char *settings_file);
+/*
+ * The lock file that guards a VM's settings file:
+ * <config home>/locks/<uuid>.lock (its directory is made on demand).  It
+ * is named by the VM's UUID and kept out of the VM's folder, so renaming
+ * the VM (folder and file) never moves a lock while someone holds it.
+ */
+char *hutch_vm_lock_path(const char *uuid);
 
 /* Per-user directories (malloc'd); created on demand by the functions that write. */
 char *hutch_config_home(void);
 char *hutch_runtime_dir(void);
-/* Write data to path atomically: temp file, fsync, rename, fsync of the directory. */
+/*
+ * Write data to path atomically: a unique temp file beside it (path + ".tmp-" + 6 random
+ * characters), fsync, rename, fsync of the directory.  An existing file's mode is kept
+ * (a user's chmod survives); a new one is HUTCH_FILE_MODE.
+ */
+#define HUTCH_FILE_MODE 0600	/* configs, the registry, locks: they name the user's files */
+#define HUTCH_DIR_MODE 0700	/* the config home, VM folders */
+#define HUTCH_TMP_SUFFIX ".tmp-"
 int hutch_write_file_atomic(const char *path, const void *data, size_t len, struct hutch_error *e);
 int hutch_mkdir_p(const char *path, unsigned mode, struct hutch_error *e);
 /* An absolute, normalised version of path (relative to the cwd); malloc'd. */
@@ -56,6 +70,13 @@ struct hutch_medium {
 struct hutch_vm_entry {
 	char uuid[HUTCH_UUID_LEN + 1];
 	char *path;		/* settings file */
+	/*
+	 * A rename in progress (hutch_vm_rename's journal): the new settings
+	 * file and name, NULL if none.  The next hutch_registry_open finishes
+	 * it if the renaming process died.
+	 */
+	char *rename_to;
+	char *rename_name;
 };
 
 struct hutch_registry {
@@ -66,8 +87,20 @@ struct hutch_registry {
 	size_t nvms;
 	struct hutch_medium *media;
 	size_t nmedia;
+	/*
+	 * Files (and, ending in '/', empty folders) whose deletion was begun
+	 * (hutch_registry_delete_files' journal); the next hutch_registry_open
+	 * finishes it if the deleting process died.
+	 */
+	char **pending_deletes;
+	size_t npending_deletes;
 };
 
+/*
+ * Lock and read the registry.  A rename or deletion that a killed process
+ * left half done (its journal is in the registry) is finished first, so
+ * every VM is found under one name and no deleted file stays registered.
+ */
 int hutch_registry_open(struct hutch_registry **out, struct hutch_error *e);
 int hutch_registry_save(struct hutch_registry *r, struct hutch_error *e);
 void hutch_registry_close(struct hutch_registry *r);
@@ -89,15 +122,36 @@ int hutch_registry_remove_vm(struct hutch_registry *r, const char *uuid);
  */
 int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid,
 			   struct hutch_machine **out, struct hutch_error *e);
+/* The entry registered under a UUID ({UUID} too) or settings-file path; NULL if none. */
+struct hutch_vm_entry *hutch_registry_find_entry(struct hutch_registry *r, const char *uuid_or_path);
 /*
- * After m was renamed from old_name: if its settings follow the default
- * layout (FOLDER/OLD/OLD.hutch), rename the folder and file to the new
- * name as VirtualBox does, and move paths that pointed into the folder
- * (disks, serial logs) in m and in r.  The caller saves both.
+ * Give *m (loaded, registered, its lock held, r open) the name new_name
+ * and save it.  If its settings follow the default layout
+ * (FOLDER/OLD/OLD.hutch) the folder and file follow the new name, as in
+ * VirtualBox, and paths that pointed into the folder (disks, serial logs)
+ * move in the settings and in r.  Crash-safe: a journal in the registry
+ * (the entry's rename_to) is written first, and every step after it can
+ * be redone, so a process killed at any point leaves a VM that the next
+ * hutch_registry_open finishes renaming.  *m is replaced by the saved
+ * machine; r is saved.  -EEXIST if the new folder exists: the VM is
+ * renamed and saved all the same, its files keep their names.
  */
-int hutch_vm_rename_files(struct hutch_registry *r, struct hutch_machine *m, const char *old_name,
-			  struct hutch_error *e);
-/* Load every registered VM in registry order (*n machines, free each). */
+int hutch_vm_rename(struct hutch_registry *r, struct hutch_machine **m, const char *new_name,
+		    struct hutch_error *e);
+/*
+ * Delete files (and, for paths ending in '/', empty folders) after r has
+ * been changed to no longer name them: the paths are saved in r as a
+ * journal together with r's other changes (one atomic write), deleted,
+ * and the journal cleared.  Killed in between, the next
+ * hutch_registry_open deletes the rest.  Missing files are no error.
+ */
+int hutch_registry_delete_files(struct hutch_registry *r, char *const *paths, size_t n,
+				struct hutch_error *e);
+/*
+ * Load every accessible registered VM in registry order (*n machines,
+ * free each).  A VM whose settings cannot be read is skipped: it is
+ * inaccessible, and must not stop commands about the others.
+ */
 int hutch_registry_load_all(struct hutch_registry *r, struct hutch_machine ***out, size_t *n,
 			    struct hutch_error *e);
 

@@ -51,6 +51,16 @@ static inline int hutch_vm_is_live(enum hutch_vm_state s)
  */
 char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal);
 
+/*
+ * hutch-vm's --drive value (src/common/drive_spec.h) for attachment a of
+ * controller c, malloc'd: bus, port, media and, for an image, its format,
+ * the media registry's ("RAW" "VDI" "qcow2", any case), so hutch-vm never
+ * probes a disk a guest could have written a header into.  NULL if
+ * hutch-vm cannot attach it yet or format is not one it knows.
+ */
+char *hutch_vm_drive_spec(const struct hutch_storagectl *c, const struct hutch_attachment *a,
+			  const char *format);
+
 /* Where hutch-vm is: $HUTCH_VM, next to the program (argv0_dir), its parent dir, then PATH. */
 char *hutch_vm_find_binary(const char *exe_dir);
 

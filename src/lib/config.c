@@ -496,11 +496,27 @@ int hutch_nic_delete_natpf(struct hutch_nic *n, const char *name, struct hutch_e
 
 /* --- stored-only settings --- */
 
+bool hutch_extra_is_secret(const char *option)
+{
+	static const char *const secrets[] = { "teleporterpassword", "password", NULL };
+	const char *name = strrchr(option, ':');
+	size_t i;
+
+	name = name ? name + 1 : option;
+	for (i = 0; secrets[i]; i++)
+		if (!strcmp(name, secrets[i]))
+			return true;
+	return false;
+}
+
 int hutch_machine_set_extra(struct hutch_machine *m, const char *option, char *const *args,
 			    size_t nargs)
 {
 	struct hutch_extra *x = NULL;
 	size_t i;
+
+	if (hutch_extra_is_secret(option))
+		nargs = 0;	/* that it was set is kept, never the value */
 
 	for (i = 0; i < m->nextra; i++)
 		if (!strcmp(m->extra[i].option, option))

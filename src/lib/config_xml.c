@@ -132,7 +132,8 @@ int hutch_config_serialize(const struct hutch_machine *m, char **buf, size_t *le
 		for (i = 0; i < m->nextra; i++) {
 			y = child(x, "Setting");
 			hutch_xml_set(y, "option", m->extra[i].option);
-			for (j = 0; j < m->extra[i].nargs; j++)
+			/* A password never reaches the file, even one an older Hutch stored. */
+			for (j = 0; j < m->extra[i].nargs && !hutch_extra_is_secret(m->extra[i].option); j++)
 				xmlNewTextChild(y, NULL, BAD_CAST "Arg", BAD_CAST m->extra[i].args[j]);
 		}
 	}

@@ -35,6 +35,11 @@ struct hutch_registry;
 struct hutch_medium *hutch_registry_append_medium(struct hutch_registry *r, const char *uuid, int kind,
 						  char *location, const char *format, uint64_t size);
 
+/* Test hook: SIGKILL this process at the HUTCH_TEST_CRASH_AT-th call (util.c). */
+void hutch_crash_point(void);
+/* fsync the directory that holds path: 0 or -errno. */
+int hutch_fsync_dir_of(const char *path);
+
 /* XML helpers (xml.c). */
 xmlDocPtr hutch_xml_read(const char *buf, size_t len, const char *name, struct hutch_error *e);
 int hutch_xml_dump(xmlDocPtr doc, char **buf, size_t *len, struct hutch_error *e);

@@ -4,6 +4,7 @@
  * has registered and the media they use, read and written under one lock.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,20 @@ const char *hutch_medium_kind_name(enum hutch_medium_kind k)
 	return names[k];
 }
 
+static void vm_entry_clear(struct hutch_vm_entry *vm)
+{
+	free(vm->path);
+	free(vm->rename_to);
+	free(vm->rename_name);
+	vm->path = vm->rename_to = vm->rename_name = NULL;
+}
+
 static void registry_clear(struct hutch_registry *r)
 {
 	size_t i;
 
 	for (i = 0; i < r->nvms; i++)
-		free(r->vms[i].path);
+		vm_entry_clear(&r->vms[i]);
 	free(r->vms);
 	r->vms = NULL;
 	r->nvms = 0;
@@ -47,6 +56,11 @@ static void registry_clear(struct hutch_registry *r)
 	r->nmedia = 0;
 	free(r->machinefolder);
 	r->machinefolder = NULL;
+	for (i = 0; i < r->npending_deletes; i++)
+		free(r->pending_deletes[i]);
+	free(r->pending_deletes);
+	r->pending_deletes = NULL;
+	r->npending_deletes = 0;
 }
 
 static int rbad(struct hutch_error *e, const char *file, xmlNodePtr n, const char *what)
@@ -96,6 +110,24 @@ int hutch_registry_parse(const char *buf, size_t len, const char *name, struct h
 			r->machinefolder = hutch_xml_attr(x, "machinefolder");
 			continue;
 		}
+		if (hutch_xml_is(x, "PendingDeletes")) {
+			for (y = x->children; y && !rc; y = y->next) {
+				char *path;
+
+				if (y->type != XML_ELEMENT_NODE)
+					continue;
+				path = hutch_xml_attr(y, "path");
+				if (!path || path[0] != '/' || (!hutch_xml_is(y, "File") && !hutch_xml_is(y, "Folder"))) {
+					free(path);
+					rc = rbad(e, name, y, "expected <File path=\"/...\"/> or <Folder path=\"/...\"/>");
+					break;
+				}
+				*HUTCH_APPEND(r->pending_deletes, r->npending_deletes) =
+					hutch_xml_is(y, "Folder") ? hutch_xasprintf("%s/", path) : hutch_xstrdup(path);
+				free(path);
+			}
+			continue;
+		}
 		if (!hutch_xml_is(x, "MachineRegistry") && !hutch_xml_is(x, "MediaRegistry")) {
 			rc = rbad(e, name, x, "unexpected element in <" REGISTRY_ROOT ">");
 			break;
@@ -108,8 +140,12 @@ int hutch_registry_parse(const char *buf, size_t len, const char *name, struct h
 
 				rc = reg_uuid(y, name, vm->uuid, e);
 				vm->path = hutch_xml_attr(y, "src");
+				vm->rename_to = hutch_xml_attr(y, "renameTo");
+				vm->rename_name = hutch_xml_attr(y, "renameName");
 				if (!rc && !vm->path)
 					rc = rbad(e, name, y, "<MachineEntry> has no src attribute");
+				if (!rc && !vm->rename_to != !vm->rename_name)
+					rc = rbad(e, name, y, "<MachineEntry> needs both renameTo and renameName, or neither");
 				continue;
 			}
 			int k;
@@ -159,6 +195,10 @@ int hutch_registry_serialize(const struct hutch_registry *r, char **buf, size_t 
 		y = xmlNewChild(x, NULL, BAD_CAST "MachineEntry", NULL);
 		hutch_xml_set(y, "uuid", r->vms[i].uuid);
 		hutch_xml_set(y, "src", r->vms[i].path);
+		if (r->vms[i].rename_to) {
+			hutch_xml_set(y, "renameTo", r->vms[i].rename_to);
+			hutch_xml_set(y, "renameName", r->vms[i].rename_name);
+		}
 	}
 	x = xmlNewChild(root, NULL, BAD_CAST "MediaRegistry", NULL);
 	for (i = 0; i < r->nmedia; i++) {
@@ -172,10 +212,25 @@ int hutch_registry_serialize(const struct hutch_registry *r, char **buf, size_t 
 		if (md->description)
 			hutch_xml_set(y, "description", md->description);
 	}
+	if (r->npending_deletes) {
+		x = xmlNewChild(root, NULL, BAD_CAST "PendingDeletes", NULL);
+		for (i = 0; i < r->npending_deletes; i++) {
+			const char *p = r->pending_deletes[i];
+			size_t n = strlen(p);
+			bool folder = n > 1 && p[n - 1] == '/';
+			char *path = hutch_xasprintf("%.*s", (int)(folder ? n - 1 : n), p);
+
+			y = xmlNewChild(x, NULL, BAD_CAST(folder ? "Folder" : "File"), NULL);
+			hutch_xml_set(y, "path", path);
+			free(path);
+		}
+	}
 	rc = hutch_xml_dump(doc, buf, len, e);
 	xmlFreeDoc(doc);
 	return rc;
 }
+
+static int registry_recover(struct hutch_registry *r, struct hutch_error *e);
 
 int hutch_registry_open(struct hutch_registry **out, struct hutch_error *e)
 {
@@ -201,6 +256,8 @@ int hutch_registry_open(struct hutch_registry **out, struct hutch_error *e)
 		rc = hutch_registry_parse(buf, len, r->path, r, e);
 		free(buf);
 	}
+	if (!rc)
+		rc = registry_recover(r, e);
 	if (rc)
 		goto fail;
 	free(home);
@@ -274,7 +331,7 @@ int hutch_registry_remove_vm(struct hutch_registry *r, const char *uuid)
 	for (i = 0; i < r->nvms; i++) {
 		if (strcasecmp(r->vms[i].uuid, uuid))
 			continue;
-		free(r->vms[i].path);
+		vm_entry_clear(&r->vms[i]);
 		memmove(&r->vms[i], &r->vms[i + 1], (r->nvms - i - 1) * sizeof(r->vms[0]));
 		r->nvms--;
 		return 0;
@@ -327,24 +384,32 @@ int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid, s
 	return hutch_seterr(e, -ENOENT, "could not find a registered machine named '%s'", name_or_uuid);
 }
 
+struct hutch_vm_entry *hutch_registry_find_entry(struct hutch_registry *r, const char *uuid_or_path)
+{
+	char ub[HUTCH_UUID_LEN + 1];
+	const char *key = strip_braces(uuid_or_path, ub);
+	char *abs = hutch_abspath(uuid_or_path);
+	struct hutch_vm_entry *found = NULL;
+	size_t i;
+
+	for (i = 0; i < r->nvms && !found; i++)
+		if (!strcasecmp(r->vms[i].uuid, key) || !strcmp(r->vms[i].path, abs))
+			found = &r->vms[i];
+	free(abs);
+	return found;
+}
+
 int hutch_registry_load_all(struct hutch_registry *r, struct hutch_machine ***out, size_t *n,
 			    struct hutch_error *e)
 {
 	struct hutch_machine **ms = hutch_xmalloc((r->nvms + 1) * sizeof(*ms));
-	size_t i;
-	int rc;
+	size_t i, got = 0;
 
-	for (i = 0; i < r->nvms; i++) {
-		rc = hutch_config_load(r->vms[i].path, &ms[i], e);
-		if (rc) {
-			while (i--)
-				hutch_machine_free(ms[i]);
-			free(ms);
-			return rc;
-		}
-	}
+	for (i = 0; i < r->nvms; i++)
+		if (!hutch_config_load(r->vms[i].path, &ms[got], NULL))
+			got++;
 	*out = ms;
-	*n = r->nvms;
+	*n = got;
 	return 0;
 }
 
@@ -470,64 +535,238 @@ static void rebase_slot(char **slot, const char *from, const char *to)
 	}
 }
 
-int hutch_vm_rename_files(struct hutch_registry *r, struct hutch_machine *m, const char *old_name,
-			  struct hutch_error *e)
+
+/* dirname of path (malloc'd); path is absolute. */
+static char *dir_of(const char *path)
 {
-	char *folder = hutch_xstrdup(m->settings_file), *slash = strrchr(folder, '/');
-	char *old_file = NULL, *new_folder = NULL, *new_file = NULL, *moved = NULL;
-	const char *base;
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash != path ? hutch_xasprintf("%.*s", (int)(slash - path), path) : hutch_xstrdup("/");
+}
+
+static bool exists(const char *path)
+{
 	struct stat st;
+
+	return !lstat(path, &st);
+}
+
+/* rename(2), then the parent directory's fsync, so the move is durable before the next step. */
+static int rename_durable(const char *from, const char *to, struct hutch_error *e)
+{
+	if (rename(from, to))
+		return hutch_seterr(e, -errno, "cannot rename '%s' to '%s': %s", from, to, strerror(errno));
+	hutch_fsync_dir_of(to);
+	hutch_crash_point();
+	return 0;
+}
+
+/*
+ * Redo the steps of vm's journalled rename that have not happened, in
+ * order; each one checks whether it is done, so this is safe to run after
+ * a crash at any point, and it is the live path too:
+ *   1. (done by hutch_vm_rename) the journal: vm->rename_to and rename_name;
+ *   2. (done by hutch_vm_rename) the new name saved in the old file;
+ *   3. the folder renamed: FOLDER/OLD -> FOLDER/NEW;
+ *   4. the file renamed: FOLDER/NEW/OLD.hutch -> FOLDER/NEW/NEW.hutch;
+ *   5. the file saved with the new name and the paths that pointed into
+ *      the folder moved;
+ *   6. the registry saved with the new path, the moved media and the
+ *      journal cleared (one atomic write; the caller's).
+ * If the new folder exists beside the old one (someone else's; step 3
+ * never happened), the rename is rolled back to "new name, old files"
+ * (a layout VirtualBox allows).  *out (may be NULL) gets the machine.
+ */
+static int rename_roll_forward(struct hutch_registry *r, struct hutch_vm_entry *vm, struct hutch_machine **out,
+			       struct hutch_error *e)
+{
+	char *old_folder = dir_of(vm->path), *new_folder = dir_of(vm->rename_to);
+	char *moved = hutch_xasprintf("%s%s", new_folder, strrchr(vm->path, '/'));
+	const char *file = vm->path;
+	struct hutch_machine *m = NULL;
 	size_t i, j;
 	int rc = 0;
 
-	if (!slash || slash == folder)
+	if (exists(old_folder) && exists(new_folder))
+		goto load;	/* roll back: the rename of the folder never happened */
+	if (exists(old_folder) && (rc = rename_durable(old_folder, new_folder, e)))
 		goto out;
-	*slash = 0;
-	base = strrchr(folder, '/') + 1;
-	old_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, folder, old_name);
-	/* Only the default layout NAME/NAME.hutch follows the name, as in VirtualBox. */
-	if (strcmp(base, old_name) || strcmp(old_file, m->settings_file) || strchr(m->name, '/'))
+	if (exists(moved) && !exists(vm->rename_to) && (rc = rename_durable(moved, vm->rename_to, e)))
 		goto out;
-	new_folder = hutch_xasprintf("%.*s%s", (int)(base - folder), folder, m->name);
-	if (!lstat(new_folder, &st)) {
-		rc = hutch_seterr(e, -EEXIST, "cannot rename the VM's folder to '%s': it exists", new_folder);
+	file = vm->rename_to;
+load:
+	rc = hutch_config_load(file, &m, e);
+	if (rc)
 		goto out;
+	hutch_setstr(&m->name, vm->rename_name);
+	if (file == vm->rename_to) {
+		/* Everything that lived in the folder (disks, serial logs, kernels) moved with it. */
+		rebase_slot(&m->kernel, old_folder, new_folder);
+		rebase_slot(&m->initrd, old_folder, new_folder);
+		for (i = 0; i < HUTCH_MAX_UARTS; i++)
+			rebase_slot(&m->uart[i].path, old_folder, new_folder);
+		for (i = 0; i < m->nctl; i++)
+			for (j = 0; j < m->ctl[i].natt; j++)
+				rebase_slot(&m->ctl[i].att[j].medium, old_folder, new_folder);
+		for (i = 0; i < r->nmedia; i++)
+			rebase_slot(&r->media[i].location, old_folder, new_folder);
 	}
-	if (rename(folder, new_folder)) {
-		rc = hutch_seterr(e, -errno, "cannot rename '%s' to '%s': %s", folder, new_folder,
-				  strerror(errno));
+	rc = hutch_config_save(m, e);
+	if (rc)
 		goto out;
+	hutch_setstr(&vm->path, file);
+out:
+	/*
+	 * Done; or failed before anything moved: rolled back to the old
+	 * files (under the new name if step 2 happened), so the VM stays
+	 * accessible and the journal goes.  A failure after the folder moved
+	 * keeps the journal: the next hutch_registry_open tries again (the VM
+	 * shows as inaccessible until then, with the reason).
+	 */
+	if (!rc || exists(vm->path)) {
+		hutch_setstr(&vm->rename_to, NULL);
+		hutch_setstr(&vm->rename_name, NULL);
 	}
-	moved = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, new_folder, old_name);
-	new_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, new_folder, m->name);
-	if (rename(moved, new_file)) {
-		rc = hutch_seterr(e, -errno, "cannot rename '%s' to '%s': %s", moved, new_file, strerror(errno));
-		rename(new_folder, folder);
-		goto out;
-	}
-	/* The old lock file moved along; the new name gets its own. */
+	if (!rc && out)
+		*out = m;
+	else
+		hutch_machine_free(m);
+	free(old_folder);
+	free(new_folder);
 	free(moved);
-	moved = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX ".lock", new_folder, old_name);
-	unlink(moved);
-	/* Everything that lived in the folder (disks, serial logs, kernels) moved with it. */
-	rebase_slot(&m->kernel, folder, new_folder);
-	rebase_slot(&m->initrd, folder, new_folder);
-	for (i = 0; i < HUTCH_MAX_UARTS; i++)
-		rebase_slot(&m->uart[i].path, folder, new_folder);
-	for (i = 0; i < m->nctl; i++)
-		for (j = 0; j < m->ctl[i].natt; j++)
-			rebase_slot(&m->ctl[i].att[j].medium, folder, new_folder);
-	for (i = 0; i < r->nmedia; i++)
-		rebase_slot(&r->media[i].location, folder, new_folder);
-	for (i = 0; i < r->nvms; i++)
-		if (!strcmp(r->vms[i].path, m->settings_file))
-			hutch_setstr(&r->vms[i].path, new_file);
-	hutch_setstr(&m->settings_file, new_file);
+	return rc;
+}
+
+static void delete_one(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > 1 && path[n - 1] == '/')
+		rmdir(path);	/* only an empty folder goes: anything else in it is the user's */
+	else
+		unlink(path);
+	hutch_crash_point();
+}
+
+/* Delete what r's journal lists, in order, and empty the journal (in memory). */
+static void run_pending_deletes(struct hutch_registry *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->npending_deletes; i++) {
+		delete_one(r->pending_deletes[i]);
+		free(r->pending_deletes[i]);
+	}
+	free(r->pending_deletes);
+	r->pending_deletes = NULL;
+	r->npending_deletes = 0;
+}
+
+/*
+ * Finish what killed processes left half done.  A journal is only seen
+ * here once its writer is gone: the writer holds the registry's lock from
+ * writing the journal to clearing it.  A rename also needs the VM's lock:
+ * if another process holds it, that one (or a later command) finishes.
+ */
+static int registry_recover(struct hutch_registry *r, struct hutch_error *e)
+{
+	bool changed = r->npending_deletes > 0;
+	size_t i;
+
+	run_pending_deletes(r);
+	for (i = 0; i < r->nvms; i++) {
+		struct hutch_vm_entry *vm = &r->vms[i];
+		char *lockpath;
+		struct hutch_lock lk;
+		struct hutch_error ignored;
+
+		if (!vm->rename_to)
+			continue;
+		lockpath = hutch_vm_lock_path(vm->uuid);
+		if (!hutch_lock_try(lockpath, &lk)) {
+			/* A failure leaves the VM inaccessible (and reported so), not the registry wedged. */
+			rename_roll_forward(r, vm, NULL, &ignored);
+			hutch_lock_release(&lk);
+			changed = true;
+		}
+		free(lockpath);
+	}
+	return changed ? hutch_registry_save(r, e) : 0;
+}
+
+int hutch_vm_rename(struct hutch_registry *r, struct hutch_machine **mp, const char *new_name,
+		    struct hutch_error *e)
+{
+	struct hutch_machine *m = *mp;
+	struct hutch_vm_entry *vm = hutch_registry_find_entry(r, m->uuid);
+	char *folder = dir_of(m->settings_file), *old_file = NULL, *new_folder = NULL, *new_file = NULL;
+	const char *base = strrchr(folder, '/') + 1;
+	int rc;
+
+	old_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, folder, m->name);
+	/* Only the default layout NAME/NAME.hutch follows the name, as in VirtualBox. */
+	if (!vm || strcmp(vm->path, m->settings_file) || strcmp(base, m->name) ||
+	    strcmp(old_file, m->settings_file) || strchr(new_name, '/') || !strcmp(m->name, new_name)) {
+		hutch_setstr(&m->name, new_name);
+		rc = hutch_config_save(m, e);
+		goto out;
+	}
+	new_folder = hutch_xasprintf("%.*s%s", (int)(base - folder), folder, new_name);
+	new_file = hutch_xasprintf("%s/%s" HUTCH_CONFIG_SUFFIX, new_folder, new_name);
+	if (exists(new_folder)) {
+		/* The VM is renamed all the same; its files keep the old name (a layout VirtualBox allows). */
+		hutch_setstr(&m->name, new_name);
+		rc = hutch_config_save(m, e);
+		if (!rc)
+			rc = hutch_seterr(e, -EEXIST, "cannot rename the VM's folder to '%s': it exists",
+					  new_folder);
+		goto out;
+	}
+	/* Step 1: the journal. */
+	hutch_setstr(&vm->rename_to, new_file);
+	hutch_setstr(&vm->rename_name, new_name);
+	rc = hutch_registry_save(r, e);
+	if (rc) {
+		hutch_setstr(&vm->rename_to, NULL);
+		hutch_setstr(&vm->rename_name, NULL);
+		goto out;
+	}
+	hutch_crash_point();
+	/* Step 2: the new name (and the caller's other changes) in the old file. */
+	hutch_setstr(&m->name, new_name);
+	rc = hutch_config_save(m, e);
+	hutch_crash_point();
+	if (rc) {
+		/* Nothing moved: no rename to finish later. */
+		hutch_setstr(&vm->rename_to, NULL);
+		hutch_setstr(&vm->rename_name, NULL);
+	}
+	/* Steps 3 to 5; then 6. */
+	if (!rc)
+		rc = rename_roll_forward(r, vm, mp, e);
+	if (!rc)
+		hutch_machine_free(m);
+	if (hutch_registry_save(r, rc ? NULL : e) && !rc)
+		rc = -EIO;
 out:
 	free(folder);
 	free(old_file);
 	free(new_folder);
 	free(new_file);
-	free(moved);
 	return rc;
+}
+
+int hutch_registry_delete_files(struct hutch_registry *r, char *const *paths, size_t n, struct hutch_error *e)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		*HUTCH_APPEND(r->pending_deletes, r->npending_deletes) = hutch_xstrdup(paths[i]);
+	rc = hutch_registry_save(r, e);
+	if (rc)
+		return rc;
+	hutch_crash_point();
+	run_pending_deletes(r);
+	return hutch_registry_save(r, e);
 }

@@ -3,9 +3,11 @@
  * libhutch plumbing: errors, per-user paths, atomic file replacement,
  * flock-based locks and UUIDs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +181,21 @@ char *hutch_abspath(const char *path)
 	return out;
 }
 
+/*
+ * Test hook for the crash-safety tests: HUTCH_TEST_CRASH_AT=N makes the
+ * process SIGKILL itself at the N-th crash point it passes (counted from
+ * 1), as a power cut or kill -9 would.  Crash points sit between the
+ * steps of every multi-step change (atomic writes, renames, deletions).
+ */
+void hutch_crash_point(void)
+{
+	static long passed;
+	const char *s = getenv("HUTCH_TEST_CRASH_AT");
+
+	if (s && *s && ++passed == atol(s))
+		raise(SIGKILL);
+}
+
 /* Test hook: HUTCH_TEST_SLOW_WRITE=N sleeps N s between writing the temp file and the rename. */
 static void test_slow_write(void)
 {
@@ -188,7 +205,7 @@ static void test_slow_write(void)
 		sleep((unsigned)atoi(s));
 }
 
-static int fsync_dir_of(const char *path)
+int hutch_fsync_dir_of(const char *path)
 {
 	char *dir = hutch_xstrdup(path);
 	char *slash = strrchr(dir, '/');
@@ -209,22 +226,61 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
+/*
+ * Remove the temp files that killed writers left beside path.  Every
+ * writer of a file holds its lock (the registry's, or the VM's), so a
+ * temp file seen by the lock holder is no one's.
+ */
+static void remove_stale_temps(const char *path)
+{
+	char *dir = hutch_xstrdup(path), *slash = strrchr(dir, '/'), *prefix;
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+
+	if (!slash)
+		goto out;
+	*slash = 0;
+	prefix = hutch_xasprintf("%s" HUTCH_TMP_SUFFIX, slash + 1);
+	n = strlen(prefix);
+	d = opendir(*dir ? dir : "/");
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, n) || strlen(de->d_name) != n + 6)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	free(prefix);
+out:
+	free(dir);
+}
+
 int hutch_write_file_atomic(const char *path, const void *data, size_t len, struct hutch_error *e)
 {
 	/*
-	 * The temp name is fixed: callers hold the file's lock, so no one else
-	 * writes it, and a temp file left by a killed writer is simply reused.
+	 * A unique temp name per writer (mkstemp), so two writers never write
+	 * one temp file, even if one of them does not hold the file's lock.
+	 * The file keeps the mode it has (a user's chmod survives a save);
+	 * a new file is private (0600): it may name the user's paths.
 	 */
-	char *tmp = hutch_xasprintf("%s.tmp", path);
+	char *tmp = hutch_xasprintf("%s" HUTCH_TMP_SUFFIX "XXXXXX", path);
+	mode_t mode = HUTCH_FILE_MODE;
 	const char *p = data;
+	struct stat st;
 	int fd, rc = 0;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!stat(path, &st))
+		mode = st.st_mode & 07777;
+	remove_stale_temps(path);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		rc = hutch_seterr(e, -errno, "cannot create '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	while (len) {
+	if (fchmod(fd, mode))
+		rc = hutch_seterr(e, -errno, "cannot set the mode of '%s': %s", tmp, strerror(errno));
+	while (!rc && len) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
@@ -245,13 +301,14 @@ int hutch_write_file_atomic(const char *path, const void *data, size_t len, stru
 		goto out;
 	}
 	test_slow_write();
+	hutch_crash_point();
 	if (rename(tmp, path)) {
 		rc = hutch_seterr(e, -errno, "cannot replace '%s': %s", path, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
 	/* The rename is only durable once the directory entry is. */
-	rc = fsync_dir_of(path);
+	rc = hutch_fsync_dir_of(path);
 	if (rc)
 		hutch_seterr(e, rc, "cannot sync the directory of '%s': %s", path, strerror(-rc));
 out:
@@ -291,9 +348,16 @@ int hutch_read_file(const char *path, char **buf, size_t *len, struct hutch_erro
 	return 0;
 }
 
-char *hutch_config_lock_path(const char *settings_file)
+char *hutch_vm_lock_path(const char *uuid)
 {
-	return hutch_xasprintf("%s.lock", settings_file);
+	char *home = hutch_config_home(), *dir = hutch_xasprintf("%s/locks", home);
+	char *path = hutch_xasprintf("%s/%s.lock", dir, uuid);
+
+	/* An error here shows as the lock file's open() error, which names the path. */
+	hutch_mkdir_p(dir, HUTCH_DIR_MODE, NULL);
+	free(dir);
+	free(home);
+	return path;
 }
 
 static unsigned lock_timeout_ms(void)
@@ -312,7 +376,7 @@ int hutch_lock_acquire(const char *path, struct hutch_lock *lk, struct hutch_err
 
 	lk->fd = -1;
 	lk->path = NULL;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, HUTCH_FILE_MODE);
 	if (fd < 0)
 		return hutch_seterr(e, -errno, "cannot open lock file '%s': %s", path, strerror(errno));
 	/* Poll rather than block, so a stuck holder turns into a clear error, not a hang. */
@@ -331,6 +395,23 @@ int hutch_lock_acquire(const char *path, struct hutch_lock *lk, struct hutch_err
 		}
 		usleep(20000);
 		waited += 20;
+	}
+	lk->fd = fd;
+	lk->path = hutch_xstrdup(path);
+	return 0;
+}
+
+int hutch_lock_try(const char *path, struct hutch_lock *lk)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, HUTCH_FILE_MODE);
+
+	lk->fd = -1;
+	lk->path = NULL;
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return -EBUSY;
 	}
 	lk->fd = fd;
 	lk->path = hutch_xstrdup(path);

@@ -21,6 +21,7 @@
 #include "hutch/registry.h"
 #include "hutch/vm.h"
 #include "internal.h"
+#include "drive_spec.h"
 
 #define CONTROL_TIMEOUT_MS 10000
 #define CONTROL_LINE_MAX 1024
@@ -257,6 +258,8 @@ int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s)
 	return -ETIMEDOUT;
 }
 
+#define HUTCH_VM_MAX_DRIVES 64   /* hutch-vm's MAX_DRIVES */
+
 /* --- what cannot run yet --- */
 
 static void list_add(char **list, const char *item)
@@ -284,36 +287,74 @@ static const char *drive_bus(const struct hutch_storagectl *c, const struct hutc
 	return NULL;
 }
 
-/* One --drive value for an attachment (commas in the path doubled). */
-static char *drive_spec(const struct hutch_storagectl *c, const struct hutch_attachment *a)
+char *hutch_vm_drive_spec(const struct hutch_storagectl *c, const struct hutch_attachment *a, const char *format)
 {
 	const char *bus = drive_bus(c, a);
-	bool dvd = !strcmp(a->type, "dvddrive"), empty = !strcmp(a->medium, "emptydrive");
-	char *file = hutch_xstrdup(""), *spec;
-	unsigned port = a->port;
+	bool empty = !strcmp(a->medium, "emptydrive");
+	struct drive_spec d = { .port = -1 };
 
-	if (!empty) {
-		size_t n = 0;
-
-		free(file);
-		file = hutch_xmalloc(2 * strlen(a->medium) + 1);
-		for (const char *p = a->medium; *p; p++) {
-			if (*p == ',')
-				file[n++] = ',';
-			file[n++] = *p;
-		}
-		file[n] = '\0';
-	}
+	if (!bus || (!empty && !drive_format_name(format)))
+		return NULL;
+	d.cdrom = !strcmp(a->type, "dvddrive");
+	d.readonly = d.cdrom;
+	d.bus = !strcmp(bus, "virtio") ? DRIVE_BUS_VIRTIO : !strcmp(bus, "ide") ? DRIVE_BUS_IDE : DRIVE_BUS_SATA;
 	/* VirtualBox's IDE "port" is the channel and "device" master/slave. */
-	if (!strcmp(bus, "ide"))
-		port = a->port * 2 + a->device;
-	if (!strcmp(bus, "virtio"))
-		spec = hutch_xasprintf("if=virtio,media=disk,file=%s", file);
-	else
-		spec = hutch_xasprintf("if=%s,port=%u,media=%s%s%s", bus, port, dvd ? "cdrom" : "disk",
-				       empty ? "" : ",file=", file);
-	free(file);
-	return spec;
+	if (d.bus == DRIVE_BUS_IDE)
+		d.port = (int)(a->port * 2 + a->device);
+	else if (d.bus == DRIVE_BUS_SATA)
+		d.port = (int)a->port;
+	if (!empty) {
+		/* Never left to hutch-vm's probe: a guest decides what a raw disk's first bytes say. */
+		d.format = (char *)drive_format_name(format);
+		d.file = a->medium;
+	}
+	return drive_spec_format(&d);
+}
+
+/*
+ * The --drive specs of m's attachments that hutch-vm can attach, each
+ * with the format the media registry recorded for its medium.  A medium
+ * the registry does not know (a settings file from elsewhere) is
+ * registered now: probed once, as at storageattach, and recorded.
+ */
+static int drive_specs(const struct hutch_machine *m, char **drives, size_t *ndrives, struct hutch_error *e)
+{
+	struct hutch_registry *r;
+	bool changed = false;
+	size_t i, j;
+	int rc;
+
+	*ndrives = 0;
+	rc = hutch_registry_open(&r, e);
+	if (rc)
+		return rc;
+	for (i = 0; i < m->nctl && !rc; i++) {
+		for (j = 0; j < m->ctl[i].natt && !rc; j++) {
+			const struct hutch_attachment *a = &m->ctl[i].att[j];
+			enum hutch_medium_kind kind = strcmp(a->type, "hdd") ? HUTCH_MEDIUM_DVD : HUTCH_MEDIUM_HDD;
+			struct hutch_medium *md = NULL;
+
+			if (!drive_bus(&m->ctl[i], a) || *ndrives == HUTCH_VM_MAX_DRIVES)
+				continue;
+			if (strcmp(a->medium, "emptydrive")) {
+				md = hutch_registry_find_medium(r, a->medium_uuid ? a->medium_uuid : a->medium,
+								(int)kind);
+				if (!md) {
+					rc = hutch_registry_open_medium(r, a->medium, kind, &md, e);
+					changed = !rc;
+				}
+				if (!rc && !drive_format_name(md->format))
+					rc = hutch_seterr(e, -ENOTSUP, "medium '%s' has format '%s', which hutch-vm "
+							  "cannot attach", md->location, md->format);
+			}
+			if (!rc)
+				drives[(*ndrives)++] = hutch_vm_drive_spec(&m->ctl[i], a, md ? md->format : NULL);
+		}
+	}
+	if (!rc && changed)
+		rc = hutch_registry_save(r, e);
+	hutch_registry_close(r);
+	return rc;
 }
 
 char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
@@ -357,7 +398,6 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 
 /* --- launching --- */
 
-#define HUTCH_VM_MAX_DRIVES 64   /* hutch-vm's MAX_DRIVES */
 
 static bool is_exec(const char *p)
 {
@@ -496,17 +536,19 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 		rc = hutch_seterr(e, -errno, "cannot make '%s' private (mode 0700): %s", rt, strerror(errno));
 		goto out;
 	}
+	if ((rc = drive_specs(m, drives, &ndrives, e)))
+		goto out;
 	sock = hutch_vm_socket_path(m);
 	state = hutch_vm_state_path(m);
 	folder = hutch_vm_folder(m);
 	log = hutch_xasprintf("%s/Logs", folder);
-	if ((rc = hutch_mkdir_p(log, 0755, e)))
+	if ((rc = hutch_mkdir_p(log, HUTCH_DIR_MODE, e)))
 		goto out;
 	free(log);
 	log = hutch_vm_log_path(m);
 	unlink(sock);
 	unlink(state);
-	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, HUTCH_FILE_MODE);
 	if (logfd < 0) {
 		rc = hutch_seterr(e, -errno, "cannot open the log file '%s': %s", log, strerror(errno));
 		goto out;
@@ -544,14 +586,9 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 		argv[argc++] = "--append";
 		argv[argc++] = m->cmdline;
 	}
-	for (size_t i = 0; i < m->nctl; i++) {
-		for (size_t j = 0; j < m->ctl[i].natt; j++) {
-			if (!drive_bus(&m->ctl[i], &m->ctl[i].att[j]) || ndrives == HUTCH_VM_MAX_DRIVES)
-				continue;
-			drives[ndrives] = drive_spec(&m->ctl[i], &m->ctl[i].att[j]);
-			argv[argc++] = "--drive";
-			argv[argc++] = drives[ndrives++];
-		}
+	for (size_t i = 0; i < ndrives; i++) {
+		argv[argc++] = "--drive";
+		argv[argc++] = drives[i];
 	}
 	argv[argc++] = "--serial";
 	argv[argc++] = serial;

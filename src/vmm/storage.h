@@ -15,34 +15,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define MAX_DRIVES       64
-#define AHCI_MAX_PORTS   30
-#define IDE_MAX_DRIVES   4     /* primary/secondary x master/slave */
-
-enum drive_bus {
-	DRIVE_BUS_VIRTIO,
-	DRIVE_BUS_SATA,
-	DRIVE_BUS_IDE,
-};
-
-struct drive_spec {
-	char *file;             /* NULL: CD/DVD drive without media */
-	char *format;           /* NULL: probe the image's header */
-	enum drive_bus bus;
-	bool cdrom;
-	bool readonly;
-	int port;               /* -1: the lowest free position on its bus */
-};
-
 /*
- * Parse "file=PATH[,format=F][,if=virtio|sata|ide][,media=disk|cdrom]
- * [,readonly=on|off][,port=N]" (a comma inside PATH is written ",,", as
- * in QEMU).  Defaults: a disk goes on virtio, a CD/DVD drive on SATA.
- * 0, or -EINVAL with a one-line reason in @err.  Free with drive_spec_free.
+ * struct drive_spec and its parser live in src/common/drive_spec.h: one
+ * definition that libhutch (which writes --drive) shares with hutch-vm.
  */
-int drive_spec_parse(const char *s, struct drive_spec *d, char *err, size_t errlen);
-void drive_spec_free(struct drive_spec *d);
-const char *drive_bus_name(enum drive_bus bus);
+#include "drive_spec.h"
+
+#define MAX_DRIVES       64
+#define AHCI_MAX_PORTS   DRIVE_SATA_PORTS
+#define IDE_MAX_DRIVES   DRIVE_IDE_PORTS  /* primary/secondary x master/slave */
 
 struct machine;
 

@@ -85,9 +85,35 @@ vmctl storageattach ci --storagectl SCSI --port 0 --device 0 --type dvddrive --m
 vmctl startvm ci > /dev/null 2> warn.out
 grep -q "not yet supported by Hutch, started without: nic1 (nat), SCSI-0-0 (dvddrive)" warn.out ||
 	fail "unsupported devices not named: $(cat warn.out)"
-tail -n 3 "$log" | grep -q -- "--drive if=sata,port=0,media=cdrom --drive if=ide,port=2,media=cdrom --serial" ||
+tail -n 3 "$log" | grep -q -- "--drive if=sata,port=0,media=cdrom,readonly=on --drive if=ide,port=2,media=cdrom,readonly=on --serial" ||
 	fail "drives not passed to hutch-vm: $(tail -n 3 "$log")"
 grep -q -- "--type gui is not yet supported" warn.out || fail "gui fallback not named"
+vmctl controlvm ci poweroff 2> /dev/null
+
+# Every image travels with its registered format (issue 8, finding 1): a
+# raw disk whose first bytes a guest made look like a qcow2 header is
+# still started as raw, and hutch-vm is never left to probe.
+truncate -s 1M guest.img
+vmctl storagectl ci --name VirtIO --add virtio
+vmctl createmedium disk --filename sata.vdi --size 4 > /dev/null 2>&1
+vmctl storageattach ci --storagectl SATA --port 3 --device 0 --type hdd --medium sata.vdi
+truncate -s 1M cd.iso
+vmctl storageattach ci --storagectl IDE --port 0 --device 1 --type dvddrive --medium cd.iso
+vmctl storageattach ci --storagectl VirtIO --port 0 --device 0 --type hdd --medium guest.img
+# The guest's write: a qcow2 magic and version at offset 0 of its raw disk.
+printf 'QFI\xfb\0\0\0\3' | dd of=guest.img conv=notrunc 2> /dev/null
+# A settings file naming an image the registry forgot: registered (probed once) at start.
+sed -i '/sata\.vdi/d' "$HUTCH_CONFIG_HOME/registry.xml"
+vmctl list hdds | has sata.vdi && fail "test setup: sata.vdi still registered"
+vmctl startvm ci --type headless > /dev/null 2> warn.out
+drives=$(tail -n 3 "$log" | grep -o -- "--drive [^ ]*" | tr '\n' ' ')
+for want in "if=sata,port=3,media=disk,readonly=off,format=vdi,file=$T/sata.vdi" \
+	"if=ide,port=1,media=cdrom,readonly=on,format=raw,file=$T/cd.iso" \
+	"if=virtio,media=disk,readonly=off,format=raw,file=$T/guest.img"; do
+	case " $drives" in *" --drive $want "*) ;; *) fail "no '--drive $want' in: $drives" ;; esac
+done
+vmctl list hdds | has -x "Location:       $T/sata.vdi" || fail "unregistered image not registered at start"
+note "formats passed: $drives"
 vmctl controlvm ci poweroff 2> /dev/null
 
 # hutch-vm failing at start: its log's last lines are the error.

@@ -156,6 +156,151 @@ static void test_find_vm(void **state)
 	hutch_machine_free(m);
 }
 
+
+/* The registry file's text (malloc'd). */
+static int read_registry_text(char **buf, size_t *len)
+{
+	char *p = tpath("registry.xml");
+	FILE *f = fopen(p, "r");
+	long n;
+
+	free(p);
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	*buf = calloc(1, (size_t)n + 1);
+	*len = fread(*buf, 1, (size_t)n, f);
+	fclose(f);
+	return 0;
+}
+
+/* A missing and a corrupt settings file beside a healthy one: only those two are inaccessible. */
+static void test_inaccessible_vms_touch_nothing_else(void **state)
+{
+	struct hutch_machine *good = hutch_machine_new("good", NULL), *bad = hutch_machine_new("bad", NULL);
+	struct hutch_machine *gone = hutch_machine_new("gone", NULL), *found, **all;
+	struct hutch_registry *r;
+	struct hutch_error e;
+	size_t n;
+	FILE *f;
+
+	good->settings_file = tpath("good.hutch");
+	bad->settings_file = tpath("bad.hutch");
+	gone->settings_file = tpath("gone.hutch");
+	assert_int_equal(hutch_config_save(good, &e), 0);
+	f = fopen(bad->settings_file, "w");
+	fputs("<HutchMachine <<<", f);
+	fclose(f);
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(hutch_registry_add_vm(r, bad->uuid, bad->settings_file, &e), 0);
+	assert_int_equal(hutch_registry_add_vm(r, good->uuid, good->settings_file, &e), 0);
+	assert_int_equal(hutch_registry_add_vm(r, gone->uuid, gone->settings_file, &e), 0);
+	assert_int_equal(hutch_registry_load_all(r, &all, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(all[0]->name, "good");
+	hutch_machine_free(all[0]);
+	free(all);
+	assert_int_equal(hutch_registry_find_vm(r, "good", &found, &e), 0);
+	hutch_machine_free(found);
+	assert_int_equal(hutch_registry_find_vm(r, good->uuid, &found, &e), 0);
+	hutch_machine_free(found);
+	/* The broken ones are found as entries (by UUID or path), and fail to load. */
+	assert_non_null(hutch_registry_find_entry(r, bad->uuid));
+	assert_non_null(hutch_registry_find_entry(r, gone->settings_file));
+	assert_null(hutch_registry_find_entry(r, "01234567-89ab-4cde-8f01-23456789abcd"));
+	assert_int_not_equal(hutch_registry_find_vm(r, bad->uuid, &found, &e), 0);
+	assert_int_equal(hutch_registry_find_vm(r, gone->uuid, &found, &e), -ENOENT);
+	hutch_registry_close(r);
+	unlink(good->settings_file);
+	unlink(bad->settings_file);
+	hutch_machine_free(good);
+	hutch_machine_free(bad);
+	hutch_machine_free(gone);
+}
+
+/*
+ * The registry's journals, as a killed vmctl leaves them: a rename after
+ * its folder moved (file not yet), and deletions begun.  The next
+ * hutch_registry_open finishes both.
+ */
+static void test_journal_recovery(void **state)
+{
+	char *folder = tpath("old"), *new_folder = tpath("new"), *file, *new_file, *disk, *new_disk;
+	char *doomed = tpath("doomed.img"), *doomed_dir = tpath("doomed-dir"), *paths[2], *buf;
+	struct hutch_machine *m = hutch_machine_new("old", NULL), *found;
+	struct hutch_registry *r;
+	struct hutch_medium *md;
+	struct hutch_error e;
+	size_t len;
+	FILE *f;
+
+	assert_true(asprintf(&file, "%s/old.hutch", folder) > 0);
+	assert_true(asprintf(&new_file, "%s/new.hutch", new_folder) > 0);
+	assert_true(asprintf(&disk, "%s/disk.img", folder) > 0);
+	assert_true(asprintf(&new_disk, "%s/disk.img", new_folder) > 0);
+	assert_int_equal(mkdir(folder, 0700), 0);
+	assert_int_equal(mkdir(doomed_dir, 0700), 0);
+	f = fopen(doomed, "w");
+	fclose(f);
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(hutch_medium_create(r, disk, 1 << 20, "raw", false, NULL, NULL, &md, &e), 0);
+	assert_int_equal(hutch_machine_add_ctl(m, "SATA", "sata", NULL, &e), 0);
+	assert_int_equal(hutch_ctl_attach(hutch_machine_find_ctl(m, "SATA"), 0, 0, "hdd", disk, md->uuid, &e), 0);
+	m->settings_file = strdup(file);
+	assert_int_equal(hutch_config_save(m, &e), 0);
+	assert_int_equal(hutch_registry_add_vm(r, m->uuid, file, &e), 0);
+	/* The journal of a rename to "new", and of two deletions. */
+	r->vms[0].rename_to = strdup(new_file);
+	r->vms[0].rename_name = strdup("new");
+	assert_int_equal(hutch_registry_save(r, &e), 0);
+	paths[0] = doomed;
+	paths[1] = NULL;
+	assert_true(asprintf(&paths[1], "%s/", doomed_dir) > 0);
+	r->pending_deletes = calloc(2, sizeof(char *));
+	r->pending_deletes[0] = strdup(paths[0]);
+	r->pending_deletes[1] = strdup(paths[1]);
+	r->npending_deletes = 2;
+	assert_int_equal(hutch_registry_save(r, &e), 0);
+	hutch_registry_close(r);
+	/* The journalled registry round-trips through its schema's elements. */
+	assert_int_equal(read_registry_text(&buf, &len), 0);
+	assert_non_null(strstr(buf, "renameTo=\""));
+	assert_non_null(strstr(buf, "<PendingDeletes>"));
+	free(buf);
+	/* Killed after step 3: the folder moved, the file kept its old name. */
+	assert_int_equal(rename(folder, new_folder), 0);
+
+	assert_int_equal(hutch_registry_open(&r, &e), 0);
+	assert_int_equal(r->npending_deletes, 0);
+	assert_int_equal(access(doomed, F_OK), -1);
+	assert_int_equal(access(doomed_dir, F_OK), -1);
+	assert_null(r->vms[0].rename_to);
+	assert_string_equal(r->vms[0].path, new_file);
+	assert_non_null(hutch_registry_find_medium(r, new_disk, HUTCH_MEDIUM_HDD));
+	assert_int_equal(hutch_registry_find_vm(r, "new", &found, &e), 0);
+	assert_string_equal(found->settings_file, new_file);
+	assert_string_equal(found->ctl[0].att[0].medium, new_disk);
+	hutch_machine_free(found);
+	hutch_registry_close(r);
+	/* And the journal is gone from the file. */
+	assert_int_equal(read_registry_text(&buf, &len), 0);
+	assert_null(strstr(buf, "renameTo"));
+	assert_null(strstr(buf, "PendingDeletes"));
+	free(buf);
+	hutch_machine_free(m);
+	free(paths[1]);
+	free(folder);
+	free(new_folder);
+	free(file);
+	free(new_file);
+	free(disk);
+	free(new_disk);
+	free(doomed);
+	free(doomed_dir);
+}
+
 static void test_probe(void **state)
 {
 	char *raw = tpath("p.raw"), *q = tpath("p.qcow2"), *fmt;
@@ -226,23 +371,38 @@ static void test_lock_between_processes(void **state)
 
 static void test_atomic_write(void **state)
 {
-	char *p = tpath("atomic.txt"), *tmp = tpath("atomic.txt.tmp"), buf[32] = "";
+	char *p = tpath("atomic.txt"), *tmp = tpath("atomic.txt.tmp-Ab3xYz"), buf[32] = "";
+	char *mine = tpath("atomic.txt.tmp-notours");
 	struct hutch_error e;
+	struct stat st;
 	FILE *f;
 
 	assert_int_equal(hutch_write_file_atomic(p, "first", 5, &e), 0);
-	/* A stale temp file from a killed writer is simply overwritten. */
+	/* A new file is private to the user (it may name the user's files). */
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A mode the user chose survives the next save. */
+	assert_int_equal(chmod(p, 0640), 0);
+	assert_int_equal(hutch_write_file_atomic(p, "first", 5, &e), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	/* A stale temp file from a killed writer is removed; other files are left alone. */
+	f = fopen(mine, "w");
+	fclose(f);
 	f = fopen(tmp, "w");
 	fputs("garbage from a dead writer", f);
 	fclose(f);
 	assert_int_equal(hutch_write_file_atomic(p, "second", 6, &e), 0);
 	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(mine, F_OK), 0);
+	unlink(mine);
+	free(mine);
 	f = fopen(p, "r");
 	assert_non_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
 	assert_string_equal(buf, "second");
 	assert_int_equal(hutch_write_file_atomic("/nonexistent/dir/f", "x", 1, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "/nonexistent/dir/f.tmp"));
+	assert_non_null(strstr(e.msg, "/nonexistent/dir/f.tmp-"));
 	unlink(p);
 	free(p);
 	free(tmp);
@@ -464,6 +624,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_vm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inaccessible_vms_touch_nothing_else, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_between_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),

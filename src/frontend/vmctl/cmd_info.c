@@ -188,6 +188,8 @@ void show_vm_machinereadable(struct hutch_machine *m)
 	for (i = 0; i < m->nextra; i++) {
 		char joined[512] = "";
 
+		if (hutch_extra_is_secret(m->extra[i].option))
+			continue;
 		for (j = 0; j < m->extra[i].nargs; j++)
 			snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", j ? "," : "",
 				 m->extra[i].args[j]);
@@ -299,6 +301,8 @@ void show_vm_human(struct hutch_machine *m, bool details)
 	if (m->nextra) {
 		printf("Stored settings (not yet supported by Hutch):\n");
 		for (i = 0; i < m->nextra; i++) {
+			if (hutch_extra_is_secret(m->extra[i].option))
+				continue;
 			printf("  --%s", m->extra[i].option);
 			for (j = 0; j < m->extra[i].nargs; j++)
 				printf(" %s", m->extra[i].args[j]);
@@ -314,6 +318,8 @@ int cmd_showvminfo(int argc, char **argv)
 	const char *name = NULL, *pos;
 	int log_idx = -1;
 	struct hutch_machine *m;
+	char uuid[HUTCH_UUID_LEN + 1], *cfg;
+	struct hutch_error why;
 	struct optscan s;
 
 	opt_init(&s, "showvminfo", argc, argv, 1);
@@ -339,6 +345,20 @@ int cmd_showvminfo(int argc, char **argv)
 	}
 	if (!name)
 		usage_error("showvminfo", "which VM? give its name or UUID");
+	if (vm_inaccessible(name, uuid, &cfg, &why)) {
+		/* VBoxManage's output for an inaccessible VM, exit status 0 (Vagrant relies on it). */
+		if (mr) {
+			mr_str("name", "<inaccessible>");
+			mr_str("UUID", uuid);
+		} else {
+			printf("Name:            <inaccessible!>\n");
+			printf("UUID:            %s\n", uuid);
+			printf("Config file:     %s\n", cfg);
+			printf("Access error details:\n%s\n\n", why.msg);
+		}
+		free(cfg);
+		return 0;
+	}
 	m = vm_find(name);
 	if (log_idx >= 0) {
 		char *log = hutch_vm_log_path(m), *buf;

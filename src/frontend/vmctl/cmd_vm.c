@@ -112,10 +112,10 @@ int cmd_createvm(int argc, char **argv)
 		die("machine settings file '%s' already exists", m->settings_file);
 	dir = strdup(m->settings_file);
 	*strrchr(dir, '/') = 0;
-	if (hutch_mkdir_p(dir, 0755, &e))
+	if (hutch_mkdir_p(dir, HUTCH_DIR_MODE, &e))
 		die("%s", e.msg);
 	free(dir);
-	lockpath = hutch_config_lock_path(m->settings_file);
+	lockpath = hutch_vm_lock_path(m->uuid);
 	if (hutch_lock_acquire(lockpath, &lk, &e))
 		die("%s", e.msg);
 	free(lockpath);
@@ -387,48 +387,77 @@ int cmd_modifyvm(int argc, char **argv)
 		modify_one(&s, m, &stored);
 	}
 	if (strcmp(old_name, m->name)) {
-		struct hutch_registry *r = registry_open();
+		char *new_name = strdup(m->name);
+		struct hutch_registry *r;
 		struct hutch_error e;
+		int rc;
 
-		if (hutch_vm_rename_files(r, m, old_name, &e))
+		hutch_setstr(&m->name, old_name);
+		/* Checked again under the registry's lock: two renames to one name cannot both win. */
+		r = registry_open();
+		if (name_taken(r, new_name, m->uuid))
+			die("a VM named '%s' is already registered", new_name);
+		rc = hutch_vm_rename(r, &m, new_name, &e);
+		if (rc == -EEXIST)
 			warn("VM renamed, but its files keep the old name: %s", e.msg);
-		vm_save(m);
-		registry_save(r);
+		else if (rc)
+			die("%s", e.msg);
 		hutch_registry_close(r);
+		free(new_name);
 	}
 	free(old_name);
 	vm_verb_finish(m, &lk, &stored);
 	return 0;
 }
 
-static void delete_vm_files(struct hutch_machine *m)
+struct path_list {
+	char **p;
+	size_t n;
+};
+
+static void path_add(struct path_list *l, char *path)
+{
+	l->p = realloc(l->p, (l->n + 1) * sizeof(*l->p));
+	if (!l->p)
+		abort();
+	l->p[l->n++] = path;
+}
+
+/* The VM's own files, deepest first: logs, the Logs folder, the settings file, the folder. */
+static void vm_files(struct hutch_machine *m, struct path_list *l)
 {
 	char *folder = hutch_vm_folder(m), *logs = xasprintf("%s/Logs", folder);
-	char *lockpath = hutch_config_lock_path(m->settings_file);
 	DIR *d = opendir(logs);
 	struct dirent *de;
 
 	if (d) {
-		while ((de = readdir(d))) {
-			char *p;
-
-			if (de->d_name[0] == '.')
-				continue;
-			p = xasprintf("%s/%s", logs, de->d_name);
-			unlink(p);
-			free(p);
-		}
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				path_add(l, xasprintf("%s/%s", logs, de->d_name));
 		closedir(d);
-		rmdir(logs);
 	}
-	if (unlink(m->settings_file) && errno != ENOENT)
-		die("cannot delete '%s': %s", m->settings_file, strerror(errno));
-	unlink(lockpath);
+	path_add(l, xasprintf("%s/", logs));
+	path_add(l, xasprintf("%s", m->settings_file));
 	/* Only an empty folder goes: anything else in it is the user's. */
-	rmdir(folder);
-	free(lockpath);
+	path_add(l, xasprintf("%s/", folder));
 	free(logs);
 	free(folder);
+}
+
+/*
+ * unregistervm of a VM whose settings cannot be read (found by UUID or
+ * settings path): VirtualBox lets it go; its files are not deleted, since
+ * no one can tell which disks were its own.
+ */
+static void unregister_inaccessible(const char *uuid, const char *cfg, bool del)
+{
+	struct hutch_registry *r = registry_open();
+
+	if (del)
+		warn("VM {%s} is inaccessible: unregistered, but its files are kept (%s)", uuid, cfg);
+	hutch_registry_remove_vm(r, uuid);
+	registry_save(r);
+	hutch_registry_close(r);
 }
 
 int cmd_unregistervm(int argc, char **argv)
@@ -437,8 +466,11 @@ int cmd_unregistervm(int argc, char **argv)
 	struct hutch_registry *r;
 	struct hutch_machine *m;
 	struct hutch_lock lk;
+	struct hutch_error e;
 	struct optscan s;
+	struct path_list doomed = { NULL, 0 };
 	const char *pos, *name = NULL;
+	char uuid[HUTCH_UUID_LEN + 1], *cfg;
 	size_t i, j;
 
 	opt_init(&s, "unregistervm", argc, argv, 1);
@@ -458,6 +490,11 @@ int cmd_unregistervm(int argc, char **argv)
 	}
 	if (!name)
 		usage_error("unregistervm", "which VM? give its name or UUID");
+	if (vm_inaccessible(name, uuid, &cfg, &e)) {
+		unregister_inaccessible(uuid, cfg, del);
+		free(cfg);
+		return 0;
+	}
 	m = vm_find_locked(name, &lk);
 	if (hutch_vm_is_live(hutch_vm_get_state(m, NULL, NULL, NULL)))
 		die("cannot unregister VM '%s': it is running (power it off first)", m->name);
@@ -484,18 +521,27 @@ int cmd_unregistervm(int argc, char **argv)
 						continue;
 					}
 					free(users);
-				}
-				if (unlink(a->medium) && errno != ENOENT)
-					warn("cannot delete '%s': %s", a->medium, strerror(errno));
-				if (md)
 					hutch_registry_remove_medium(r, md->uuid);
+				}
+				path_add(&doomed, xasprintf("%s", a->medium));
 			}
 		}
+		vm_files(m, &doomed);
 		progress_cb(0, NULL);
-		delete_vm_files(m);
+		/*
+		 * One registry write drops the VM and its disks and lists the
+		 * files to delete; a kill -9 after it is finished by the next
+		 * vmctl command, so no deleted file stays registered.
+		 */
+		if (hutch_registry_delete_files(r, doomed.p, doomed.n, &e))
+			die("%s", e.msg);
 		progress_done();
+		for (i = 0; i < doomed.n; i++)
+			free(doomed.p[i]);
+		free(doomed.p);
+	} else {
+		registry_save(r);
 	}
-	registry_save(r);
 	hutch_registry_close(r);
 	hutch_lock_release(&lk);
 	hutch_machine_free(m);

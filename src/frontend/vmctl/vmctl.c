@@ -150,6 +150,25 @@ struct hutch_machine *vm_find(const char *name_or_uuid)
 	return m;
 }
 
+bool vm_inaccessible(const char *name_or_uuid, char uuid[HUTCH_UUID_LEN + 1], char **cfg,
+		     struct hutch_error *why)
+{
+	struct hutch_registry *r = registry_open();
+	struct hutch_vm_entry *vm = hutch_registry_find_entry(r, name_or_uuid);
+	struct hutch_machine *m;
+	bool broken = false;
+
+	if (vm && hutch_config_load(vm->path, &m, why)) {
+		broken = true;
+		snprintf(uuid, HUTCH_UUID_LEN + 1, "%s", vm->uuid);
+		*cfg = xasprintf("%s", vm->path);
+	} else if (vm) {
+		hutch_machine_free(m);
+	}
+	hutch_registry_close(r);
+	return broken;
+}
+
 struct hutch_machine *vm_find_locked(const char *name_or_uuid, struct hutch_lock *lk)
 {
 	struct hutch_machine *fresh;
@@ -158,18 +177,23 @@ struct hutch_machine *vm_find_locked(const char *name_or_uuid, struct hutch_lock
 
 	for (tries = 0;; tries++) {
 		struct hutch_machine *m = vm_find(name_or_uuid);
-		char *lockpath = hutch_config_lock_path(m->settings_file);
+		char *lockpath = hutch_vm_lock_path(m->uuid);
+		struct hutch_registry *r;
 		int rc;
 
 		if (hutch_lock_acquire(lockpath, lk, &e))
 			die("%s", e.msg);
 		free(lockpath);
-		/* Re-read under the lock: another vmctl may have saved it since. */
-		rc = hutch_config_load(m->settings_file, &fresh, &e);
+		/*
+		 * Re-read under the lock, by UUID: another vmctl may have saved or
+		 * renamed it (folder and file) since.
+		 */
+		r = registry_open();
+		rc = hutch_registry_find_vm(r, m->uuid, &fresh, &e);
+		hutch_registry_close(r);
 		hutch_machine_free(m);
 		if (!rc)
 			return fresh;
-		/* Renamed (files moved) while we waited: look it up again. */
 		hutch_lock_release(lk);
 		if (rc != -ENOENT || tries == 3)
 			die("%s", e.msg);

@@ -74,6 +74,13 @@ bool parse_onoff(const char *verb, const char *opt, const char *v);
 
 /* VM lookup: registry opened and closed inside; dies if not found. */
 struct hutch_machine *vm_find(const char *name_or_uuid);
+/*
+ * Whether name_or_uuid (a UUID or settings-file path) is a registered VM
+ * whose settings cannot be read; then uuid, *cfg (malloc'd) and why (the
+ * access error) are set.
+ */
+bool vm_inaccessible(const char *name_or_uuid, char uuid[HUTCH_UUID_LEN + 1], char **cfg,
+		     struct hutch_error *why);
 /* Lock the VM's settings file and reload it fresh; dies on failure. */
 struct hutch_machine *vm_find_locked(const char *name_or_uuid, struct hutch_lock *lk);
 void vm_save(struct hutch_machine *m);
