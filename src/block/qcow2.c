@@ -1592,9 +1592,17 @@ static int qcow2_create(int fd, const char *path,
 		char berr[BLK_ERR_MAX], bpath[4096];
 		const char *slash = strrchr(path, '/');
 
+		const char *why;
+
 		if (strlen(opts->backing_file) > QCOW2_MAX_BACKING_NAME)
 			return blk_fmterr(err, errlen, path, ENAMETOOLONG,
 					  "backing file name too long");
+		/* Write no name that blk_open would refuse to follow. */
+		ret = blk_backing_name_check(opts->backing_file, &why);
+		if (ret < 0)
+			return blk_fmterr(err, errlen, path, -ret, "backing file "
+					  "'%s' refused: %s", opts->backing_file,
+					  why);
 		if (opts->backing_file[0] != '/' && slash)
 			snprintf(bpath, sizeof(bpath), "%.*s/%s",
 				 (int)(slash - path), path, opts->backing_file);
