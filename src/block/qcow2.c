@@ -850,7 +850,8 @@ static void qcow2_compressed_range(struct qcow2 *s, uint64_t entry,
 /*
  * An L2 entry about to be written through or freed must not name a
  * metadata cluster: writing guest data there, or freeing it (refcount
- * 0 punches a hole), would destroy the image's own tables.
+ * 0 punches a hole), would destroy the image's own tables.  guest_off is
+ * for the message (UINT64_MAX: not known).
  */
 static int qcow2_check_entry(struct blk_image *img, struct qcow2 *s,
 			     uint64_t entry, uint64_t guest_off)
@@ -866,8 +867,11 @@ static int qcow2_check_entry(struct blk_image *img, struct qcow2 *s,
 	}
 	if (!qcow2_meta_overlaps(s, off, len))
 		return 0;
-	snprintf(what, sizeof(what), "data cluster of guest offset %llu",
-		 (unsigned long long)guest_off);
+	if (guest_off == UINT64_MAX)
+		snprintf(what, sizeof(what), "freed data cluster");
+	else
+		snprintf(what, sizeof(what), "data cluster of guest offset %llu",
+			 (unsigned long long)guest_off);
 	return qcow2_signal_corruption(img, s, what, off);
 }
 
@@ -996,7 +1000,7 @@ static int qcow2_free_entry(struct blk_image *img, struct qcow2 *s,
 			    uint64_t entry)
 {
 	uint64_t coff, csize, first, last;
-	int ret = qcow2_check_entry(img, s, entry, 0);
+	int ret = qcow2_check_entry(img, s, entry, UINT64_MAX);
 
 	if (ret < 0)
 		return ret;
