@@ -1705,11 +1705,15 @@ static int qcow2_meta_build(struct blk_image *img, struct qcow2 *s)
 {
 	uint64_t l1_clusters = ((uint64_t)s->l1_size * 8 + s->cluster_size - 1)
 			       >> s->cluster_bits;
-	size_t n = 0, cap = 1 + (size_t)l1_clusters + s->rt_clusters +
-			    (size_t)s->rt_entries + s->l1_size;
-	struct qcow2_meta_item *items = malloc(cap * sizeof(*items));
+	size_t n = 0, cap = 1 + (size_t)l1_clusters + s->rt_clusters;
+	struct qcow2_meta_item *items;
 	int ret = 0;
 
+	for (uint64_t i = 0; i < s->rt_entries; i++)
+		cap += s->rt[i] != 0;
+	for (uint32_t i = 0; i < s->l1_size; i++)
+		cap += (s->l1[i] & QCOW2_OFFSET_MASK) != 0;
+	items = malloc(cap * sizeof(*items));
 	if (!items)
 		return blk_seterr(img, ENOMEM, "out of memory");
 	items[n++] = (struct qcow2_meta_item){ 0, "the header" };
