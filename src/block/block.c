@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "block_int.h"
@@ -219,37 +221,274 @@ static int blk_chain_push(struct blk_chain *chain, int fd, const char *path,
 	return 0;
 }
 
-static int blk_open_chain(const char *path, const char *format,
-			  unsigned flags, struct blk_chain *chain,
-			  struct blk_image **out, char *err, size_t errlen)
+/* ------------------------------------------------------------------ */
+/* Image locks, compatible with QEMU's                                  */
+
+/*
+ * QEMU block/file-posix.c (raw_apply_lock_bytes, raw_check_lock_bytes):
+ * a process that uses permission bit i holds a shared OFD lock on byte
+ * 100 + i; one that refuses to let others use it holds byte 200 + i.
+ * Before going ahead it tests, with an exclusive F_OFD_GETLK, that nobody
+ * else refuses what it uses (200 + i) and nobody uses what it refuses
+ * (100 + i).  Bit numbers from include/block/block-common.h (BLK_PERM_*).
+ * Bit 4 (GRAPH_MOD, gone since QEMU 6.2) is neither taken nor tested.
+ */
+#define BLK_LOCK_PERM_BASE 100
+#define BLK_LOCK_SHARED_BASE 200
+#define BLK_PERM_CONSISTENT_READ (1u << 0)
+#define BLK_PERM_WRITE (1u << 1)
+#define BLK_PERM_WRITE_UNCHANGED (1u << 2)
+#define BLK_PERM_RESIZE (1u << 3)
+#define BLK_PERM_BITS 4
+
+static const char *const blk_perm_names[BLK_PERM_BITS] = {
+	"consistent read", "write", "write unchanged", "resize",
+};
+
+/* 1: another open file description holds a lock on byte off; 0: free. */
+static int blk_lock_byte(int fd, int cmd, short type, off_t off)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET, .l_start = off, .l_len = 1,
+	};
+
+	if (fcntl(fd, cmd, &fl) < 0)
+		return (errno == EAGAIN || errno == EACCES) ? 1 : -errno;
+	return cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 0;
+}
+
+/*
+ * Take the locks QEMU takes: a writer (a qcow2/raw drive of a running VM,
+ * qemu-img commit) uses consistent read, write, write-unchanged and
+ * resize, and shares only consistent read and write-unchanged; a reader
+ * (a backing file, `qemu-img info` without -U) uses consistent read and
+ * refuses to share write and resize.  The locks go with the fd's close.
+ */
+static int blk_lock(int fd, const char *path, bool writable, char *err,
+		    size_t errlen)
+{
+	unsigned perm = BLK_PERM_CONSISTENT_READ;
+	unsigned unshared = BLK_PERM_WRITE | BLK_PERM_RESIZE;
+	int ret = 0;
+
+	if (writable)
+		perm |= BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_RESIZE;
+	for (int i = 0; ret == 0 && i < BLK_PERM_BITS; i++) {
+		if (perm & (1u << i))
+			ret = blk_lock_byte(fd, F_OFD_SETLK, F_RDLCK,
+					    BLK_LOCK_PERM_BASE + i);
+		if (ret == 0 && (unshared & (1u << i)))
+			ret = blk_lock_byte(fd, F_OFD_SETLK, F_RDLCK,
+					    BLK_LOCK_SHARED_BASE + i);
+	}
+	for (int i = 0; ret == 0 && i < BLK_PERM_BITS; i++) {
+		const char *what = "refuses to share";
+
+		if (perm & (1u << i))
+			ret = blk_lock_byte(fd, F_OFD_GETLK, F_WRLCK,
+					    BLK_LOCK_SHARED_BASE + i);
+		if (ret == 0 && (unshared & (1u << i))) {
+			what = "holds";
+			ret = blk_lock_byte(fd, F_OFD_GETLK, F_WRLCK,
+					    BLK_LOCK_PERM_BASE + i);
+		}
+		if (ret > 0)
+			return blk_fmterr(err, errlen, path, EBUSY,
+					  "is locked by another process (a running "
+					  "VM?): it %s %s access", what,
+					  blk_perm_names[i]);
+	}
+	if (ret > 0) /* a lock byte taken exclusively, which QEMU never does */
+		return blk_fmterr(err, errlen, path, EBUSY, "is locked by another "
+				  "process (a running VM?)");
+	/* A file system without OFD locks (some network ones): go unlocked. */
+	if (ret == -ENOLCK || ret == -EOPNOTSUPP || ret == -EINVAL)
+		return 0;
+	if (ret < 0)
+		return blk_fmterr(err, errlen, path, -ret, "cannot lock: %s",
+				  strerror(-ret));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening files: type checks and the backing path policy               */
+
+static const char *blk_file_type_name(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	return "not a regular file";
+}
+
+/* File systems whose "regular files" are kernel interfaces, not data. */
+static bool blk_pseudo_fs(int fd)
+{
+	static const unsigned long magic[] = {
+		0x9fa0,     /* PROC_SUPER_MAGIC */
+		0x62656572, /* SYSFS_MAGIC */
+		0x64626720, /* DEBUGFS_MAGIC */
+		0x74726163, /* TRACEFS_MAGIC */
+		0x73636673, /* SECURITYFS_MAGIC */
+		0x27e0eb,   /* CGROUP_SUPER_MAGIC */
+		0x63677270, /* CGROUP2_SUPER_MAGIC */
+		0xcafe4a11, /* BPF_FS_MAGIC */
+		0xde5e81e4, /* EFIVARFS_MAGIC */
+		0x1cd1,     /* DEVPTS_SUPER_MAGIC */
+	};
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+		if ((unsigned long)sfs.f_type == magic[i])
+			return true;
+	return false;
+}
+
+/*
+ * Is fd something an image may live in?  -errno and why (no path) if not.
+ * fd was opened O_NONBLOCK so that a FIFO could not block the open; once
+ * it is known to be a file or a disk, reads and writes may block again.
+ */
+static int blk_check_file(int fd, bool backing, char *why, size_t whylen)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, whylen, "fstat: %s", strerror(errno));
+		return -errno;
+	}
+	if (backing && !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "it is %s; backing files must be regular "
+			 "files", blk_file_type_name(st.st_mode));
+		return -EPERM;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		snprintf(why, whylen, "is %s; disk images must be regular files "
+			 "or block devices", blk_file_type_name(st.st_mode));
+		return -EINVAL;
+	}
+	if (backing && blk_pseudo_fs(fd)) {
+		snprintf(why, whylen, "it is on a kernel pseudo file system "
+			 "(/proc, /sys, ...)");
+		return -EPERM;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		snprintf(why, whylen, "fcntl: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The backing path policy (docs/block-formats.md, "Backing files"): a
+ * name inside an image is data from whoever made the image, so it may
+ * only reach the naming image's own folder and what lies below it.
+ */
+int blk_backing_name_check(const char *name, const char **why)
+{
+	const char *p = name;
+
+	if (!name[0]) {
+		*why = "the name is empty";
+		return -EINVAL;
+	}
+	if (name[0] == '/') {
+		*why = "absolute names are not followed (name it relative to "
+		       "the image's folder, e.g. 'qemu-img rebase -u -b NAME')";
+		return -EPERM;
+	}
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			*why = "'..' is not followed (a backing file must be in "
+			       "the image's folder or below it)";
+			return -EPERM;
+		}
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+struct open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+#endif
+
+/*
+ * Open name below dirfd without following any symlink and without
+ * leaving dirfd's tree (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+ * kernels before 5.6 get openat with O_NOFOLLOW on the last component.
+ */
+static int blk_open_beneath(int dirfd, const char *name, int oflags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(oflags | O_NOFOLLOW),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dirfd, name, oflags | O_NOFOLLOW);
+	return (int)fd;
+}
+
+/* Open a file of the chain that is already open as fd (taken over). */
+static int blk_open_fd(int fd, const char *path, const char *format,
+		       unsigned flags, struct blk_chain *chain,
+		       struct blk_image **out, char *err, size_t errlen)
 {
 	const struct blk_format *fmt = NULL;
 	struct blk_image *img;
-	int fd, ret;
+	int ret;
 
-	*out = NULL;
 	if (format) {
 		fmt = blk_find_format(format);
-		if (!fmt)
+		if (!fmt) {
+			close(fd);
 			return blk_fmterr(err, errlen, path, EINVAL,
 					  "unknown image format '%s'", format);
+		}
 	}
-	fd = open(path, ((flags & BLK_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0)
-		return blk_fmterr(err, errlen, path, errno, "cannot open: %s",
-				  strerror(errno));
 	ret = blk_chain_push(chain, fd, path, err, errlen);
+	if (ret == 0 && !(flags & BLK_FORCE_SHARE))
+		ret = blk_lock(fd, path, !(flags & BLK_RDONLY), err, errlen);
 	if (ret < 0) {
 		close(fd);
 		return ret;
 	}
-	if (!fmt)
-		fmt = blk_probe(fd);
 	img = calloc(1, sizeof(*img));
 	if (!img || !(img->path = strdup(path))) {
 		free(img);
 		close(fd);
 		return blk_fmterr(err, errlen, path, ENOMEM, "out of memory");
+	}
+	if (!fmt) {
+		fmt = blk_probe(fd);
+		img->probed_raw = fmt == &blk_format_raw;
 	}
 	img->fmt = fmt;
 	img->fd = fd;
@@ -273,11 +512,27 @@ int blk_open(const char *path, const char *format, unsigned flags,
 	     struct blk_image **out, char *err, size_t errlen)
 {
 	struct blk_chain chain = { 0 };
-	int ret;
+	char why[BLK_ERR_MAX];
+	int fd, ret;
 
+	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
-	ret = blk_open_chain(path, format, flags, &chain, out, err, errlen);
+	if ((flags & BLK_FORCE_SHARE) && !(flags & BLK_RDONLY))
+		return blk_fmterr(err, errlen, path, EINVAL, "an unlocked "
+				  "(force-share) open must be read-only");
+	/* O_NONBLOCK: a FIFO opens at once and is then refused by its type. */
+	fd = open(path, ((flags & BLK_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		  O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return blk_fmterr(err, errlen, path, errno, "cannot open: %s",
+				  strerror(errno));
+	ret = blk_check_file(fd, false, why, sizeof(why));
+	if (ret < 0) {
+		close(fd);
+		return blk_fmterr(err, errlen, path, -ret, "%s", why);
+	}
+	ret = blk_open_fd(fd, path, format, flags, &chain, out, err, errlen);
 	/* A backing file's error names that file; say which image led there. */
 	if (ret < 0 && chain.backing_failed && err && errlen) {
 		char inner[BLK_ERR_MAX];
@@ -292,29 +547,61 @@ int blk_open_backing(struct blk_image *child, const char *name,
 		     const char *format, struct blk_chain *chain,
 		     struct blk_image **out)
 {
-	char path[PATH_MAX];
-	char err[BLK_ERR_MAX];
-	const char *slash;
-	int ret;
+	char path[PATH_MAX], dir[PATH_MAX];
+	char err[BLK_ERR_MAX] = "";
+	const char *slash, *why = NULL;
+	int ret, dirfd, fd;
 
-	/* A relative backing name is relative to the child's directory. */
+	/* Relative to the folder of the image that names it. */
 	slash = strrchr(child->path, '/');
-	if (name[0] == '/' || !slash) {
-		if (snprintf(path, sizeof(path), "%s", name) >= (int)sizeof(path))
-			return blk_seterr(child, ENAMETOOLONG,
-					  "backing file name too long");
-	} else if (snprintf(path, sizeof(path), "%.*s/%s",
-			    (int)(slash - child->path), child->path,
-			    name) >= (int)sizeof(path)) {
-		return blk_seterr(child, ENAMETOOLONG,
-				  "backing file name too long");
-	}
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == child->path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - child->path),
+			  child->path) >= (int)sizeof(dir))
+		return blk_seterr(child, ENAMETOOLONG, "path too long");
+	ret = blk_backing_name_check(name, &why);
+	if (ret < 0)
+		return blk_seterr(child, -ret, "backing file '%s' refused: %s",
+				  name, why);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return blk_seterr(child, ENAMETOOLONG, "backing file name '%s' "
+				  "too long", name);
 	if (format && !blk_find_format(format))
 		return blk_seterr(child, ENOTSUP,
 				  "backing file format '%s' not supported",
 				  format);
-	ret = blk_open_chain(path, format, BLK_RDONLY, chain, out, err,
-			     sizeof(err));
+	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return blk_seterr(child, errno, "backing file '%s': cannot open "
+				  "folder %s: %s", name, dir, strerror(errno));
+	fd = blk_open_beneath(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+			      O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+
+		close(dirfd);
+		if (e == ELOOP)
+			return blk_seterr(child, EPERM, "backing file '%s' refused: "
+					  "symbolic links are not followed", name);
+		if (e == EXDEV)
+			return blk_seterr(child, EPERM, "backing file '%s' refused: "
+					  "it leaves the image's folder", name);
+		return blk_seterr(child, e, "backing file '%s': cannot open %s: %s",
+				  name, path, strerror(e));
+	}
+	close(dirfd);
+	ret = blk_check_file(fd, true, err, sizeof(err));
+	if (ret < 0) {
+		close(fd);
+		return blk_seterr(child, -ret, "backing file '%s' refused: %s",
+				  name, err);
+	}
+	/* The chain shares the top image's locking choice (force-share). */
+	ret = blk_open_fd(fd, path, format,
+			  BLK_RDONLY | (child->flags & BLK_FORCE_SHARE), chain,
+			  out, err, sizeof(err));
 	if (ret < 0) {
 		/* Pass the innermost message up unchanged: it names its file. */
 		snprintf(child->errmsg, sizeof(child->errmsg), "%s", err);
@@ -418,15 +705,68 @@ int blk_pread(struct blk_image *img, void *buf, size_t len, uint64_t off)
 	return ret;
 }
 
+/*
+ * QEMU block/raw-format.c (raw_co_pwritev): a raw image that was probed
+ * must not be given a first sector that would probe as another format,
+ * or the next open would believe it (a qcow2 header naming a host file as
+ * its backing file: CVE-2008-2004).  Build the first sector as the change
+ * [off, off+len) leaves it (buf NULL: zeros) in sector, and refuse it if
+ * it probes as anything but raw.  Returns 1 if sector 0 is touched (the
+ * caller writes its part from sector, the copy that was checked, since a
+ * guest may change buf meanwhile), 0 if not, or -errno.
+ */
+static int blk_guard_sector0(struct blk_image *img, const void *buf,
+			     uint64_t len, uint64_t off,
+			     uint8_t sector[BLK_PROBE_LEN])
+{
+	size_t n;
+	int ret;
+
+	if (!img->probed_raw || off >= BLK_PROBE_LEN || !len)
+		return 0;
+	n = len < BLK_PROBE_LEN - off ? (size_t)len : (size_t)(BLK_PROBE_LEN - off);
+	if (off > 0 || n < BLK_PROBE_LEN) {
+		ret = blk_file_pread_zero(img->fd, sector, BLK_PROBE_LEN, 0);
+		if (ret < 0)
+			return blk_seterr(img, -ret, "read at 0: %s", strerror(-ret));
+	}
+	if (buf)
+		memcpy(sector + off, buf, n);
+	else
+		memset(sector + off, 0, n);
+	for (size_t i = 0; i < BLK_NFORMATS; i++) {
+		const struct blk_format *f = blk_formats[i];
+
+		if (f != &blk_format_raw && f->probe(sector, BLK_PROBE_LEN))
+			return blk_seterr(img, EPERM, "write to sector 0 refused: "
+					  "it would make this raw image (format "
+					  "probed, not named) look like a %s image; "
+					  "name the format raw to allow it", f->name);
+	}
+	return 1;
+}
+
 int blk_pwrite(struct blk_image *img, const void *buf, size_t len,
 	       uint64_t off)
 {
+	uint8_t sector[BLK_PROBE_LEN];
 	int ret;
 
 	pthread_mutex_lock(&img->lock);
 	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
-	if (!ret && len)
+	if (!ret)
+		ret = blk_guard_sector0(img, buf, len, off, sector);
+	if (ret > 0) {
+		size_t n = BLK_PROBE_LEN - (size_t)off < len ?
+			   BLK_PROBE_LEN - (size_t)off : len;
+
+		ret = img->fmt->pwrite(img, sector + off, n, off);
+		if (!ret && len > n)
+			ret = img->fmt->pwrite(img, (const uint8_t *)buf + n,
+					       len - n, off + n);
+	} else if (!ret && len) {
 		ret = img->fmt->pwrite(img, buf, len, off);
+	}
 	pthread_mutex_unlock(&img->lock);
 	return ret;
 }
@@ -459,11 +799,17 @@ int blk_flush(struct blk_image *img)
 
 int blk_discard(struct blk_image *img, uint64_t off, uint64_t len)
 {
+	uint8_t sector[BLK_PROBE_LEN];
 	int ret;
 
 	pthread_mutex_lock(&img->lock);
 	ret = blk_check_change(img, len, off, img->fmt->discard != NULL,
 			       "discard");
+	/* A discarded range may read as zeros: the same check as for zeros. */
+	if (!ret)
+		ret = blk_guard_sector0(img, NULL, len, off, sector);
+	if (ret > 0)
+		ret = 0;
 	if (!ret && len)
 		ret = img->fmt->discard(img, off, len);
 	pthread_mutex_unlock(&img->lock);
@@ -491,10 +837,16 @@ int blk_zero_fill(struct blk_image *img, uint64_t off, uint64_t len)
 int blk_pwrite_zeroes(struct blk_image *img, uint64_t off, uint64_t len,
 		      unsigned flags)
 {
+	uint8_t sector[BLK_PROBE_LEN];
 	int ret;
 
 	pthread_mutex_lock(&img->lock);
 	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
+	/* Zeros cannot form a magic number; checked anyway, it is cheap. */
+	if (!ret)
+		ret = blk_guard_sector0(img, NULL, len, off, sector);
+	if (ret > 0)
+		ret = 0;
 	if (!ret && len)
 		ret = img->fmt->write_zeroes ?
 		      img->fmt->write_zeroes(img, off, len, flags) :

@@ -26,6 +26,12 @@
 /* blk_open() flags */
 #define BLK_RDONLY (1u << 0)     /* open read-only */
 #define BLK_NO_BACKING (1u << 1) /* do not open the backing file */
+/*
+ * With BLK_RDONLY only: take no image locks and check none, like
+ * `qemu-img info -U` (--force-share).  For looking at a medium a running
+ * VM holds (showmediuminfo); what it reads may be mid-update.
+ */
+#define BLK_FORCE_SHARE (1u << 2)
 
 /* blk_caps() bits */
 #define BLK_CAP_DISCARD (1u << 0)    /* blk_discard() may free space */
@@ -73,9 +79,22 @@ typedef void (*blk_progress_fn)(uint64_t done, uint64_t total, void *opaque);
 /*
  * Open path.  format NULL probes the header (qcow2, VDI, VMDK, else raw);
  * pass the format when it is known (the media registry): a guest can
- * write a qcow2 header into a raw disk, and probing would then believe it.  A
- * qcow2 image's backing chain is opened read-only, up to
- * BLK_MAX_CHAIN_DEPTH deep, refusing loops.
+ * write a qcow2 header into a raw disk, and probing would then believe it.
+ * An image opened as raw because probing found nothing refuses writes
+ * that would make its first sector probe as another format (-EPERM), as
+ * QEMU does; naming the format ("raw") allows them.
+ *
+ * path must be a regular file or a block device (a FIFO is refused, never
+ * waited on).  A qcow2 image's backing chain is opened read-only, up to
+ * BLK_MAX_CHAIN_DEPTH deep, refusing loops; backing names follow the path
+ * policy of docs/block-formats.md (relative to the naming image's folder,
+ * no "..", no absolute names, no symlinks, regular files only).
+ *
+ * Every file of the chain is locked with QEMU's OFD lock bytes (a writer
+ * excludes other writers and readers that want a consistent view; readers
+ * share), so a running QEMU, qemu-img or another Hutch process holding
+ * the image makes this fail with -EBUSY: "<path>: is locked by another
+ * process (a running VM?)".  BLK_FORCE_SHARE skips the locks.
  */
 int blk_open(const char *path, const char *format, unsigned flags,
 	     struct blk_image **out, char *err, size_t errlen);

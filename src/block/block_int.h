@@ -24,6 +24,11 @@ struct blk_image {
 	int fd;
 	char *path;
 	unsigned flags;
+	/*
+	 * Opened as raw because probing found no header: writes must not
+	 * give sector 0 one (QEMU's bs->probed, block/raw-format.c).
+	 */
+	bool probed_raw;
 	uint64_t size;          /* virtual size, set by the format's open */
 	void *opaque;           /* the format's state */
 	pthread_mutex_t lock;
@@ -89,6 +94,11 @@ int blk_file_sync(int fd);
 int blk_sync(struct blk_image *img);
 /* Size of a file or block device; -errno on failure. */
 int blk_file_size(int fd, uint64_t *size);
+/*
+ * May an image name this backing file?  0, or -errno and *why (a phrase)
+ * under the path policy: relative, no "..".
+ */
+int blk_backing_name_check(const char *name, const char **why);
 /* Open the backing file named by a child image (path relative to it). */
 int blk_open_backing(struct blk_image *child, const char *name,
 		     const char *format, struct blk_chain *chain,

@@ -153,6 +153,15 @@ struct qcow2 {
 	uint64_t cpack_end;
 	struct qcow2_pending *pending;
 	size_t npending;
+	/*
+	 * Host clusters holding metadata (header, L1 table, refcount table
+	 * and blocks, L2 tables), sorted: no data cluster and no new
+	 * metadata cluster may be written over one of them (QEMU's
+	 * "metadata overlap check").  A hit marks the image corrupt.
+	 */
+	uint64_t *meta;
+	size_t nmeta, meta_cap;
+	bool corrupt;
 };
 
 /* An L2 entry changed in the cache, waiting for the barrier to be written. */
@@ -171,6 +180,138 @@ static bool qcow2_probe(const uint8_t *buf, size_t len)
 static struct qcow2 *qcow2_state(struct blk_image *img)
 {
 	return img->opaque;
+}
+
+/* ------------------------------------------------------------------ */
+/* Metadata overlap checks                                              */
+
+/* Index of the first entry >= c in the sorted metadata set. */
+static size_t qcow2_meta_lower(const struct qcow2 *s, uint64_t c)
+{
+	size_t lo = 0, hi = s->nmeta;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->meta[mid] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Does [off, off+bytes) touch a metadata cluster? */
+static bool qcow2_meta_overlaps(const struct qcow2 *s, uint64_t off,
+				uint64_t bytes)
+{
+	uint64_t first = off >> s->cluster_bits, last;
+	size_t i;
+
+	if (!bytes)
+		return false;
+	last = (off + bytes - 1) >> s->cluster_bits;
+	i = qcow2_meta_lower(s, first);
+	return i < s->nmeta && s->meta[i] <= last;
+}
+
+static int qcow2_meta_add(struct blk_image *img, struct qcow2 *s,
+			  uint64_t off, uint64_t bytes)
+{
+	uint64_t first = off >> s->cluster_bits;
+	uint64_t last = (off + bytes - 1) >> s->cluster_bits;
+
+	for (uint64_t c = first; bytes && c <= last; c++) {
+		size_t i = qcow2_meta_lower(s, c);
+
+		if (i < s->nmeta && s->meta[i] == c)
+			continue;
+		if (s->nmeta == s->meta_cap) {
+			size_t cap = s->meta_cap ? 2 * s->meta_cap : 64;
+			uint64_t *m = realloc(s->meta, cap * sizeof(*m));
+
+			if (!m)
+				return blk_seterr(img, ENOMEM, "out of memory");
+			s->meta = m;
+			s->meta_cap = cap;
+		}
+		memmove(s->meta + i + 1, s->meta + i,
+			(s->nmeta - i) * sizeof(*s->meta));
+		s->meta[i] = c;
+		s->nmeta++;
+	}
+	return 0;
+}
+
+static void qcow2_meta_del(struct qcow2 *s, uint64_t off, uint64_t bytes)
+{
+	uint64_t first = off >> s->cluster_bits;
+	uint64_t last = (off + bytes - 1) >> s->cluster_bits;
+
+	for (uint64_t c = first; bytes && c <= last; c++) {
+		size_t i = qcow2_meta_lower(s, c);
+
+		if (i < s->nmeta && s->meta[i] == c) {
+			memmove(s->meta + i, s->meta + i + 1,
+				(s->nmeta - i - 1) * sizeof(*s->meta));
+			s->nmeta--;
+		}
+	}
+}
+
+/* Which metadata holds host cluster c (for the error line). */
+static const char *qcow2_meta_name(const struct qcow2 *s, uint64_t c)
+{
+	uint64_t off = c << s->cluster_bits;
+	uint64_t l1_end = s->l1_offset + (uint64_t)s->l1_size * 8;
+	uint64_t rt_end = s->rt_offset + ((uint64_t)s->rt_clusters << s->cluster_bits);
+
+	if (c == 0)
+		return "the header";
+	if (off + s->cluster_size > s->l1_offset && off < l1_end)
+		return "the L1 table";
+	if (off >= s->rt_offset && off < rt_end)
+		return "the refcount table";
+	for (uint64_t i = 0; i < s->rt_entries; i++)
+		if (s->rt[i] == off)
+			return "a refcount block";
+	return "an L2 table";
+}
+
+/*
+ * Mark the image corrupt as QEMU does (incompatible feature bit 1 in a
+ * v3 header; v2 has no such bit), so neither Hutch nor QEMU writes to it
+ * again before `qemu-img check -r all`.  Returns -EIO with the line.
+ */
+static int qcow2_signal_corruption(struct blk_image *img, struct qcow2 *s,
+				   const char *what, uint64_t off)
+{
+	uint64_t c = off >> s->cluster_bits;
+	size_t i = qcow2_meta_lower(s, c);
+	const char *meta = qcow2_meta_name(s, i < s->nmeta ? s->meta[i] : c);
+
+	s->corrupt = true;
+	if (s->version >= 3 && !(img->flags & BLK_RDONLY)) {
+		uint8_t be[8];
+
+		s->incompat |= QCOW2_INCOMPAT_CORRUPT;
+		blk_put_be64(be, s->incompat);
+		/* Best effort: the request fails whatever happens here. */
+		if (blk_file_pwrite(img->fd, be, 8, QCOW2_HDR_INCOMPAT) == 0)
+			(void)blk_file_sync(img->fd);
+	}
+	return blk_seterr(img, EIO, "%s at host offset %llu overlaps %s; "
+			  "request refused, image marked corrupt (repair it with "
+			  "'qemu-img check -r all')", what,
+			  (unsigned long long)off, meta);
+}
+
+static int qcow2_check_writable(struct blk_image *img, struct qcow2 *s)
+{
+	if (s->corrupt)
+		return blk_seterr(img, EIO, "image is marked corrupt; writes are "
+				  "refused (repair it with 'qemu-img check -r all')");
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -227,6 +368,10 @@ static int qcow2_reserve(struct blk_image *img, struct qcow2 *s, uint64_t n,
 	    s->file_end > QCOW2_MAX_HOST_OFFSET - bytes)
 		return blk_seterr(img, EFBIG, "image file would exceed %llu bytes",
 				  (unsigned long long)QCOW2_MAX_HOST_OFFSET);
+	/* New clusters come from the end of the file, past all metadata. */
+	if (qcow2_meta_overlaps(s, s->file_end, bytes))
+		return qcow2_signal_corruption(img, s, "new cluster",
+					       s->file_end);
 	*off = s->file_end;
 	s->file_end += bytes;
 	return 0;
@@ -371,6 +516,11 @@ static int qcow2_grow_reftable(struct blk_image *img, struct qcow2 *s,
 		ret = blk_sync(img);
 	if (ret < 0)
 		goto out;
+	ret = qcow2_meta_add(img, s, start << s->cluster_bits,
+			     (new_clusters + nblocks) << s->cluster_bits);
+	if (ret < 0)
+		goto out;
+	qcow2_meta_del(s, old_off, old_clusters << s->cluster_bits);
 	free(s->rt);
 	s->rt = nrt;
 	nrt = NULL;
@@ -423,6 +573,8 @@ static int qcow2_refblock_for(struct blk_image *img, struct qcow2 *s,
 		ret = qcow2_refcount_update(img, s, off, 1, NULL);
 	if (ret == 0)
 		ret = blk_sync(img);
+	if (ret == 0)
+		ret = qcow2_meta_add(img, s, off, s->cluster_size);
 	if (ret == 0)
 		ret = qcow2_set_rt_entry(img, s, idx, off);
 	if (ret == 0)
@@ -590,6 +742,8 @@ static int qcow2_get_l2(struct blk_image *img, struct qcow2 *s,
 		ret = qcow2_refcount_update(img, s, l2_off, 1, NULL);
 	if (ret == 0)
 		ret = blk_sync(img);
+	if (ret == 0)
+		ret = qcow2_meta_add(img, s, l2_off, s->cluster_size);
 	if (ret < 0)
 		return ret;
 	s->l1[l1_idx] = l2_off | QCOW2_OFLAG_COPIED;
@@ -691,6 +845,34 @@ static void qcow2_compressed_range(struct qcow2 *s, uint64_t entry,
 	nsec = ((entry >> s->csize_shift) & s->csize_mask) + 1;
 	*csize = nsec * QCOW2_COMPRESSED_SECTOR -
 		 (*coff & (QCOW2_COMPRESSED_SECTOR - 1));
+}
+
+/*
+ * An L2 entry about to be written through or freed must not name a
+ * metadata cluster: writing guest data there, or freeing it (refcount
+ * 0 punches a hole), would destroy the image's own tables.  guest_off is
+ * for the message (UINT64_MAX: not known).
+ */
+static int qcow2_check_entry(struct blk_image *img, struct qcow2 *s,
+			     uint64_t entry, uint64_t guest_off)
+{
+	uint64_t off, len;
+	char what[64];
+
+	if (entry & QCOW2_OFLAG_COMPRESSED) {
+		qcow2_compressed_range(s, entry, &off, &len);
+	} else {
+		off = entry & QCOW2_OFFSET_MASK;
+		len = off ? s->cluster_size : 0;
+	}
+	if (!qcow2_meta_overlaps(s, off, len))
+		return 0;
+	if (guest_off == UINT64_MAX)
+		snprintf(what, sizeof(what), "freed data cluster");
+	else
+		snprintf(what, sizeof(what), "data cluster of guest offset %llu",
+			 (unsigned long long)guest_off);
+	return qcow2_signal_corruption(img, s, what, off);
 }
 
 static int qcow2_decompress(struct blk_image *img, struct qcow2 *s,
@@ -818,7 +1000,10 @@ static int qcow2_free_entry(struct blk_image *img, struct qcow2 *s,
 			    uint64_t entry)
 {
 	uint64_t coff, csize, first, last;
+	int ret = qcow2_check_entry(img, s, entry, UINT64_MAX);
 
+	if (ret < 0)
+		return ret;
 	if (entry & QCOW2_OFLAG_COMPRESSED) {
 		qcow2_compressed_range(s, entry, &coff, &csize);
 		first = coff >> s->cluster_bits;
@@ -826,8 +1011,8 @@ static int qcow2_free_entry(struct blk_image *img, struct qcow2 *s,
 		if (s->dcache_entry == entry)
 			s->dcache_entry = 0;
 		for (uint64_t c = first; c <= last; c++) {
-			int ret = qcow2_refcount_update(img, s, c << s->cluster_bits,
-							-1, NULL);
+			ret = qcow2_refcount_update(img, s, c << s->cluster_bits,
+						    -1, NULL);
 			if (ret < 0)
 				return ret;
 		}
@@ -882,9 +1067,9 @@ static int qcow2_pwrite(struct blk_image *img, const void *buf, size_t len,
 {
 	struct qcow2 *s = qcow2_state(img);
 	const uint8_t *p = buf;
-	int ret = 0;
+	int ret = qcow2_check_writable(img, s);
 
-	while (len) {
+	while (ret == 0 && len) {
 		uint64_t in = off & (s->cluster_size - 1), entry, host = 0;
 		uint64_t cstart = off - in;
 		size_t n = s->cluster_size - in < len ?
@@ -894,6 +1079,9 @@ static int qcow2_pwrite(struct blk_image *img, const void *buf, size_t len,
 		ret = qcow2_get_entry(img, s, off, &entry);
 		if (ret == 0)
 			ret = qcow2_classify(img, s, entry, &type);
+		/* Written through, or freed after the copy: never metadata. */
+		if (ret == 0)
+			ret = qcow2_check_entry(img, s, entry, cstart);
 		if (ret < 0)
 			break;
 		if (type == QCOW2_NORMAL && (entry & QCOW2_OFLAG_COPIED)) {
@@ -937,8 +1125,10 @@ static int qcow2_pwrite_compressed(struct blk_image *img, const void *buf,
 {
 	struct qcow2 *s = qcow2_state(img);
 	const uint8_t *p = buf;
-	int ret = 0;
+	int ret = qcow2_check_writable(img, s);
 
+	if (ret < 0)
+		return ret;
 	if (off & (s->cluster_size - 1) ||
 	    (len & (s->cluster_size - 1) && off + len != img->size))
 		return blk_seterr(img, EINVAL, "compressed write [%llu, +%zu) "
@@ -1020,7 +1210,7 @@ static int qcow2_discard(struct blk_image *img, uint64_t off, uint64_t len)
 	uint64_t cs = s->cluster_size;
 	uint64_t start = (off + cs - 1) & ~(cs - 1);
 	uint64_t end = off + len == img->size ? off + len : (off + len) & ~(cs - 1);
-	int ret = 0;
+	int ret = qcow2_check_writable(img, s);
 
 	for (uint64_t g = start; g < end && ret == 0; g += cs) {
 		uint64_t entry, new_entry;
@@ -1029,6 +1219,8 @@ static int qcow2_discard(struct blk_image *img, uint64_t off, uint64_t len)
 		ret = qcow2_get_entry(img, s, g, &entry);
 		if (ret == 0)
 			ret = qcow2_classify(img, s, entry, &type);
+		if (ret == 0)
+			ret = qcow2_check_entry(img, s, entry, g);
 		if (ret < 0)
 			break;
 		if (type == QCOW2_ZERO_PLAIN ||
@@ -1107,8 +1299,10 @@ static int qcow2_resize(struct blk_image *img, uint64_t new_size)
 	uint64_t per_l1 = (uint64_t)s->cluster_size << s->l2_bits;
 	uint64_t need = new_size / per_l1 + (new_size % per_l1 != 0);
 	uint8_t be[12];
-	int ret;
+	int ret = qcow2_check_writable(img, s);
 
+	if (ret < 0)
+		return ret;
 	if (need > QCOW2_MAX_L1_BYTES / 8)
 		return blk_seterr(img, EFBIG, "size %llu too large for cluster "
 				  "size %u", (unsigned long long)new_size,
@@ -1149,6 +1343,12 @@ static int qcow2_resize(struct blk_image *img, uint64_t new_size)
 			free(l1);
 			return ret;
 		}
+		ret = qcow2_meta_add(img, s, off, bytes);
+		if (ret < 0) {
+			free(l1);
+			return ret;
+		}
+		qcow2_meta_del(s, old_off, old_clusters << s->cluster_bits);
 		free(s->l1);
 		s->l1 = l1;
 		s->l1_size = (uint32_t)(bytes / 8);
@@ -1200,6 +1400,7 @@ static void qcow2_close(struct blk_image *img)
 	free(s->zbuf);
 	free(s->dcache);
 	free(s->pending);
+	free(s->meta);
 	free(s);
 	img->opaque = NULL;
 }
@@ -1483,6 +1684,79 @@ out:
 	return ret;
 }
 
+struct qcow2_meta_item {
+	uint64_t cluster;
+	const char *what;
+};
+
+static int qcow2_meta_item_cmp(const void *a, const void *b)
+{
+	const struct qcow2_meta_item *x = a, *y = b;
+
+	return x->cluster < y->cluster ? -1 : x->cluster > y->cluster;
+}
+
+/*
+ * Collect the metadata clusters into s->meta.  Two structures sharing a
+ * cluster (an L2 table inside the refcount table, say) mean that writing
+ * one destroys the other: such an image is opened read-only only.
+ */
+static int qcow2_meta_build(struct blk_image *img, struct qcow2 *s)
+{
+	uint64_t l1_clusters = ((uint64_t)s->l1_size * 8 + s->cluster_size - 1)
+			       >> s->cluster_bits;
+	size_t n = 0, cap = 1 + (size_t)l1_clusters + s->rt_clusters;
+	struct qcow2_meta_item *items;
+	int ret = 0;
+
+	for (uint64_t i = 0; i < s->rt_entries; i++)
+		cap += s->rt[i] != 0;
+	for (uint32_t i = 0; i < s->l1_size; i++)
+		cap += (s->l1[i] & QCOW2_OFFSET_MASK) != 0;
+	items = malloc(cap * sizeof(*items));
+	if (!items)
+		return blk_seterr(img, ENOMEM, "out of memory");
+	items[n++] = (struct qcow2_meta_item){ 0, "the header" };
+	for (uint64_t c = 0; c < l1_clusters; c++)
+		items[n++] = (struct qcow2_meta_item){
+			(s->l1_offset >> s->cluster_bits) + c, "the L1 table" };
+	for (uint64_t c = 0; c < s->rt_clusters; c++)
+		items[n++] = (struct qcow2_meta_item){
+			(s->rt_offset >> s->cluster_bits) + c, "the refcount table" };
+	for (uint64_t i = 0; i < s->rt_entries; i++)
+		if (s->rt[i])
+			items[n++] = (struct qcow2_meta_item){
+				s->rt[i] >> s->cluster_bits, "a refcount block" };
+	for (uint32_t i = 0; i < s->l1_size; i++)
+		if (s->l1[i] & QCOW2_OFFSET_MASK)
+			items[n++] = (struct qcow2_meta_item){
+				(s->l1[i] & QCOW2_OFFSET_MASK) >> s->cluster_bits,
+				"an L2 table" };
+	qsort(items, n, sizeof(*items), qcow2_meta_item_cmp);
+	s->meta = malloc(n * sizeof(*s->meta));
+	if (!s->meta) {
+		free(items);
+		return blk_seterr(img, ENOMEM, "out of memory");
+	}
+	s->meta_cap = n;
+	s->nmeta = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s->nmeta && s->meta[s->nmeta - 1] == items[i].cluster) {
+			if (!(img->flags & BLK_RDONLY) && ret == 0)
+				ret = blk_seterr(img, EINVAL, "%s and %s share the "
+						 "cluster at %llu (image corrupt); "
+						 "it can only be opened read-only",
+						 items[i - 1].what, items[i].what,
+						 (unsigned long long)(items[i].cluster
+								      << s->cluster_bits));
+			continue;
+		}
+		s->meta[s->nmeta++] = items[i].cluster;
+	}
+	free(items);
+	return ret;
+}
+
 static int qcow2_open(struct blk_image *img, struct blk_chain *chain)
 {
 	struct qcow2 *s;
@@ -1538,6 +1812,8 @@ static int qcow2_open(struct blk_image *img, struct blk_chain *chain)
 	s->file_end = (s->file_size + s->cluster_size - 1) &
 		      ~(uint64_t)(s->cluster_size - 1);
 	ret = qcow2_load_tables(img, s);
+	if (ret == 0)
+		ret = qcow2_meta_build(img, s);
 	if (ret < 0)
 		goto fail;
 	s->cluster_buf = malloc(s->cluster_size);
@@ -1592,9 +1868,17 @@ static int qcow2_create(int fd, const char *path,
 		char berr[BLK_ERR_MAX], bpath[4096];
 		const char *slash = strrchr(path, '/');
 
+		const char *why;
+
 		if (strlen(opts->backing_file) > QCOW2_MAX_BACKING_NAME)
 			return blk_fmterr(err, errlen, path, ENAMETOOLONG,
 					  "backing file name too long");
+		/* Write no name that blk_open would refuse to follow. */
+		ret = blk_backing_name_check(opts->backing_file, &why);
+		if (ret < 0)
+			return blk_fmterr(err, errlen, path, -ret, "backing file "
+					  "'%s' refused: %s", opts->backing_file,
+					  why);
 		if (opts->backing_file[0] != '/' && slash)
 			snprintf(bpath, sizeof(bpath), "%.*s/%s",
 				 (int)(slash - path), path, opts->backing_file);

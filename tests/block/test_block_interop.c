@@ -4,10 +4,12 @@
  * `qemu-img compare` against the raw data written; images qemu-img
  * writes (qcow2 v2/v3, compressed, with backing files, odd cluster and
  * refcount widths, VDI dynamic and fixed, VMDK sparse and stream-optimized)
- * read back byte-exactly.
+ * read back byte-exactly.  Image locks: qemu-img refuses an image Hutch
+ * holds, and Hutch refuses one qemu-io holds.
  * Every test is skipped when qemu-img is not installed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -518,6 +520,168 @@ static void test_resize_passes_check(void **state)
 	}
 }
 
+
+/* Run a qemu tool; its exit status, its output (both streams) in out. */
+static int run_capture(char *out, size_t outlen, const char *cmd)
+{
+	const char *log = bt_path("qemu-out.txt");
+	int st = bt_run("( (%s) >'%s' 2>&1 )", cmd, log);
+	size_t len;
+	char *text = bt_read_file(log, &len);
+
+	snprintf(out, outlen, "%.*s", (int)len, text);
+	free(text);
+	return st;
+}
+
+static __attribute__((format(printf, 3, 4))) void
+expect_qemu(int want_ok, const char *needle, const char *fmt, ...)
+{
+	va_list ap;
+	char cmd[1024], out[4096];
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = run_capture(out, sizeof(out), cmd);
+	if ((st == 0) != want_ok || (needle && !strstr(out, needle)))
+		print_error("'%s' exited %d (want %s), output: %s\n", cmd, st,
+			    want_ok ? "0" : "failure", out);
+	assert_int_equal(st == 0, want_ok);
+	if (needle)
+		assert_non_null(strstr(out, needle));
+}
+
+static void test_qemu_refuses_what_hutch_holds(void **state)
+{
+	struct blk_create_opts o = { .size = 1 << 20 };
+	const char *fmts[] = { "qcow2", "vdi", "raw" };
+	char err[ERRLEN], name[64];
+
+	need_qemu_img();
+	for (int f = 0; f < 3; f++) {
+		bool raw = !strcmp(fmts[f], "raw");
+		const char *path;
+		struct blk_image *img;
+
+		snprintf(name, sizeof(name), "lock-q.%s", fmts[f]);
+		path = bt_path(name);
+		o.format = fmts[f];
+		remove(path);
+		assert_int_equal(blk_create(path, &o, err, sizeof(err)), 0);
+		/* A running VM's disk: open read-write. */
+		img = open_ok(path, 0);
+		/*
+		 * QEMU's format drivers with metadata (qcow2, VDI) unshare
+		 * write, so `qemu-img info` fails as it does beside a running
+		 * QEMU; its raw driver passes the caller's sharing through and
+		 * `qemu-img info` of a raw image works beside QEMU itself too.
+		 */
+		expect_qemu(raw, raw ? NULL : "lock", "qemu-img info '%s'", path);
+		expect_qemu(1, NULL, "qemu-img info -U '%s'", path);
+		expect_qemu(0, "lock", "qemu-io -f %s -c 'write 0 512' '%s'",
+			    fmts[f], path);
+		expect_qemu(0, "lock", "qemu-img resize -f %s '%s' 2M", fmts[f],
+			    path);
+		blk_close(img);
+		expect_qemu(1, NULL, "qemu-img info '%s'", path);
+		/* A reader (a backing file, a CD): qemu-img may read, not write. */
+		img = open_ok(path, BLK_RDONLY);
+		expect_qemu(1, NULL, "qemu-img info '%s'", path);
+		expect_qemu(0, "lock", "qemu-io -f %s -c 'write 0 512' '%s'",
+			    fmts[f], path);
+		blk_close(img);
+		expect_qemu(1, NULL, "qemu-io -f %s -c 'write 0 512' '%s'", fmts[f],
+			    path);
+	}
+}
+
+/* Does another open file description hold a lock on byte off of path? */
+static bool byte_locked(const char *path, off_t off)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = off, .l_len = 1 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool locked;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	locked = fl.l_type != F_UNLCK;
+	close(fd);
+	return locked;
+}
+
+/*
+ * qemu-io holds path (its 'sleep' keeps the image open) until killed;
+ * returns once it has taken the lock byte that shows it (QEMU
+ * block/file-posix.c: 100 + bit of "consistent read" for any user, 101
+ * for a writer), without opening the image in a way that could race it.
+ */
+static pid_t qemu_io_hold(const char *path, bool rdonly)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		if (rdonly)
+			execlp("qemu-io", "qemu-io", "-r", "-c", "sleep 30000", path,
+			       (char *)NULL);
+		else
+			execlp("qemu-io", "qemu-io", "-c", "sleep 30000", path,
+			       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !byte_locked(path, rdonly ? 100 : 101); i++)
+		usleep(50000);
+	assert_true(byte_locked(path, rdonly ? 100 : 101));
+	return pid;
+}
+
+static void qemu_io_release(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+static void test_hutch_refuses_what_qemu_holds(void **state)
+{
+	const char *path = bt_path("held.qcow2");
+	struct blk_image *img = NULL;
+	char err[ERRLEN];
+	pid_t pid;
+
+	need_qemu_img();
+	remove(path);
+	assert_int_equal(bt_run("qemu-img create -f qcow2 '%s' 1M", path), 0);
+	/* A writer (a running QEMU VM): Hutch may neither write nor read. */
+	pid = qemu_io_hold(path, false);
+	assert_int_equal(blk_open(path, NULL, 0, &img, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "is locked by another process (a running VM?)"));
+	assert_non_null(strstr(err, path));
+	assert_int_equal(blk_open(path, NULL, BLK_RDONLY, &img, err, sizeof(err)),
+			 -EBUSY);
+	/* Force-share reads anyway, like qemu-img -U. */
+	img = open_ok(path, BLK_RDONLY | BLK_FORCE_SHARE);
+	blk_close(img);
+	qemu_io_release(pid);
+	img = open_ok(path, 0);
+	blk_close(img);
+	/* A read-only QEMU user: Hutch may read beside it, not write. */
+	pid = qemu_io_hold(path, true);
+	assert_int_equal(blk_open(path, NULL, 0, &img, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "is locked by another process"));
+	img = open_ok(path, BLK_RDONLY);
+	blk_close(img);
+	qemu_io_release(pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +693,8 @@ int main(void)
 		cmocka_unit_test(test_resize_passes_check),
 		cmocka_unit_test(test_reftable_growth_passes_check),
 		cmocka_unit_test(test_kill9_leaves_consistent_image),
+		cmocka_unit_test(test_qemu_refuses_what_hutch_holds),
+		cmocka_unit_test(test_hutch_refuses_what_qemu_holds),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
