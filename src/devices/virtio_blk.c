@@ -279,8 +279,15 @@ static bool vblk_limits_ok(struct vblk *b, const struct vq_req *req)
 			return false;
 		}
 	}
-	/* Implied by the two above; the bound the used length relies on. */
-	return req->out_len + req->in_len <= VBLK_MAX_REQUEST + VIRTIO_BLK_HDR_LEN + 1;
+	/* seg_max data segments of size_max, header and status: the bound the
+	 * used length relies on (two size_max segments more would pass above). */
+	if (req->out_len + req->in_len > VBLK_MAX_REQUEST + VIRTIO_BLK_HDR_LEN + 1) {
+		device_log(b->dev, "request of %llu bytes, at most %llu",
+			   (unsigned long long)(req->out_len + req->in_len),
+			   (unsigned long long)VBLK_MAX_REQUEST);
+		return false;
+	}
+	return true;
 }
 
 /*

@@ -1310,6 +1310,14 @@ static void test_seg_max(void **state)
 	assert_int_equal(*ram(d, STATUS_GPA), S_OK);
 	assert_int_equal(len, (int64_t)seg_max * size_max + 1);
 
+	/* The same with a size_max header segment: over the request bound. */
+	put_hdr(d, T_IN, 0);
+	*ram(d, STATUS_GPA) = 0xee;
+	set_desc(d, TABLE_GPA, 0, HDR_GPA, size_max, D_NEXT, 1);
+	kick(d, 0, 0);
+	assert_int_equal(wait_used(d, 0), 1);
+	assert_int_equal(*ram(d, STATUS_GPA), S_IOERR);
+
 	/* header, data, data directly; seg_max - 1 data + status indirectly. */
 	put_hdr(d, T_IN, 0);
 	*ram(d, STATUS_GPA) = 0xee;
