@@ -112,11 +112,6 @@ void io_inflight_destroy(struct io_inflight *q)
 	q->lock = NULL;
 }
 
-bool io_inflight_busy(const struct io_inflight *q)
-{
-	return q->active != 0;
-}
-
 void io_inflight_cancel_wait(struct io_inflight *q)
 {
 	if (!q->active)

@@ -98,8 +98,6 @@ struct io_req {
 
 void io_inflight_init(struct io_inflight *q, pthread_mutex_t *lock);
 void io_inflight_destroy(struct io_inflight *q);
-/* Device lock held: is any request of @q between submit and complete? */
-bool io_inflight_busy(const struct io_inflight *q);
 /* Device lock held (and no other lock): cancel everything in flight on @q
  * and wait until it has completed.  Returns at once if nothing is. */
 void io_inflight_cancel_wait(struct io_inflight *q);
