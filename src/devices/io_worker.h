@@ -56,11 +56,12 @@ void io_worker_stop(struct io_worker *w);
  * next piece, a reset waits for at most one piece of image I/O (IO_CHUNK
  * bytes, or one flush), never for a whole 32 MiB transfer.
  *
- * Lock order (also in docs/design.md, "Requests in flight"):
+ * Lock order (also in docs/design.md, "Requests in flight and resets"):
  *
  *   device lock  ->  the machine's vm_lock (read: raising an IRQ)
- *   device lock  -x  image lock: the I/O thread drops the device lock
- *                    before every blk_* call (ata_complete, vblk_handle)
+ *   image lock: never taken with the device lock held; the I/O thread
+ *               drops the device lock before every blk_* call
+ *               (ata_complete, vblk_handle)
  *
  * io_inflight has no lock of its own: its fields are guarded by the
  * device lock, except the cancel mark, which the I/O thread reads between
