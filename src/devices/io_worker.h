@@ -60,8 +60,9 @@ void io_worker_stop(struct io_worker *w);
  *
  *   device lock  ->  the machine's vm_lock (read: raising an IRQ)
  *   image lock: never taken with the device lock held; the I/O thread
- *               drops the device lock before every blk_* call
- *               (ata_complete, vblk_handle)
+ *               drops the device lock before every blk_* I/O call
+ *               (ata_complete, vblk_handle).  Only blk_size/blk_caps,
+ *               which take no lock, are called under the device lock.
  *
  * io_inflight has no lock of its own: its fields are guarded by the
  * device lock, except the cancel mark, which the I/O thread reads between
