@@ -12,6 +12,11 @@
  * runs the command against the drive with the device lock dropped, and
  * then posts the result FIS and the interrupt.
  *
+ * Resets (machine, GHC.HR, PxCMD.ST cleared, COMRESET, offline) cancel
+ * the port's command in flight and wait for it (io_worker.h): the image
+ * I/O stops at the next IO_CHUNK piece and nothing of it (data, PRDBC,
+ * FIS, interrupt) reaches guest RAM after the register write returns.
+ *
  * References: Serial ATA AHCI 1.3.1 (sections cited as "AHCI x.y"), SATA
  * 3.x for the FIS layouts and NCQ, Intel ICH9 datasheet for the PCI
  * identity.
@@ -168,7 +173,6 @@ struct ahci_port {
 	bool media_change, media_force;
 	struct blk_image *new_media, *old_media;
 	int media_ret;
-	uint32_t gen;           /* bumped when a reset aborts what is in flight */
 };
 
 struct ahci {
@@ -178,9 +182,10 @@ struct ahci {
 	uint32_t cap, ghc, is, pi;
 	unsigned int nports;
 	struct ahci_port ports[AHCI_PORTS];
-	/* I/O thread only: scatter list of the command being run. */
-	struct iovec *iov;
-	unsigned int iov_cap;
+	/* The command in flight per port (outside ahci_port: load copies ports). */
+	struct io_inflight inflight[AHCI_PORTS];
+	/* I/O thread only: the command being run and its mapped PRDT. */
+	struct io_req req;
 };
 
 /* ---- interrupts ---- */
@@ -286,20 +291,25 @@ static void ahci_port_signature(struct ahci *s, struct ahci_port *p)
 
 /* ---- resets ---- */
 
-/* Abort whatever runs on the port: the I/O thread drops its result. */
-static void ahci_port_abort(struct ahci_port *p)
+/*
+ * Abort whatever runs on the port: no slot is picked up any more, and the
+ * command in flight is cancelled and waited for (the I/O thread drops its
+ * result), so no DMA of it happens after this returns.  Device lock held,
+ * never on the I/O thread.
+ */
+static void ahci_port_abort(struct ahci *s, struct ahci_port *p)
 {
 	p->ci = 0;
 	p->sact = 0;
 	p->stopped = false;
 	p->cmd &= ~(PORT_CMD_CR | PORT_CMD_CCS_MASK);
-	p->gen++;
+	io_inflight_cancel_wait(&s->inflight[p->idx]);
 }
 
 /* COMRESET completed: the link is up and the device sent its signature. */
 static void ahci_port_link_up(struct ahci *s, struct ahci_port *p)
 {
-	ahci_port_abort(p);
+	ahci_port_abort(s, p);
 	p->srst = false;
 	p->drive_reset = true;
 	if (!p->present) {
@@ -344,42 +354,24 @@ static struct ahci *to_ahci(struct device *dev)
 	return dev->priv;
 }
 
-static int ahci_iov_reserve(struct ahci *s, unsigned int n)
-{
-	struct iovec *v;
-	unsigned int cap = s->iov_cap ? s->iov_cap : 64;
-
-	if (n <= s->iov_cap)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(s->iov, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->iov = v;
-	s->iov_cap = cap;
-	return 0;
-}
-
 /*
  * Map the PRDT (AHCI 4.2.3.3) onto guest RAM for @len bytes.  Entries past
  * the data are not looked at (an ATAPI command often moves less than the
  * buffer); a PRD outside RAM or with reserved bits set gives HBDS, a table
- * shorter than the data OFS.  Returns 0 and the entry count, or the PxIS
+ * shorter than the data OFS.  Returns 0 with s->req mapped, or the PxIS
  * error bit.
  */
 static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, uint64_t ctba,
-			      unsigned int prdtl, uint32_t len, unsigned int *nr)
+			      unsigned int prdtl, uint32_t len)
 {
 	const struct guest_mem *gm = s->dev->host->mem;
 	uint64_t total = 0;
-	unsigned int n = 0;
+	int ret;
 
 	for (unsigned int i = 0; i < prdtl && total < len; i++) {
 		uint8_t e[PRD_SIZE];
 		uint64_t dba;
 		uint32_t dw3, cnt;
-		void *hva;
 
 		if (gm_read(gm, ctba + CT_PRDT + (uint64_t)i * PRD_SIZE, e, sizeof(e))) {
 			device_log(s->dev, "port %u: PRD %u outside RAM", p->idx, i);
@@ -398,17 +390,14 @@ static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, uint64_t ctba
 		cnt = (dw3 & PRD_DBC_MASK) + 1;
 		if (cnt > len - total)
 			cnt = (uint32_t)(len - total);
-		hva = gm_slice(gm, dba, cnt);
-		if (!hva) {
+		ret = io_req_map(&s->req, gm, dba, cnt);
+		if (ret == -EFAULT) {
 			device_log(s->dev, "port %u: PRD %u buffer 0x%llx+%u outside RAM", p->idx, i,
 				   (unsigned long long)dba, cnt);
 			return PORT_IRQ_HBDS;
 		}
-		if (ahci_iov_reserve(s, n + 1))
+		if (ret)
 			return PORT_IRQ_HBFS;
-		s->iov[n].iov_base = hva;
-		s->iov[n].iov_len = cnt;
-		n++;
 		total += cnt;
 	}
 	if (total < len) {
@@ -416,7 +405,6 @@ static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, uint64_t ctba
 			   prdtl, (unsigned long long)total, len);
 		return PORT_IRQ_OFS;
 	}
-	*nr = n;
 	return 0;
 }
 
@@ -485,8 +473,8 @@ static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int s
 	uint8_t hdr[CMDH_SIZE], cfis[64], acmd[16];
 	struct ata_taskfile tf;
 	struct ata_xfer x;
-	uint32_t dw0, gen = p->gen, err_bits = 0;
-	unsigned int prdtl, nr = 0;
+	uint32_t dw0, err_bits = 0;
+	unsigned int prdtl;
 	uint64_t ctba;
 
 	p->cmd = (p->cmd & ~PORT_CMD_CCS_MASK) | slot << PORT_CMD_CCS_SHIFT;
@@ -535,17 +523,20 @@ static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int s
 	if (x.ncq && x.tag != slot)
 		device_log(s->dev, "port %u: NCQ tag %u issued in slot %u", p->idx, x.tag, slot);
 
+	io_req_unmap(&s->req);
 	if (x.dir != ATA_DIR_NONE)
-		err_bits = ahci_map_prdt(s, p, ctba, prdtl, x.len, &nr);
+		err_bits = ahci_map_prdt(s, p, ctba, prdtl, x.len);
 	p->tfd |= TFD_BSY;
+	io_req_submit(&s->req, &s->inflight[p->idx]);
+	x.req = &s->req;
 	pthread_mutex_unlock(&s->dev->lock);
 	if (err_bits)
 		ata_complete_error(&p->drive, &x);
 	else
-		ata_complete(&p->drive, &x, s->iov, nr);
+		ata_complete(&p->drive, &x, s->req.iov, s->req.nr_iov);
 	pthread_mutex_lock(&s->dev->lock);
-	if (p->gen != gen)
-		return;         /* the port was reset or stopped meanwhile */
+	if (!io_req_complete(&s->req))
+		return;         /* the port was reset or stopped meanwhile: drop it */
 	p->tfd &= ~TFD_BSY;
 	ahci_complete(s, p, slot, &x, err_bits, hdr_addr);
 }
@@ -682,8 +673,9 @@ static void ahci_port_write_cmd(struct ahci *s, struct ahci_port *p, uint32_t va
 		/* CCS so the first pick is slot 0 (round robin starts after CCS). */
 		p->cmd |= (AHCI_SLOTS - 1) << PORT_CMD_CCS_SHIFT;
 	} else if (!(val & PORT_CMD_ST) && (old & PORT_CMD_ST)) {
-		/* Stopping clears PxCI and PxSACT (AHCI 3.3.14, 3.3.13). */
-		ahci_port_abort(p);
+		/* Stopping clears PxCI and PxSACT (AHCI 3.3.14, 3.3.13); CR reads
+		 * 0 only once the command running has stopped (AHCI 10.3.2). */
+		ahci_port_abort(s, p);
 	}
 }
 
@@ -720,12 +712,12 @@ static void ahci_port_write(struct ahci *s, struct ahci_port *p, unsigned int of
 		switch (val & SCTL_DET_MASK) {
 		case SCTL_DET_COMRESET:
 			/* COMRESET asserted: the link is down until DET returns to 0. */
-			ahci_port_abort(p);
+			ahci_port_abort(s, p);
 			p->ssts = 0;
 			p->tfd = TFD_BSY | 0x7f;
 			break;
 		case SCTL_DET_OFFLINE:
-			ahci_port_abort(p);
+			ahci_port_abort(s, p);
 			p->ssts = SCTL_DET_OFFLINE;
 			break;
 		case 0:
@@ -836,7 +828,9 @@ static void ahci_destroy(struct device *dev)
 		return;
 	io_worker_stop(s->worker);
 	pci_bus_detach(&s->pci);
-	free(s->iov);
+	for (unsigned int i = 0; i < AHCI_PORTS; i++)
+		io_inflight_destroy(&s->inflight[i]);
+	io_req_free(&s->req);
 	free(s);
 	dev->priv = NULL;
 }
@@ -877,8 +871,10 @@ static int ahci_create(struct device *dev, const struct device_args *args)
 			highest = da->port;
 	}
 	s->nports = highest + 1;
-	for (unsigned int i = 0; i < AHCI_PORTS; i++)
+	for (unsigned int i = 0; i < AHCI_PORTS; i++) {
 		s->ports[i].idx = i;
+		io_inflight_init(&s->inflight[i], &dev->lock);
+	}
 	s->cap = CAP_S64A | CAP_SNCQ | CAP_SCLO | CAP_SAM | CAP_ISS_GEN2 |
 		 (AHCI_SLOTS - 1) << CAP_NCS_SHIFT | (s->nports - 1);
 
@@ -969,6 +965,9 @@ static int ahci_load(struct device *dev, struct sv_reader *r, uint32_t version)
 	is = sv_get_u32(r);
 	if (sv_get_u32(r) != s->nports || sv_get_u32(r) != s->pi)
 		return -EINVAL;         /* saved with other drives attached */
+	/* A command still running would complete into the loaded state. */
+	for (unsigned int i = 0; i < s->nports; i++)
+		io_inflight_cancel_wait(&s->inflight[i]);
 	/* Into a copy: a bad stream leaves the ports as they were. */
 	ports = malloc(sizeof(s->ports));
 	if (!ports)
@@ -979,7 +978,6 @@ static int ahci_load(struct device *dev, struct sv_reader *r, uint32_t version)
 
 		if (!p->present)
 			continue;
-		p->gen++;
 		p->clb = sv_get_u64(r) & ~0x3ffull;
 		p->fb = sv_get_u64(r) & ~0xffull;
 		p->is = sv_get_u32(r) & PORT_IRQ_MASK;

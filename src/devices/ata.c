@@ -16,6 +16,7 @@
 
 #include "ata.h"
 #include "block.h"
+#include "io_worker.h"
 #include "device.h"
 #include "savestate.h"
 
@@ -1384,24 +1385,14 @@ static void iov_copy(const struct iovec *iov, unsigned int n, void *buf, size_t 
 	}
 }
 
-/* Sectors between the medium and the scatter list, straight into / out of its buffers. */
+/* Sectors between the medium and the scatter list, straight into / out of
+ * its buffers, in IO_CHUNK pieces so a reset stops it promptly. */
 static int rw_medium(struct ata_drive *d, struct ata_xfer *x, const struct iovec *iov,
 		     unsigned int n, bool write)
 {
 	uint64_t off = x->sector * (d->cfg.atapi ? ATAPI_SECTOR_SIZE : ATA_SECTOR_SIZE);
-	size_t left = x->len;
-	int ret = 0;
+	int ret = io_req_rw(x->req, d->img, iov, n, off, x->len, write);
 
-	for (unsigned int i = 0; i < n && left && !ret; i++) {
-		size_t m = iov[i].iov_len < left ? iov[i].iov_len : left;
-
-		if (!m)
-			continue;
-		ret = write ? blk_pwrite(d->img, iov[i].iov_base, m, off)
-			    : blk_pread(d->img, iov[i].iov_base, m, off);
-		off += m;
-		left -= m;
-	}
 	if (!ret && write && (x->fua || !d->write_cache))
 		ret = blk_flush(d->img);
 	return ret;
@@ -1422,6 +1413,8 @@ static int dsm_trim(struct ata_drive *d, struct ata_xfer *x, const struct iovec 
 
 		if (!cnt)
 			continue;
+		if (io_req_cancelled(x->req))
+			return -ECANCELED;
 		if (lba > d->nsectors || cnt > d->nsectors - lba)
 			return -ERANGE;
 		ret = blk_discard(d->img, lba * ATA_SECTOR_SIZE, cnt * ATA_SECTOR_SIZE);
@@ -1481,7 +1474,7 @@ void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *i
 		break;
 	case OP_READ:
 		ret = rw_medium(d, x, iov, iovcnt, false);
-		if (ret) {
+		if (ret && ret != -ECANCELED) {
 			device_log(d->cfg.log_dev, "read error: %s", blk_last_error(d->img));
 			finish_error(d, x, ATA_ER_UNC, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ);
 			return;
@@ -1502,6 +1495,13 @@ void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *i
 		break;
 	default:
 		break;
+	}
+	if (ret == -ECANCELED) {
+		/* A reset took the command back: the transport drops this result,
+		 * and the drive's sense data is the reset's business. */
+		res_err(&x->res, ATA_ER_ABRT);
+		x->done_bytes = 0;
+		return;
 	}
 	if (ret) {
 		device_log(d->cfg.log_dev, "I/O error: %s", blk_last_error(d->img));

@@ -32,7 +32,9 @@
  * Threading: a drive is not locked by this layer.  The transport
  * serialises every call on one drive (AHCI and IDE run all commands on
  * their single I/O thread, and change media only when no command of that
- * drive is between ata_begin and ata_complete).
+ * drive is between ata_begin and ata_complete).  Every reset of a
+ * transport cancels and waits for the command in flight (io_worker.h), so
+ * a drive never sees a new command while the old one still runs.
  */
 #ifndef HUTCH_ATA_H
 #define HUTCH_ATA_H
@@ -43,6 +45,7 @@
 
 struct blk_image;
 struct device;
+struct io_req;
 struct sv_writer;
 struct sv_reader;
 
@@ -123,6 +126,10 @@ struct ata_xfer {
 	uint8_t tag;           /* NCQ tag (0..31) */
 	uint32_t drq_block;    /* PIO: bytes per DRQ block (IDE: one interrupt each);
 				  ATAPI PIO: the byte count limit, even */
+	/* Set by the transport before ata_complete() (may be NULL): the
+	 * request in flight whose cancel (a reset) stops the medium I/O at
+	 * the next IO_CHUNK piece; the command then ends with ABRT. */
+	const struct io_req *req;
 	/* Result, valid after ata_complete()/ata_complete_error(). */
 	struct ata_result res;
 	uint32_t done_bytes;   /* bytes actually moved (AHCI PRDBC) */

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "block.h"
+#include "guest_mem.h"
 #include "io_worker.h"
 #include "thread.h"
 
@@ -92,4 +95,142 @@ void io_worker_stop(struct io_worker *w)
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
+}
+
+/* ---- requests in flight ---- */
+
+void io_inflight_init(struct io_inflight *q, pthread_mutex_t *lock)
+{
+	*q = (struct io_inflight){ .lock = lock };
+	pthread_cond_init(&q->idle, NULL);
+}
+
+void io_inflight_destroy(struct io_inflight *q)
+{
+	if (q->lock)
+		pthread_cond_destroy(&q->idle);
+	q->lock = NULL;
+}
+
+void io_inflight_cancel_wait(struct io_inflight *q)
+{
+	if (!q->active)
+		return;
+	/* The I/O thread waiting for its own request would never wake. */
+	assert(!pthread_equal(q->runner, pthread_self()));
+	/* Everything in flight now has a ticket <= submitted. */
+	__atomic_store_n(&q->cancel_upto, q->submitted, __ATOMIC_RELEASE);
+	q->cancelling = q->active;
+	while (q->cancelling)
+		pthread_cond_wait(&q->idle, q->lock);
+}
+
+void io_inflight_wait(struct io_inflight *q)
+{
+	if (!q->active)
+		return;
+	assert(!pthread_equal(q->runner, pthread_self()));
+	while (q->active)
+		pthread_cond_wait(&q->idle, q->lock);
+}
+
+void io_req_init(struct io_req *r)
+{
+	*r = (struct io_req){ 0 };
+}
+
+void io_req_free(struct io_req *r)
+{
+	free(r->iov);
+	io_req_init(r);
+}
+
+void io_req_unmap(struct io_req *r)
+{
+	r->nr_iov = 0;
+	r->len = 0;
+}
+
+int io_req_map_buf(struct io_req *r, void *buf, size_t len)
+{
+	if (r->nr_iov == r->iov_cap) {
+		unsigned int cap = r->iov_cap ? r->iov_cap * 2 : 64;
+		struct iovec *v = realloc(r->iov, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->iov = v;
+		r->iov_cap = cap;
+	}
+	r->iov[r->nr_iov].iov_base = buf;
+	r->iov[r->nr_iov].iov_len = len;
+	r->nr_iov++;
+	r->len += len;
+	return 0;
+}
+
+int io_req_map(struct io_req *r, const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	/* gm_slice checks the whole range: address, length, no wrap. */
+	void *p = gm_slice(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	return io_req_map_buf(r, p, (size_t)len);
+}
+
+void io_req_submit(struct io_req *r, struct io_inflight *q)
+{
+	r->q = q;
+	r->ticket = ++q->submitted;
+	q->active++;
+	q->runner = pthread_self();
+}
+
+bool io_req_cancelled(const struct io_req *r)
+{
+	return r && r->q && r->ticket <= __atomic_load_n(&r->q->cancel_upto, __ATOMIC_ACQUIRE);
+}
+
+bool io_req_complete(struct io_req *r)
+{
+	struct io_inflight *q = r->q;
+	bool cancelled;
+
+	if (!q)
+		return false;
+	cancelled = io_req_cancelled(r);
+	assert(q->active);
+	q->active--;
+	if (cancelled && q->cancelling)
+		q->cancelling--;
+	if (!q->cancelling || !q->active)
+		pthread_cond_broadcast(&q->idle);
+	r->q = NULL;
+	return !cancelled;
+}
+
+int io_req_rw(const struct io_req *r, struct blk_image *img, const struct iovec *iov,
+	      unsigned int nr_iov, uint64_t off, uint64_t len, bool write)
+{
+	for (unsigned int i = 0; i < nr_iov && len; i++) {
+		uint8_t *base = iov[i].iov_base;
+		size_t seg = iov[i].iov_len < len ? iov[i].iov_len : (size_t)len;
+
+		for (size_t done = 0; done < seg;) {
+			size_t n = seg - done < IO_CHUNK ? seg - done : IO_CHUNK;
+			int ret;
+
+			if (io_req_cancelled(r))
+				return -ECANCELED;
+			ret = write ? blk_pwrite(img, base + done, n, off) :
+				      blk_pread(img, base + done, n, off);
+			if (ret < 0)
+				return ret;
+			done += n;
+			off += n;
+		}
+		len -= seg;
+	}
+	return 0;
 }

@@ -23,9 +23,12 @@
  * ata_complete(), runs on the controller's I/O thread without the lock:
  * meanwhile the device shows BSY (non-data and PIO commands) or waits on
  * the bus master (DMA, which then goes straight between the image and the
- * guest RAM its PRD table names).  A reset, SRST or bus master stop while
- * the I/O thread works bumps the channel's generation number, and the
- * late result is dropped.
+ * guest RAM its PRD table names).  A reset, SRST, ATAPI DEVICE RESET,
+ * abandoned data phase or bus master stop while the I/O thread works
+ * cancels the channel's request and waits for it (io_worker.h): the image
+ * I/O stops at the next IO_CHUNK piece, the late result is dropped, and
+ * no byte of it reaches guest RAM nor the drive's state after the
+ * register write returns.
  */
 #include <endian.h>
 #include <errno.h>
@@ -137,8 +140,6 @@ struct ide_drive {
 	uint8_t device;
 	uint8_t status;
 	uint8_t error;
-	bool in_io;                  /* the I/O thread is inside ata_complete() */
-	bool reset_pending;          /* a hardware reset came meanwhile */
 };
 
 /* Where the channel's current command is (ATA/ATAPI-6 9). */
@@ -174,7 +175,7 @@ struct ide_channel {
 	uint32_t pos;                /* PIO: next byte; PACKET: CDB bytes received */
 	uint32_t blk_end;            /* end of the current DRQ block */
 	bool queued;                 /* waiting for the I/O thread */
-	uint32_t gen;                /* bumped to drop an I/O thread result */
+	struct io_inflight inflight; /* the command the I/O thread runs */
 
 	/* bus master IDE */
 	uint8_t bm_cmd;
@@ -187,7 +188,7 @@ struct piix3_ide {
 	struct pci_function pci;
 	struct ide_channel ch[2];
 	struct io_worker *worker;
-	struct iovec *iov;           /* the I/O thread's PRD scatter list */
+	struct io_req req;           /* the I/O thread's: the command it runs, mapped */
 };
 
 static const uint16_t ide_cmd_ports[2] = { IDE_PRI_CMD_PORT, IDE_SEC_CMD_PORT };
@@ -282,24 +283,23 @@ static void ide_drive_signature(struct ide_drive *d)
 /* ------------------------------------------------------------------ */
 
 /*
- * Turn the PRD table at @table into a scatter list of @len bytes of guest
- * RAM (every region checked by gm_slice: address and length).  *@room is
- * set when the table describes more than @len bytes: then BMISx.ACTIVE
- * stays set at the end (datasheet 3.4: the drive finished first).
- * The count of entries, or -EFAULT (the table or a region is outside RAM)
- * or -ENOSPC (the table ends before @len bytes).
+ * Map the PRD table at @table into @r as @len bytes of guest RAM (every
+ * region checked: address and length).  *@room is set when the table
+ * describes more than @len bytes: then BMISx.ACTIVE stays set at the end
+ * (datasheet 3.4: the drive finished first).  0, or -EFAULT (the table or
+ * a region is outside RAM), -ENOSPC (the table ends before @len bytes) or
+ * -ENOMEM.
  */
 static int prd_map(const struct guest_mem *gm, uint32_t table, uint32_t len,
-		   struct iovec *iov, bool *room)
+		   struct io_req *r, bool *room)
 {
 	uint32_t got = 0;
-	int n = 0;
+	int ret;
 
 	*room = false;
 	table &= PRDT_ADDR_MASK;
 	for (unsigned int i = 0; got < len; i++) {
 		uint32_t e[2], count, take;
-		void *p;
 
 		if (i >= PRD_MAX_ENTRIES)
 			return -ENOSPC;
@@ -311,35 +311,33 @@ static int prd_map(const struct guest_mem *gm, uint32_t table, uint32_t len,
 		if (!count)
 			count = 0x10000;
 		take = len - got < count ? len - got : count;
-		p = gm_slice(gm, e[0] & PRD_ADDR_MASK, take);
-		if (!p)
-			return -EFAULT;
-		iov[n].iov_base = p;
-		iov[n].iov_len = take;
-		n++;
+		ret = io_req_map(r, gm, e[0] & PRD_ADDR_MASK, take);
+		if (ret)
+			return ret;
 		got += take;
 		if (got == len)
 			*room = take < count || !(e[1] & PRD_EOT);
 		else if (e[1] & PRD_EOT)
 			return -ENOSPC;
 	}
-	return n;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Command phases                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Stop whatever the channel was doing: no data phase, and a result the
- * I/O thread brings back later is dropped.  The bus master registers
- * belong to the controller, not the devices, and are left alone. */
+/* Stop whatever the channel was doing: no data phase, and the command on
+ * the I/O thread is cancelled and waited for, its result dropped.  The bus
+ * master registers belong to the controller, not the devices, and are
+ * left alone.  Device lock held, never on the I/O thread. */
 static void ide_abort_phase(struct ide_channel *ch)
 {
 	ch->phase = PH_IDLE;
 	ch->pos = ch->blk_end = 0;
 	ch->queued = false;
 	ch->has_cdb = false;
-	ch->gen++;
+	io_inflight_cancel_wait(&ch->inflight);
 }
 
 /* A PIO buffer of at least @len bytes (the I/O thread may still hold the
@@ -834,15 +832,13 @@ static void ide_run(struct piix3_ide *s, struct ide_channel *ch)
 {
 	struct device *dev = s->dev;
 	struct ide_drive *d = &ch->drive[ch->xunit];
-	uint32_t gen = ch->gen;
 	struct ata_xfer x = ch->x;
-	struct iovec one;
-	struct iovec *iov = &one;
 	uint8_t *buf = NULL;
 	bool room = false;
 	int n = 0;
 
 	ch->queued = false;
+	io_req_unmap(&s->req);
 	if (ch->phase == PH_DMA) {
 		if ((ch->bm_cmd & BM_CMD_TO_MEM) != (x.dir == ATA_DIR_IN ? BM_CMD_TO_MEM : 0)) {
 			ide_dma_fail(ch, "the bus master's direction is the command's opposite");
@@ -852,37 +848,35 @@ static void ide_run(struct piix3_ide *s, struct ide_channel *ch)
 			ide_dma_fail(ch, "bus mastering is disabled");
 			return;
 		}
-		n = prd_map(dev->host->mem, ch->bm_prdt, x.len, s->iov, &room);
+		n = prd_map(dev->host->mem, ch->bm_prdt, x.len, &s->req, &room);
 		if (n < 0) {
-			ide_dma_fail(ch, n == -EFAULT ? "a region or the table is outside RAM"
-						      : "the table is shorter than the transfer");
+			ide_dma_fail(ch, n == -EFAULT ? "a region or the table is outside RAM" :
+					 n == -ENOSPC ? "the table is shorter than the transfer" :
+					 "out of memory");
 			return;
 		}
-		iov = s->iov;
 	} else if (x.len) {
 		buf = ch->buf;
+		if (io_req_map_buf(&s->req, buf, x.len)) {
+			ata_complete_error(&d->ata, &ch->x);
+			ide_finish(ch, false);
+			return;
+		}
 		ch->buf_busy = true;
-		one.iov_base = buf;
-		one.iov_len = x.len;
-		n = 1;
 	}
 
-	d->in_io = true;
+	io_req_submit(&s->req, &ch->inflight);
+	x.req = &s->req;
 	pthread_mutex_unlock(&dev->lock);
-	ata_complete(&d->ata, &x, iov, (unsigned int)n);
+	ata_complete(&d->ata, &x, s->req.iov, s->req.nr_iov);
 	pthread_mutex_lock(&dev->lock);
-	d->in_io = false;
-	if (d->reset_pending) {
-		d->reset_pending = false;
-		ata_drive_reset(&d->ata);
-	}
 	if (buf) {
 		if (ch->buf == buf)
 			ch->buf_busy = false;
 		else
 			free(buf);        /* the channel moved on to another buffer */
 	}
-	if (gen != ch->gen)
+	if (!io_req_complete(&s->req))
 		return;                   /* reset, SRST or bus master stop meanwhile */
 
 	ch->x = x;
@@ -932,7 +926,7 @@ static void bm_write_cmd(struct ide_channel *ch, uint8_t v)
 		ch->bm_status &= (uint8_t)~BM_ST_ACTIVE;
 		if (ch->phase == PH_DMA) {
 			ch->queued = false;
-			ch->gen++;
+			io_inflight_cancel_wait(&ch->inflight);
 		}
 	}
 }
@@ -1087,10 +1081,8 @@ static int piix3_ide_create(struct device *dev, const struct device_args *args)
 		return -ENOMEM;
 	dev->priv = s;
 	s->dev = dev;
-	s->iov = calloc(PRD_MAX_ENTRIES, sizeof(*s->iov));
-	if (!s->iov)
-		return -ENOMEM;
 	for (unsigned int i = 0; i < 2; i++) {
+		io_inflight_init(&s->ch[i].inflight, &dev->lock);
 		s->ch[i].ide = s;
 		s->ch[i].index = i;
 		s->ch[i].irq = device_irq_line(dev, ide_gsis[i]);
@@ -1121,17 +1113,11 @@ static void piix3_ide_reset(struct device *dev)
 	for (unsigned int i = 0; i < 2; i++) {
 		struct ide_channel *ch = &s->ch[i];
 
-		for (unsigned int u = 0; u < 2; u++) {
-			struct ide_drive *d = &ch->drive[u];
-
-			if (!d->present)
-				continue;
-			/* The I/O thread may be inside ata_complete() for it. */
-			if (d->in_io)
-				d->reset_pending = true;
-			else
-				ata_drive_reset(&d->ata);
-		}
+		/* First the command in flight stops: then the drives are ours. */
+		ide_abort_phase(ch);
+		for (unsigned int u = 0; u < 2; u++)
+			if (ch->drive[u].present)
+				ata_drive_reset(&ch->drive[u].ata);
 		ch->devctl = 0;
 		ch->bm_cmd = 0;
 		ch->bm_status = 0;
@@ -1152,9 +1138,11 @@ static void piix3_ide_destroy(struct device *dev)
 	io_worker_stop(s->worker);
 	if (s->pci.bus)
 		pci_bus_detach(&s->pci);
-	for (unsigned int i = 0; i < 2; i++)
+	for (unsigned int i = 0; i < 2; i++) {
 		free(s->ch[i].buf);
-	free(s->iov);
+		io_inflight_destroy(&s->ch[i].inflight);
+	}
+	io_req_free(&s->req);
 	free(s);
 }
 
@@ -1348,6 +1336,9 @@ static int piix3_ide_load(struct device *dev, struct sv_reader *r, uint32_t vers
 		return -EINVAL;
 	if (s->pci.bus && pci_function_load(&s->pci, r))
 		return -EINVAL;
+	/* A command still running would complete into the loaded drives. */
+	for (unsigned int i = 0; i < 2; i++)
+		ide_abort_phase(&s->ch[i]);
 	for (unsigned int i = 0; i < 2; i++) {
 		for (unsigned int u = 0; u < 2; u++) {
 			struct ide_drive *d = &s->ch[i].drive[u];

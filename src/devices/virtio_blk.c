@@ -15,9 +15,21 @@
  * lock; Linux uses min(vCPUs, num_queues).
  *
  * A request the driver got wrong (sector past the end, length not whole
- * sectors, unknown type, short header) completes with IOERR or UNSUPP; a
- * malformed descriptor chain makes the transport mark the device
- * NEEDS_RESET.  Neither stops the VMM.
+ * sectors, unknown type, short header, more segments or bigger ones than
+ * seg_max and size_max allow) completes with IOERR or UNSUPP; a malformed
+ * descriptor chain makes the transport mark the device NEEDS_RESET.
+ * Neither stops the VMM.
+ *
+ * Limits (5.2.4, offered with VIRTIO_BLK_F_SEG_MAX / F_SIZE_MAX): at most
+ * VBLK_SEG_MAX data segments plus the header and status ones, each at
+ * most VBLK_SIZE_MAX bytes.  So a request moves at most VBLK_MAX_REQUEST
+ * bytes (254 MiB), and its used length always fits its uint32_t.  They
+ * are enforced, not only advertised: without them one request could name
+ * the same RAM hundreds of times at up to 4 GiB each.
+ *
+ * A reset (status 0 or machine reset) cancels the request in flight: the
+ * transfer stops at the next VBLK_BOUNCE piece (= IO_CHUNK) and the
+ * request is not used, so a reset waits for one piece of image I/O.
  */
 #include <endian.h>
 #include <errno.h>
@@ -81,7 +93,12 @@
 #define VBLK_MAX_RANGES           32     /* discard / write-zeroes segments */
 #define VBLK_MAX_RANGE_SECTORS    (1u << 22)   /* 2 GiB per range */
 #define VBLK_BATCH                32
-#define VBLK_BOUNCE               (256u << 10)  /* bytes per image call at most */
+#define VBLK_BOUNCE               IO_CHUNK     /* bytes per image call at most */
+/* Segments a chain may have: up to a queue of direct descriptors before an
+ * indirect table of a queue's size (virtqueue.c), so a longer chain than
+ * seg_max allows reaches the check below instead of failing the ring. */
+#define VBLK_CHAIN_MAX            (2 * VBLK_QUEUE_SIZE)
+#define VBLK_MAX_REQUEST          ((uint64_t)VBLK_SEG_MAX * VBLK_SIZE_MAX)
 
 struct vblk {
 	struct virtio_pci vp;       /* first: the transport finds itself in dev->priv */
@@ -93,7 +110,7 @@ struct vblk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[CFG_LEN];
 	struct io_worker *worker;
-	struct vq_seg *segs;        /* the I/O thread's: one request at a time */
+	struct vq_seg *segs;        /* the I/O thread's: one request at a time, VBLK_CHAIN_MAX */
 	uint8_t *bounce;            /* the I/O thread's: VBLK_BOUNCE bytes */
 };
 
@@ -127,8 +144,8 @@ static size_t vblk_piece(struct vblk *b, const struct vq_iter *it, uint8_t **dir
 }
 
 /* T_IN: image -> the request's writable buffers (all but the status byte). */
-static uint8_t vblk_read(struct vblk *b, struct vq_iter *in, uint64_t sector, uint64_t len,
-			 uint32_t *written)
+static uint8_t vblk_read(struct vblk *b, const struct io_req *io, struct vq_iter *in,
+			 uint64_t sector, uint64_t len, uint64_t *written)
 {
 	uint64_t off = sector * SECTOR;
 	uint8_t *p;
@@ -140,6 +157,8 @@ static uint8_t vblk_read(struct vblk *b, struct vq_iter *in, uint64_t sector, ui
 		return VIRTIO_BLK_S_IOERR;
 	}
 	while ((n = vblk_piece(b, in, &p))) {
+		if (io_req_cancelled(io))
+			return VIRTIO_BLK_S_IOERR;   /* a reset: not used, nobody sees it */
 		if (blk_pread(b->img, p ? p : b->bounce, n, off) < 0) {
 			device_log(b->dev, "read error: %s", blk_last_error(b->img));
 			return VIRTIO_BLK_S_IOERR;
@@ -149,13 +168,14 @@ static uint8_t vblk_read(struct vblk *b, struct vq_iter *in, uint64_t sector, ui
 		else
 			vq_iter_write(in, b->bounce, n);
 		off += n;
-		*written += (uint32_t)n;
+		*written += n;
 	}
 	return VIRTIO_BLK_S_OK;
 }
 
 /* T_OUT: the readable buffers after the header -> image. */
-static uint8_t vblk_write(struct vblk *b, struct vq_iter *out, uint64_t sector)
+static uint8_t vblk_write(struct vblk *b, const struct io_req *io, struct vq_iter *out,
+			  uint64_t sector)
 {
 	uint64_t off = sector * SECTOR, len = out->left;
 	uint8_t *p;
@@ -169,6 +189,8 @@ static uint8_t vblk_write(struct vblk *b, struct vq_iter *out, uint64_t sector)
 		return VIRTIO_BLK_S_IOERR;
 	}
 	while ((n = vblk_piece(b, out, &p))) {
+		if (io_req_cancelled(io))
+			return VIRTIO_BLK_S_IOERR;
 		if (p)
 			vq_iter_skip(out, n);
 		else
@@ -183,7 +205,8 @@ static uint8_t vblk_write(struct vblk *b, struct vq_iter *out, uint64_t sector)
 }
 
 /* T_DISCARD / T_WRITE_ZEROES: an array of ranges after the header (5.2.6). */
-static uint8_t vblk_ranges(struct vblk *b, struct vq_iter *out, uint32_t type)
+static uint8_t vblk_ranges(struct vblk *b, const struct io_req *io, struct vq_iter *out,
+			   uint32_t type)
 {
 	bool zeroes = type == VIRTIO_BLK_T_WRITE_ZEROES;
 	uint64_t nr = out->left / VIRTIO_BLK_RANGE_LEN;
@@ -220,6 +243,8 @@ static uint8_t vblk_ranges(struct vblk *b, struct vq_iter *out, uint32_t type)
 		}
 		if (!count)
 			continue;
+		if (io_req_cancelled(io))
+			return VIRTIO_BLK_S_IOERR;
 		if (zeroes)
 			ret = blk_pwrite_zeroes(b->img, sector * SECTOR, (uint64_t)count * SECTOR,
 						(flags & VIRTIO_BLK_WZ_F_UNMAP) && b->discard ?
@@ -236,16 +261,46 @@ static uint8_t vblk_ranges(struct vblk *b, struct vq_iter *out, uint32_t type)
 }
 
 /*
+ * Within seg_max and size_max (5.2.4)?  The header and the status byte
+ * take a segment each beyond seg_max's data segments, as Linux counts.
+ */
+static bool vblk_limits_ok(struct vblk *b, const struct vq_req *req)
+{
+	unsigned int nr = req->nr_out + req->nr_in;
+
+	if (nr > VBLK_SEG_MAX + 2) {
+		device_log(b->dev, "request of %u segments, seg_max is %u", nr, VBLK_SEG_MAX);
+		return false;
+	}
+	for (unsigned int i = 0; i < nr; i++) {
+		if (req->segs[i].len > VBLK_SIZE_MAX) {
+			device_log(b->dev, "request segment of %u bytes, size_max is %u",
+				   req->segs[i].len, VBLK_SIZE_MAX);
+			return false;
+		}
+	}
+	/* seg_max data segments of size_max, header and status: the bound the
+	 * used length relies on (two size_max segments more would pass above). */
+	if (req->out_len + req->in_len > VBLK_MAX_REQUEST + VIRTIO_BLK_HDR_LEN + 1) {
+		device_log(b->dev, "request of %llu bytes, at most %llu",
+			   (unsigned long long)(req->out_len + req->in_len),
+			   (unsigned long long)VBLK_MAX_REQUEST);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Serve one request (I/O thread, device lock dropped).  Returns the bytes
  * written into its writable part, status byte included (the used length).
  */
-static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req)
+static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req, const struct io_req *io)
 {
 	const struct vq_seg *last;
 	struct vq_iter out, in;
 	uint8_t hdr[VIRTIO_BLK_HDR_LEN], status;
-	uint32_t type, written = 0;
-	uint64_t sector;
+	uint64_t sector, written = 0;
+	uint32_t type;
 
 	/* 5.2.6: the status is the last writable byte; without one nothing can be reported. */
 	if (!req->nr_in) {
@@ -256,6 +311,10 @@ static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req)
 	vq_iter_in(&in, req);
 	in.left = req->in_len - 1;
 	vq_iter_out(&out, req);
+	if (!vblk_limits_ok(b, req)) {
+		status = VIRTIO_BLK_S_IOERR;
+		goto done;
+	}
 	if (vq_iter_read(&out, hdr, sizeof(hdr)) < sizeof(hdr)) {
 		device_log(b->dev, "request header shorter than %d bytes", VIRTIO_BLK_HDR_LEN);
 		status = VIRTIO_BLK_S_IOERR;
@@ -268,30 +327,33 @@ static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req)
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		status = vblk_read(b, &in, sector, in.left, &written);
+		status = vblk_read(b, io, &in, sector, in.left, &written);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		status = vblk_write(b, &out, sector);
+		status = vblk_write(b, io, &out, sector);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		status = blk_flush(b->img) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		/* 20 bytes, NUL-padded (not terminated when all 20 are used). */
-		written = (uint32_t)vq_iter_write(&in, b->serial, sizeof(b->serial));
+		written = vq_iter_write(&in, b->serial, sizeof(b->serial));
 		status = VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		status = vblk_ranges(b, &out, type);
+		status = vblk_ranges(b, io, &out, type);
 		break;
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
 		break;
 	}
 done:
-	last->p[last->len - 1] = status;
-	return written + 1;
+	/* A cancelled request is not used: its status byte stays unwritten too. */
+	if (!io_req_cancelled(io))
+		last->p[last->len - 1] = status;
+	/* written <= in_len - 1 <= VBLK_MAX_REQUEST (checked above): no wrap. */
+	return (uint32_t)(written + 1);
 }
 
 /* The I/O thread: take requests round-robin until every queue is empty. */
@@ -300,9 +362,11 @@ static void vblk_work(void *opaque)
 	struct vblk *b = opaque;
 	struct virtio_pci *vp = &b->vp;
 	struct vq_req req;
+	struct io_req io;
 	bool progress;
 
-	vq_req_init(&req, b->segs, VBLK_QUEUE_SIZE);
+	io_req_init(&io);
+	vq_req_init(&req, b->segs, VBLK_CHAIN_MAX);
 	pthread_mutex_lock(&b->dev->lock);
 	do {
 		progress = false;
@@ -310,11 +374,11 @@ static void vblk_work(void *opaque)
 			unsigned int done = 0;
 			uint32_t len;
 
-			while (done < VBLK_BATCH && virtio_pci_pop(vp, q, &req) > 0) {
+			while (done < VBLK_BATCH && virtio_pci_pop(vp, q, &req, &io) > 0) {
 				pthread_mutex_unlock(&b->dev->lock);
-				len = vblk_handle(b, &req);
+				len = vblk_handle(b, &req, &io);
 				pthread_mutex_lock(&b->dev->lock);
-				virtio_pci_complete(vp, q, req.head, len);
+				virtio_pci_complete(vp, q, &io, req.head, len);
 				done++;
 			}
 			if (done) {
@@ -392,7 +456,7 @@ static int vblk_create(struct device *dev, const struct device_args *args)
 	src = d->serial[0] ? d->serial : dev->id;
 	memcpy(b->serial, src, strnlen(src, sizeof(b->serial)));
 	vblk_build_config(b, nr_queues);
-	b->segs = calloc(VBLK_QUEUE_SIZE, sizeof(*b->segs));
+	b->segs = calloc(VBLK_CHAIN_MAX, sizeof(*b->segs));
 	b->bounce = malloc(VBLK_BOUNCE);
 	if (!b->segs || !b->bounce)
 		return -ENOMEM;

@@ -106,34 +106,39 @@ static void vp_device_reset(struct virtio_pci *vp)
 	vp->queue_select = 0;
 	for (unsigned int i = 0; i < vp->nr_queues; i++)
 		vq_reset(&vp->vqs[i]);
-	vp->reset_pending = false;
 	pci_set_irq(&vp->pci, 0);
 }
 
-/* The driver wrote 0 to device_status. */
-static void vp_begin_reset(struct virtio_pci *vp)
-{
-	if (vp->inflight) {
-		/* Requests are doing DMA: status keeps reading non-zero until they
-		 * finish (4.1.4.3.2: the driver waits for 0), then the last
-		 * completion finishes the reset. */
-		vp->reset_pending = true;
-		return;
-	}
-	vp_device_reset(vp);
-}
-
-/* With the device lock held: wait until no request is in flight and stop new ones. */
-static void vp_quiesce(struct virtio_pci *vp)
+/*
+ * With the device lock held: stop new requests, and cancel (@cancel) or
+ * let finish the ones in flight, waiting until none is.  A cancelled
+ * request stops at its next IO_CHUNK piece and is never marked used.
+ */
+static void vp_quiesce(struct virtio_pci *vp, bool cancel)
 {
 	vp->quiesce = true;
-	while (vp->inflight)
-		pthread_cond_wait(&vp->idle, &vp->dev->lock);
+	if (cancel)
+		io_inflight_cancel_wait(&vp->inflight);
+	else
+		io_inflight_wait(&vp->inflight);
+}
+
+/*
+ * The driver wrote 0 to device_status.  The reset is done when the write
+ * returns: requests in flight are cancelled and waited for (at most one
+ * piece of image I/O), so none of them writes guest RAM afterwards, and
+ * status reads 0 at once (4.1.4.3.2).
+ */
+static void vp_begin_reset(struct virtio_pci *vp)
+{
+	vp_quiesce(vp, true);
+	vp_device_reset(vp);
+	vp->quiesce = false;
 }
 
 void virtio_pci_reset(struct virtio_pci *vp)
 {
-	vp_quiesce(vp);
+	vp_quiesce(vp, true);
 	vp_device_reset(vp);
 	pci_function_reset(&vp->pci);
 	vp->quiesce = false;
@@ -145,10 +150,11 @@ bool virtio_pci_running(const struct virtio_pci *vp)
 {
 	return (vp->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET |
 			      VIRTIO_STATUS_FAILED)) == VIRTIO_STATUS_DRIVER_OK &&
-	       !vp->reset_pending && !vp->quiesce && pci_bus_master(&vp->pci);
+	       !vp->quiesce && pci_bus_master(&vp->pci);
 }
 
-int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req)
+int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req,
+		   struct io_req *io)
 {
 	struct virtqueue *vq;
 	int ret;
@@ -164,21 +170,16 @@ int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req
 		return ret;
 	}
 	if (ret > 0)
-		vp->inflight++;
+		io_req_submit(io, &vp->inflight);
 	return ret;
 }
 
-void virtio_pci_complete(struct virtio_pci *vp, unsigned int queue, uint16_t head, uint32_t len)
+void virtio_pci_complete(struct virtio_pci *vp, unsigned int queue, struct io_req *io,
+			 uint16_t head, uint32_t len)
 {
-	if (vp->inflight)
-		vp->inflight--;
-	if (!vp->reset_pending && queue < vp->nr_queues)
+	/* A cancelled request's queue has been reset: it is not used. */
+	if (io_req_complete(io) && queue < vp->nr_queues)
 		vq_push(&vp->vqs[queue], head, len);
-	if (!vp->inflight) {
-		if (vp->reset_pending)
-			vp_device_reset(vp);
-		pthread_cond_broadcast(&vp->idle);
-	}
 }
 
 /* ---- common configuration ---- */
@@ -262,8 +263,6 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		vp_begin_reset(vp);
 		return;
 	}
-	if (vp->reset_pending)
-		return;   /* 4.1.4.3.2: the driver waits for status 0 first */
 	/* The driver may not clear bits (2.1.1) nor set NEEDS_RESET. */
 	st = (uint8_t)(old | (val & ~VIRTIO_STATUS_NEEDS_RESET));
 	if ((st & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
@@ -556,7 +555,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct device *dev, const struct virt
 	vp->config_len = p->config_len;
 	vp->nr_queues = p->nr_queues;
 	vp->config_vector = VIRTIO_NO_VECTOR;
-	pthread_cond_init(&vp->idle, NULL);
+	io_inflight_init(&vp->inflight, &dev->lock);
 	vp->vqs = calloc(p->nr_queues, sizeof(*vp->vqs));
 	if (!vp->vqs)
 		return -ENOMEM;
@@ -610,7 +609,7 @@ fail:
 	pci_bus_detach(f);
 	free(vp->vqs);
 	vp->vqs = NULL;
-	pthread_cond_destroy(&vp->idle);
+	io_inflight_destroy(&vp->inflight);
 	return ret;
 }
 
@@ -621,7 +620,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	pci_bus_detach(&vp->pci);
 	free(vp->vqs);
 	vp->vqs = NULL;
-	pthread_cond_destroy(&vp->idle);
+	io_inflight_destroy(&vp->inflight);
 }
 
 /* ---- save / load ---- */
@@ -631,7 +630,7 @@ int virtio_pci_save(struct virtio_pci *vp, struct sv_writer *w)
 	int ret;
 
 	/* Requests in flight would be lost: let them finish; the model resumes. */
-	vp_quiesce(vp);
+	vp_quiesce(vp, false);
 	ret = pci_function_save(&vp->pci, w);
 	if (ret)
 		return ret;
@@ -676,7 +675,8 @@ int virtio_pci_load(struct virtio_pci *vp, struct sv_reader *r)
 	uint8_t status, gen, isr;
 	int ret;
 
-	vp_quiesce(vp);
+	/* What runs now belongs to the state being replaced. */
+	vp_quiesce(vp, true);
 	ret = pci_function_load(&vp->pci, r);
 	if (ret)
 		goto out;
@@ -728,7 +728,6 @@ int virtio_pci_load(struct virtio_pci *vp, struct sv_reader *r)
 	vp->config_generation = gen;
 	vp->isr = isr;
 	vp->queue_select = qsel;
-	vp->reset_pending = false;
 	/* Map the rings again in this machine's RAM; a bad ring is the driver's error. */
 	for (unsigned int i = 0; i < vp->nr_queues; i++)
 		if (vp->vqs[i].enabled && vq_start(&vp->vqs[i], vp->dev->host->mem, drv))

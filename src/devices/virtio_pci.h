@@ -7,16 +7,20 @@
  * from create() and serves its queues on an I/O thread:
  *
  *   lock(dev)
- *   while (virtio_pci_running(vp) && virtio_pci_pop(vp, q, &req) > 0) {
- *           unlock(dev); ...do the I/O on req's segments...; lock(dev)
- *           virtio_pci_complete(vp, q, req.head, written);
+ *   while (virtio_pci_running(vp) && virtio_pci_pop(vp, q, &req, &io) > 0) {
+ *           unlock(dev); ...the I/O on req's segments, in IO_CHUNK pieces,
+ *           stopping when io_req_cancelled(&io)...; lock(dev)
+ *           virtio_pci_complete(vp, q, &io, req.head, written);
  *   }
  *   virtio_pci_notify_used(vp, q);
  *   unlock(dev)
  *
- * The transport counts popped-but-not-completed requests, so a device
- * reset (by the driver or the machine) and a snapshot wait for them: no
- * DMA into guest RAM happens after the device reported reset complete.
+ * Popped-but-not-completed requests are in flight (struct io_inflight,
+ * io_worker.h): a device reset (the driver writing status 0, or the
+ * machine) cancels them and waits until they have stopped, a snapshot
+ * waits for them to finish.  No DMA into guest RAM happens after the
+ * reset returned, and a reset waits for one piece of I/O, not a whole
+ * request.
  *
  * Layout: vendor 0x1af4, device 0x1040 + type, revision 1; BAR1 holds the
  * MSI-X table (one vector per queue plus one for configuration changes);
@@ -34,6 +38,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "io_worker.h"
 #include "pci.h"
 #include "virtqueue.h"
 
@@ -144,11 +149,9 @@ struct virtio_pci {
 	unsigned int config_len;
 	uint8_t cfg_cap;            /* offset of the PCI_CFG capability */
 
-	/* Requests popped and not completed; resets and snapshots wait for 0. */
-	unsigned int inflight;
-	bool reset_pending;         /* driver wrote status 0 while requests were in flight */
-	bool quiesce;               /* machine reset / snapshot waiting: pop nothing */
-	pthread_cond_t idle;        /* inflight reached 0 (waited on with the device lock) */
+	/* Requests popped and not completed; resets cancel them, snapshots wait. */
+	struct io_inflight inflight;
+	bool quiesce;               /* a reset / snapshot waiting: pop nothing */
 };
 
 /*
@@ -167,13 +170,15 @@ void virtio_pci_reset(struct virtio_pci *vp);
 /* May the I/O thread take requests now? (DRIVER_OK, no NEEDS_RESET, bus master, ...) */
 bool virtio_pci_running(const struct virtio_pci *vp);
 /*
- * Take the next request of @queue: 1 (counted in flight until
+ * Take the next request of @queue: 1 (in flight as @io until
  * virtio_pci_complete), 0 if none, or -EPROTO after marking the device
  * NEEDS_RESET for a malformed ring.
  */
-int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req);
-/* Hand a request back as used (or drop it if a reset came meanwhile). */
-void virtio_pci_complete(struct virtio_pci *vp, unsigned int queue, uint16_t head, uint32_t len);
+int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req,
+		   struct io_req *io);
+/* Hand a request back as used (or drop it if a reset cancelled it). */
+void virtio_pci_complete(struct virtio_pci *vp, unsigned int queue, struct io_req *io,
+			 uint16_t head, uint32_t len);
 /* After completions: interrupt the driver if it wants one (EVENT_IDX, flags). */
 void virtio_pci_notify_used(struct virtio_pci *vp, unsigned int queue);
 

@@ -3,7 +3,8 @@
  * The AHCI controller on the fake machine: PCI identity, HBA and port
  * registers, commands through command list / table / PRDT in fake guest
  * RAM (ATA disk on port 0, ATAPI CD on port 2), NCQ, interrupts (INTx and
- * MSI), resets, malformed requests, save/load.
+ * MSI), resets, malformed requests, save/load, and every kind of reset
+ * with a read in flight against a slow image (no DMA after it returns).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "devices.h"
 #include "fake_machine.h"
 #include "pci.h"
+#include "slow_image.h"
 
 #define RAM_SIZE      (32u << 20)
 #define DISK_SECTORS  8192u             /* 4 MiB */
@@ -746,6 +748,119 @@ static void test_bad_drive_args(void **state)
 	assert_null(fake_device_create(&f->fm, &ahci_model, &a));
 }
 
+/* ---- resets with a read in flight (slow image) ---- */
+
+#define SLOW_SECTORS  2048u              /* 1 MiB: four I/O pieces of 256 KiB */
+#define SLOW_LEN      (SLOW_SECTORS * 512u)
+#define SLOW_PIECE    (256u << 10)       /* IO_CHUNK */
+#define POISON        0xa5
+#define DATA2         (DATA + 0x200000u)
+
+struct reset_ctx {
+	struct fixture *f;
+	void (*reset)(struct fixture *f);
+};
+
+/* The "vCPU" that resets: once the reset returns, the guest owns its RAM
+ * again, and poisons the read's buffer and its slot's PRDBC. */
+static void reset_then_poison(void *arg)
+{
+	struct reset_ctx *c = arg;
+
+	c->reset(c->f);
+	memset(c->f->fm.ram + DATA, POISON, SLOW_LEN);
+	memset(c->f->fm.ram + CLB(0) + 4, POISON, 4);
+}
+
+static void poison_intact(struct fixture *f)
+{
+	for (uint32_t i = 0; i < SLOW_LEN; i++)
+		if (f->fm.ram[DATA + i] != POISON)
+			fail_msg("guest RAM at 0x%x written after the reset returned", DATA + i);
+	for (unsigned int i = 0; i < 4; i++)
+		assert_int_equal(f->fm.ram[CLB(0) + 4 + i], POISON);
+}
+
+/*
+ * Start a 1 MiB READ DMA EXT on port 0 whose image I/O waits at the gate,
+ * reset from another thread, open the gate while the reset waits, and
+ * check: nothing of the read reaches guest RAM after the reset returned,
+ * at most one piece of it was read, and the next command works.
+ */
+static void reset_with_read_in_flight(struct fixture *f, void (*reset)(struct fixture *f))
+{
+	struct reset_ctx c = { f, reset };
+	struct prd r = { DATA, SLOW_LEN }, r2 = { DATA2, 8 * 512 };
+	struct slow_thread t;
+	uint32_t sector;
+
+	port_start(f, 0);
+	build_cmd(f, 0, 0, 0x25, 0, 0, SLOW_SECTORS, NULL, &r, 1);
+	slow_image_hold(f->disk.blk);
+	wr(f, PORT(0, PX_CI), 1);
+	assert_true(slow_image_wait_held(1));
+
+	slow_thread_start(&t, reset_then_poison, &c);
+	slow_thread_wait_blocked(&t);
+	slow_image_release();
+	assert_true(slow_thread_join(&t));
+
+	/* The next command works (and, the I/O thread being one, the old one is over). */
+	if (!(fake_pci_cfg_read(&f->fm, f->devfn, PCI_COMMAND, 2) & PCI_COMMAND_MASTER))
+		enable_pci(f);
+	port_start(f, 0);
+	build_cmd(f, 0, 1, 0x25, 0, 100, 8, NULL, &r2, 1);
+	assert_int_equal(issue(f, 0, 1), 0);
+	memcpy(&sector, f->fm.ram + DATA2 + 512, 4);
+	assert_int_equal(sector, 101);
+	assert_int_equal(get32(f, CLB(0) + 32 + 4), 8 * 512);
+	poison_intact(f);
+	/* Cancelled at the next piece: one of the old read's, then the new one. */
+	assert_true(slow_image_bytes() <= SLOW_PIECE + 8 * 512);
+}
+
+static void reset_hba(struct fixture *f)
+{
+	wr(f, GHC, 1);                          /* GHC.HR */
+}
+
+static void reset_stop_port(struct fixture *f)
+{
+	wr(f, PORT(0, PX_CMD), CMD_FRE);        /* PxCMD.ST cleared */
+	assert_int_equal(rd(f, PORT(0, PX_CMD)) & CMD_CR, 0);
+}
+
+static void reset_comreset(struct fixture *f)
+{
+	wr(f, PORT(0, PX_SCTL), 1);
+	wr(f, PORT(0, PX_SCTL), 0);
+}
+
+static void reset_machine(struct fixture *f)
+{
+	device_reset(f->dev);
+}
+
+static void test_hba_reset_in_flight(void **state)
+{
+	reset_with_read_in_flight(*state, reset_hba);
+}
+
+static void test_port_stop_in_flight(void **state)
+{
+	reset_with_read_in_flight(*state, reset_stop_port);
+}
+
+static void test_comreset_in_flight(void **state)
+{
+	reset_with_read_in_flight(*state, reset_comreset);
+}
+
+static void test_machine_reset_in_flight(void **state)
+{
+	reset_with_read_in_flight(*state, reset_machine);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,6 +875,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_drive_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hba_reset_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_stop_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_comreset_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_reset_in_flight, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

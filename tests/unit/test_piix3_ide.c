@@ -25,6 +25,7 @@
 #include "devices.h"
 #include "fake_machine.h"
 #include "pci.h"
+#include "slow_image.h"
 
 #define PRI 0x1f0
 #define PRI_CTL 0x3f6
@@ -944,6 +945,171 @@ static void test_bad_drive_args(void **state)
 	assert_null(create_ide(f, d, 2));
 }
 
+/* ---- resets with DMA in flight (slow image) ---- */
+
+#define SLOW_LEN   (1u << 20)            /* the whole disk: 16 PRDs of 64 KiB */
+#define CD_LEN     (CD_BLOCKS * 2048u)   /* the whole CD: 2 PRDs */
+#define POISON     0xa5
+#define NEXT_GPA   0x400000u
+
+struct reset_ctx {
+	struct fixture *f;
+	void (*reset)(struct fixture *f);
+	uint32_t len;
+};
+
+/* The resetting "vCPU": once the reset returned, the guest reuses the
+ * DMA buffer (poisons it). */
+static void reset_then_poison(void *arg)
+{
+	struct reset_ctx *c = arg;
+
+	c->reset(c->f);
+	memset(c->f->fm.ram + BUF_GPA, POISON, c->len);
+}
+
+static void poison_intact(struct fixture *f, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		if (f->fm.ram[BUF_GPA + i] != POISON)
+			fail_msg("guest RAM at 0x%x written after the reset returned", BUF_GPA + i);
+}
+
+/* A PRD table of 64 KiB entries covering @len bytes at BUF_GPA. */
+static void prd_table_big(struct fixture *f, uint32_t len)
+{
+	uint32_t e[16][2];
+	unsigned int n = len / 0x10000;
+
+	for (unsigned int i = 0; i < n; i++) {
+		e[i][0] = BUF_GPA + i * 0x10000u;
+		e[i][1] = 0;                        /* 0 = 64 KiB */
+	}
+	prd_table(f, (const uint32_t (*)[2])e, n);
+}
+
+/* Reset (on another thread) while @img's first read waits at the gate;
+ * open the gate while the reset waits; nothing lands after it returned. */
+static void reset_while_held(struct fixture *f, struct blk_image *img, uint32_t len,
+			     void (*reset)(struct fixture *f))
+{
+	struct reset_ctx c = { f, reset, len };
+	struct slow_thread t;
+
+	assert_true(slow_image_wait_held(1));
+	slow_thread_start(&t, reset_then_poison, &c);
+	slow_thread_wait_blocked(&t);
+	slow_image_release();
+	assert_true(slow_thread_join(&t));
+	(void)img;
+}
+
+/* Cancelled at the next piece: of the old command only the held one
+ * (a 64 KiB PRD) was read; @next bytes are the next command's. */
+static void only_one_piece(uint32_t next)
+{
+	assert_true(slow_image_bytes() <= 0x10000 + next);
+}
+
+/* The next DMA command on the primary master works: 8 sectors at 100. */
+static void next_disk_read_works(struct fixture *f)
+{
+	static const uint32_t one[1][2] = { { NEXT_GPA, 8 * 512 } };
+
+	if (!(cfg_read(f, PCI_COMMAND, 2) & PCI_COMMAND_MASTER))
+		find_function(f);           /* a machine reset: the firmware's job */
+	prd_table(f, one, 1);
+	bm_setup(f, PRI, true);
+	ata_cmd28(f, PRI, 0, CMD_READ_DMA, 100, 8, 0);
+	bm_start(f, PRI, true);
+	assert_int_equal(bm_wait(f, PRI) & BM_ERROR, 0);
+	bm_stop(f, PRI);
+	assert_int_equal(inb(f, PRI + R_STATUS) & (ST_BSY | ST_DRQ | ST_ERR), 0);
+	for (unsigned int i = 0; i < 8 * 512; i++)
+		assert_int_equal(f->fm.ram[NEXT_GPA + i], disk_byte(100 + i / 512, i % 512));
+}
+
+static void disk_reset_in_flight(struct fixture *f, void (*reset)(struct fixture *f))
+{
+	prd_table_big(f, SLOW_LEN);
+	bm_setup(f, PRI, true);
+	slow_image_hold(f->disk);
+	ata_cmd48(f, PRI, CMD_READ_DMA_EXT, 0, (uint16_t)(SLOW_LEN / 512));
+	bm_start(f, PRI, true);
+	reset_while_held(f, f->disk, SLOW_LEN, reset);
+	next_disk_read_works(f);
+	poison_intact(f, SLOW_LEN);
+	only_one_piece(8 * 512);
+}
+
+static void reset_srst(struct fixture *f)
+{
+	outb(f, PRI_CTL, CTL_SRST);
+	outb(f, PRI_CTL, 0);
+}
+
+static void reset_bm_stop(struct fixture *f)
+{
+	bm_stop(f, PRI);
+}
+
+static void reset_machine(struct fixture *f)
+{
+	device_reset(f->dev);
+}
+
+static void test_srst_in_flight(void **state)
+{
+	disk_reset_in_flight(*state, reset_srst);
+}
+
+static void test_bm_stop_in_flight(void **state)
+{
+	disk_reset_in_flight(*state, reset_bm_stop);
+}
+
+static void test_machine_reset_in_flight(void **state)
+{
+	disk_reset_in_flight(*state, reset_machine);
+}
+
+static void reset_atapi_device(struct fixture *f)
+{
+	outb(f, SEC + R_CMD, 0x08);             /* DEVICE RESET, taken while busy */
+}
+
+/* DEVICE RESET with a READ(10) by DMA of the whole CD in flight; then
+ * the next packet command on the same drive works. */
+static void test_atapi_device_reset_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t read_all[12] = { 0x28, 0, 0, 0, 0, 0, 0, 0, CD_BLOCKS, 0 };
+	static const uint8_t read3[12] = { 0x28, 0, 0, 0, 0, 16, 0, 0, 3, 0 };
+	static const uint32_t next[1][2] = { { NEXT_GPA, 3 * 2048 } };
+
+	prd_table_big(f, CD_LEN);
+	bm_setup(f, SEC, true);
+	slow_image_hold(f->cd);
+	atapi_packet(f, read_all, 0, true);
+	bm_start(f, SEC, true);
+	reset_while_held(f, f->cd, CD_LEN, reset_atapi_device);
+	assert_int_equal(inb(f, SEC + R_LBAM), 0x14);        /* PACKET signature */
+	assert_int_equal(inb(f, SEC + R_LBAH), 0xeb);
+
+	bm_stop(f, SEC);
+	prd_table(f, next, 1);
+	bm_setup(f, SEC, true);
+	atapi_packet(f, read3, 0, true);
+	bm_start(f, SEC, true);
+	assert_int_equal(bm_wait(f, SEC) & BM_ERROR, 0);
+	bm_stop(f, SEC);
+	atapi_expect_done(f);
+	for (unsigned int i = 0; i < 3 * 2048; i++)
+		assert_int_equal(f->fm.ram[NEXT_GPA + i], cd_byte(16 + i / 2048, i % 2048));
+	poison_intact(f, CD_LEN);
+	only_one_piece(3 * 2048);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -963,6 +1129,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lba_past_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_drive_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srst_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bm_stop_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_reset_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atapi_device_reset_in_flight, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

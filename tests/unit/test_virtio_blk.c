@@ -23,6 +23,7 @@
 #include "block.h"
 #include "devices.h"
 #include "fake_machine.h"
+#include "slow_image.h"
 #include "virtio_pci.h"
 
 #define RAM_SIZE     (8u << 20)
@@ -378,11 +379,14 @@ static void fill_pattern(uint8_t *p, size_t len, uint32_t seed)
 
 /* ---- fixtures ---- */
 
+/* The size of the next fixture's (sparse) disk. */
+static uint64_t disk_size = DISK_SIZE;
+
 /* @readonly: the drive is read-only; @image_ro: the image is opened read-only. */
 static struct drv *drv_new_ro(bool readonly, bool image_ro, unsigned int nr_queues)
 {
 	static struct drv d;
-	struct blk_create_opts o = { .format = "raw", .size = DISK_SIZE };
+	struct blk_create_opts o = { .format = "raw", .size = disk_size };
 	struct drive_args drive = { 0 };
 	struct device_args args = { .out_fd = -1, .in_fd = -1, .drives = &drive, .nr_drives = 1,
 				    .nr_queues = nr_queues };
@@ -1170,6 +1174,169 @@ static void test_create_errors(void **state)
 	fake_machine_destroy(&fm);
 }
 
+/* ---- resets with a read in flight (slow image) ---- */
+
+#define SLOW_LEN    DISK_SIZE        /* one 1 MiB segment (= size_max): four pieces */
+#define SLOW_PIECE  (256u << 10)     /* IO_CHUNK */
+#define POISON      0xa5
+#define NEXT_GPA    0x400000u
+
+struct reset_ctx {
+	struct drv *d;
+	void (*reset)(struct drv *d);
+};
+
+/* The resetting "vCPU": once the reset returned, the driver reuses the
+ * request's buffers (poisons them). */
+static void reset_then_poison(void *arg)
+{
+	struct reset_ctx *c = arg;
+
+	c->reset(c->d);
+	memset(ram(c->d, DATA_GPA), POISON, SLOW_LEN);
+	*ram(c->d, STATUS_GPA) = POISON;
+}
+
+/*
+ * A 1 MiB read whose first piece waits at the gate; reset from another
+ * thread and open the gate while the reset waits.  Nothing of the read
+ * (data, status byte) lands after the reset returned, at most one piece
+ * of it was read (the reset did not wait for the whole transfer), and the
+ * driver's next request works.
+ */
+static void reset_with_read_in_flight(struct drv *d, void (*reset)(struct drv *d))
+{
+	struct reset_ctx c = { d, reset };
+	struct desc_spec s[3] = {
+		{ HDR_GPA, 16, 0 }, { DATA_GPA, SLOW_LEN, D_WRITE }, { STATUS_GPA, 1, D_WRITE },
+	};
+	struct slow_thread t;
+
+	put_hdr(d, T_IN, 0);
+	slow_image_hold(d->img);
+	submit(d, 0, s, 3);
+	assert_true(slow_image_wait_held(1));
+	slow_thread_start(&t, reset_then_poison, &c);
+	slow_thread_wait_blocked(&t);
+	slow_image_release();
+	assert_true(slow_thread_join(&t));
+	if (!(cfg_rd(d, PCI_COMMAND, 2) & PCI_COMMAND_MASTER)) {
+		map_bars(d);                    /* a machine reset: the firmware's job */
+		enable_msix(d);
+	}
+	assert_int_equal(status(d), 0);     /* the reset is complete when it returns */
+	drv_start(d, true, 0);
+	assert_int_equal(blk_request(d, 0, T_IN, 8, NEXT_GPA, 4096, true, NULL), S_OK);
+	for (uint32_t i = 0; i < SLOW_LEN; i++)
+		if (*ram(d, DATA_GPA + i) != POISON)
+			fail_msg("guest RAM at 0x%x written after the reset returned", DATA_GPA + i);
+	assert_int_equal(*ram(d, STATUS_GPA), S_OK);    /* the next request's status */
+	assert_true(slow_image_bytes() <= SLOW_PIECE + 4096);
+}
+
+static void reset_status0(struct drv *d)
+{
+	set_status(d, 0);
+}
+
+static void reset_machine(struct drv *d)
+{
+	device_reset(d->dev);
+}
+
+static void test_status_reset_in_flight(void **state)
+{
+	reset_with_read_in_flight(*state, reset_status0);
+}
+
+static void test_machine_reset_in_flight(void **state)
+{
+	reset_with_read_in_flight(*state, reset_machine);
+}
+
+/* ---- seg_max and size_max (5.2.4) ---- */
+
+static int setup_big_disk(void **state)
+{
+	struct drv *d;
+
+	disk_size = 256u << 20;             /* sparse */
+	d = drv_new(false, 0);
+	disk_size = DISK_SIZE;
+	enable_msix(d);
+	drv_start(d, true, 0);
+	*state = d;
+	return 0;
+}
+
+/* A segment beyond size_max fails with IOERR and moves nothing. */
+static void test_size_max(void **state)
+{
+	struct drv *d = *state;
+	uint32_t size_max = (uint32_t)bar_rd(d, d->devcfg + 0x08, 4);
+	int64_t len;
+
+	assert_int_equal(size_max, 1u << 20);
+	memset(ram(d, DATA_GPA), 0xee, 2 * size_max);
+	assert_int_equal(blk_request(d, 0, T_IN, 0, DATA_GPA, size_max + 512, true, &len),
+			 S_IOERR);
+	assert_int_equal(len, 1);
+	assert_int_equal(*ram(d, DATA_GPA), 0xee);
+	assert_int_equal(*ram(d, DATA_GPA + size_max), 0xee);
+	/* The same for a write; size_max itself is fine. */
+	assert_int_equal(blk_request(d, 0, T_OUT, 0, DATA_GPA, 2 * size_max, false, NULL), S_IOERR);
+	assert_int_equal(blk_request(d, 0, T_IN, 0, DATA_GPA, size_max, true, &len), S_OK);
+	assert_int_equal(len, size_max + 1);
+	assert_int_equal(*ram(d, DATA_GPA), 0);
+}
+
+/*
+ * seg_max data segments, each size_max bytes, all naming the same RAM:
+ * the largest request the limits allow (254 MiB) is served and its used
+ * length counted right.  One segment more fails with IOERR (a chain of
+ * direct descriptors continued by an indirect table), and the device
+ * goes on working: no NEEDS_RESET.
+ */
+static void test_seg_max(void **state)
+{
+	struct drv *d = *state;
+	uint32_t seg_max = (uint32_t)bar_rd(d, d->devcfg + 0x0c, 4);
+	uint32_t size_max = (uint32_t)bar_rd(d, d->devcfg + 0x08, 4);
+	int64_t len;
+
+	assert_int_equal(seg_max, QSIZE - 2);
+	scattered_request(d, T_IN, 0, DATA_GPA, 0, size_max, seg_max);
+	len = wait_used(d, 0);
+	assert_int_equal(*ram(d, STATUS_GPA), S_OK);
+	assert_int_equal(len, (int64_t)seg_max * size_max + 1);
+
+	/* The same with a size_max header segment: over the request bound. */
+	put_hdr(d, T_IN, 0);
+	*ram(d, STATUS_GPA) = 0xee;
+	set_desc(d, TABLE_GPA, 0, HDR_GPA, size_max, D_NEXT, 1);
+	kick(d, 0, 0);
+	assert_int_equal(wait_used(d, 0), 1);
+	assert_int_equal(*ram(d, STATUS_GPA), S_IOERR);
+
+	/* header, data, data directly; seg_max - 1 data + status indirectly. */
+	put_hdr(d, T_IN, 0);
+	*ram(d, STATUS_GPA) = 0xee;
+	memset(ram(d, DATA_GPA), 0xee, 512);
+	set_desc(d, RING_GPA(0), 0, HDR_GPA, 16, D_NEXT, 1);
+	set_desc(d, RING_GPA(0), 1, DATA_GPA, 512, D_WRITE | D_NEXT, 2);
+	set_desc(d, RING_GPA(0), 2, DATA_GPA, 512, D_WRITE | D_NEXT, 3);
+	for (unsigned int i = 0; i < seg_max - 1; i++)
+		set_desc(d, TABLE_GPA, i, DATA_GPA, 512, D_WRITE | D_NEXT, (uint16_t)(i + 1));
+	set_desc(d, TABLE_GPA, seg_max - 1, STATUS_GPA, 1, D_WRITE, 0);
+	set_desc(d, RING_GPA(0), 3, TABLE_GPA, 16 * seg_max, D_INDIRECT, 0);
+	kick(d, 0, 0);
+	assert_int_equal(wait_used(d, 0), 1);
+	assert_int_equal(*ram(d, STATUS_GPA), S_IOERR);
+	assert_int_equal(*ram(d, DATA_GPA), 0xee);
+	assert_int_equal(status(d) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1200,6 +1367,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_save_load, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_load_serves_pending, setup_msix, teardown),
 		cmocka_unit_test(test_create_errors),
+		cmocka_unit_test_setup_teardown(test_status_reset_in_flight, setup_msix, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_reset_in_flight, setup_msix, teardown),
+		cmocka_unit_test_setup_teardown(test_size_max, setup_big_disk, teardown),
+		cmocka_unit_test_setup_teardown(test_seg_max, setup_big_disk, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
