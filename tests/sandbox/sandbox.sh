@@ -74,17 +74,23 @@ kernel_image() {   # the newest /boot/vmlinuz-* that has its modules
 }
 
 check() {
-	local k
+	local k why="no usable /dev/kvm"
 	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		echo "kvm: /dev/kvm is usable here; no sandbox needed"
-		return 0
+		# A /dev/kvm without VMX or SVM in the CPU is a paravirtual KVM
+		# (such as PVM in some cloud VMs): it runs only guest kernels built
+		# for it, and Debian's stock kernel hangs there without a word.
+		if grep -qw -e vmx -e svm /proc/cpuinfo; then
+			echo "kvm: /dev/kvm is usable here; no sandbox needed"
+			return 0
+		fi
+		why="/dev/kvm is here but the CPU has neither VMX nor SVM (a paravirtual KVM that cannot run unmodified guests)"
 	fi
 	k=$(kernel_image)
 	if command -v qemu-system-x86_64 >/dev/null && [ -n "$k" ]; then
-		echo "sandbox: no usable /dev/kvm; the sandbox can run (qemu-system-x86_64, $k)"
+		echo "sandbox: $why; the sandbox can run (qemu-system-x86_64, $k)"
 		return 0
 	fi
-	echo "none: no usable /dev/kvm, and the sandbox needs qemu-system-x86_64 and /boot/vmlinuz-* with /lib/modules (scripts/install-deps.sh)"
+	echo "none: $why, and the sandbox needs qemu-system-x86_64 and /boot/vmlinuz-* with /lib/modules (scripts/install-deps.sh)"
 	return 1
 }
 
