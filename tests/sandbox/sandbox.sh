@@ -280,7 +280,7 @@ trap stop INT TERM HUP
 console() { sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g'; }   # without escapes
 tail -n +1 -f --pid="$qpid" "$log" | console |
 	grep --line-buffered -v -e '^SANDBOX-EXIT ' -e '^SANDBOX-READY' -e '^SeaBIOS (version' \
-		-e '^Booting from ROM' -e '^$' &
+		-e '^Booting from ROM' -e '^$' -e 'Unhandled WRMSR(0xc0010007)' &
 tpid=$!
 set +e
 wait "$qpid"
