@@ -326,9 +326,42 @@ static void save_load(struct rig *r)
 	sv_writer_free(&w);
 }
 
+/*
+ * With HUTCH_FUZZ_RESET_ORACLE=1, a device reset must leave no DMA behind:
+ * guest RAM is compared before and after the I/O threads are drained, and
+ * a difference (a request that was in flight writing RAM after the reset
+ * returned; issue 8, item 4) aborts.  Only FOP_ASYNC steps before the
+ * reset can leave something in flight, and FOP_PAUSE lets it get going.
+ */
+static void reset(struct rig *r)
+{
+	static uint8_t *copy;
+	static int oracle = -1;
+
+	if (oracle < 0) {
+		const char *e = getenv("HUTCH_FUZZ_RESET_ORACLE");
+
+		oracle = e && *e == '1';
+	}
+	device_reset(r->dev);
+	if (!oracle)
+		return;
+	if (!copy && !(copy = malloc(FUZZ_RAM_SIZE)))
+		abort();
+	memcpy(copy, r->fm.ram, FUZZ_RAM_SIZE);
+	drain_workers();
+	for (size_t i = 0; i < FUZZ_RAM_SIZE; i++) {
+		if (copy[i] != r->fm.ram[i]) {
+			fprintf(stderr, "fuzz: guest RAM at 0x%zx written after %s's reset returned\n",
+				i, FUZZ_DEVICE);
+			abort();
+		}
+	}
+}
+
 static void run(struct rig *r, struct prog *g)
 {
-	unsigned int async = 0;
+	unsigned int async = 0, paused_us = 0;
 
 	for (unsigned int n = 0; n < FUZZ_MAX_OPS && g->p < g->end; n++) {
 		uint8_t op = (uint8_t)(take(g, 1) % FOP_COUNT);
@@ -379,7 +412,7 @@ static void run(struct rig *r, struct prog *g)
 			ram_fill(r, g);
 			break;
 		case FOP_RESET:
-			device_reset(r->dev);
+			reset(r);
 			break;
 		case FOP_DRAIN:
 			drain_workers();
@@ -390,6 +423,14 @@ static void run(struct rig *r, struct prog *g)
 		case FOP_SAVE_LOAD:
 			drain_workers();
 			save_load(r);
+			break;
+		case FOP_PAUSE:
+			v = (uint32_t)take(g, 1) * 10;
+			if (v > FUZZ_MAX_PAUSE_US - paused_us)
+				v = FUZZ_MAX_PAUSE_US - paused_us;
+			paused_us += v;
+			if (v)
+				usleep(v);
 			break;
 		}
 		if (async)

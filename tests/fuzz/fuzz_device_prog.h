@@ -34,6 +34,7 @@
 #define FUZZ_CD_BLOCKS  32u           /* 2048-byte blocks */
 #define FUZZ_MAX_OPS    512u          /* operations run per input, at most */
 #define FUZZ_MAX_REP    4096u         /* FOP_PIO_REP_* repeat count, at most */
+#define FUZZ_MAX_PAUSE_US 5000u       /* FOP_PAUSE time per input, at most */
 
 enum fuzz_op {
 	/* bar u8, off u32, width u8, value u64: write at the BAR's current
@@ -66,6 +67,9 @@ enum fuzz_op {
 	FOP_ASYNC,
 	/* save the device's state and load it back into the same device */
 	FOP_SAVE_LOAD,
+	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input), so an
+	 * I/O thread left running by FOP_ASYNC gets into its request */
+	FOP_PAUSE,
 	FOP_COUNT
 };
 

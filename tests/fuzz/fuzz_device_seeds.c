@@ -316,6 +316,20 @@ static int seeds_ahci(const char *dir)
 	ahci_port_up(&s, 0);
 	ahci_issue(&s, 0, 1u << 0);
 	ret |= seed_write(&s, dir, "ahci-resets");
+
+	/* A machine reset while a 1 MiB read (over RAM filled with 0xff) runs. */
+	seed_begin(&s, 0);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 0);
+	fill(&s, A_DATA, 1u << 20, 0xff);
+	ahci_cmd(&s, 0, 0, 0x25, 0, 0, 2048, NULL, A_DATA, 1u << 20, false);
+	op(&s, FOP_ASYNC);
+	put(&s, 2, 1);
+	bar_wr(&s, ABAR, PORT(0, PX_CI), 4, 1);
+	op(&s, FOP_PAUSE);
+	put(&s, 5, 1);
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "ahci-reset-inflight");
 	return ret;
 }
 
@@ -460,6 +474,20 @@ static int seeds_ide(const char *dir)
 	ide_taskfile(&s, PRI, 0xe0, 0x20, 0, 1, 0);
 	rep_in(&s, PRI, 2, 256);
 	ret |= seed_write(&s, dir, "ide-resets");
+
+	/* A machine reset while a 64 KiB bus-master read (over 0xff) runs. */
+	seed_begin(&s, 0);
+	cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+	fill(&s, I_DATA, 0x10000, 0xff);
+	ide_bm_setup(&s, 0, I_DATA, 0, true);                      /* 0 = 64 KiB */
+	ide_taskfile(&s, PRI, 0xe0, 0xc8, 0, 128, 0);
+	op(&s, FOP_ASYNC);
+	put(&s, 2, 1);
+	bar_wr(&s, BMIBA, 0, 1, 0x09);
+	op(&s, FOP_PAUSE);
+	put(&s, 5, 1);
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "ide-reset-inflight");
 	return ret;
 }
 
@@ -497,6 +525,7 @@ static int seeds_ide(const char *dir)
 #define V_HDR       0x100000u
 #define V_STATUS    0x100800u
 #define V_DATA      0x110000u
+#define V_BIG       0x20000u          /* 512 KiB free up to 0xa0000 */
 #define V_INDIRECT  0x180000u
 /* SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, MQ, WRITE_ZEROES (5.2.3), INDIRECT_DESC (6) */
 #define F_LOW       ((1u << 1) | (1u << 2) | (1u << 6) | (1u << 9) | (1u << 12) | (1u << 14) | \
@@ -656,6 +685,19 @@ static int seeds_virtio(const char *dir)
 	vio_start(&s, 1, false, 0);
 	vio_simple(&s, 0, 0, 0, 0, V_DATA, 512, false, 0);
 	ret |= seed_write(&s, dir, "vblk-indirect-reset");
+
+	/* A machine reset while a 512 KiB read (over 0xff) runs: the 8 steps
+	 * of the request, a pause and the reset are not waited for. */
+	seed_begin(&s, 0);
+	vio_start(&s, 1, false, 0);
+	fill(&s, V_BIG, 0x80000, 0xff);
+	op(&s, FOP_ASYNC);
+	put(&s, 9, 1);
+	vio_simple(&s, 0, 0, 0, 0, V_BIG, 0x80000, false, 0);
+	op(&s, FOP_PAUSE);
+	put(&s, 5, 1);
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "vblk-reset-inflight");
 	return ret;
 }
 
