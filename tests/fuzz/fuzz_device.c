@@ -5,8 +5,11 @@
  * of it, driven through the fake machine (tests/fake) by a program of
  * guest actions (fuzz_device_prog.h).
  *
- * Each input gets a fresh machine: 2 MiB of guest RAM, the controller on
- * PCI bus 0 with a 1 MiB disk (raw, or qcow2 if the flags byte says so)
+ * Each input gets a fresh machine: 2 MiB of guest RAM, the i440FX host
+ * bridge (configuration mechanism #1 at 0xCF8/0xCFC, so port I/O reaches
+ * the configuration space of every function) and the PIIX3 ISA bridge as
+ * on the real machine, the controller on PCI bus 0 (IDE at 01.1, AHCI or
+ * virtio-blk at 02.0) with a 1 MiB disk (raw, or qcow2 if the flags byte says so)
  * and, for AHCI and IDE, a small CD, all in memfds, so nothing of one
  * input survives into the next.  The device's I/O threads are waited for
  * after each operation and stopped before the machine is freed.
@@ -94,6 +97,8 @@ struct rig {
 	struct memimg disk, cd;
 	struct drive_args drives[2];
 	struct device *dev;
+	struct device *host_bridge;     /* i440FX: 0xCF8/0xCFC reach every function */
+	struct device *isa_bridge;      /* PIIX3 01.0: IDE is its function 1 */
 	struct pci_function *fn;
 };
 
@@ -207,6 +212,10 @@ static void rig_up(struct rig *r, uint8_t flags)
 	} else {
 		args.nr_queues = 2;
 	}
+	r->host_bridge = fake_device_create(&r->fm, &i440fx_model, NULL);
+	r->isa_bridge = fake_device_create(&r->fm, &piix3_model, NULL);
+	if (!r->host_bridge || !r->isa_bridge)
+		abort();
 	r->dev = fake_device_create(&r->fm, mdl, &args);
 	if (!r->dev) {
 		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
@@ -249,6 +258,8 @@ static void rig_down(struct rig *r)
 {
 	dump(r);
 	device_destroy(r->dev);         /* stops the I/O threads first */
+	device_destroy(r->isa_bridge);
+	device_destroy(r->host_bridge);
 	fake_machine_destroy(&r->fm);
 	memimg_close(&r->disk);
 	memimg_close(&r->cd);

@@ -105,6 +105,19 @@ static void cfg_wr(struct seed *s, uint8_t off, unsigned int width, uint32_t v)
 	put(s, v, 4);
 }
 
+/* Configuration mechanism #1 (PCI 3.0, 3.2.2.3.2): dword @off of 00:@devfn. */
+static void cf8_rd(struct seed *s, uint8_t devfn, uint8_t off)
+{
+	out(s, 0xcf8, 4, 0x80000000u | (uint32_t)devfn << 8 | (off & 0xfcu));
+	in(s, 0xcfc, 4);
+}
+
+static void cf8_wr(struct seed *s, uint8_t devfn, uint8_t off, unsigned int width, uint32_t v)
+{
+	out(s, 0xcf8, 4, 0x80000000u | (uint32_t)devfn << 8 | (off & 0xfcu));
+	out(s, (uint16_t)(0xcfc + (off & 3)), width, v);
+}
+
 static void cfg_rd(struct seed *s, uint8_t off, unsigned int width)
 {
 	put(s, FOP_CFG_READ, 1);
@@ -196,6 +209,10 @@ static void ahci_port_up(struct seed *s, unsigned int p)
 
 static void ahci_hba_up(struct seed *s)
 {
+	/* Enumerate as firmware does: the host bridge, then slot 2 (us). */
+	cf8_rd(s, 0, 0);
+	cf8_rd(s, 2 << 3, 0);
+	cf8_rd(s, 2 << 3, 0x24);
 	cfg_wr(s, CFG_COMMAND, 2, CMD_MEMORY | CMD_MASTER);
 	bar_wr(s, ABAR, GHC, 4, 1u << 31 | 1u << 1);               /* AE | IE */
 }
@@ -437,7 +454,9 @@ static int seeds_ide(const char *dir)
 
 	/* ATAPI on the secondary master: IDENTIFY PACKET, INQUIRY, REQUEST SENSE, READ(10), DMA READ. */
 	seed_begin(&s, 0);
-	cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+	cf8_rd(&s, 1 << 3 | 1, 0);                                 /* 01.1 */
+	cf8_wr(&s, 1 << 3 | 1, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+	cf8_rd(&s, 1 << 3 | 1, 0x40);
 	ide_taskfile(&s, SEC, 0xa0, 0xa1, 0, 0, 0);
 	rep_in(&s, SEC, 2, 256);
 	ide_packet(&s, inquiry, 36);
@@ -543,6 +562,8 @@ struct vdesc {
 
 static void vio_start(struct seed *s, unsigned int nq, bool msix, uint32_t more_features)
 {
+	cf8_rd(s, 2 << 3, 0);
+	cf8_rd(s, 2 << 3, 0x34);                                   /* capability list */
 	cfg_wr(s, CFG_COMMAND, 2, CMD_MEMORY | CMD_MASTER);
 	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 0);
 	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 1);
