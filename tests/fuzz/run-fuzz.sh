@@ -90,10 +90,17 @@ run_one() { # target
 	if [ -d "$reg" ] && [ -n "$(ls "$reg")" ]; then
 		# shellcheck disable=SC2086
 		if ! "$bin" $common "$reg"/* > "$work/$t.regressions.log" 2>&1; then
-			echo "fuzz_$t: FAILED: a regression input crashes again (see $work/$t.regressions.log)" > "$res"
+			echo "$work/$t.regressions.log" > "$work/$t.logfile"
+			{
+				echo "fuzz_$t: FAILED: a regression input crashes again (log: $work/$t.regressions.log)"
+				art=$(sed -n 's/^Running: //p' "$work/$t.regressions.log" | tail -1)
+				echo "  reproducer: $art"
+				echo "  replay: $bin $art"
+			} > "$res"
 			return
 		fi
 	fi
+	echo "$log" > "$work/$t.logfile"
 	# shellcheck disable=SC2086
 	if "$bin" $opts $common -max_total_time="$secs" -print_final_stats=1 \
 		"$corpus" > "$log" 2>&1; then
@@ -119,7 +126,7 @@ while [ $# -gt 0 ]; do
 	n=0
 	batch=
 	while [ $# -gt 0 ] && [ "$n" -lt "$jobs" ]; do
-		rm -f "$work/$1.result"
+		rm -f "$work/$1.result" "$work/$1.logfile"
 		run_one "$1" &
 		batch="$batch $1"
 		n=$((n + 1))
@@ -134,7 +141,7 @@ while [ $# -gt 0 ]; do
 		fi
 		grep -q "^fuzz_$t: OK" "$work/$t.result" 2>/dev/null || {
 			status=1
-			[ ! -f "$work/$t.log" ] || tail -n 40 "$work/$t.log"
+			[ ! -f "$work/$t.logfile" ] || tail -n 40 "$(cat "$work/$t.logfile")"
 		}
 	done
 done
