@@ -348,9 +348,17 @@ static void save_load(struct rig *r)
 {
 	struct sv_writer w;
 
+	int saved, loaded = 0;
+
 	/* A state just saved must load back: a failure is a bug in one of them. */
-	if (fake_save(r->dev, &w) || fake_load(r->dev, &w))
+	saved = fake_save(r->dev, &w);
+	if (!saved)
+		loaded = fake_load(r->dev, &w);
+	if (saved || loaded) {
+		fprintf(stderr, "fuzz: %s: save %s, load %s\n", FUZZ_DEVICE, strerror(-saved),
+			strerror(-loaded));
 		abort();
+	}
 	sv_writer_free(&w);
 }
 
