@@ -369,7 +369,7 @@ static void save_load(struct rig *r)
  * returned; issue 8, item 4) aborts.  Only FOP_ASYNC steps before the
  * reset can leave something in flight, and FOP_PAUSE lets it get going.
  */
-static void reset(struct rig *r)
+static void reset(struct rig *r, bool maybe_busy)
 {
 	static uint8_t *copy;
 	static int oracle = -1;
@@ -380,24 +380,29 @@ static void reset(struct rig *r)
 		oracle = e && *e == '1';
 	}
 	device_reset(r->dev);
-	if (!oracle)
+	if (!oracle || !maybe_busy)
 		return;
 	if (!copy && !(copy = malloc(FUZZ_RAM_SIZE)))
 		abort();
 	memcpy(copy, r->ram, FUZZ_RAM_SIZE);
 	drain_workers();
+	/* memcmp first: an instrumented byte loop over 2 MiB per reset is slow. */
+	if (!memcmp(copy, r->ram, FUZZ_RAM_SIZE))
+		return;
 	for (size_t i = 0; i < FUZZ_RAM_SIZE; i++) {
 		if (copy[i] != r->ram[i]) {
 			fprintf(stderr, "fuzz: guest RAM at 0x%zx written after %s's reset returned\n",
 				i, FUZZ_DEVICE);
-			abort();
+			break;
 		}
 	}
+	abort();
 }
 
 static void run(struct rig *r, struct prog *g)
 {
 	unsigned int async = 0, paused_us = 0;
+	bool undrained = false;         /* an I/O thread may be busy */
 
 	for (unsigned int n = 0; n < FUZZ_MAX_OPS && g->p < g->end; n++) {
 		uint8_t op = (uint8_t)(take(g, 1) % FOP_COUNT);
@@ -448,7 +453,7 @@ static void run(struct rig *r, struct prog *g)
 			ram_fill(r, g);
 			break;
 		case FOP_RESET:
-			reset(r);
+			reset(r, undrained);
 			break;
 		case FOP_DRAIN:
 			drain_workers();
@@ -469,10 +474,13 @@ static void run(struct rig *r, struct prog *g)
 				usleep(v);
 			break;
 		}
-		if (async)
+		if (async) {
 			async--;
-		else
+			undrained = true;
+		} else {
 			drain_workers();
+			undrained = false;
+		}
 	}
 	drain_workers();
 }
