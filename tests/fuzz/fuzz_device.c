@@ -203,9 +203,11 @@ static void rig_up(struct rig *r, uint8_t flags)
 		/* A CD whose blocks are told apart by their first bytes. */
 		for (unsigned int b = 0; b < FUZZ_CD_BLOCKS; b++)
 			memset(cd_bytes + b * 2048, (int)(b + 1), 16);
-		memimg_open(&r->cd, "raw", cd_bytes, sizeof(cd_bytes), sizeof(cd_bytes),
-			    BLK_RDONLY);
-		/* AHCI port 2; IDE secondary master (channel * 2 + unit). */
+		if (!(flags & FFLAG_NO_MEDIA))
+			memimg_open(&r->cd, "raw", cd_bytes, sizeof(cd_bytes), sizeof(cd_bytes),
+				    BLK_RDONLY);
+		/* AHCI port 2; IDE secondary master (channel * 2 + unit).  An
+		 * empty drive has no image. */
 		r->drives[1] = (struct drive_args){ .img = r->cd.blk, .cdrom = true,
 						    .readonly = true, .port = 2 };
 		args.nr_drives = 2;

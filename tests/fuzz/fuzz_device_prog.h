@@ -26,7 +26,8 @@
 #include <stdint.h>
 
 /* The flags byte that starts an input. */
-#define FFLAG_QCOW2 0x01  /* the disk is a qcow2 image (else raw) */
+#define FFLAG_QCOW2    0x01  /* the disk is a qcow2 image (else raw) */
+#define FFLAG_NO_MEDIA 0x02  /* AHCI, IDE: the CD drive is empty */
 
 /* Guest RAM of the fuzzed machine, at guest-physical 0. */
 #define FUZZ_RAM_SIZE   (2u << 20)

@@ -174,6 +174,29 @@ static int seed_write(const struct seed *s, const char *dir, const char *name)
 #define CMD_MEMORY  0x2
 #define CMD_MASTER  0x4
 
+/*
+ * The MMC commands a guest's CD driver probes with (MMC-6): TEST UNIT
+ * READY, REQUEST SENSE, READ CAPACITY, READ TOC (formats 0 and 1), GET
+ * CONFIGURATION, GET EVENT STATUS NOTIFICATION, MODE SENSE(10) (all
+ * pages), READ TRACK INFORMATION, READ DISC INFORMATION, PREVENT ALLOW
+ * MEDIUM REMOVAL, START STOP UNIT (eject), then an allocation length each.
+ */
+static const uint8_t mmc_probe[][12] = {
+	{ 0x00 },
+	{ 0x03, 0, 0, 0, 18 },
+	{ 0x25 },
+	{ 0x43, 0x02, 0, 0, 0, 0, 0, 0x03, 0x24 },
+	{ 0x43, 0x00, 0x01, 0, 0, 0, 0, 0x00, 0x0c },
+	{ 0x46, 0x02, 0, 0, 0, 0, 0, 0x01, 0x00 },
+	{ 0x4a, 0x01, 0, 0, 0x10, 0, 0, 0, 8 },
+	{ 0x5a, 0, 0x3f, 0, 0, 0, 0, 0x02, 0x00 },
+	{ 0x52, 0x01, 0, 0, 0, 1, 0, 0, 36 },
+	{ 0x51, 0, 0, 0, 0, 0, 0, 0, 34 },
+	{ 0x1e, 0, 0, 0, 1 },
+	{ 0x1b, 0, 0, 0, 0x02 },
+};
+#define NR_MMC_PROBE (sizeof(mmc_probe) / sizeof(mmc_probe[0]))
+
 /* ---- AHCI (Serial ATA AHCI 1.3.1) ---- */
 
 #define ABAR        5
@@ -311,6 +334,48 @@ static int seeds_ahci(const char *dir)
 	ahci_cmd(&s, 2, 3, 0xa0, 1, 0, 0, read10, A_DATA + 0x1000, 2048, false);
 	ahci_issue(&s, 2, 1u << 3);
 	ret |= seed_write(&s, dir, "ahci-atapi");
+
+	/* The CD driver's probe commands, one slot each, with and without a disc. */
+	for (uint8_t flags = 0; flags <= FFLAG_NO_MEDIA; flags += FFLAG_NO_MEDIA) {
+		seed_begin(&s, flags);
+		ahci_hba_up(&s);
+		ahci_port_up(&s, 2);
+		for (unsigned int i = 0; i < NR_MMC_PROBE; i++) {
+			ahci_cmd(&s, 2, i, 0xa0, 0, 0, 0, mmc_probe[i], A_DATA + i * 0x1000u,
+				 4096, false);
+			ahci_issue(&s, 2, 1u << i);
+		}
+		ret |= seed_write(&s, dir, flags ? "ahci-atapi-probe-empty" : "ahci-atapi-probe");
+	}
+
+	/*
+	 * The rest of a disk driver's set-up (ACS-3): SET FEATURES (write
+	 * cache, transfer mode), READ LOG EXT (directory, NCQ error log),
+	 * DATA SET MANAGEMENT (TRIM of 8 sectors at 64), READ VERIFY, SMART.
+	 */
+	seed_begin(&s, 0);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 0);
+	ahci_cmd(&s, 0, 0, 0xef, 0x02, 0, 0, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 0);
+	ahci_cmd(&s, 0, 1, 0xef, 0x03, 0, 0x45, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 1);
+	ahci_cmd(&s, 0, 2, 0x2f, 0, 0x00, 1, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 2);
+	ahci_cmd(&s, 0, 3, 0x2f, 0, 0x10, 1, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 3);
+	{
+		uint64_t range = 64 | (uint64_t)8 << 48;
+
+		ram(&s, A_DATA + 0x1000, &range, sizeof(range));
+	}
+	ahci_cmd(&s, 0, 4, 0x06, 0x01, 0, 1, NULL, A_DATA + 0x1000, 512, true);
+	ahci_issue(&s, 0, 1u << 4);
+	ahci_cmd(&s, 0, 5, 0x42, 0, 0, 8, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 5);
+	ahci_cmd(&s, 0, 6, 0xb0, 0xd0, 0xc24f00, 1, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 6);
+	ret |= seed_write(&s, dir, "ahci-ata-setup");
 
 	/* Resets around a command: port stop, COMRESET, HBA reset, machine reset, save/load. */
 	seed_begin(&s, 0);
@@ -470,6 +535,20 @@ static int seeds_ide(const char *dir)
 		out(&s, SEC, 2, (uint16_t)(read10[i] | read10[i + 1] << 8));
 	ide_bm_start(&s, 1, true);
 	ret |= seed_write(&s, dir, "ide-atapi");
+
+	/* The CD driver's probe commands by PIO (with and without a disc), and
+	 * SET FEATURES and READ LOG EXT on the disk. */
+	for (uint8_t flags = 0; flags <= FFLAG_NO_MEDIA; flags += FFLAG_NO_MEDIA) {
+		seed_begin(&s, flags);
+		cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+		for (unsigned int i = 0; i < NR_MMC_PROBE; i++)
+			ide_packet(&s, mmc_probe[i], 512);
+		ide_taskfile(&s, PRI, 0xe0, 0xef, 0, 0x45, 0x03);  /* UDMA mode 5 */
+		ide_taskfile(&s, PRI, 0xe0, 0xef, 0, 0, 0x82);     /* write cache off */
+		ide_taskfile(&s, PRI, 0x40, 0x2f, 0, 1, 0);        /* READ LOG EXT 0 */
+		rep_in(&s, PRI, 2, 256);
+		ret |= seed_write(&s, dir, flags ? "ide-atapi-probe-empty" : "ide-atapi-probe");
+	}
 
 	/* Resets: SRST during a DMA, DEVICE RESET on the CD, bus master stop, machine reset. */
 	seed_begin(&s, 0);
