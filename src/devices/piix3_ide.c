@@ -458,6 +458,9 @@ static void ide_start(struct ide_channel *ch)
 		return;
 	}
 	if (x->dma) {
+		/* No PIO position in a DMA phase (a PACKET left it at 12): a
+		 * snapshot taken before the bus master starts must load back. */
+		ch->pos = ch->blk_end = 0;
 		ch->phase = PH_DMA;
 		d->status = ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
 		ide_dma_try_start(ch);

@@ -691,8 +691,14 @@ int virtio_pci_load(struct virtio_pci *vp, struct sv_reader *r)
 	gen = sv_get_u8(r);
 	isr = sv_get_u8(r);
 	qsel = sv_get_u16(r);
+	/*
+	 * Offered features only once they are in use (FEATURES_OK): before
+	 * that the driver may have written any bits, the device refuses them
+	 * at FEATURES_OK, and a snapshot taken meanwhile must still load.
+	 */
 	if (sv_get_u16(r) != vp->nr_queues || !sv_reader_ok(r, false) ||
-	    (drv & ~vp->host_features) || (isr & ~(VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG)))
+	    ((drv & ~vp->host_features) && (status & VIRTIO_STATUS_FEATURES_OK)) ||
+	    (isr & ~(VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG)))
 		goto out;
 	vqs = calloc(vp->nr_queues, sizeof(*vqs));
 	if (!vqs) {

@@ -933,6 +933,33 @@ static void test_save_load(void **state)
 	machine_down(&g);
 }
 
+/*
+ * Found by fuzz_ide: a snapshot taken after an ATAPI PACKET for DMA was
+ * received and before the bus master started did not load back (the PIO
+ * position of the packet was kept into the DMA phase).
+ */
+static void test_save_load_atapi_dma_pending(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 7, 0, 0, 1, 0 };
+	static const uint32_t one[1][2] = { { BUF_GPA, 2048 } };
+	struct sv_writer w;
+
+	prd_table(f, one, 1);
+	bm_setup(f, SEC, true);
+	atapi_packet(f, read10, 0, true);
+	assert_int_equal(fake_save(f->dev, &w), 0);
+	assert_int_equal(fake_load(f->dev, &w), 0);
+	sv_writer_free(&w);
+	/* The command goes on once the bus master starts. */
+	bm_start(f, SEC, true);
+	assert_int_equal(bm_wait(f, SEC) & (BM_ACTIVE | BM_ERROR), 0);
+	bm_stop(f, SEC);
+	atapi_expect_done(f);
+	for (unsigned int i = 0; i < 2048; i++)
+		assert_int_equal(f->fm.ram[BUF_GPA + i], cd_byte(7, i));
+}
+
 /* Drive positions are checked: 4 positions, one drive each. */
 static void test_bad_drive_args(void **state)
 {
@@ -1128,6 +1155,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_atapi_byte_count_odd_and_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lba_past_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_load_atapi_dma_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_drive_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srst_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bm_stop_in_flight, setup, teardown),

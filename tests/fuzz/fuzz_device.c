@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libFuzzer target for one storage controller (FUZZ_DEVICE: "ahci",
+ * "piix3-ide" or "virtio-blk") and the PCI configuration space in front
+ * of it, driven through the fake machine (tests/fake) by a program of
+ * guest actions (fuzz_device_prog.h).
+ *
+ * Each input gets a fresh machine: 2 MiB of guest RAM, the i440FX host
+ * bridge (configuration mechanism #1 at 0xCF8/0xCFC, so port I/O reaches
+ * the configuration space of every function) and the PIIX3 ISA bridge as
+ * on the real machine, the controller on PCI bus 0 (IDE at 01.1, AHCI or
+ * virtio-blk at 02.0) with a 1 MiB disk (raw, or qcow2 if the flags byte says so)
+ * and, for AHCI and IDE, a small CD, all in memfds, so nothing of one
+ * input survives into the next.  The device's I/O threads are waited for
+ * after each operation and stopped before the machine is freed.
+ *
+ * Waiting for "the device's I/O threads" without a hook in every model:
+ * the target is linked with --wrap=io_worker_start,--wrap=io_worker_stop,
+ * so the wrappers below see every worker a model starts and can drain it.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "block.h"
+#include "devices.h"
+#include "fake_machine.h"
+#include "fuzz_device_prog.h"
+#include "io_worker.h"
+#include "pci.h"
+#include "savestate.h"
+
+#ifndef FUZZ_DEVICE
+#error "FUZZ_DEVICE must name the model"
+#endif
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- the I/O threads of the device under test ---- */
+
+#define MAX_WORKERS 16
+
+struct io_worker *__real_io_worker_start(const char *name, io_work_fn work, void *opaque);
+void __real_io_worker_stop(struct io_worker *w);
+struct io_worker *__wrap_io_worker_start(const char *name, io_work_fn work, void *opaque);
+void __wrap_io_worker_stop(struct io_worker *w);
+
+/* Only the fuzzing thread creates and destroys devices: no lock needed. */
+static struct io_worker *workers[MAX_WORKERS];
+static unsigned int nr_workers;
+
+struct io_worker *__wrap_io_worker_start(const char *name, io_work_fn work, void *opaque)
+{
+	struct io_worker *w = __real_io_worker_start(name, work, opaque);
+
+	if (w) {
+		if (nr_workers == MAX_WORKERS)
+			abort();        /* a model started more than the harness expects */
+		workers[nr_workers++] = w;
+	}
+	return w;
+}
+
+void __wrap_io_worker_stop(struct io_worker *w)
+{
+	for (unsigned int i = 0; i < nr_workers; i++) {
+		if (workers[i] == w) {
+			workers[i] = workers[--nr_workers];
+			break;
+		}
+	}
+	__real_io_worker_stop(w);
+}
+
+static void drain_workers(void)
+{
+	for (unsigned int i = 0; i < nr_workers; i++)
+		io_worker_drain(workers[i]);
+}
+
+/* ---- the machine of one input ---- */
+
+struct memimg {
+	int fd;
+	struct blk_image *blk;
+};
+
+struct rig {
+	struct fake_machine fm;
+	uint8_t *ram;                   /* guest RAM, FUZZ_RAM_SIZE at 0 */
+	struct memimg disk, cd;
+	struct drive_args drives[2];
+	struct device *dev;
+	struct device *host_bridge;     /* i440FX: 0xCF8/0xCFC reach every function */
+	struct device *isa_bridge;      /* PIIX3 01.0: IDE is its function 1 */
+	struct pci_function *fn;
+};
+
+static uint8_t *guest_ram;
+
+/* A qcow2 image of FUZZ_DISK_SIZE, made once by the block layer itself. */
+static uint8_t *qcow2_template;
+static size_t qcow2_template_len;
+
+static void make_qcow2_template(void)
+{
+	char dir[] = "/tmp/hutch-fuzz-XXXXXX", path[64], err[BLK_ERR_MAX];
+	struct blk_create_opts o = { .format = "qcow2", .size = FUZZ_DISK_SIZE,
+				     .cluster_size = 4096 };
+	FILE *f;
+	long len;
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/t.qcow2", dir);
+	if (blk_create(path, &o, err, sizeof(err))) {
+		fprintf(stderr, "fuzz: cannot make a qcow2 image: %s\n", err);
+		abort();
+	}
+	f = fopen(path, "rb");
+	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) <= 0)
+		abort();
+	rewind(f);
+	qcow2_template = malloc((size_t)len);
+	if (!qcow2_template || fread(qcow2_template, 1, (size_t)len, f) != (size_t)len)
+		abort();
+	qcow2_template_len = (size_t)len;
+	fclose(f);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A memfd holding @len bytes of @bytes (or @size zero bytes), opened as @fmt. */
+static void memimg_open(struct memimg *m, const char *fmt, const void *bytes, size_t len,
+			uint64_t size, unsigned int flags)
+{
+	char path[64], err[BLK_ERR_MAX];
+
+	m->fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
+	if (m->fd < 0 || ftruncate(m->fd, (off_t)size))
+		abort();
+	if (len && pwrite(m->fd, bytes, len, 0) != (ssize_t)len)
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", m->fd);
+	if (blk_open(path, fmt, flags, &m->blk, err, sizeof(err))) {
+		fprintf(stderr, "fuzz: cannot open the %s disk: %s\n", fmt, err);
+		abort();
+	}
+}
+
+static void memimg_close(struct memimg *m)
+{
+	if (m->blk)
+		blk_close(m->blk);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->blk = NULL;
+	m->fd = -1;
+}
+
+static const struct device_model *model(void)
+{
+	const struct device_model *mdl = device_model_find(FUZZ_DEVICE);
+
+	if (!mdl)
+		abort();
+	return mdl;
+}
+
+static void rig_up(struct rig *r, uint8_t flags)
+{
+	static uint8_t cd_bytes[FUZZ_CD_BLOCKS * 2048];
+	struct device_args args = { .out_fd = -1, .in_fd = -1, .drives = r->drives };
+	const struct device_model *mdl = model();
+	bool qcow2 = flags & FFLAG_QCOW2;
+
+	memset(r, 0, sizeof(*r));
+	r->disk.fd = r->cd.fd = -1;
+	/*
+	 * One mapping for all inputs, emptied after each (rig_down): a fresh
+	 * calloc'ed 2 MiB per input cost more than the input itself.
+	 */
+	if (!guest_ram) {
+		guest_ram = mmap(NULL, FUZZ_RAM_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (guest_ram == MAP_FAILED)
+			abort();
+	}
+	r->ram = guest_ram;
+	if (fake_machine_init(&r->fm, 0) || gm_add_region(&r->fm.mem, 0, FUZZ_RAM_SIZE, r->ram))
+		abort();
+	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,
+		    qcow2 ? qcow2_template_len : 0, qcow2 ? qcow2_template_len : FUZZ_DISK_SIZE, 0);
+	r->drives[0] = (struct drive_args){ .img = r->disk.blk, .port = 0, .serial = "FUZZDISK" };
+	args.nr_drives = 1;
+	if (mdl != &virtio_blk_model) {
+		/* A CD whose blocks are told apart by their first bytes. */
+		for (unsigned int b = 0; b < FUZZ_CD_BLOCKS; b++)
+			memset(cd_bytes + b * 2048, (int)(b + 1), 16);
+		if (!(flags & FFLAG_NO_MEDIA))
+			memimg_open(&r->cd, "raw", cd_bytes, sizeof(cd_bytes), sizeof(cd_bytes),
+				    BLK_RDONLY);
+		/* AHCI port 2; IDE secondary master (channel * 2 + unit).  An
+		 * empty drive has no image. */
+		r->drives[1] = (struct drive_args){ .img = r->cd.blk, .cdrom = true,
+						    .readonly = true, .port = 2 };
+		args.nr_drives = 2;
+	} else {
+		args.nr_queues = 2;
+	}
+	r->host_bridge = fake_device_create(&r->fm, &i440fx_model, NULL);
+	r->isa_bridge = fake_device_create(&r->fm, &piix3_model, NULL);
+	if (!r->host_bridge || !r->isa_bridge)
+		abort();
+	r->dev = fake_device_create(&r->fm, mdl, &args);
+	if (!r->dev) {
+		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+		abort();
+	}
+	for (unsigned int devfn = 0; devfn < 256 && !r->fn; devfn++) {
+		struct pci_function *fn = pci_bus_function(r->fm.pci, (uint8_t)devfn);
+
+		if (fn && fn->dev == r->dev)
+			r->fn = fn;
+	}
+	if (!r->fn)
+		abort();
+}
+
+/*
+ * For checking what a seed or a crash input does: with HUTCH_FUZZ_DUMP set
+ * to a file name, guest RAM at the end of each input is written there and
+ * the interrupts seen are printed.
+ */
+static void dump(struct rig *r)
+{
+	const char *path = getenv("HUTCH_FUZZ_DUMP");
+	unsigned int edges = 0;
+	FILE *f;
+
+	if (!path)
+		return;
+	for (unsigned int i = 0; i < FAKE_NR_GSI; i++)
+		edges += r->fm.irq_edges[i];
+	fprintf(stderr, "fuzz: %u INTx edges, %u MSIs; RAM in %s\n", edges, r->fm.nr_msis, path);
+	f = fopen(path, "wb");
+	if (f) {
+		fwrite(r->ram, 1, FUZZ_RAM_SIZE, f);
+		fclose(f);
+	}
+}
+
+static void rig_down(struct rig *r)
+{
+	dump(r);
+	device_destroy(r->dev);         /* stops the I/O threads first */
+	device_destroy(r->isa_bridge);
+	device_destroy(r->host_bridge);
+	fake_machine_destroy(&r->fm);
+	memimg_close(&r->disk);
+	memimg_close(&r->cd);
+	/* Zero pages again for the next input: only what was touched costs. */
+	if (madvise(r->ram, FUZZ_RAM_SIZE, MADV_DONTNEED))
+		abort();
+	if (nr_workers)
+		abort();                /* a worker outlived its device */
+}
+
+/* ---- the program ---- */
+
+struct prog {
+	const uint8_t *p, *end;
+};
+
+static uint64_t take(struct prog *g, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < bytes; i++)
+		if (g->p < g->end)
+			v |= (uint64_t)*g->p++ << (8 * i);
+	return v;
+}
+
+static void bar_access(struct rig *r, struct prog *g, bool write)
+{
+	unsigned int bar = (unsigned int)take(g, 1) % PCI_NUM_BARS;
+	uint64_t off = take(g, 4);
+	unsigned int width = fuzz_width((uint8_t)take(g, 1));
+	uint64_t value = write ? take(g, 8) : 0;
+	const struct pci_bar *b = &r->fn->bars[bar];
+	uint64_t addr;
+
+	if (b->type == PCI_BAR_UNUSED || !b->size)
+		return;
+	/* Where the guest programmed the BAR, decoding on or not. */
+	addr = b->addr + off % b->size;
+	if (b->type == PCI_BAR_IO) {
+		if (width > 4)
+			width = 4;
+		if (write)
+			fake_pio_write(&r->fm, (uint16_t)addr, (uint32_t)value, width);
+		else
+			(void)fake_pio_read(&r->fm, (uint16_t)addr, width);
+	} else if (write) {
+		fake_mmio_write(&r->fm, addr, value, width);
+	} else {
+		(void)fake_mmio_read(&r->fm, addr, width);
+	}
+}
+
+static unsigned int pio_width(struct prog *g)
+{
+	unsigned int w = fuzz_width((uint8_t)take(g, 1));
+
+	return w > 4 ? 4 : w;
+}
+
+static void ram_write(struct rig *r, struct prog *g)
+{
+	uint64_t gpa = take(g, 4) % FUZZ_RAM_SIZE;
+	size_t len = (size_t)take(g, 2);
+
+	if (len > (size_t)(g->end - g->p))
+		len = (size_t)(g->end - g->p);
+	/* Bytes past the end of RAM are consumed but dropped. */
+	memcpy(r->ram + gpa, g->p,
+	       len < FUZZ_RAM_SIZE - gpa ? len : (size_t)(FUZZ_RAM_SIZE - gpa));
+	g->p += len;
+}
+
+static void ram_fill(struct rig *r, struct prog *g)
+{
+	uint64_t gpa = take(g, 4) % FUZZ_RAM_SIZE;
+	uint64_t len = take(g, 4);
+	uint8_t byte = (uint8_t)take(g, 1);
+
+	if (len > FUZZ_RAM_SIZE - gpa)
+		len = FUZZ_RAM_SIZE - gpa;
+	memset(r->ram + gpa, byte, (size_t)len);
+}
+
+static void save_load(struct rig *r)
+{
+	struct sv_writer w;
+
+	int saved, loaded = 0;
+
+	/* A state just saved must load back: a failure is a bug in one of them. */
+	saved = fake_save(r->dev, &w);
+	if (!saved)
+		loaded = fake_load(r->dev, &w);
+	if (saved || loaded) {
+		fprintf(stderr, "fuzz: %s: save %s, load %s\n", FUZZ_DEVICE, strerror(-saved),
+			strerror(-loaded));
+		abort();
+	}
+	sv_writer_free(&w);
+}
+
+/*
+ * With HUTCH_FUZZ_RESET_ORACLE=1, a device reset must leave no DMA behind:
+ * guest RAM is compared before and after the I/O threads are drained, and
+ * a difference (a request that was in flight writing RAM after the reset
+ * returned; issue 8, item 4) aborts.  Only FOP_ASYNC steps before the
+ * reset can leave something in flight, and FOP_PAUSE lets it get going.
+ */
+static void reset(struct rig *r, bool maybe_busy)
+{
+	static uint8_t *copy;
+	static int oracle = -1;
+
+	if (oracle < 0) {
+		const char *e = getenv("HUTCH_FUZZ_RESET_ORACLE");
+
+		oracle = e && *e == '1';
+	}
+	device_reset(r->dev);
+	if (!oracle || !maybe_busy)
+		return;
+	if (!copy && !(copy = malloc(FUZZ_RAM_SIZE)))
+		abort();
+	memcpy(copy, r->ram, FUZZ_RAM_SIZE);
+	drain_workers();
+	/* memcmp first: an instrumented byte loop over 2 MiB per reset is slow. */
+	if (!memcmp(copy, r->ram, FUZZ_RAM_SIZE))
+		return;
+	for (size_t i = 0; i < FUZZ_RAM_SIZE; i++) {
+		if (copy[i] != r->ram[i]) {
+			fprintf(stderr, "fuzz: guest RAM at 0x%zx written after %s's reset returned\n",
+				i, FUZZ_DEVICE);
+			break;
+		}
+	}
+	abort();
+}
+
+static void run(struct rig *r, struct prog *g)
+{
+	unsigned int async = 0, paused_us = 0;
+	bool undrained = false;         /* an I/O thread may be busy */
+
+	for (unsigned int n = 0; n < FUZZ_MAX_OPS && g->p < g->end; n++) {
+		uint8_t op = (uint8_t)(take(g, 1) % FOP_COUNT);
+		uint16_t port;
+		unsigned int width, count;
+		uint32_t v;
+
+		switch (op) {
+		case FOP_BAR_WRITE:
+		case FOP_BAR_READ:
+			bar_access(r, g, op == FOP_BAR_WRITE);
+			break;
+		case FOP_PIO_WRITE:
+			port = (uint16_t)take(g, 2);
+			width = pio_width(g);
+			fake_pio_write(&r->fm, port, (uint32_t)take(g, 4), width);
+			break;
+		case FOP_PIO_READ:
+			port = (uint16_t)take(g, 2);
+			(void)fake_pio_read(&r->fm, port, pio_width(g));
+			break;
+		case FOP_PIO_REP_READ:
+		case FOP_PIO_REP_WRITE:
+			port = (uint16_t)take(g, 2);
+			width = pio_width(g);
+			count = (unsigned int)take(g, 2) % (FUZZ_MAX_REP + 1);
+			v = op == FOP_PIO_REP_WRITE ? (uint32_t)take(g, 4) : 0;
+			for (unsigned int i = 0; i < count; i++) {
+				if (op == FOP_PIO_REP_WRITE)
+					fake_pio_write(&r->fm, port, v, width);
+				else
+					(void)fake_pio_read(&r->fm, port, width);
+			}
+			break;
+		case FOP_CFG_WRITE:
+			port = (uint16_t)take(g, 1);
+			width = pio_width(g);
+			fake_pci_cfg_write(&r->fm, r->fn->devfn, port, (uint32_t)take(g, 4), width);
+			break;
+		case FOP_CFG_READ:
+			port = (uint16_t)take(g, 1);
+			(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, pio_width(g));
+			break;
+		case FOP_RAM_WRITE:
+			ram_write(r, g);
+			break;
+		case FOP_RAM_FILL:
+			ram_fill(r, g);
+			break;
+		case FOP_RESET:
+			reset(r, undrained);
+			break;
+		case FOP_DRAIN:
+			drain_workers();
+			break;
+		case FOP_ASYNC:
+			async = (unsigned int)take(g, 1) + 1;
+			continue;
+		case FOP_SAVE_LOAD:
+			drain_workers();
+			save_load(r);
+			break;
+		case FOP_PAUSE:
+			v = (uint32_t)take(g, 1) * 10;
+			if (v > FUZZ_MAX_PAUSE_US - paused_us)
+				v = FUZZ_MAX_PAUSE_US - paused_us;
+			paused_us += v;
+			if (v)
+				usleep(v);
+			break;
+		}
+		if (async) {
+			async--;
+			undrained = true;
+		} else {
+			drain_workers();
+			undrained = false;
+		}
+	}
+	drain_workers();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	make_qcow2_template();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rig r;
+	struct prog g = { data, data + size };
+	uint8_t flags = (uint8_t)take(&g, 1);
+
+	rig_up(&r, flags);
+	run(&r, &g);
+	rig_down(&r);
+	return 0;
+}

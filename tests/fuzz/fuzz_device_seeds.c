@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Seed corpora for the device fuzz targets, written at run time (no binary
+ * corpus lives in the tree):
+ *
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk OUTDIR
+ *
+ * Each seed is a program (fuzz_device_prog.h) that does what a driver
+ * does: enable the PCI function, bring the controller up, build the
+ * in-memory structures (AHCI command list and tables, IDE PRD tables,
+ * virtqueues) and run real commands - IDENTIFY, reads, writes, NCQ,
+ * ATAPI packets, flushes - so the fuzzer starts from deep states instead
+ * of having to discover a working command by chance.  Register offsets
+ * follow the specs cited beside them; RAM addresses are the harness's.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_device_prog.h"
+
+/* ---- program builder ---- */
+
+struct seed {
+	uint8_t buf[16384];
+	size_t len;
+};
+
+static void put(struct seed *s, uint64_t v, unsigned int bytes)
+{
+	for (unsigned int i = 0; i < bytes; i++) {
+		if (s->len == sizeof(s->buf))
+			abort();
+		s->buf[s->len++] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static uint8_t width_code(unsigned int width)
+{
+	return width == 1 ? 0 : width == 2 ? 1 : width == 4 ? 2 : 3;
+}
+
+static void seed_begin(struct seed *s, uint8_t flags)
+{
+	s->len = 0;
+	put(s, flags, 1);
+}
+
+static void bar_wr(struct seed *s, unsigned int bar, uint32_t off, unsigned int width, uint64_t v)
+{
+	put(s, FOP_BAR_WRITE, 1);
+	put(s, bar, 1);
+	put(s, off, 4);
+	put(s, width_code(width), 1);
+	put(s, v, 8);
+}
+
+static void bar_rd(struct seed *s, unsigned int bar, uint32_t off, unsigned int width)
+{
+	put(s, FOP_BAR_READ, 1);
+	put(s, bar, 1);
+	put(s, off, 4);
+	put(s, width_code(width), 1);
+}
+
+static void out(struct seed *s, uint16_t port, unsigned int width, uint32_t v)
+{
+	put(s, FOP_PIO_WRITE, 1);
+	put(s, port, 2);
+	put(s, width_code(width), 1);
+	put(s, v, 4);
+}
+
+static void in(struct seed *s, uint16_t port, unsigned int width)
+{
+	put(s, FOP_PIO_READ, 1);
+	put(s, port, 2);
+	put(s, width_code(width), 1);
+}
+
+static void rep_in(struct seed *s, uint16_t port, unsigned int width, uint16_t count)
+{
+	put(s, FOP_PIO_REP_READ, 1);
+	put(s, port, 2);
+	put(s, width_code(width), 1);
+	put(s, count, 2);
+}
+
+static void rep_out(struct seed *s, uint16_t port, unsigned int width, uint16_t count, uint32_t v)
+{
+	put(s, FOP_PIO_REP_WRITE, 1);
+	put(s, port, 2);
+	put(s, width_code(width), 1);
+	put(s, count, 2);
+	put(s, v, 4);
+}
+
+static void cfg_wr(struct seed *s, uint8_t off, unsigned int width, uint32_t v)
+{
+	put(s, FOP_CFG_WRITE, 1);
+	put(s, off, 1);
+	put(s, width_code(width), 1);
+	put(s, v, 4);
+}
+
+/* Configuration mechanism #1 (PCI 3.0, 3.2.2.3.2): dword @off of 00:@devfn. */
+static void cf8_rd(struct seed *s, uint8_t devfn, uint8_t off)
+{
+	out(s, 0xcf8, 4, 0x80000000u | (uint32_t)devfn << 8 | (off & 0xfcu));
+	in(s, 0xcfc, 4);
+}
+
+static void cf8_wr(struct seed *s, uint8_t devfn, uint8_t off, unsigned int width, uint32_t v)
+{
+	out(s, 0xcf8, 4, 0x80000000u | (uint32_t)devfn << 8 | (off & 0xfcu));
+	out(s, (uint16_t)(0xcfc + (off & 3)), width, v);
+}
+
+static void cfg_rd(struct seed *s, uint8_t off, unsigned int width)
+{
+	put(s, FOP_CFG_READ, 1);
+	put(s, off, 1);
+	put(s, width_code(width), 1);
+}
+
+static void ram(struct seed *s, uint32_t gpa, const void *bytes, uint16_t len)
+{
+	put(s, FOP_RAM_WRITE, 1);
+	put(s, gpa, 4);
+	put(s, len, 2);
+	for (uint16_t i = 0; i < len; i++)
+		put(s, ((const uint8_t *)bytes)[i], 1);
+}
+
+static void ram32(struct seed *s, uint32_t gpa, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	ram(s, gpa, b, 4);
+}
+
+static void fill(struct seed *s, uint32_t gpa, uint32_t len, uint8_t byte)
+{
+	put(s, FOP_RAM_FILL, 1);
+	put(s, gpa, 4);
+	put(s, len, 4);
+	put(s, byte, 1);
+}
+
+static void op(struct seed *s, enum fuzz_op o)
+{
+	put(s, o, 1);
+}
+
+static int seed_write(const struct seed *s, const char *dir, const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(s->buf, 1, s->len, f) != s->len || fclose(f)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* PCI configuration header (PCI Local Bus 3.0, 6.2). */
+#define CFG_COMMAND 0x04
+#define CMD_IO      0x1
+#define CMD_MEMORY  0x2
+#define CMD_MASTER  0x4
+
+/*
+ * The MMC commands a guest's CD driver probes with (MMC-6): TEST UNIT
+ * READY, REQUEST SENSE, READ CAPACITY, READ TOC (formats 0 and 1), GET
+ * CONFIGURATION, GET EVENT STATUS NOTIFICATION, MODE SENSE(10) (all
+ * pages), READ TRACK INFORMATION, READ DISC INFORMATION, PREVENT ALLOW
+ * MEDIUM REMOVAL, START STOP UNIT (eject), then an allocation length each.
+ */
+static const uint8_t mmc_probe[][12] = {
+	{ 0x00 },
+	{ 0x03, 0, 0, 0, 18 },
+	{ 0x25 },
+	{ 0x43, 0x02, 0, 0, 0, 0, 0, 0x03, 0x24 },
+	{ 0x43, 0x00, 0x01, 0, 0, 0, 0, 0x00, 0x0c },
+	{ 0x46, 0x02, 0, 0, 0, 0, 0, 0x01, 0x00 },
+	{ 0x4a, 0x01, 0, 0, 0x10, 0, 0, 0, 8 },
+	{ 0x5a, 0, 0x3f, 0, 0, 0, 0, 0x02, 0x00 },
+	{ 0x52, 0x01, 0, 0, 0, 1, 0, 0, 36 },
+	{ 0x51, 0, 0, 0, 0, 0, 0, 0, 34 },
+	{ 0x1e, 0, 0, 0, 1 },
+	{ 0x1b, 0, 0, 0, 0x02 },
+};
+#define NR_MMC_PROBE (sizeof(mmc_probe) / sizeof(mmc_probe[0]))
+
+/* ---- AHCI (Serial ATA AHCI 1.3.1) ---- */
+
+#define ABAR        5
+#define GHC         0x04
+#define PORT(p, r)  (0x100u + (p) * 0x80u + (r))
+#define PX_CLB      0x00
+#define PX_FB       0x08
+#define PX_IS       0x10
+#define PX_IE       0x14
+#define PX_CMD      0x18
+#define PX_TFD      0x20
+#define PX_SCTL     0x2c
+#define PX_SERR     0x30
+#define PX_SACT     0x34
+#define PX_CI       0x38
+#define A_CLB(p)    (0x10000u + (p) * 0x1000u)
+#define A_FB(p)     (0x40000u + (p) * 0x1000u)
+#define A_CT(p, s)  (0x80000u + (p) * 0x20000u + (s) * 0x100u)
+#define A_DATA      0x100000u
+
+static void ahci_port_up(struct seed *s, unsigned int p)
+{
+	bar_wr(s, ABAR, PORT(p, PX_CLB), 4, A_CLB(p));
+	bar_wr(s, ABAR, PORT(p, PX_CLB) + 4, 4, 0);
+	bar_wr(s, ABAR, PORT(p, PX_FB), 4, A_FB(p));
+	bar_wr(s, ABAR, PORT(p, PX_FB) + 4, 4, 0);
+	bar_wr(s, ABAR, PORT(p, PX_SERR), 4, ~0u);
+	bar_wr(s, ABAR, PORT(p, PX_IS), 4, ~0u);
+	bar_wr(s, ABAR, PORT(p, PX_CMD), 4, 1u << 4);              /* FRE */
+	bar_wr(s, ABAR, PORT(p, PX_CMD), 4, 1u << 4 | 1u);          /* FRE | ST */
+	bar_wr(s, ABAR, PORT(p, PX_IE), 4, ~0u);
+}
+
+static void ahci_hba_up(struct seed *s)
+{
+	/* Enumerate as firmware does: the host bridge, then slot 2 (us). */
+	cf8_rd(s, 0, 0);
+	cf8_rd(s, 2 << 3, 0);
+	cf8_rd(s, 2 << 3, 0x24);
+	cfg_wr(s, CFG_COMMAND, 2, CMD_MEMORY | CMD_MASTER);
+	bar_wr(s, ABAR, GHC, 4, 1u << 31 | 1u << 1);               /* AE | IE */
+}
+
+/*
+ * Command header @slot (4.2.2) and its table (4.2.3): an H2D register FIS
+ * (SATA 3.x 10.5.5), an optional ATAPI CDB and one PRD of @bytes at @buf.
+ */
+static void ahci_cmd(struct seed *s, unsigned int p, unsigned int slot, uint8_t command,
+		     uint16_t features, uint64_t lba, uint16_t count, const uint8_t *cdb,
+		     uint32_t buf, uint32_t bytes, bool write)
+{
+	uint32_t ct = A_CT(p, slot);
+	uint32_t hdr[4] = { 5u | (cdb ? 1u << 5 : 0) | (write ? 1u << 6 : 0) | 1u << 16, 0, ct, 0 };
+	uint8_t t[0x90] = { 0 };
+
+	ram(s, A_CLB(p) + slot * 32u, hdr, sizeof(hdr));
+	t[0] = 0x27;
+	t[1] = 0x80;
+	t[2] = command;
+	t[3] = (uint8_t)features;
+	t[4] = (uint8_t)lba;
+	t[5] = (uint8_t)(lba >> 8);
+	t[6] = (uint8_t)(lba >> 16);
+	t[7] = 0x40;
+	t[8] = (uint8_t)(lba >> 24);
+	t[9] = (uint8_t)(lba >> 32);
+	t[10] = (uint8_t)(lba >> 40);
+	t[11] = (uint8_t)(features >> 8);
+	t[12] = (uint8_t)count;
+	t[13] = (uint8_t)(count >> 8);
+	if (cdb)
+		memcpy(t + 0x40, cdb, 12);
+	memcpy(t + 0x80, &buf, 4);
+	bytes -= 1;
+	memcpy(t + 0x8c, &bytes, 4);
+	ram(s, ct, t, sizeof(t));
+}
+
+static void ahci_issue(struct seed *s, unsigned int p, uint32_t slots)
+{
+	bar_wr(s, ABAR, PORT(p, PX_CI), 4, slots);
+	bar_rd(s, ABAR, PORT(p, PX_TFD), 4);
+	bar_rd(s, ABAR, PORT(p, PX_IS), 4);
+}
+
+static int seeds_ahci(const char *dir)
+{
+	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 2, 0, 0, 1 };
+	static const uint8_t inquiry[12] = { 0x12, 0, 0, 0, 36 };
+	static const uint8_t tur[12] = { 0 };
+	struct seed s;
+	int ret = 0;
+
+	for (uint8_t flags = 0; flags <= FFLAG_QCOW2; flags++) {
+		/* IDENTIFY, READ DMA EXT, WRITE DMA EXT, FLUSH on the disk. */
+		seed_begin(&s, flags);
+		ahci_hba_up(&s);
+		ahci_port_up(&s, 0);
+		ahci_cmd(&s, 0, 0, 0xec, 0, 0, 0, NULL, A_DATA, 512, false);
+		ahci_issue(&s, 0, 1u << 0);
+		ahci_cmd(&s, 0, 1, 0x25, 0, 1, 8, NULL, A_DATA + 0x1000, 4096, false);
+		ahci_issue(&s, 0, 1u << 1);
+		fill(&s, A_DATA + 0x2000, 4096, 0x5a);
+		ahci_cmd(&s, 0, 2, 0x35, 0, 16, 8, NULL, A_DATA + 0x2000, 4096, true);
+		ahci_issue(&s, 0, 1u << 2);
+		ahci_cmd(&s, 0, 3, 0xe7, 0, 0, 0, NULL, A_DATA, 512, false);
+		ahci_issue(&s, 0, 1u << 3);
+		ahci_cmd(&s, 0, 4, 0x25, 0, 16, 8, NULL, A_DATA + 0x3000, 4096, false);
+		ahci_issue(&s, 0, 1u << 4);
+		ret |= seed_write(&s, dir, flags ? "ahci-rw-qcow2" : "ahci-rw");
+
+		/* NCQ: READ/WRITE FPDMA QUEUED (SATA 3.x 13.6) in four tags. */
+		seed_begin(&s, flags);
+		ahci_hba_up(&s);
+		ahci_port_up(&s, 0);
+		for (unsigned int t = 0; t < 4; t++)
+			ahci_cmd(&s, 0, t, t & 1 ? 0x61 : 0x60, 4, 32 + 4 * t, (uint16_t)(t << 3),
+				 NULL, A_DATA + t * 0x1000u, 2048, t & 1);
+		bar_wr(&s, ABAR, PORT(0, PX_SACT), 4, 0xf);
+		ahci_issue(&s, 0, 0xf);
+		bar_rd(&s, ABAR, PORT(0, PX_SACT), 4);
+		ret |= seed_write(&s, dir, flags ? "ahci-ncq-qcow2" : "ahci-ncq");
+	}
+
+	/* ATAPI on port 2: IDENTIFY PACKET DEVICE, TEST UNIT READY, INQUIRY, READ(10). */
+	seed_begin(&s, 0);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 2);
+	ahci_cmd(&s, 2, 0, 0xa1, 0, 0, 0, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 2, 1u << 0);
+	ahci_cmd(&s, 2, 1, 0xa0, 0, 0, 0, tur, A_DATA, 512, false);
+	ahci_issue(&s, 2, 1u << 1);
+	ahci_cmd(&s, 2, 2, 0xa0, 1, 0, 0, inquiry, A_DATA, 36, false);
+	ahci_issue(&s, 2, 1u << 2);
+	ahci_cmd(&s, 2, 3, 0xa0, 1, 0, 0, read10, A_DATA + 0x1000, 2048, false);
+	ahci_issue(&s, 2, 1u << 3);
+	ret |= seed_write(&s, dir, "ahci-atapi");
+
+	/* The CD driver's probe commands, one slot each, with and without a disc. */
+	for (uint8_t flags = 0; flags <= FFLAG_NO_MEDIA; flags += FFLAG_NO_MEDIA) {
+		seed_begin(&s, flags);
+		ahci_hba_up(&s);
+		ahci_port_up(&s, 2);
+		for (unsigned int i = 0; i < NR_MMC_PROBE; i++) {
+			ahci_cmd(&s, 2, i, 0xa0, 0, 0, 0, mmc_probe[i], A_DATA + i * 0x1000u,
+				 4096, false);
+			ahci_issue(&s, 2, 1u << i);
+		}
+		ret |= seed_write(&s, dir, flags ? "ahci-atapi-probe-empty" : "ahci-atapi-probe");
+	}
+
+	/*
+	 * The rest of a disk driver's set-up (ACS-3): SET FEATURES (write
+	 * cache, transfer mode), READ LOG EXT (directory, NCQ error log),
+	 * DATA SET MANAGEMENT (TRIM of 8 sectors at 64), READ VERIFY, SMART.
+	 */
+	seed_begin(&s, 0);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 0);
+	ahci_cmd(&s, 0, 0, 0xef, 0x02, 0, 0, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 0);
+	ahci_cmd(&s, 0, 1, 0xef, 0x03, 0, 0x45, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 1);
+	ahci_cmd(&s, 0, 2, 0x2f, 0, 0x00, 1, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 2);
+	ahci_cmd(&s, 0, 3, 0x2f, 0, 0x10, 1, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 3);
+	{
+		uint64_t range = 64 | (uint64_t)8 << 48;
+
+		ram(&s, A_DATA + 0x1000, &range, sizeof(range));
+	}
+	ahci_cmd(&s, 0, 4, 0x06, 0x01, 0, 1, NULL, A_DATA + 0x1000, 512, true);
+	ahci_issue(&s, 0, 1u << 4);
+	ahci_cmd(&s, 0, 5, 0x42, 0, 0, 8, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 5);
+	ahci_cmd(&s, 0, 6, 0xb0, 0xd0, 0xc24f00, 1, NULL, A_DATA, 512, false);
+	ahci_issue(&s, 0, 1u << 6);
+	ret |= seed_write(&s, dir, "ahci-ata-setup");
+
+	/* Resets around a command: port stop, COMRESET, HBA reset, machine reset, save/load. */
+	seed_begin(&s, 0);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 0);
+	ahci_cmd(&s, 0, 0, 0x25, 0, 0, 64, NULL, A_DATA, 32768, false);
+	op(&s, FOP_ASYNC);
+	put(&s, 1, 1);
+	ahci_issue(&s, 0, 1u << 0);
+	bar_wr(&s, ABAR, PORT(0, PX_CMD), 4, 1u << 4);              /* ST off */
+	op(&s, FOP_DRAIN);
+	bar_wr(&s, ABAR, PORT(0, PX_SCTL), 4, 1);                   /* COMRESET */
+	bar_wr(&s, ABAR, PORT(0, PX_SCTL), 4, 0);
+	op(&s, FOP_SAVE_LOAD);
+	ahci_port_up(&s, 0);
+	ahci_issue(&s, 0, 1u << 0);
+	bar_wr(&s, ABAR, GHC, 4, 1);                                /* HR */
+	op(&s, FOP_RESET);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 0);
+	ahci_issue(&s, 0, 1u << 0);
+	ret |= seed_write(&s, dir, "ahci-resets");
+
+	/* A machine reset while a 1 MiB read (over RAM filled with 0xff) runs. */
+	seed_begin(&s, 0);
+	ahci_hba_up(&s);
+	ahci_port_up(&s, 0);
+	fill(&s, A_DATA, 1u << 20, 0xff);
+	ahci_cmd(&s, 0, 0, 0x25, 0, 0, 2048, NULL, A_DATA, 1u << 20, false);
+	op(&s, FOP_ASYNC);
+	put(&s, 2, 1);
+	bar_wr(&s, ABAR, PORT(0, PX_CI), 4, 1);
+	op(&s, FOP_PAUSE);
+	put(&s, 5, 1);
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "ahci-reset-inflight");
+	return ret;
+}
+
+/* ---- PIIX3 IDE (ATA/ATAPI-6; PIIX3 datasheet for the bus master) ---- */
+
+#define PRI      0x1f0
+#define PRI_CTL  0x3f6
+#define SEC      0x170
+#define SEC_CTL  0x376
+#define BMIBA    4
+#define I_PRDT   0x10000u
+#define I_DATA   0x20000u
+
+static void ide_taskfile(struct seed *s, uint16_t base, uint8_t dev, uint8_t cmd, uint32_t lba,
+			 uint8_t count, uint8_t feature)
+{
+	out(s, base + 6, 1, (uint8_t)(dev | ((lba >> 24) & 0x0f)));
+	out(s, base + 1, 1, feature);
+	out(s, base + 2, 1, count);
+	out(s, base + 3, 1, (uint8_t)lba);
+	out(s, base + 4, 1, (uint8_t)(lba >> 8));
+	out(s, base + 5, 1, (uint8_t)(lba >> 16));
+	out(s, base + 7, 1, cmd);
+	in(s, base + 7, 1);
+}
+
+/* A one-entry PRD table (end of table set), the bus master pointed at it. */
+static void ide_bm_setup(struct seed *s, unsigned int chan, uint32_t buf, uint16_t bytes,
+			 bool to_mem)
+{
+	uint32_t prd[2] = { buf, bytes | 0x80000000u };
+
+	ram(s, I_PRDT + chan * 0x100u, prd, sizeof(prd));
+	bar_wr(s, BMIBA, chan * 8 + 4, 4, I_PRDT + chan * 0x100u);
+	bar_wr(s, BMIBA, chan * 8 + 2, 1, 0x06);                  /* clear INT, ERR */
+	bar_wr(s, BMIBA, chan * 8, 1, to_mem ? 0x08 : 0);
+}
+
+static void ide_bm_start(struct seed *s, unsigned int chan, bool to_mem)
+{
+	bar_wr(s, BMIBA, chan * 8, 1, (to_mem ? 0x08 : 0) | 0x01);
+	bar_rd(s, BMIBA, chan * 8 + 2, 1);
+	in(s, chan ? SEC + 7 : PRI + 7, 1);
+	bar_wr(s, BMIBA, chan * 8, 1, 0);
+}
+
+static void ide_packet(struct seed *s, const uint8_t cdb[12], uint16_t bytecount)
+{
+	out(s, SEC + 6, 1, 0);
+	out(s, SEC + 1, 1, 0);                                     /* PIO */
+	out(s, SEC + 4, 1, (uint8_t)bytecount);
+	out(s, SEC + 5, 1, (uint8_t)(bytecount >> 8));
+	out(s, SEC + 7, 1, 0xa0);                                  /* PACKET */
+	for (unsigned int i = 0; i < 12; i += 2)
+		out(s, SEC, 2, (uint16_t)(cdb[i] | cdb[i + 1] << 8));
+	in(s, SEC + 2, 1);
+	rep_in(s, SEC, 2, bytecount / 2);
+	in(s, SEC + 7, 1);
+}
+
+static int seeds_ide(const char *dir)
+{
+	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 3, 0, 0, 1 };
+	static const uint8_t inquiry[12] = { 0x12, 0, 0, 0, 36 };
+	static const uint8_t sense[12] = { 0x03, 0, 0, 0, 18 };
+	struct seed s;
+	int ret = 0;
+
+	for (uint8_t flags = 0; flags <= FFLAG_QCOW2; flags++) {
+		/* PIO: IDENTIFY, READ SECTORS, WRITE SECTORS, READ MULTIPLE, FLUSH. */
+		seed_begin(&s, flags);
+		cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+		ide_taskfile(&s, PRI, 0xa0, 0xec, 0, 0, 0);
+		rep_in(&s, PRI, 2, 256);
+		ide_taskfile(&s, PRI, 0xe0, 0x20, 1, 2, 0);
+		rep_in(&s, PRI, 2, 512);
+		ide_taskfile(&s, PRI, 0xe0, 0x30, 5, 1, 0);
+		rep_out(&s, PRI, 2, 256, 0xa55a);
+		in(&s, PRI + 7, 1);
+		ide_taskfile(&s, PRI, 0xe0, 0xc6, 0, 4, 0);            /* SET MULTIPLE 4 */
+		ide_taskfile(&s, PRI, 0xe0, 0xc4, 4, 8, 0);            /* READ MULTIPLE */
+		rep_in(&s, PRI, 4, 1024);
+		ide_taskfile(&s, PRI, 0xe0, 0xe7, 0, 0, 0);
+		ret |= seed_write(&s, dir, flags ? "ide-pio-qcow2" : "ide-pio");
+
+		/* Bus-master DMA: READ DMA, WRITE DMA, then READ DMA EXT. */
+		seed_begin(&s, flags);
+		cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+		ide_bm_setup(&s, 0, I_DATA, 4096, true);
+		ide_taskfile(&s, PRI, 0xe0, 0xc8, 2, 8, 0);
+		ide_bm_start(&s, 0, true);
+		fill(&s, I_DATA + 0x1000, 1024, 0x3c);
+		ide_bm_setup(&s, 0, I_DATA + 0x1000, 1024, false);
+		ide_taskfile(&s, PRI, 0xe0, 0xca, 20, 2, 0);
+		ide_bm_start(&s, 0, false);
+		ide_bm_setup(&s, 0, I_DATA + 0x2000, 1024, true);
+		out(&s, PRI + 2, 1, 0);                                /* LBA48: HOB first */
+		out(&s, PRI + 3, 1, 0);
+		out(&s, PRI + 4, 1, 0);
+		out(&s, PRI + 5, 1, 0);
+		ide_taskfile(&s, PRI, 0x40, 0x25, 20, 2, 0);
+		ide_bm_start(&s, 0, true);
+		ret |= seed_write(&s, dir, flags ? "ide-dma-qcow2" : "ide-dma");
+	}
+
+	/* ATAPI on the secondary master: IDENTIFY PACKET, INQUIRY, REQUEST SENSE, READ(10), DMA READ. */
+	seed_begin(&s, 0);
+	cf8_rd(&s, 1 << 3 | 1, 0);                                 /* 01.1 */
+	cf8_wr(&s, 1 << 3 | 1, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+	cf8_rd(&s, 1 << 3 | 1, 0x40);
+	ide_taskfile(&s, SEC, 0xa0, 0xa1, 0, 0, 0);
+	rep_in(&s, SEC, 2, 256);
+	ide_packet(&s, inquiry, 36);
+	ide_packet(&s, sense, 18);
+	ide_packet(&s, read10, 2048);
+	ide_bm_setup(&s, 1, I_DATA, 2048, true);
+	out(&s, SEC + 6, 1, 0);
+	out(&s, SEC + 1, 1, 1);                                    /* DMA */
+	out(&s, SEC + 7, 1, 0xa0);
+	for (unsigned int i = 0; i < 12; i += 2)
+		out(&s, SEC, 2, (uint16_t)(read10[i] | read10[i + 1] << 8));
+	ide_bm_start(&s, 1, true);
+	ret |= seed_write(&s, dir, "ide-atapi");
+
+	/* The CD driver's probe commands by PIO (with and without a disc), and
+	 * SET FEATURES and READ LOG EXT on the disk. */
+	for (uint8_t flags = 0; flags <= FFLAG_NO_MEDIA; flags += FFLAG_NO_MEDIA) {
+		seed_begin(&s, flags);
+		cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+		for (unsigned int i = 0; i < NR_MMC_PROBE; i++)
+			ide_packet(&s, mmc_probe[i], 512);
+		ide_taskfile(&s, PRI, 0xe0, 0xef, 0, 0x45, 0x03);  /* UDMA mode 5 */
+		ide_taskfile(&s, PRI, 0xe0, 0xef, 0, 0, 0x82);     /* write cache off */
+		ide_taskfile(&s, PRI, 0x40, 0x2f, 0, 1, 0);        /* READ LOG EXT 0 */
+		rep_in(&s, PRI, 2, 256);
+		ret |= seed_write(&s, dir, flags ? "ide-atapi-probe-empty" : "ide-atapi-probe");
+	}
+
+	/* Resets: SRST during a DMA, DEVICE RESET on the CD, bus master stop, machine reset. */
+	seed_begin(&s, 0);
+	cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+	ide_bm_setup(&s, 0, I_DATA, 65535, true);
+	ide_taskfile(&s, PRI, 0xe0, 0xc8, 0, 128, 0);
+	op(&s, FOP_ASYNC);
+	put(&s, 1, 1);
+	bar_wr(&s, BMIBA, 0, 1, 0x09);
+	out(&s, PRI_CTL, 1, 0x04);                                 /* SRST */
+	out(&s, PRI_CTL, 1, 0x00);
+	op(&s, FOP_DRAIN);
+	ide_taskfile(&s, SEC, 0xa0, 0x08, 0, 0, 0);                /* DEVICE RESET */
+	out(&s, SEC_CTL, 1, 0x02);                                 /* nIEN */
+	ide_taskfile(&s, SEC, 0xa0, 0x90, 0, 0, 0);                /* EXECUTE DIAGNOSTIC */
+	op(&s, FOP_SAVE_LOAD);
+	cfg_rd(&s, 0x40, 2);
+	cfg_wr(&s, 0x40, 2, 0x0000);                               /* primary decode off */
+	in(&s, PRI + 7, 1);
+	op(&s, FOP_RESET);
+	ide_taskfile(&s, PRI, 0xe0, 0x20, 0, 1, 0);
+	rep_in(&s, PRI, 2, 256);
+	ret |= seed_write(&s, dir, "ide-resets");
+
+	/* A machine reset while a 64 KiB bus-master read (over 0xff) runs. */
+	seed_begin(&s, 0);
+	cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MASTER);
+	fill(&s, I_DATA, 0x10000, 0xff);
+	ide_bm_setup(&s, 0, I_DATA, 0, true);                      /* 0 = 64 KiB */
+	ide_taskfile(&s, PRI, 0xe0, 0xc8, 0, 128, 0);
+	op(&s, FOP_ASYNC);
+	put(&s, 2, 1);
+	bar_wr(&s, BMIBA, 0, 1, 0x09);
+	op(&s, FOP_PAUSE);
+	put(&s, 5, 1);
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "ide-reset-inflight");
+	return ret;
+}
+
+/* ---- virtio-blk over modern virtio-pci (virtio 1.2, 4.1 and 5.2) ---- */
+
+#define VBAR        4                 /* common, ISR, device, notify */
+#define MSIX_BAR    1
+#define COMMON      0x0000
+#define DEVCFG      0x2000
+#define NOTIFY      0x3000
+#define NOTIFY_MULT 4
+#define C_DFSEL     0x00
+#define C_DF        0x04
+#define C_GFSEL     0x08
+#define C_GF        0x0c
+#define C_MSIX      0x10
+#define C_STATUS    0x14
+#define C_QSEL      0x16
+#define C_QSIZE     0x18
+#define C_QMSIX     0x1a
+#define C_QENABLE   0x1c
+#define C_QNOTIFY   0x1e
+#define C_QDESC     0x20
+#define C_QDRIVER   0x28
+#define C_QDEVICE   0x30
+/*
+ * Where virtio_pci.c puts its capabilities today (common, ISR, device,
+ * notify, PCI_CFG, then MSI-X, from 0x40 on).  If that moves, the seeds
+ * still run, only less deep until the fuzzer finds the new place.
+ */
+#define PCI_CFG_CAP 0x84
+#define MSIX_CAP    0x98
+#define QSIZE       16
+#define RING(q)     (0x10000u + (q) * 0x4000u)
+#define V_HDR       0x100000u
+#define V_STATUS    0x100800u
+#define V_DATA      0x110000u
+#define V_BIG       0x20000u          /* 512 KiB free up to 0xa0000 */
+#define V_INDIRECT  0x180000u
+/* SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, MQ, WRITE_ZEROES (5.2.3), INDIRECT_DESC (6) */
+#define F_LOW       ((1u << 1) | (1u << 2) | (1u << 6) | (1u << 9) | (1u << 12) | (1u << 14) | \
+		     (1u << 28))
+#define F_EVENT_IDX (1u << 29)
+#define DESC_NEXT   1
+#define DESC_WRITE  2
+#define DESC_INDIR  4
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static void vio_start(struct seed *s, unsigned int nq, bool msix, uint32_t more_features)
+{
+	cf8_rd(s, 2 << 3, 0);
+	cf8_rd(s, 2 << 3, 0x34);                                   /* capability list */
+	cfg_wr(s, CFG_COMMAND, 2, CMD_MEMORY | CMD_MASTER);
+	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 0);
+	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 1);
+	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 3);
+	bar_wr(s, VBAR, COMMON + C_DFSEL, 4, 0);
+	bar_rd(s, VBAR, COMMON + C_DF, 4);
+	bar_wr(s, VBAR, COMMON + C_GFSEL, 4, 0);
+	bar_wr(s, VBAR, COMMON + C_GF, 4, F_LOW | more_features);
+	bar_wr(s, VBAR, COMMON + C_GFSEL, 4, 1);
+	bar_wr(s, VBAR, COMMON + C_GF, 4, 1);                      /* VERSION_1 */
+	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 0xb);
+	bar_rd(s, VBAR, COMMON + C_STATUS, 1);
+	if (msix) {
+		/* Vector 0 for config, q+1 for queue q; MSI-X on (PCI 3.0 6.8.2). */
+		for (unsigned int v = 0; v <= nq; v++) {
+			bar_wr(s, MSIX_BAR, 16 * v, 4, 0xfee00000u);
+			bar_wr(s, MSIX_BAR, 16 * v + 8, 4, 0x4000u + v);
+			bar_wr(s, MSIX_BAR, 16 * v + 12, 4, 0);
+		}
+		bar_wr(s, VBAR, COMMON + C_MSIX, 2, 0);
+		cfg_wr(s, MSIX_CAP + 2, 2, 0x8000);
+	}
+	for (unsigned int q = 0; q < nq; q++) {
+		fill(s, RING(q), 0x4000, 0);
+		bar_wr(s, VBAR, COMMON + C_QSEL, 2, q);
+		bar_wr(s, VBAR, COMMON + C_QSIZE, 2, QSIZE);
+		bar_wr(s, VBAR, COMMON + C_QDESC, 8, RING(q));
+		bar_wr(s, VBAR, COMMON + C_QDRIVER, 8, RING(q) + 0x1000);
+		bar_wr(s, VBAR, COMMON + C_QDEVICE, 8, RING(q) + 0x2000);
+		if (msix)
+			bar_wr(s, VBAR, COMMON + C_QMSIX, 2, q + 1);
+		bar_rd(s, VBAR, COMMON + C_QNOTIFY, 2);
+		bar_wr(s, VBAR, COMMON + C_QENABLE, 2, 1);
+	}
+	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 0xf);
+	bar_rd(s, VBAR, DEVCFG, 8);
+}
+
+/*
+ * Request @slot on queue @q: header (type, sector), descriptors from
+ * @d (head at index @slot * 4), avail ring entry @avail, notify.
+ */
+static void vio_req(struct seed *s, unsigned int q, uint16_t avail, uint32_t type,
+		    uint64_t sector, const struct vdesc *d, unsigned int nd, uint16_t head)
+{
+	uint8_t hdr[16] = { 0 };
+	uint16_t ent[2] = { head, (uint16_t)(avail + 1) };
+
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sector, 8);
+	ram(s, V_HDR + head * 16u, hdr, sizeof(hdr));
+	for (unsigned int i = 0; i < nd; i++)
+		ram(s, RING(q) + (head + i) * 16u, &d[i], sizeof(d[i]));
+	ram(s, RING(q) + 0x1000 + 4 + 2u * (avail % QSIZE), &ent[0], 2);
+	ram(s, RING(q) + 0x1000 + 2, &ent[1], 2);                  /* avail idx */
+	bar_wr(s, VBAR, NOTIFY + q * NOTIFY_MULT, 2, q);
+	bar_rd(s, VBAR, COMMON + C_STATUS, 1);
+}
+
+/* A header, optional data and a status descriptor as one chain at @head. */
+static void vio_simple(struct seed *s, unsigned int q, uint16_t avail, uint32_t type,
+		       uint64_t sector, uint32_t data, uint32_t len, bool to_dev, uint16_t head)
+{
+	struct vdesc d[3];
+	unsigned int n = 0;
+
+	d[n++] = (struct vdesc){ V_HDR + head * 16u, 16, DESC_NEXT, (uint16_t)(head + 1) };
+	if (len)
+		d[n++] = (struct vdesc){ data, len, (uint16_t)(DESC_NEXT | (to_dev ? 0 : DESC_WRITE)),
+					 (uint16_t)(head + 2) };
+	d[n++] = (struct vdesc){ V_STATUS + head, 1, DESC_WRITE, 0 };
+	if (n == 2)
+		d[0].next = (uint16_t)(head + 1);
+	vio_req(s, q, avail, type, sector, d, n, head);
+}
+
+static int seeds_virtio(const char *dir)
+{
+	struct seed s;
+	int ret = 0;
+
+	for (uint8_t flags = 0; flags <= FFLAG_QCOW2; flags++) {
+		/* IN, OUT, IN again, FLUSH, GET_ID on queue 0, INTx. */
+		seed_begin(&s, flags);
+		vio_start(&s, 1, false, 0);
+		vio_simple(&s, 0, 0, 0, 0, V_DATA, 4096, false, 0);
+		fill(&s, V_DATA + 0x1000, 4096, 0x77);
+		vio_simple(&s, 0, 1, 1, 8, V_DATA + 0x1000, 4096, true, 4);
+		vio_simple(&s, 0, 2, 0, 8, V_DATA + 0x2000, 4096, false, 8);
+		vio_simple(&s, 0, 3, 4, 0, 0, 0, false, 12);
+		vio_simple(&s, 0, 4, 8, 0, V_DATA + 0x3000, 20, false, 13);
+		bar_rd(&s, VBAR, 0x1000, 1);                           /* ISR */
+		ret |= seed_write(&s, dir, flags ? "vblk-rw-qcow2" : "vblk-rw");
+
+		/* WRITE ZEROES and DISCARD segments (5.2.6), two queues, MSI-X. */
+		seed_begin(&s, flags);
+		vio_start(&s, 2, true, F_EVENT_IDX);
+		{
+			uint64_t seg[2] = { 4, 16 };   /* sector; num_sectors, flags */
+
+			ram(&s, V_DATA, seg, sizeof(seg));
+		}
+		vio_simple(&s, 1, 0, 13, 0, V_DATA, 16, true, 0);
+		vio_simple(&s, 0, 0, 11, 0, V_DATA, 16, true, 4);
+		vio_simple(&s, 1, 1, 0, 0, V_DATA + 0x1000, 8192, false, 8);
+		/* The PCI_CFG window (4.1.4.9): device status through config space. */
+		cfg_wr(&s, PCI_CFG_CAP + 4, 1, VBAR);
+		cfg_wr(&s, PCI_CFG_CAP + 8, 4, COMMON + C_STATUS);
+		cfg_wr(&s, PCI_CFG_CAP + 12, 4, 1);
+		cfg_rd(&s, PCI_CFG_CAP + 16, 1);
+		ret |= seed_write(&s, dir, flags ? "vblk-mq-qcow2" : "vblk-mq");
+	}
+
+	/* An indirect table (2.7.5.3) with a scattered read, then a device reset mid-queue. */
+	seed_begin(&s, 0);
+	vio_start(&s, 1, false, 0);
+	{
+		struct vdesc ind[4] = {
+			{ V_HDR, 16, DESC_NEXT, 1 },
+			{ V_DATA, 512, DESC_NEXT | DESC_WRITE, 2 },
+			{ V_DATA + 0x3000, 1536, DESC_NEXT | DESC_WRITE, 3 },
+			{ V_STATUS, 1, DESC_WRITE, 0 },
+		};
+		struct vdesc d = { V_INDIRECT, sizeof(ind), DESC_INDIR, 0 };
+		uint8_t hdr[16] = { 0 };
+
+		ram(&s, V_INDIRECT, ind, sizeof(ind));
+		ram(&s, V_HDR, hdr, sizeof(hdr));
+		ram(&s, RING(0), &d, sizeof(d));
+		ram32(&s, RING(0) + 0x1000, 1u << 16);                 /* flags 0, idx 1 */
+		bar_wr(&s, VBAR, NOTIFY, 2, 0);
+	}
+	vio_simple(&s, 0, 1, 0, 100, V_DATA + 0x8000, 65536, false, 4);
+	op(&s, FOP_SAVE_LOAD);
+	op(&s, FOP_ASYNC);
+	put(&s, 1, 1);
+	vio_simple(&s, 0, 2, 0, 0, V_DATA, 65536, false, 8);
+	bar_wr(&s, VBAR, COMMON + C_STATUS, 1, 0);                 /* device reset */
+	op(&s, FOP_RESET);
+	vio_start(&s, 1, false, 0);
+	vio_simple(&s, 0, 0, 0, 0, V_DATA, 512, false, 0);
+	ret |= seed_write(&s, dir, "vblk-indirect-reset");
+
+	/* A machine reset while a 512 KiB read (over 0xff) runs: the 8 steps
+	 * of the request, a pause and the reset are not waited for. */
+	seed_begin(&s, 0);
+	vio_start(&s, 1, false, 0);
+	fill(&s, V_BIG, 0x80000, 0xff);
+	op(&s, FOP_ASYNC);
+	put(&s, 9, 1);
+	vio_simple(&s, 0, 0, 0, 0, V_BIG, 0x80000, false, 0);
+	op(&s, FOP_PAUSE);
+	put(&s, 5, 1);
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "vblk-reset-inflight");
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk OUTDIR\n", argv[0]);
+		return 2;
+	}
+	if (!strcmp(argv[1], "ahci"))
+		return seeds_ahci(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "piix3-ide"))
+		return seeds_ide(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "virtio-blk"))
+		return seeds_virtio(argv[2]) ? 1 : 0;
+	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
+	return 2;
+}
