@@ -14,6 +14,11 @@
  * the call on stderr and ends the process: a user sees which system call
  * was refused instead of a bare "Bad system call" core dump.
  *
+ * Log mode (HUTCH_SECCOMP_LOG, for finding what a change needs): the
+ * handler names each refused call once and makes it itself, through
+ * seccomp_escape(), the one syscall instruction the filter then lets
+ * through whatever it is; the caller gets the real result.
+ *
  * The list was found by running hutch-vm under `strace -f` through the
  * guest tests' paths (boot, SMP, virtio-blk/AHCI/IDE disks, the control
  * socket, pause/resume, guest and control resets, poweroff) in normal and
@@ -34,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <unistd.h>
 
 #include "seccomp.h"
@@ -179,6 +185,7 @@ static const struct syscall_rule rules[] = {
 	/* AddressSanitizer/LeakSanitizer runtime: reports, the leak check at exit. */
 	{ __NR_sigaltstack, RULE_ALLOW },
 	{ __NR_readlink, RULE_ALLOW },
+	{ __NR_getdents, RULE_ALLOW },        /* LeakSanitizer lists /proc/self/task */
 	{ __NR_getdents64, RULE_ALLOW },
 	{ __NR_ptrace, RULE_ALLOW },
 	{ __NR_wait4, RULE_ALLOW },
@@ -205,7 +212,39 @@ static const struct syscall_rule rules[] = {
 /* Where the filter looks (struct seccomp_data); x86-64 is little-endian. */
 #define DATA_NR        offsetof(struct seccomp_data, nr)
 #define DATA_ARCH      offsetof(struct seccomp_data, arch)
+#define DATA_IP_LO     offsetof(struct seccomp_data, instruction_pointer)
+#define DATA_IP_HI     (DATA_IP_LO + 4)
 #define DATA_ARG_LO(i) (offsetof(struct seccomp_data, args) + (i) * sizeof(__u64))
+
+/*
+ * seccomp_escape(nr, a1..a6): a raw system call from one known place.  The
+ * kernel reports the address after the syscall instruction as the call's
+ * instruction pointer (seccomp_data), so the log-mode filter can allow
+ * exactly this one.  Plain x86-64 calling convention in, syscall
+ * convention out (the 4th argument moves from rcx to r10).
+ */
+long seccomp_escape(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+extern const char seccomp_escape_return[];
+__asm__(".text\n"
+	".globl seccomp_escape\n"
+	".hidden seccomp_escape\n"
+	".type seccomp_escape, @function\n"
+	"seccomp_escape:\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	movq %r9, %r8\n"
+	"	movq 8(%rsp), %r9\n"
+	"	syscall\n"
+	".globl seccomp_escape_return\n"
+	".hidden seccomp_escape_return\n"
+	"seccomp_escape_return:\n"
+	"	ret\n"
+	".size seccomp_escape, . - seccomp_escape\n");
+
+static enum seccomp_violation violation_mode;
 
 #define MAX_INSNS 512
 
@@ -253,12 +292,21 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 	}
 }
 
-static void build_filter(struct bpf_prog *p, uint32_t deny)
+static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape)
 {
+	uint64_t escape = (uintptr_t)seccomp_escape_return;
+
 	p->len = 0;
 	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARCH);
 	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AUDIT_ARCH_X86_64);
 	emit(p, BPF_RET | BPF_K, 0, 0, deny);
+	if (log_escape) {
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_IP_LO);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, (uint32_t)escape);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_IP_HI);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)(escape >> 32));
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	}
 	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_NR);
 	emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, __X32_SYSCALL_BIT);
 	emit(p, BPF_RET | BPF_K, 0, 0, deny);
@@ -309,36 +357,98 @@ static void put_long(char *buf, size_t size, size_t *n, long v)
 		buf[(*n)++] = digits[--d];
 }
 
-/* SIGSYS from SECCOMP_RET_TRAP: name the call and end the whole process. */
+static void put_hex(char *buf, size_t size, size_t *n, unsigned long v)
+{
+	char digits[20];
+	size_t d = 0;
+
+	do {
+		digits[d++] = "0123456789abcdef"[v & 0xf];
+		v >>= 4;
+	} while (v);
+	put_str(buf, size, n, "0x");
+	while (d && *n < size)
+		buf[(*n)++] = digits[--d];
+}
+
+/* Log mode names each refused call (each ioctl request) once. */
+#define LOGGED_NRS     1024
+#define LOGGED_IOCTLS  64
+static unsigned long logged_nr[LOGGED_NRS / (8 * sizeof(unsigned long))];
+static unsigned long logged_ioctl[LOGGED_IOCTLS];
+
+static bool first_time(long nr, unsigned long request)
+{
+	const unsigned int bits = 8 * sizeof(unsigned long);
+	unsigned long bit, old;
+
+	if (nr == __NR_ioctl) {
+		/* 0 marks a free slot; request 0 is never a KVM or terminal ioctl. */
+		for (unsigned int i = 0; i < LOGGED_IOCTLS; i++) {
+			unsigned long expected = 0;
+
+			if (__atomic_load_n(&logged_ioctl[i], __ATOMIC_ACQUIRE) == request)
+				return false;
+			if (__atomic_compare_exchange_n(&logged_ioctl[i], &expected, request, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return true;
+			if (expected == request)
+				return false;
+		}
+		return false;
+	}
+	if (nr < 0 || nr >= LOGGED_NRS)
+		return true;
+	bit = 1UL << ((unsigned long)nr % bits);
+	old = __atomic_fetch_or(&logged_nr[(unsigned long)nr / bits], bit, __ATOMIC_ACQ_REL);
+	return !(old & bit);
+}
+
+/*
+ * SIGSYS from SECCOMP_RET_TRAP: name the call; end the whole process, or
+ * in log mode make the call and hand back its result.  Async-signal-safe:
+ * write(2), _exit(2) and atomics only.
+ */
 static void seccomp_sigsys(int sig, siginfo_t *si, void *ucontext)
 {
-	char msg[160];
+	greg_t *regs = ((ucontext_t *)ucontext)->uc_mcontext.gregs;
+	bool native = si->si_arch == AUDIT_ARCH_X86_64;
+	bool log_only = violation_mode == SECCOMP_VIOLATION_LOG && native;
+	long nr = si->si_syscall;
+	unsigned long request = (unsigned long)regs[REG_RSI] & 0xffffffffUL;
+	const char *name = native ? seccomp_syscall_name(nr) : NULL;
+	char msg[200];
 	size_t n = 0;
-	const char *name = NULL;
 
 	(void)sig;
-	(void)ucontext;
-	if (si->si_arch == AUDIT_ARCH_X86_64)
-		name = seccomp_syscall_name(si->si_syscall);
-	put_str(msg, sizeof(msg), &n, "hutch-vm: seccomp: system call ");
-	put_long(msg, sizeof(msg), &n, si->si_syscall);
-	put_str(msg, sizeof(msg), &n, " (");
-	put_str(msg, sizeof(msg), &n, name ? name :
-		si->si_arch != AUDIT_ARCH_X86_64 ? "not x86-64" : "unknown");
-	put_str(msg, sizeof(msg), &n, ") is not allowed\n");
-	(void)!write(STDERR_FILENO, msg, n);
-	_exit(SECCOMP_EXIT_STATUS);
+	if (!log_only || first_time(nr, request)) {
+		put_str(msg, sizeof(msg), &n, "hutch-vm: seccomp: system call ");
+		put_long(msg, sizeof(msg), &n, nr);
+		put_str(msg, sizeof(msg), &n, " (");
+		put_str(msg, sizeof(msg), &n, name ? name : native ? "unknown" : "not x86-64");
+		put_str(msg, sizeof(msg), &n, ") is not allowed");
+		if (native && nr == __NR_ioctl) {
+			put_str(msg, sizeof(msg), &n, ": request ");
+			put_hex(msg, sizeof(msg), &n, request);
+		}
+		put_str(msg, sizeof(msg), &n, log_only ? " (HUTCH_SECCOMP_LOG: let through)\n" : "\n");
+		(void)!write(STDERR_FILENO, msg, n);
+	}
+	if (!log_only)
+		_exit(SECCOMP_EXIT_STATUS);
+	regs[REG_RAX] = seccomp_escape(nr, regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
+				       regs[REG_R10], regs[REG_R8], regs[REG_R9]);
 }
 
 int seccomp_filter_install(enum seccomp_violation on_violation, char *err, size_t errlen)
 {
 	static struct bpf_prog prog;   /* static: 4 KiB; the kernel copies it */
-	uint32_t deny = on_violation == SECCOMP_VIOLATION_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP;
 	struct sock_fprog fprog;
 	struct sigaction sa;
 	long ret;
 
-	build_filter(&prog, deny);
+	violation_mode = on_violation;
+	build_filter(&prog, SECCOMP_RET_TRAP, on_violation == SECCOMP_VIOLATION_LOG);
 	if (prog.len > MAX_INSNS) {
 		snprintf(err, errlen, "seccomp: the filter needs %u BPF instructions, more than %d",
 			 prog.len, MAX_INSNS);
@@ -362,9 +472,7 @@ int seccomp_filter_install(enum seccomp_violation on_violation, char *err, size_
 	/* TSYNC: the I/O, signal and event-loop threads already run; every one is covered. */
 	ret = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);
 	if (ret < 0) {
-		snprintf(err, errlen, "seccomp: installing the filter: %s%s", strerror(errno),
-			 errno == EINVAL && on_violation == SECCOMP_VIOLATION_LOG ?
-			 " (SECCOMP_RET_LOG needs Linux 4.14)" : "");
+		snprintf(err, errlen, "seccomp: installing the filter: %s", strerror(errno));
 		return -errno;
 	}
 	if (ret > 0) {

@@ -16,7 +16,7 @@
 /* What a system call outside the allow-list does. */
 enum seccomp_violation {
 	SECCOMP_VIOLATION_KILL,   /* SIGSYS: a message on stderr, then _exit(SECCOMP_EXIT_STATUS) */
-	SECCOMP_VIOLATION_LOG,    /* allowed, and logged by the kernel (audit type 1326, dmesg) */
+	SECCOMP_VIOLATION_LOG,    /* the same message once per call, then the call is made */
 };
 
 #define SECCOMP_EXIT_STATUS 1   /* hutch-vm's status for a VM failure */
