@@ -312,8 +312,9 @@ int main(int argc, char **argv)
 		}
 		write_state(o.state_file, "running pid=%d", (int)getpid());
 		/*
-		 * The control socket opens only once the state file says running,
-		 * so a client that gets "ok running" finds the state file agreeing.
+		 * The control socket (bound before the filter) is served only once
+		 * the state file says running, so a client that gets "ok running"
+		 * finds the state file agreeing.
 		 */
 		if (!ctl_started) {
 			if (control_start(&ctl, err, sizeof(err))) {

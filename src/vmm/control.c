@@ -157,21 +157,22 @@ static bool control_client_input(struct vm_control *c, struct client *cl)
  */
 static void control_pause_progress(struct vm_control *c, struct client *clients, unsigned int nr)
 {
-	enum machine_pause_state st = machine_pause_state(c->m);
 	int64_t now = now_ms();
 
 	for (unsigned int i = 0; i < nr; i++) {
 		struct client *cl = &clients[i];
+		enum machine_pause_state st;
 
 		if (!cl->pause_waiting)
 			continue;
+		/* Anew for each: a client answered before may have sent 'resume' next. */
+		st = machine_pause_state(c->m);
 		if (st == MACHINE_PAUSED) {
 			reply(cl->fd, "ok");
 		} else if (st == MACHINE_RUNNING) {
 			reply(cl->fd, "error cannot pause: the VM was resumed or reset before every vCPU stopped");
 		} else if (now >= cl->pause_deadline_ms) {
 			machine_resume(c->m);
-			st = MACHINE_RUNNING;
 			reply(cl->fd, "error cannot pause: the vCPUs did not stop within %u ms; the VM keeps running",
 			      c->pause_timeout_ms);
 		} else {
