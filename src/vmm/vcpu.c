@@ -363,7 +363,9 @@ static void *vcpu_thread(void *arg)
 			 * --no-reboot.  The registers are already reset (SVM):
 			 * no rip to report.
 			 */
-			fprintf(stderr, "hutch-vm: vCPU %u: guest triple fault: machine reset\n", v->index);
+			if (!m->cfg.no_reboot)   /* else main() says why the VM ended */
+				fprintf(stderr, "hutch-vm: vCPU %u: guest triple fault: machine reset\n",
+					v->index);
 			machine_request(m, MACHINE_EV_RESET, "vCPU %u: guest triple fault (KVM_EXIT_SHUTDOWN)",
 					v->index);
 			goto out;
