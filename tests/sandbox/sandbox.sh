@@ -21,23 +21,33 @@
 # built on the host run in L1 and start their own guests ("L2") on real KVM.
 #
 # COMMAND's output streams to this terminal (L1's console is ttyS0 on QEMU's
-# stdio; the kernel is "quiet loglevel=0").  L1 prints "SANDBOX-EXIT <status>"
-# and powers off; this script exits with that status.  It exits 124 after
-# --timeout seconds (default 1800; the QEMU process group is killed and the
-# end of L1's console printed); 75 (EX_TEMPFAIL) when L1 stops responding: L1 touches
-# DIR/.sandbox-alive-PID every 15 s, and when that stops for --idle seconds
-# (default 300) L1 is taken as hung (a nested-virtualization livelock
-# freezes even L1's own timers) and killed; 125 if L1 never ran COMMAND (L1's console is
-# printed), 2 on bad usage.  L1's full console is kept in DIR/.sandbox-console.log.
+# stdio; the kernel is "quiet loglevel=4", so L1's own errors, panics and
+# stall warnings show).  L1 prints "SANDBOX-EXIT <status>" and powers off;
+# this script exits with that status.  It exits 124 after --timeout seconds
+# (default 1800; the QEMU process group is killed and the end of L1's
+# console printed); 75 (EX_TEMPFAIL) when L1 died: it panicked, or it
+# stopped responding (L1 touches DIR/.sandbox-alive-PID every 5 s; when that
+# stops for --idle seconds while QEMU keeps burning CPU, L1 is livelocked
+# and killed); 125 if L1 never ran COMMAND (L1's console is printed), 2 on
+# bad usage.  L1's full console is kept in DIR/.sandbox-console.log.
 #
 #   --results DIR (alias --dir)  writable inside L1 at its host path (default
 #                  $HUTCH_SANDBOX_DIR or ./build/sandbox; created if missing)
 #   --mem MiB      L1's RAM (default 6144: room for a 4096 MiB guest inside)
-#   --cpus N       L1's vCPUs (default 2)
-#   --idle SEC     L1 is hung after SEC seconds without a heartbeat (300)
+#   --cpus N       L1's vCPUs (default 1, or $HUTCH_SANDBOX_CPUS: with 2,
+#                  L1 died under nested SVM far more often; docs/testing.md)
+#   --idle SEC     L1 is hung after SEC seconds without a heartbeat while
+#                  QEMU ran (default 90, or $HUTCH_SANDBOX_IDLE)
 #   --check        prints one line, first word "kvm" (/dev/kvm usable here:
 #                  no sandbox needed), "sandbox" (QEMU and a kernel are here)
 #                  or "none" (exit status 1), then the reason.
+#
+# Knobs for measuring the sandbox itself (tests/sandbox/freeze-repro.sh):
+#   HUTCH_SANDBOX_TCG        multi (default) or single: QEMU's TCG threading
+#   HUTCH_SANDBOX_CPU_MODEL  L1's CPU (default qemu64,+svm,+npt)
+#   HUTCH_SANDBOX_APPEND     more words for L1's kernel command line; words
+#                            MODULE.PARAM=VALUE also reach insmod (kvm_amd.npt=0)
+#   HUTCH_SANDBOX_LOGLEVEL   L1's console loglevel (default 4)
 #
 # L1's /tmp is its own tmpfs, and the host's tree is read-only inside: files
 # a command needs must be on the host outside /tmp, files it writes must go
@@ -48,9 +58,12 @@ set -euo pipefail
 {
 
 timeout_s=1800
-idle=300
+idle=${HUTCH_SANDBOX_IDLE:-90}
 mem=6144
-cpus=2
+cpus=${HUTCH_SANDBOX_CPUS:-1}
+tcg_thread=${HUTCH_SANDBOX_TCG:-multi}
+cpu_model=${HUTCH_SANDBOX_CPU_MODEL:-qemu64,+svm,+npt}
+extra_append=${HUTCH_SANDBOX_APPEND:-}
 dir=${HUTCH_SANDBOX_DIR:-$PWD/build/sandbox}
 
 kernel_image() {   # the newest /boot/vmlinuz-* that has its modules
@@ -61,17 +74,23 @@ kernel_image() {   # the newest /boot/vmlinuz-* that has its modules
 }
 
 check() {
-	local k
+	local k why="no usable /dev/kvm"
 	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		echo "kvm: /dev/kvm is usable here; no sandbox needed"
-		return 0
+		# A /dev/kvm without VMX or SVM in the CPU is a paravirtual KVM
+		# (such as PVM in some cloud VMs): it runs only guest kernels built
+		# for it, and Debian's stock kernel hangs there without a word.
+		if grep -qw -e vmx -e svm /proc/cpuinfo; then
+			echo "kvm: /dev/kvm is usable here; no sandbox needed"
+			return 0
+		fi
+		why="/dev/kvm is here but the CPU has neither VMX nor SVM (a paravirtual KVM that cannot run unmodified guests)"
 	fi
 	k=$(kernel_image)
 	if command -v qemu-system-x86_64 >/dev/null && [ -n "$k" ]; then
-		echo "sandbox: no usable /dev/kvm; the sandbox can run (qemu-system-x86_64, $k)"
+		echo "sandbox: $why; the sandbox can run (qemu-system-x86_64, $k)"
 		return 0
 	fi
-	echo "none: no usable /dev/kvm, and the sandbox needs qemu-system-x86_64 and /boot/vmlinuz-* with /lib/modules (scripts/install-deps.sh)"
+	echo "none: $why, and the sandbox needs qemu-system-x86_64 and /boot/vmlinuz-* with /lib/modules (scripts/install-deps.sh)"
 	return 1
 }
 
@@ -94,7 +113,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || { echo "sandbox.sh: no command given" >&2; usage; }
-for n in "$timeout_s" "$mem" "$cpus" "$idle"; do
+case $tcg_thread in multi|single) ;; *) echo "sandbox.sh: HUTCH_SANDBOX_TCG must be multi or single" >&2; exit 2 ;; esac
+loglevel=${HUTCH_SANDBOX_LOGLEVEL:-4}
+for n in "$timeout_s" "$mem" "$cpus" "$idle" "$loglevel"; do
 	case $n in ''|*[!0-9]*) echo "sandbox.sh: '$n' is not a number" >&2; exit 2 ;; esac
 done
 
@@ -132,7 +153,14 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-while read -r m; do insmod "/mods/$m" || echo "sandbox: insmod $m failed"; done < /mods/order
+# busybox's insmod does not read module parameters from the kernel command
+# line as modprobe does: pass "MODULE.PARAM=VALUE" words on to insmod.
+while read -r m; do
+	name=$(echo "${m%.ko}" | tr - _)
+	params=$(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$name\.//p" | tr '\n' ' ')
+	# shellcheck disable=SC2086  # (one word per parameter)
+	insmod "/mods/$m" $params || echo "sandbox: insmod $m $params failed"
+done < /mods/order
 arg() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 dir=$(arg hutch.dir)
 cmd=$(arg hutch.cmd)
@@ -161,7 +189,7 @@ if [ -n "$keep" ]; then
 fi
 mount -t 9p -o trans=virtio,version=9p2000.L work "/host$dir" || fail "cannot mount the writable share at $dir"
 [ -c /dev/kvm ] || fail "no /dev/kvm in L1 (kvm-amd did not load)"
-(while :; do touch "/host$dir/.sandbox-alive-$(arg hutch.id)"; sleep 15; done) &
+(while :; do touch "/host$dir/.sandbox-alive-$(arg hutch.id)"; sleep 5; done) &
 echo "SANDBOX-READY"
 chroot /host /bin/sh "$dir/$cmd" < /dev/null
 echo "SANDBOX-EXIT $?"
@@ -179,7 +207,7 @@ fi
 # --- the command, as a script in the writable share ---
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-case $dir in *[[:space:]]*) echo "sandbox.sh: the results directory '$dir' has white space in its path" >&2; exit 2 ;; esac
+case $dir in *[[:space:],]*) echo "sandbox.sh: the results directory '$dir' has white space or a comma in its path (QEMU's -virtfs cannot take it)" >&2; exit 2 ;; esac
 cmdfile=.sandbox-cmd-$$.sh
 log=$dir/.sandbox-console-$$.log
 alive=$dir/.sandbox-alive-$$
@@ -206,23 +234,33 @@ tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung")
 # console into $log; tail streams $log to this terminal, without SeaBIOS's
 # escape sequences and the sandbox's own marker lines.
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-	-machine q35 -accel tcg,thread=multi -cpu qemu64,+svm,+npt \
+	-machine q35 -accel "tcg,thread=$tcg_thread" -cpu "$cpu_model" \
 	-smp "$cpus" -m "$mem" -nographic -no-reboot -nic none -vga none \
 	-kernel "$kernel" -initrd "$l1" \
-	-append "console=ttyS0 quiet loglevel=0 panic=-1 hutch.dir=$dir hutch.cmd=$cmdfile hutch.id=$$ hutch.keep=$keep" \
+	-append "console=ttyS0 quiet loglevel=$loglevel panic=-1 $extra_append hutch.dir=$dir hutch.cmd=$cmdfile hutch.id=$$ hutch.keep=$keep" \
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$dir,mount_tag=work,security_model=none,multidevs=remap" \
 	</dev/null >"$log" 2>&1 &
 qpid=$!
-# The watchdog: L1 is hung when its heartbeat file is older than $idle
-# seconds (or missing that long after the start).
+# The watchdog.  L1 touches its heartbeat file every 5 s.  L1 is hung when
+# the file is older than $idle seconds while QEMU kept burning CPU (at least
+# half of that time): a livelocked L1 spins, a host too busy to run QEMU
+# does not, and must not be mistaken for a hang.  Without the CPU figure
+# (no /proc) the age alone decides.
 (
-	start=$(date +%s)
+	hz=$(getconf CLK_TCK)
+	qemu_cpu() { awk -v hz="$hz" '{ print int(($14 + $15) / hz) }' "/proc/$qpid/stat" 2>/dev/null || echo 0; }
+	seen=$(date +%s) seen_cpu=$(qemu_cpu) prev=""
 	while kill -0 "$qpid" 2>/dev/null; do
-		sleep 5
-		last=$(stat -c %Y "$alive" 2>/dev/null || echo "$start")
-		if [ $(($(date +%s) - last)) -gt "$idle" ]; then
-			touch "$alive.hung"
+		sleep 2
+		last=$(stat -c %Y "$alive" 2>/dev/null || echo "")
+		if [ "$last" != "$prev" ]; then
+			prev=$last seen=$(date +%s) seen_cpu=$(qemu_cpu)
+			continue
+		fi
+		now=$(date +%s)
+		if [ $((now - seen)) -gt "$idle" ] && [ $(($(qemu_cpu) - seen_cpu)) -ge $((idle / 2)) ]; then
+			echo "$((now - seen))" > "$alive.hung"
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
 			break
 		fi
@@ -254,9 +292,16 @@ kill "$wpid" 2>/dev/null || true
 mv -f "$log" "$dir/.sandbox-console.log"
 log=$dir/.sandbox-console.log
 status=$(sed -n 's/^SANDBOX-EXIT \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+stalls=$(grep -c -e 'rcu: INFO: .* detected stalls' -e 'soft lockup' -e 'hung_task' "$log" || true)
+[ "$stalls" = 0 ] || echo "sandbox: L1 logged $stalls stall warnings (RCU, soft lockup or hung task) in $log" >&2
 if [ -e "$alive.hung" ]; then
-	echo "sandbox: L1 stopped responding (no heartbeat for ${idle}s) and was killed; the end of its console ($log):" >&2
+	echo "sandbox: L1 stopped responding (no heartbeat for $(cat "$alive.hung")s while QEMU kept running) and was killed; the end of its console ($log):" >&2
 	tail -n 40 "$log" | console >&2
+	exit 75
+fi
+if grep -q 'Kernel panic' "$log"; then
+	echo "sandbox: L1 panicked; the end of its console ($log):" >&2
+	tail -n 60 "$log" | console >&2
 	exit 75
 fi
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
