@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "acpi.h"
 #include "boot_linux.h"
@@ -105,6 +106,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
 	m->kvm.dev_fd = m->kvm.vm_fd = -1;
+	m->pause_notify_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	pthread_rwlock_init(&m->vm_lock, NULL);
@@ -286,6 +288,15 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	return ret;
 }
 
+/* Tell the event loop a pause completed or ended (m->lock held). */
+static void machine_pause_notify(struct machine *m)
+{
+	uint64_t one = 1;
+
+	if (m->pause_notify_fd >= 0)
+		(void)!write(m->pause_notify_fd, &one, sizeof(one));
+}
+
 static void machine_teardown_vm(struct machine *m)
 {
 	/*
@@ -328,7 +339,10 @@ enum machine_event machine_wait(struct machine *m, char *msg, size_t msglen)
 	m->event = MACHINE_EV_NONE;
 	m->event_msg[0] = 0;
 	m->stopping = false;
-	m->paused = false;
+	if (m->paused) {
+		m->paused = false;
+		machine_pause_notify(m);   /* a pause in progress ends with the boot */
+	}
 	pthread_mutex_unlock(&m->lock);
 	return ev;
 }
@@ -348,25 +362,54 @@ void machine_request(struct machine *m, enum machine_event ev, const char *fmt, 
 	pthread_mutex_unlock(&m->lock);
 }
 
-int machine_pause(struct machine *m)
+static enum machine_pause_state machine_pause_state_locked(struct machine *m)
 {
-	struct timespec deadline;
+	if (!m->paused)
+		return MACHINE_RUNNING;
+	return m->vcpus_parked == m->nr_vcpus ? MACHINE_PAUSED : MACHINE_PAUSING;
+}
+
+int machine_pause_begin(struct machine *m)
+{
 	int ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 5;
 	pthread_mutex_lock(&m->lock);
 	if (m->stopping || m->event != MACHINE_EV_NONE || !m->nr_vcpus) {
 		ret = -EBUSY;
-		goto out;
+	} else if (!m->paused) {
+		m->paused = true;
+		vcpu_kick_all(m);
 	}
-	m->paused = true;
-	vcpu_kick_all(m);
-	while (m->vcpus_parked < m->nr_vcpus && !m->stopping && ret == 0)
-		ret = -pthread_cond_timedwait(&m->cond, &m->lock, &deadline);
-out:
 	pthread_mutex_unlock(&m->lock);
 	return ret;
+}
+
+enum machine_pause_state machine_pause_state(struct machine *m)
+{
+	enum machine_pause_state st;
+
+	pthread_mutex_lock(&m->lock);
+	st = machine_pause_state_locked(m);
+	pthread_mutex_unlock(&m->lock);
+	return st;
+}
+
+bool machine_vcpu_checkpoint(struct machine *m)
+{
+	bool go;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->paused && !m->stopping) {
+		m->vcpus_parked++;
+		if (m->vcpus_parked == m->nr_vcpus)
+			machine_pause_notify(m);   /* the last one in: the pause is complete */
+		while (m->paused && !m->stopping)
+			pthread_cond_wait(&m->cond, &m->lock);
+		m->vcpus_parked--;
+	}
+	go = !m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return go;
 }
 
 int machine_resume(struct machine *m)
@@ -380,12 +423,7 @@ int machine_resume(struct machine *m)
 
 bool machine_is_paused(struct machine *m)
 {
-	bool p;
-
-	pthread_mutex_lock(&m->lock);
-	p = m->paused;
-	pthread_mutex_unlock(&m->lock);
-	return p;
+	return machine_pause_state(m) == MACHINE_PAUSED;
 }
 
 void machine_destroy(struct machine *m)

@@ -73,10 +73,19 @@ struct machine {
 	enum machine_event event;   /* pending stop request */
 	char event_msg[256];
 	bool stopping;              /* vCPUs must leave KVM_RUN and exit */
-	bool paused;
+	bool paused;                /* vCPUs asked to park (a pause in progress or done) */
 	bool reset_by_user;         /* control 'reset': reset even with no_reboot */
 	unsigned int vcpus_parked;  /* vCPUs waiting while paused */
 	unsigned int boots;
+	int pause_notify_fd;        /* eventfd the event loop polls: a pause completed or
+				       ended without completing; -1 = none */
+};
+
+/* Where a pause stands (machine_pause_state). */
+enum machine_pause_state {
+	MACHINE_RUNNING,            /* not paused (never, resumed, or reset meanwhile) */
+	MACHINE_PAUSING,            /* asked; some vCPUs still in the guest or a device */
+	MACHINE_PAUSED,             /* every vCPU parked */
 };
 
 /* Validate the config and set up everything that survives a reboot. */
@@ -90,10 +99,21 @@ void machine_destroy(struct machine *m);
 /* Ask the machine to stop (from any thread, devices included). */
 void machine_request(struct machine *m, enum machine_event ev, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Stop every vCPU at its next exit and wait until all are parked; resume them. */
-int machine_pause(struct machine *m);
+/*
+ * Pausing never blocks the caller: machine_pause_begin asks every vCPU to
+ * park at its next exit and returns at once (-EBUSY while the machine is
+ * stopping or between boots).  When the last vCPU parks, or the pause ends
+ * without completing (resume, reset), pause_notify_fd is signalled; the
+ * caller then reads machine_pause_state.  machine_resume also cancels a
+ * pause in progress, so the state is always the real one.
+ */
+int machine_pause_begin(struct machine *m);
+enum machine_pause_state machine_pause_state(struct machine *m);
 int machine_resume(struct machine *m);
+/* Paused means every vCPU is parked, not merely asked to. */
 bool machine_is_paused(struct machine *m);
+/* A vCPU between exits: parks while paused; false once it must exit. */
+bool machine_vcpu_checkpoint(struct machine *m);
 
 /* vCPU side (vcpu.c). */
 int vcpu_create_all(struct machine *m, char *err, size_t errlen);

@@ -318,25 +318,6 @@ static void vcpu_mmio(struct vcpu *v)
 		bus_read(&v->m->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
 }
 
-/* Park here while the machine is paused; false if the vCPU must exit. */
-static bool vcpu_check_state(struct vcpu *v)
-{
-	struct machine *m = v->m;
-	bool go;
-
-	pthread_mutex_lock(&m->lock);
-	if (m->paused && !m->stopping) {
-		m->vcpus_parked++;
-		pthread_cond_broadcast(&m->cond);
-		while (m->paused && !m->stopping)
-			pthread_cond_wait(&m->cond, &m->lock);
-		m->vcpus_parked--;
-	}
-	go = !m->stopping;
-	pthread_mutex_unlock(&m->lock);
-	return go;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -351,7 +332,7 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	while (vcpu_check_state(v)) {
+	while (machine_vcpu_checkpoint(m)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				/* Kicked: clear the flag before looking at why. */
@@ -373,9 +354,20 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			/* The registers are already reset by now (SVM), so no rip to report. */
-			machine_request(m, MACHINE_EV_FATAL,
-					"vCPU %u: guest triple fault (KVM_EXIT_SHUTDOWN)", v->index);
+			/*
+			 * A triple fault: on a PC the chipset answers the CPU's
+			 * shutdown cycle with a reset (Intel SDM vol. 3, 6.15
+			 * "double fault", then shutdown; the PIIX/ICH chipsets
+			 * reset on it), which is what Linux's reboot=t relies
+			 * on.  So it is a machine reset, or the end with
+			 * --no-reboot.  The registers are already reset (SVM):
+			 * no rip to report.
+			 */
+			if (!m->cfg.no_reboot)   /* else main() says why the VM ended */
+				fprintf(stderr, "hutch-vm: vCPU %u: guest triple fault: machine reset\n",
+					v->index);
+			machine_request(m, MACHINE_EV_RESET, "vCPU %u: guest triple fault (KVM_EXIT_SHUTDOWN)",
+					v->index);
 			goto out;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
@@ -439,6 +431,8 @@ int vcpu_start_all(struct machine *m, char *err, size_t errlen)
 
 void vcpu_kick_all(struct machine *m)
 {
+	if (!m->vcpus)
+		return;   /* none created yet (or a test's machine without KVM) */
 	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
 		struct vcpu *v = &m->vcpus[i];
 

@@ -3,6 +3,9 @@
 # The control socket (mode 0600): status, pause/resume (the guest's clock
 # keeps going), unknown requests refused, the ACPI power button seen by the
 # guest's acpid, which powers off: hutch-vm exits 0, state file "poweroff".
+# The running hutch-vm is confined by its seccomp filter (Seccomp: 2, one
+# filter, on every thread), and a pause is answered at once while other
+# clients keep being served.
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -33,12 +36,25 @@ for _ in $(seq 1 240); do grep -q "ready=1" "$VM_SERIAL" && break; sleep 0.5; do
 grep -q "ready=1" "$VM_SERIAL" || fail "guest never got ready"
 grep -q "^running pid=" "$state" || fail "state file says '$(cat "$state")', expected running"
 note "state: $(cat "$state")"
+pid=$(sed -n 's/^running pid=\([0-9]*\).*/\1/p' "$state")
+expect_eq "Seccomp (2 = filter)" "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$pid/status")" 2
+expect_eq "Seccomp_filters" "$(awk '$1 == "Seccomp_filters:" { print $2 }' "/proc/$pid/status")" 1
+for task in /proc/"$pid"/task/*; do
+	[ "$(awk '$1 == "Seccomp:" { print $2 }' "$task/status")" = 2 ] ||
+		fail "thread $(cat "$task/comm") of hutch-vm is not under the filter"
+done
+note "every thread filtered: $(cat /proc/"$pid"/task/*/comm | sort | uniq -c | awk '{ printf "%s%s*%s", sep, $2, $1; sep = " " }')"
 [ "$(stat -c %a "$sock")" = 600 ] || fail "control socket mode $(stat -c %a "$sock"), expected 600"
 note "socket mode 600"
 
 ctl() { python3 "$GUEST_DIR/ctl.py" "$sock" "$@" | tee -a "$HUTCH_TEST_DIR/ctl.log"; }
 ctl status | grep -q "status -> ok running" || fail "status is not 'ok running'"
-ctl pause status | grep -q "status -> ok paused" || fail "pause did not pause"
+# Two clients: the second is served while the first's pause completes.
+ctl pause status > "$HUTCH_TEST_DIR/pause.log" &
+ctl status info >/dev/null || fail "a second client was not served during a pause"
+wait $! || fail "pause failed: $(cat "$HUTCH_TEST_DIR/pause.log")"
+grep -q "pause -> ok$" "$HUTCH_TEST_DIR/pause.log" || fail "pause not answered ok"
+grep -q "status -> ok paused" "$HUTCH_TEST_DIR/pause.log" || fail "pause did not pause"
 paused_at=$(date +%s)
 sleep 1   # let lines already on their way through the pipe arrive
 last_before=$(result tick)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A guest reboot restarts the machine (CMOS RAM survives, as on real
 # hardware), and with --no-reboot ends hutch-vm with status 0 instead.
+# A triple fault (Linux's reboot=t) is a reset as on a PC: the same two
+# outcomes (issue 8, finding 7).
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -35,3 +37,21 @@ expect_status 0
 expect_eq "last boot" "$(result boot)" first
 grep -q "guest rebooted; exiting (--no-reboot)" "$VM_STDERR" || fail "no --no-reboot message on stderr"
 note "stderr: $(cat "$VM_STDERR")"
+
+note "--- reboot=t: the guest reboots by a triple fault, and comes back"
+run_vm triple --initrd "$HUTCH_TEST_DIR/initrd.gz" --append "console=ttyS0 quiet panic=-1 reboot=t"
+expect_status 0
+grep -q "HUTCH-RESULT boot=first" "$VM_SERIAL" || fail "first boot not seen"
+expect_eq "after the triple fault" "$(result boot)" second
+grep -q "guest triple fault: machine reset" "$VM_STDERR" || fail "no triple-fault message on stderr"
+note "stderr: $(cat "$VM_STDERR")"
+
+note "--- reboot=t with --no-reboot: the triple fault ends hutch-vm like a poweroff"
+run_vm triple-noreboot --initrd "$HUTCH_TEST_DIR/initrd.gz" --append "console=ttyS0 quiet panic=-1 reboot=t" \
+	--no-reboot --state-file "$HUTCH_TEST_DIR/triple.state"
+expect_status 0
+expect_eq "last boot" "$(result boot)" first
+grep -q "guest rebooted; exiting (--no-reboot): vCPU 0: guest triple fault" "$VM_STDERR" ||
+	fail "no --no-reboot message naming the triple fault on stderr"
+expect_eq "state file" "$(cat "$HUTCH_TEST_DIR/triple.state")" poweroff
+note "stderr: $(tail -n 1 "$VM_STDERR")"
