@@ -112,6 +112,13 @@ static const struct syscall_rule rules[] = {
 	{ __NR_newfstatat, RULE_ALLOW },
 	{ __NR_statx, RULE_ALLOW },
 	/*
+	 * An image opened once the guest runs (a CD/DVD change) checks where a
+	 * backing file lives (fstatfs); openat2 fails, so the block layer takes
+	 * its openat + O_NOFOLLOW path, which this filter can see.
+	 */
+	{ __NR_fstatfs, RULE_ALLOW },
+	{ __NR_openat2, RULE_ENOSYS },
+	/*
 	 * Every reboot re-reads the kernel and initrd; every boot rewrites the
 	 * state file (a temporary file renamed over it); at exit the control
 	 * socket is unlinked.
