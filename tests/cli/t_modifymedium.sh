@@ -68,7 +68,9 @@ for f in VDI qcow2 RAW; do
 	grep -qx "0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%" "$T/err" ||
 		fail "$img: compact progress: $ERR"
 	after=$(($(stat -c %b "$img") * 512))
-	[ "$after" -le $((before - (3 << 20))) ] || fail "$img: $before bytes before --compact, $after after"
+	# 3 MiB of zeros dropped; the copy may hold one metadata cluster (64 KiB)
+	# more than the original (seen: 4 KiB over, under parallel load).
+	[ "$after" -le $((before - (3 << 20) + (64 << 10))) ] || fail "$img: $before bytes before --compact, $after after"
 	check "$img"
 	qemu-img compare -q "$img.ref" "$img" || fail "$img: contents changed by --compact"
 	note "--compact $f: $before -> $after bytes on disk"
