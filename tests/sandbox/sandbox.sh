@@ -245,11 +245,16 @@ qpid=$!
 # The watchdog.  L1 touches its heartbeat file every 5 s.  L1 is hung when
 # the file is older than $idle seconds while QEMU kept burning CPU (at least
 # half of that time): a livelocked L1 spins, a host too busy to run QEMU
-# does not, and must not be mistaken for a hang.  Without the CPU figure
-# (no /proc) the age alone decides.
+# does not, and must not be mistaken for a hang.  A heartbeat older than
+# four times $idle is a hang whatever the CPU did.
 (
 	hz=$(getconf CLK_TCK)
-	qemu_cpu() { awk -v hz="$hz" '{ print int(($14 + $15) / hz) }' "/proc/$qpid/stat" 2>/dev/null || echo 0; }
+	# $qpid is timeout(1); QEMU is its child.
+	qemu_cpu() {
+		local q
+		q=$(pgrep -P "$qpid" | head -n 1)
+		awk -v hz="$hz" '{ print int(($14 + $15) / hz) }' "/proc/${q:-$qpid}/stat" 2>/dev/null || echo 0
+	}
 	seen=$(date +%s) seen_cpu=$(qemu_cpu) prev=""
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 2
@@ -259,7 +264,9 @@ qpid=$!
 			continue
 		fi
 		now=$(date +%s)
-		if [ $((now - seen)) -gt "$idle" ] && [ $(($(qemu_cpu) - seen_cpu)) -ge $((idle / 2)) ]; then
+		# (An L1 halted for good burns no CPU: four times --idle ends that.)
+		if { [ $((now - seen)) -gt "$idle" ] && [ $(($(qemu_cpu) - seen_cpu)) -ge $((idle / 2)) ]; } ||
+			[ $((now - seen)) -gt $((4 * idle)) ]; then
 			echo "$((now - seen))" > "$alive.hung"
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
 			break
