@@ -28,7 +28,8 @@
 # console printed); 75 (EX_TEMPFAIL) when L1 died: it panicked, or it
 # stopped responding (L1 touches DIR/.sandbox-alive-PID every 5 s; when that
 # stops for --idle seconds while QEMU keeps burning CPU, L1 is livelocked
-# and killed); 125 if L1 never ran COMMAND (L1's console is printed), 2 on
+# and killed; so is an L1 whose kernel reported one CPU stalled three
+# times); 125 if L1 never ran COMMAND (L1's console is printed), 2 on
 # bad usage.  L1's full console is kept in DIR/.sandbox-console.log.
 #
 #   --results DIR (alias --dir)  writable inside L1 at its host path (default
@@ -274,6 +275,20 @@ qpid=$!
 	done
 ) &
 wpid=$!
+# With two vCPUs, one of L1's CPUs can stall for good while the other still
+# touches the heartbeat: L1's kernel reports it (RCU, every 63 s after the
+# first at 21 s).  Three such reports (about 2.5 minutes stalled) are a hang.
+(
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		if [ "$(grep -c 'rcu: INFO: .* detected stalls' "$log" 2>/dev/null)" -ge 3 ]; then
+			echo "RCU stall" > "$alive.hung"
+			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
+			break
+		fi
+	done
+) &
+rpid=$!
 # shellcheck disable=SC2317
 stop() {   # a signal: take QEMU down with us
 	kill -TERM -- -"$qpid" 2>/dev/null || kill -TERM "$qpid" 2>/dev/null || true
@@ -295,14 +310,18 @@ qemu_status=$?
 wait "$tpid"
 set -e
 trap - INT TERM HUP
-kill "$wpid" 2>/dev/null || true
+kill "$wpid" "$rpid" 2>/dev/null || true
 mv -f "$log" "$dir/.sandbox-console.log"
 log=$dir/.sandbox-console.log
 status=$(sed -n 's/^SANDBOX-EXIT \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 stalls=$(grep -c -e 'rcu: INFO: .* detected stalls' -e 'soft lockup' -e 'hung_task' "$log" || true)
 [ "$stalls" = 0 ] || echo "sandbox: L1 logged $stalls stall warnings (RCU, soft lockup or hung task) in $log" >&2
 if [ -e "$alive.hung" ]; then
-	echo "sandbox: L1 stopped responding (no heartbeat for $(cat "$alive.hung")s while QEMU kept running) and was killed; the end of its console ($log):" >&2
+	if [ "$(cat "$alive.hung")" = "RCU stall" ]; then
+		echo "sandbox: a CPU of L1 stalled for minutes (three RCU stall reports) and L1 was killed; the end of its console ($log):" >&2
+	else
+		echo "sandbox: L1 stopped responding (no heartbeat for $(cat "$alive.hung")s) and was killed; the end of its console ($log):" >&2
+	fi
 	tail -n 40 "$log" | console >&2
 	exit 75
 fi
