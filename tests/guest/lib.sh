@@ -78,11 +78,15 @@ mk_initramfs() {
 }
 
 # Prefix each line with the host's time (epoch seconds) as it arrives.
+# A last line without its newline (the VM was killed mid-line) is kept but
+# marked "[cut]", so that get_result never reads "flushed=1" out of a
+# half-written "flushed=17".
 timestamp_lines() {
 	local line
-	while IFS= read -r line || [ -n "$line" ]; do
+	while IFS= read -r line; do
 		printf '%(%s)T %s\n' -1 "$line"
 	done
+	[ -z "$line" ] || printf '%(%s)T [cut] %s\n' -1 "$line"
 }
 
 # run_vm NAME [hutch-vm options...]: see above.  Never hangs.
@@ -102,7 +106,7 @@ run_vm() {
 # get_result KEY [LOG]: the value of the last "HUTCH-RESULT ... KEY=value" line.
 get_result() {
 	local log=${2:-$VM_SERIAL}
-	sed -n "s/.*HUTCH-RESULT.* $1=\([^ ]*\).*/\1/p; s/.*HUTCH-RESULT $1=\([^ ]*\).*/\1/p" "$log" |
+	sed -n "/^[0-9]* \[cut\] /d; s/.*HUTCH-RESULT.* $1=\([^ ]*\).*/\1/p; s/.*HUTCH-RESULT $1=\([^ ]*\).*/\1/p" "$log" |
 		tail -n 1 | tr -d '\r'
 }
 result() { get_result "$@"; }
@@ -110,7 +114,7 @@ result() { get_result "$@"; }
 # result_stamp KEY [LOG]: the host time at which that line arrived.
 result_stamp() {
 	local log=${2:-$VM_SERIAL}
-	grep "HUTCH-RESULT.*$1=" "$log" | tail -n 1 | cut -d' ' -f1
+	grep -v "^[0-9]* \[cut\] " "$log" | grep "HUTCH-RESULT.*$1=" | tail -n 1 | cut -d' ' -f1
 }
 
 expect_eq() {   # WHAT GOT WANT

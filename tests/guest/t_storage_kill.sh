@@ -42,7 +42,7 @@ kill_during_writes() {   # IF RECORDS_BEFORE_KILL
 	wait 2> /dev/null || true
 	flushed=$(get_result flushed)
 	[ -n "$flushed" ] && [ "$flushed" -ge "$after" ] ||
-		fail "the guest had flushed only '$flushed' records after 10 minutes (waiting for $after)"
+		fail "the guest had flushed only '$flushed' records when hutch-vm was killed (waiting for $after, up to 10 minutes)"
 	set +e
 	qemu-img check -q -f qcow2 "$img" > "$T/check.out" 2>&1
 	st=$?
