@@ -17,6 +17,7 @@
 
 #include "bus.h"
 #include "guest_mem.h"
+#include "host_loop.h"
 #include "irq.h"
 #include "savestate.h"
 
@@ -47,7 +48,14 @@ struct dev_host {
 	/* Deliver a message-signalled interrupt (KVM_SIGNAL_MSI). */
 	void (*signal_msi)(void *opaque, uint64_t addr, uint32_t data);
 	void *msi_opaque;
+	/* The event loop (host_loop.h): timers, fd watches, ioeventfd, irqfd.
+	 * NULL on hosts that offer none; devices then poll and trap as before. */
+	const struct host_loop_ops *loop_ops;
+	void *loop;
 };
+
+/* Convenience for models: the host's loop services for @h. */
+#define DEV_LOOP(h) (h)->loop_ops, (h)->loop
 
 /* One drive on a storage controller (AHCI port, IDE position, virtio-blk). */
 struct drive_args {

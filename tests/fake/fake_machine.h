@@ -40,8 +40,19 @@ struct fake_machine {
 	int64_t monotonic_ns;     /* what clock_monotonic_ns returns */
 
 	struct pci_bus *pci;      /* bus 0, also host.pci */
-	struct fake_msi msis[FAKE_MAX_MSIS]; /* signal_msi calls, first FAKE_MAX_MSIS */
-	unsigned int nr_msis;     /* signal_msi calls in all */
+	struct fake_msi msis[FAKE_MAX_MSIS]; /* signal_msi and irqfd MSIs, first FAKE_MAX_MSIS */
+	unsigned int nr_msis;     /* signal_msi calls and bound irqfd signals in all */
+
+	/* The event loop (host_loop.h) on the virtual clock. */
+	struct fake_timer *timers;     /* every timer created, armed or not */
+	struct fake_watch *watches;
+	struct fake_ioevent *ioevents;
+	struct fake_irqfd *irqfds;
+	bool offer_ioeventfd;          /* set before creating devices: ioevent_new works */
+	bool offer_irqfd;              /* set before creating devices: irqfd_new works */
+	unsigned int irqfd_signals;    /* irqfd_signal calls (bound or not) */
+	unsigned int ioevent_hits;     /* guest writes an ioeventfd took */
+	unsigned int timer_fires;      /* timer callbacks run */
 };
 
 /* Set up @fm with @ram_size bytes of zeroed RAM at guest-physical 0
@@ -73,6 +84,27 @@ void fake_pci_cfg_write(struct fake_machine *fm, uint8_t devfn, unsigned int off
 /* MMIO as a vCPU would do it (size 1, 2, 4 or 8); unclaimed reads give all-ones. */
 uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned int size);
 void fake_mmio_write(struct fake_machine *fm, uint64_t addr, uint64_t value, unsigned int size);
+
+/*
+ * Run what the loop would run now: due timers, ioeventfd writes caught
+ * since the last run, and fd watches whose fds are ready (poll with a
+ * zero timeout).  Repeats until nothing is left, at most 64 rounds (a
+ * device that keeps asking for a ready fd cannot hang the test).
+ * Returns how many callbacks ran.
+ */
+unsigned int fake_loop_run(struct fake_machine *fm);
+/*
+ * Advance both clocks by @ns, firing every timer that falls due on the way
+ * in deadline order, with the clocks at its deadline while it runs.
+ */
+void fake_advance(struct fake_machine *fm, int64_t ns);
+/* Armed timers now (for leak checks). */
+unsigned int fake_timers_armed(const struct fake_machine *fm);
+
+/* Internal to the fake (fake_loop.c): its loop ops, and the ioeventfd
+ * check the fake's port and MMIO writes make first (true = taken). */
+extern const struct host_loop_ops fake_loop_ops;
+bool fake_ioevent_catch(struct fake_machine *fm, bool pio, uint64_t addr, unsigned int size);
 
 /* Create @model on @fm with @args, or with no back ends and default
  * base/GSI if @args is NULL.  NULL with errno set on failure. */
