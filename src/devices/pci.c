@@ -531,7 +531,84 @@ void pci_set_irq(struct pci_function *f, int level)
 
 /* ---- MSI / MSI-X delivery ---- */
 
-static void send_msi(struct pci_function *f, uint64_t addr, uint32_t data)
+/*
+ * irqfds.  Where the host offers them, each vector that is ever sent gets
+ * an irqfd bound to its message, and a send is one eventfd write instead
+ * of a KVM_SIGNAL_MSI ioctl.  Only vectors actually sent get one (a
+ * function may have 2048, a driver uses a few).
+ *
+ * The binding is checked at every send against the message the guest
+ * has programmed now (a comparison, no syscall) and redone when they
+ * differ.  So any change of a vector's address or data, by a table
+ * write, an MSI capability write, an enable or a snapshot load, is bound
+ * before the next interrupt of that vector is raised, and an entry the
+ * guest is half-way through rewriting (address and data are separate
+ * writes, with the vector masked: PCI 3.0, 6.8.2.9) is never bound.  The
+ * kernel does nothing with an irqfd until we signal it, so binding later
+ * than the table write changes nothing the guest can see.
+ *
+ * Messages outside the APIC window stay with signal_msi, which drops
+ * them as it always has: KVM would decode any address as an APIC message.
+ */
+#define MSI_APIC_MASK       0xfff00000ULL
+#define MSI_APIC_BASE       0xfee00000ULL
+
+struct pci_msi_route {
+	struct host_irqfd *irqfd;   /* NULL until the vector is first sent */
+	uint64_t addr;              /* the message last bound (or refused) */
+	uint32_t data;
+	bool bound;                 /* irqfd raises addr/data */
+	bool refused;               /* set_msi failed for addr/data: signal_msi */
+};
+
+/* The route of vector @v of @nr, allocating the table on first use; NULL: none. */
+static struct pci_msi_route *msi_route(struct pci_function *f, struct pci_msi_route **routes,
+				       unsigned int nr, unsigned int v)
+{
+	if (f->no_irqfd || v >= nr)
+		return NULL;
+	if (!*routes)
+		*routes = calloc(nr, sizeof(**routes));
+	return *routes ? &(*routes)[v] : NULL;
+}
+
+/* Raise @addr/@data through @r's irqfd, (re)binding it first.  false: not sent. */
+static bool irqfd_send(struct pci_function *f, struct pci_msi_route *r, uint64_t addr,
+		       uint32_t data)
+{
+	int ret;
+
+	if (!r->irqfd) {
+		r->irqfd = host_irqfd_new(DEV_LOOP(f->dev->host));
+		if (!r->irqfd) {
+			/* ENOSYS: this host has none; anything else: run without them too. */
+			if (errno != ENOSYS)
+				device_log(f->dev, "no irqfd for MSI (%s): using KVM_SIGNAL_MSI",
+					   strerror(errno));
+			f->no_irqfd = true;
+			return false;
+		}
+	}
+	if (!r->bound || r->addr != addr || r->data != data) {
+		if (r->refused && r->addr == addr && r->data == data)
+			return false;   /* refused before: do not ask again per interrupt */
+		r->addr = addr;
+		r->data = data;
+		ret = host_irqfd_set_msi(r->irqfd, addr, data);
+		r->bound = ret == 0;
+		r->refused = ret != 0;
+		if (ret) {
+			device_log(f->dev, "irqfd for MSI 0x%llx/0x%x refused (%s): using KVM_SIGNAL_MSI",
+				   (unsigned long long)addr, data, strerror(-ret));
+			return false;
+		}
+	}
+	host_irqfd_signal(r->irqfd);
+	return true;
+}
+
+static void send_msi(struct pci_function *f, struct pci_msi_route *r, uint64_t addr,
+		     uint32_t data)
 {
 	struct dev_host *h = f->dev->host;
 
@@ -540,8 +617,20 @@ static void send_msi(struct pci_function *f, uint64_t addr, uint32_t data)
 		device_log(f->dev, "MSI dropped: bus mastering disabled");
 		return;
 	}
+	if (r && (addr & MSI_APIC_MASK) == MSI_APIC_BASE && irqfd_send(f, r, addr, data))
+		return;
 	if (h->signal_msi)
 		h->signal_msi(h->msi_opaque, addr, data);
+}
+
+static void routes_free(struct pci_msi_route **routes, unsigned int nr)
+{
+	if (!*routes)
+		return;
+	for (unsigned int v = 0; v < nr; v++)
+		host_irqfd_free((*routes)[v].irqfd);
+	free(*routes);
+	*routes = NULL;
 }
 
 static unsigned int msi_allocated(const struct pci_function *f)
@@ -564,7 +653,7 @@ static void msi_send_vector(struct pci_function *f, unsigned int v)
 
 	/* Multiple messages: the vector number replaces the data's low bits (6.8.1.7). */
 	data = (data & ~(n - 1)) | v;
-	send_msi(f, addr, data);
+	send_msi(f, msi_route(f, &f->msi.routes, f->msi.nr_vectors, v), addr, data);
 }
 
 static bool msi_notify(struct pci_function *f, unsigned int vector)
@@ -619,7 +708,8 @@ static void msix_send_vector(struct pci_function *f, unsigned int v)
 			(uint64_t)cfg_get(e, MSIX_ENTRY_ADDR_HI, 4) << 32;
 
 	f->msix.pba[v / 64] &= ~(1ULL << (v % 64));
-	send_msi(f, addr, cfg_get(e, MSIX_ENTRY_DATA, 4));
+	send_msi(f, msi_route(f, &f->msix.routes, f->msix.nr_vectors, v), addr,
+		 cfg_get(e, MSIX_ENTRY_DATA, 4));
 }
 
 static bool msix_notify(struct pci_function *f, unsigned int v)
@@ -864,6 +954,8 @@ void pci_bus_detach(struct pci_function *f)
 		pthread_mutex_unlock(&bus->lock);
 		f->bus = NULL;
 	}
+	routes_free(&f->msi.routes, f->msi.nr_vectors);
+	routes_free(&f->msix.routes, f->msix.nr_vectors);
 	free(f->msix.table);
 	free(f->msix.pba);
 	f->msix.table = NULL;

@@ -15,6 +15,11 @@
  * MSI-X delivery.  The BAR handlers receive offsets within the BAR, like
  * every other region.
  *
+ * MSI and MSI-X go through an irqfd per vector where the host offers them
+ * (host_loop.h; one eventfd write per interrupt instead of an ioctl), made
+ * the first time a vector is sent and bound to the message the guest
+ * programmed for it; else through dev_host.signal_msi.
+ *
  * Locking: every call on a pci_function is made with its owning device's
  * lock held (config accesses and BAR dispatch already hold it).
  *
@@ -97,6 +102,9 @@ struct pci_bar {
 	uint64_t mapped_addr;
 };
 
+/* A vector's irqfd and the message it is bound to (pci.c). */
+struct pci_msi_route;
+
 struct pci_msix {
 	unsigned int nr_vectors;            /* 0 = no MSI-X capability */
 	unsigned int bar;                   /* BAR holding table (at 0) and PBA */
@@ -104,11 +112,13 @@ struct pci_msix {
 	uint32_t pba_offset;                /* PBA's offset in the BAR */
 	uint8_t *table;                     /* nr_vectors * 16 bytes */
 	uint64_t *pba;                      /* pending bits */
+	struct pci_msi_route *routes;       /* per vector, NULL until one is sent */
 };
 
 struct pci_msi {
 	uint8_t cap;                        /* 0 = no MSI capability */
 	unsigned int nr_vectors;            /* 1, 2, 4, 8, 16 or 32 */
+	struct pci_msi_route *routes;       /* per vector, NULL until one is sent */
 };
 
 struct pci_function {
@@ -122,6 +132,7 @@ struct pci_function {
 	struct pci_bar bars[PCI_NUM_BARS];
 	struct pci_msi msi;
 	struct pci_msix msix;
+	bool no_irqfd;                      /* the host offers no irqfd: signal_msi */
 	int intx_level;                     /* what the device drives on its pin */
 	bool intx_asserted;                 /* counted on its PIRQ now (level, not
 					     * disabled, no MSI/MSI-X) */
@@ -190,7 +201,8 @@ int pci_function_add_msix(struct pci_function *f, unsigned int nr_vectors, unsig
  * decoding stays off until the guest enables it.  0, -EBUSY, -ENOSPC.
  */
 int pci_bus_attach(struct pci_bus *bus, struct pci_function *f, int slot, unsigned int func);
-/* Unmap BARs and detach (device_destroy time). */
+/* Unmap BARs, free the MSI irqfds and detach (device_destroy time, without
+ * the device lock). */
 void pci_bus_detach(struct pci_function *f);
 
 /* Back to power-on state: command 0, BARs at their initial addresses
