@@ -526,6 +526,8 @@ static void vblk_destroy(struct device *dev)
 
 	if (!b)
 		return;
+	/* No ioeventfd may kick the worker once it is gone. */
+	virtio_pci_stop_notifiers(&b->vp);
 	io_worker_stop(b->worker);
 	virtio_pci_destroy(&b->vp);
 	free(b->segs);

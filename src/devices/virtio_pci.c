@@ -45,6 +45,9 @@ static unsigned int nr_vectors(const struct virtio_pci *vp)
 	return vp->pci.msix.nr_vectors;
 }
 
+static void notify_queue(struct virtio_pci *vp, uint64_t q);
+static void notifiers_update(struct virtio_pci *vp);
+
 /* ---- interrupts ---- */
 
 /*
@@ -107,6 +110,7 @@ static void vp_device_reset(struct virtio_pci *vp)
 	for (unsigned int i = 0; i < vp->nr_queues; i++)
 		vq_reset(&vp->vqs[i]);
 	pci_set_irq(&vp->pci, 0);
+	notifiers_update(vp);   /* no queue is enabled: their ioeventfds go */
 }
 
 /*
@@ -142,6 +146,7 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	vp_device_reset(vp);
 	pci_function_reset(&vp->pci);
 	vp->quiesce = false;
+	notifiers_update(vp);
 }
 
 /* ---- the I/O thread's side ---- */
@@ -304,6 +309,7 @@ static void queue_enable(struct virtio_pci *vp, struct virtqueue *vq)
 	vq->enabled = true;
 	if (vq_start(vq, vp->dev->host->mem, vp->driver_features))
 		virtio_pci_set_needs_reset(vp, vq->error);
+	notifiers_update(vp);
 }
 
 static void common_write(struct virtio_pci *vp, uint64_t off, uint64_t val, unsigned int size)
@@ -410,11 +416,9 @@ static uint64_t device_cfg_read(struct virtio_pci *vp, uint64_t off, unsigned in
 	return v;
 }
 
-static void notify_write(struct virtio_pci *vp, uint64_t off)
+/* Queue @q was notified (a trapped write, or its ioeventfd); device lock held. */
+static void notify_queue(struct virtio_pci *vp, uint64_t q)
 {
-	uint64_t q = off / VIRTIO_PCI_NOTIFY_MULT;
-
-	/* The address names the queue (queue_notify_off = index); the value is not needed. */
 	if (q >= vp->nr_queues || !vp->vqs[q].enabled) {
 		device_log(vp->dev, "notification for queue %llu that is not enabled",
 			   (unsigned long long)q);
@@ -422,6 +426,167 @@ static void notify_write(struct virtio_pci *vp, uint64_t off)
 	}
 	if (vp->ops->notify)
 		vp->ops->notify(vp, (unsigned int)q);
+}
+
+static void notify_write(struct virtio_pci *vp, uint64_t off)
+{
+	/* The address names the queue (queue_notify_off = index); the value is not needed. */
+	notify_queue(vp, off / VIRTIO_PCI_NOTIFY_MULT);
+}
+
+/* ---- notifiers: ioeventfds on the notification registers ---- */
+
+/*
+ * Each queue's notification register is an ioeventfd while the queue is
+ * enabled and BAR4 decodes (mapped, memory space on), at the address the
+ * BAR has now.  The guest's write then wakes the event loop, which calls
+ * notify_queue() with the device lock held, as a trapped write would;
+ * the trapped path stays for hosts without ioeventfds, for writes of
+ * other widths and for the moments before an ioeventfd is registered.
+ *
+ * Width: without VIRTIO_F_NOTIFICATION_DATA (not offered) the driver
+ * writes the queue's 16-bit index (4.1.4.4; Linux's vp_notify does an
+ * iowrite16), so the ioeventfd takes 2-byte writes.
+ *
+ * Registering and unregistering happens on the loop thread (the
+ * notifier_sync timer, armed with a deadline in the past), never where
+ * the change is noticed: that is always under the device lock (a common
+ * configuration write, a PCI configuration write moving the BAR or
+ * turning decoding off, a reset, a load), and an ioevent must not be
+ * freed under the lock its callback takes (host_loop.h), which the
+ * callback may be waiting for at that moment.  The sync frees the stale
+ * ones before it adds new ones, so an address that comes back (a reset
+ * and re-enable, a BAR moved away and back) is free again in the kernel.
+ * Until the loop has run, the old address still ends in an ioeventfd:
+ * its notify finds the queue disabled and drops it, exactly as a trapped
+ * write would, and the new address traps to the same notify_queue().
+ *
+ * notifiers[q].ev and .addr change only on the loop thread (the sync) and
+ * under the device lock; everyone else reads them under the lock.
+ */
+#define NOTIFY_WIDTH  2
+
+struct vp_notifier {
+	struct virtio_pci *vp;
+	unsigned int queue;
+	struct host_ioevent *ev;    /* registered at addr, or NULL */
+	uint64_t addr;
+	uint64_t refused;           /* registering there failed: not asked again */
+};
+
+/* Where queue @q's ioeventfd should be now; 0 = nowhere (a BAR at 0 never decodes). */
+static uint64_t notifier_wanted(const struct virtio_pci *vp, unsigned int q)
+{
+	const struct pci_bar *b = &vp->pci.bars[VIRTIO_PCI_BAR];
+
+	if (vp->no_ioeventfd || !vp->vqs[q].enabled || !b->mapped)
+		return 0;
+	return b->mapped_addr + VIRTIO_PCI_NOTIFY_OFF + (uint64_t)q * VIRTIO_PCI_NOTIFY_MULT;
+}
+
+static bool notifier_stale(const struct virtio_pci *vp, unsigned int q)
+{
+	const struct vp_notifier *n = &vp->notifiers[q];
+	uint64_t want = notifier_wanted(vp, q);
+
+	if (n->ev)
+		return n->addr != want;
+	return want && want != n->refused;
+}
+
+/* Device lock held: if a queue's ioeventfd is not where it should be, have the loop fix it. */
+static void notifiers_update(struct virtio_pci *vp)
+{
+	if (!vp->notifier_sync || !vp->notifiers)
+		return;
+	for (unsigned int q = 0; q < vp->nr_queues; q++) {
+		if (notifier_stale(vp, q)) {
+			host_timer_arm(vp->notifier_sync, 0, 0);
+			return;
+		}
+	}
+}
+
+/* An ioeventfd fired: loop thread, device lock held. */
+static void notifier_fired(void *opaque)
+{
+	struct vp_notifier *n = opaque;
+
+	notify_queue(n->vp, n->queue);
+}
+
+/* The notifier_sync timer: loop thread, no lock held (see above). */
+static void notifiers_sync(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	struct device *dev = vp->dev;
+	struct host_ioevent *old[VIRTIO_PCI_MAX_QUEUES] = { 0 };
+	struct host_ioevent *add[VIRTIO_PCI_MAX_QUEUES] = { 0 };
+	uint64_t want[VIRTIO_PCI_MAX_QUEUES];
+	int err[VIRTIO_PCI_MAX_QUEUES] = { 0 };
+	unsigned int nq;
+
+	pthread_mutex_lock(&dev->lock);
+	nq = vp->nr_queues;
+	for (unsigned int q = 0; q < nq; q++) {
+		struct vp_notifier *n = &vp->notifiers[q];
+
+		want[q] = notifier_wanted(vp, q);
+		if (n->ev && n->addr != want[q]) {
+			old[q] = n->ev;
+			n->ev = NULL;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+
+	/* Stale ones first: a new one may want the address an old one holds. */
+	for (unsigned int q = 0; q < nq; q++)
+		host_ioevent_free(old[q]);
+	for (unsigned int q = 0; q < nq; q++) {
+		struct vp_notifier *n = &vp->notifiers[q];
+
+		if (!want[q] || n->ev || want[q] == n->refused)
+			continue;
+		add[q] = host_ioevent_new(DEV_LOOP(dev->host), false, want[q], NOTIFY_WIDTH,
+					  &dev->lock, notifier_fired, n);
+		if (!add[q])
+			err[q] = errno;
+	}
+
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned int q = 0; q < nq; q++) {
+		struct vp_notifier *n = &vp->notifiers[q];
+
+		if (add[q]) {
+			n->ev = add[q];
+			n->addr = want[q];
+			n->refused = 0;
+		} else if (err[q] == ENOSYS) {
+			vp->no_ioeventfd = true;   /* the host has none: trap, as before */
+		} else if (err[q]) {
+			device_log(dev, "no ioeventfd for queue %u at 0x%llx (%s): notifications trap",
+				   q, (unsigned long long)want[q], strerror(err[q]));
+			n->refused = want[q];
+		}
+	}
+	/* The guest may have moved on while the lock was dropped. */
+	notifiers_update(vp);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_pci_stop_notifiers(struct virtio_pci *vp)
+{
+	/* The timer first: its free waits for a sync that may be running. */
+	host_timer_free(vp->notifier_sync);
+	vp->notifier_sync = NULL;
+	if (!vp->notifiers)
+		return;
+	for (unsigned int q = 0; q < vp->nr_queues; q++) {
+		host_ioevent_free(vp->notifiers[q].ev);
+		vp->notifiers[q].ev = NULL;
+	}
+	free(vp->notifiers);
+	vp->notifiers = NULL;
 }
 
 static uint64_t vp_bar_read(struct device *dev, uint64_t off, unsigned int size)
@@ -510,6 +675,8 @@ static void vp_config_write(struct pci_function *f, unsigned int off, uint32_t v
 	unsigned int len;
 	uint32_t woff;
 
+	/* The core has (re)mapped the BARs: BAR4 may have moved or stopped decoding. */
+	notifiers_update(vp);
 	if (!vp->cfg_cap || !hits_cfg_data(vp, off, size) || !pci_cfg_window(vp, &woff, &len))
 		return;
 	vp_bar_write(f->dev, woff, get_le(f->config + vp->cfg_cap + PCI_CFG_DATA, len), len);
@@ -561,6 +728,15 @@ int virtio_pci_init(struct virtio_pci *vp, struct device *dev, const struct virt
 		return -ENOMEM;
 	for (unsigned int i = 0; i < p->nr_queues; i++)
 		vq_init(&vp->vqs[i], p->queue_size);
+	vp->notifiers = calloc(p->nr_queues, sizeof(*vp->notifiers));
+	if (!vp->notifiers) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < p->nr_queues; i++)
+		vp->notifiers[i] = (struct vp_notifier){ .vp = vp, .queue = i };
+	/* No loop (or no timers): no ioeventfds, every notification traps. */
+	vp->notifier_sync = host_timer_new(DEV_LOOP(dev->host), NULL, notifiers_sync, vp);
 
 	/* 4.1.2.1: modern ID, revision 1; the subsystem ID names the device type. */
 	pci_function_init(f, dev, VIRTIO_PCI_VENDOR_ID,
@@ -606,6 +782,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct device *dev, const struct virt
 	return 0;
 
 fail:
+	virtio_pci_stop_notifiers(vp);
 	pci_bus_detach(f);
 	free(vp->vqs);
 	vp->vqs = NULL;
@@ -617,6 +794,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	if (!vp->vqs)
 		return;   /* never initialised */
+	virtio_pci_stop_notifiers(vp);
 	pci_bus_detach(&vp->pci);
 	free(vp->vqs);
 	vp->vqs = NULL;
@@ -741,5 +919,6 @@ int virtio_pci_load(struct virtio_pci *vp, struct sv_reader *r)
 	ret = 0;
 out:
 	vp->quiesce = false;
+	notifiers_update(vp);
 	return ret;
 }

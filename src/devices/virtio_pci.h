@@ -29,6 +29,11 @@
  * the notification registers at 0x3000 (4 bytes apart per queue), each
  * described by a vendor capability, plus the PCI configuration access
  * capability (4.1.4.9).
+ *
+ * Where the host offers ioeventfds, each enabled queue's notification
+ * register is one while BAR4 decodes: the driver's write wakes the event
+ * loop, which calls ops->notify, without a vCPU exit to userspace.
+ * Interrupts go through the PCI core's irqfds (pci.h).
  */
 #ifndef HUTCH_VIRTIO_PCI_H
 #define HUTCH_VIRTIO_PCI_H
@@ -101,10 +106,12 @@
 #define VIRTIO_PCI_MAX_QUEUES      64
 
 struct virtio_pci;
+struct vp_notifier;
 
 /* What a device model plugs into the transport.  All called with the device lock held. */
 struct virtio_pci_ops {
-	/* The driver notified @queue (on a vCPU thread): kick the I/O thread, nothing more. */
+	/* The driver notified @queue (on a vCPU thread, or on the event loop's
+	 * when it came through an ioeventfd): kick the I/O thread, nothing more. */
 	void (*notify)(struct virtio_pci *vp, unsigned int queue);
 	/* The driver set DRIVER_OK: buffers may already be waiting.  Optional. */
 	void (*driver_ok)(struct virtio_pci *vp);
@@ -152,6 +159,11 @@ struct virtio_pci {
 	/* Requests popped and not completed; resets cancel them, snapshots wait. */
 	struct io_inflight inflight;
 	bool quiesce;               /* a reset / snapshot waiting: pop nothing */
+
+	/* Notifications through ioeventfds (virtio_pci.c, "Notifiers"). */
+	struct vp_notifier *notifiers;      /* one per queue */
+	struct host_timer *notifier_sync;   /* applies changes on the loop thread */
+	bool no_ioeventfd;                  /* the host has none: trapped writes only */
 };
 
 /*
@@ -160,6 +172,12 @@ struct virtio_pci {
  */
 int virtio_pci_init(struct virtio_pci *vp, struct device *dev, const struct virtio_pci_params *p,
 		    const struct virtio_pci_ops *ops, void *opaque);
+/*
+ * Before the model stops its I/O thread (destroy, without the device
+ * lock): unregister the ioeventfds, so no notification reaches
+ * ops->notify afterwards.  virtio_pci_destroy does it too.
+ */
+void virtio_pci_stop_notifiers(struct virtio_pci *vp);
 /* Detach and free.  The model has stopped its I/O thread. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 
