@@ -357,3 +357,29 @@ unsigned int fake_timers_armed(const struct fake_machine *fm)
 		n += t->armed;
 	return n;
 }
+
+unsigned int fake_ioevents(const struct fake_machine *fm)
+{
+	unsigned int n = 0;
+
+	for (const struct fake_ioevent *e = fm->ioevents; e; e = e->next)
+		n++;
+	return n;
+}
+
+bool fake_ioevent_at(const struct fake_machine *fm, uint64_t addr)
+{
+	for (const struct fake_ioevent *e = fm->ioevents; e; e = e->next)
+		if (!e->pio && e->addr == addr)
+			return true;
+	return false;
+}
+
+unsigned int fake_irqfds(const struct fake_machine *fm)
+{
+	unsigned int n = 0;
+
+	for (const struct fake_irqfd *q = fm->irqfds; q; q = q->next)
+		n++;
+	return n;
+}

@@ -100,6 +100,11 @@ unsigned int fake_loop_run(struct fake_machine *fm);
 void fake_advance(struct fake_machine *fm, int64_t ns);
 /* Armed timers now (for leak checks). */
 unsigned int fake_timers_armed(const struct fake_machine *fm);
+/* ioeventfds registered now, and the one at @addr (MMIO) or not. */
+unsigned int fake_ioevents(const struct fake_machine *fm);
+bool fake_ioevent_at(const struct fake_machine *fm, uint64_t addr);
+/* irqfds existing now (bound or not). */
+unsigned int fake_irqfds(const struct fake_machine *fm);
 
 /* Internal to the fake (fake_loop.c): its loop ops, and the ioeventfd
  * check the fake's port and MMIO writes make first (true = taken). */

@@ -159,6 +159,22 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The same device on a machine that offers irqfds (host_loop.h). */
+static int setup_irqfd(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(fake_machine_init(&f.fm, 0x100000), 0);
+	f.fm.offer_irqfd = true;
+	f.dev = create_at(&f.fm, 3);
+	assert_non_null(f.dev);
+	f.t = f.dev->priv;
+	f.devfn = 3 << 3;
+	*state = &f;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -747,6 +763,145 @@ static void test_msix(void **state)
 	assert_int_equal(f->fm.irq_level[gsi], 1);
 }
 
+/*
+ * With irqfds offered, the same MSI sequence: every message goes through
+ * an irqfd (the fake's irqfd records the message it is bound to, so the
+ * recorded messages prove each one was bound to what the guest had
+ * programmed at that moment: new data when MME changed, the new high
+ * address), and one irqfd per vector actually sent.
+ */
+static void test_msi_irqfd(void **state)
+{
+	struct fixture *f = *state;
+
+	test_msi(state);
+	assert_int_equal(f->fm.nr_msis, 6);
+	assert_int_equal(f->fm.irqfd_signals, 6);
+	assert_int_equal(fake_irqfds(&f->fm), 3);           /* vectors 0, 2 and 3 */
+}
+
+/* The same for MSI-X: vectors 0, 1 and 2 sent, 3 never: three irqfds. */
+static void test_msix_irqfd(void **state)
+{
+	struct fixture *f = *state;
+
+	test_msix(state);
+	assert_int_equal(f->fm.nr_msis, 4);
+	assert_int_equal(f->fm.irqfd_signals, 4);
+	assert_int_equal(fake_irqfds(&f->fm), 3);
+	/* The device frees them. */
+	device_destroy(f->dev);
+	assert_int_equal(fake_irqfds(&f->fm), 0);
+	f->dev = create_at(&f->fm, 3);
+	assert_non_null(f->dev);
+}
+
+/*
+ * A vector's irqfd follows the guest's reprogramming; masking still sets
+ * the pending bit instead of signalling; a message outside the APIC
+ * window never gets bound (signal_msi, which the VMM drops, as before).
+ */
+static void test_msix_irqfd_rebind(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int cap = f->t->msix_cap;
+	uint64_t t = msix_base(f);
+
+	cfg_wr(&f->fm, f->devfn, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	cfg_wr(&f->fm, f->devfn, cap + MSIX_CTRL, 0x8000, 2);
+	assert_int_equal(fake_irqfds(&f->fm), 0);           /* none before a send */
+	msix_entry_write(f, 1, 0xfee00000, 0x41, 0);
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.irqfd_signals, 1);
+	assert_int_equal(f->fm.nr_msis, 1);
+	assert_int_equal(f->fm.msis[0].addr, 0xfee00000);
+	assert_int_equal(f->fm.msis[0].data, 0x41);
+	assert_int_equal(fake_irqfds(&f->fm), 1);
+
+	/* Reprogrammed the way Linux does it: mask, address, data, unmask. */
+	fake_mmio_write(&f->fm, t + 16 + 12, 1, 4);
+	fake_mmio_write(&f->fm, t + 16, 0xfee03000, 4);
+	fake_mmio_write(&f->fm, t + 16 + 8, 0x52, 4);
+	/* Masked meanwhile: pending, nothing signalled. */
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.irqfd_signals, 1);
+	assert_int_equal(f->fm.nr_msis, 1);
+	assert_int_equal(fake_mmio_read(&f->fm, t + 0x800, 4), 1u << 1);
+	/* Unmask: the pending one goes out, bound to the new message. */
+	fake_mmio_write(&f->fm, t + 16 + 12, 0, 4);
+	assert_int_equal(fake_mmio_read(&f->fm, t + 0x800, 4), 0);
+	assert_int_equal(f->fm.irqfd_signals, 2);
+	assert_int_equal(f->fm.nr_msis, 2);
+	assert_int_equal(f->fm.msis[1].addr, 0xfee03000);
+	assert_int_equal(f->fm.msis[1].data, 0x52);
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.msis[2].data, 0x52);
+	assert_int_equal(fake_irqfds(&f->fm), 1);           /* same irqfd, rebound */
+
+	/* The function mask too. */
+	cfg_wr(&f->fm, f->devfn, cap + MSIX_CTRL, 0xc000, 2);
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.irqfd_signals, 3);
+	cfg_wr(&f->fm, f->devfn, cap + MSIX_CTRL, 0x8000, 2);
+	assert_int_equal(f->fm.irqfd_signals, 4);
+	assert_int_equal(f->fm.nr_msis, 4);
+
+	/* Outside the APIC window: not bound, handed to signal_msi (which drops it). */
+	fake_mmio_write(&f->fm, t + 16 + 12, 1, 4);
+	fake_mmio_write(&f->fm, t + 16, 0xfed00000, 4);
+	fake_mmio_write(&f->fm, t + 16 + 12, 0, 4);
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.irqfd_signals, 4);
+	assert_int_equal(f->fm.nr_msis, 5);
+	assert_int_equal(f->fm.msis[4].addr, 0xfed00000);
+	/* Back in the window: through the irqfd again. */
+	fake_mmio_write(&f->fm, t + 16, 0xfee00000, 4);
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.irqfd_signals, 5);
+	assert_int_equal(f->fm.msis[5].addr, 0xfee00000);
+	assert_int_equal(f->fm.msis[5].data, 0x52);
+
+	/* No bus mastering: nothing at all. */
+	cfg_wr(&f->fm, f->devfn, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_true(pci_msi_notify(&f->t->f, 1));
+	assert_int_equal(f->fm.irqfd_signals, 5);
+	assert_int_equal(f->fm.nr_msis, 6);
+}
+
+/* A reset and a snapshot load change messages behind the irqfd: the next send rebinds. */
+static void test_irqfd_after_reset_and_load(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int cap = f->t->msix_cap;
+	struct sv_writer w;
+	struct sv_reader r;
+
+	cfg_wr(&f->fm, f->devfn, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	cfg_wr(&f->fm, f->devfn, cap + MSIX_CTRL, 0x8000, 2);
+	msix_entry_write(f, 0, 0xfee00000, 0x30, 0);
+	assert_int_equal(fake_save(f->dev, &w), 0);
+	msix_entry_write(f, 0, 0xfee01000, 0x31, 0);
+	assert_true(pci_msi_notify(&f->t->f, 0));
+	assert_int_equal(f->fm.msis[0].data, 0x31);
+	/* The snapshot had 0x30. */
+	sv_reader_init(&r, w.buf, w.len);
+	assert_int_equal(device_load(f->dev, &r, 1), 0);
+	sv_writer_free(&w);
+	assert_true(pci_msi_notify(&f->t->f, 0));
+	assert_int_equal(f->fm.msis[1].addr, 0xfee00000);
+	assert_int_equal(f->fm.msis[1].data, 0x30);
+	/* Reset: the guest programs it anew. */
+	device_reset(f->dev);
+	cfg_wr(&f->fm, f->devfn, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	cfg_wr(&f->fm, f->devfn, cap + MSIX_CTRL, 0x8000, 2);
+	msix_entry_write(f, 0, 0xfee02000, 0x44, 0);
+	assert_true(pci_msi_notify(&f->t->f, 0));
+	assert_int_equal(f->fm.msis[2].addr, 0xfee02000);
+	assert_int_equal(f->fm.msis[2].data, 0x44);
+	assert_int_equal(f->fm.irqfd_signals, 3);
+	assert_int_equal(fake_irqfds(&f->fm), 1);
+}
+
 static void test_reset(void **state)
 {
 	struct fixture *f = *state;
@@ -877,6 +1032,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_pirq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_irqfd, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_irqfd, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_irqfd_rebind, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_irqfd_after_reset_and_load, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_rejects_bad_streams, setup, teardown),

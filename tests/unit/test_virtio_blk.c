@@ -294,14 +294,23 @@ static void set_desc(struct drv *d, uint64_t table, unsigned int i, uint64_t add
 	put16(d, table + 16u * i + 14, next);
 }
 
-/* Publish the chain at @head and notify queue @q. */
-static void kick(struct drv *d, unsigned int q, uint16_t head)
+/* Publish the chain at @head on queue @q, without notifying. */
+static void publish(struct drv *d, unsigned int q, uint16_t head)
 {
 	uint64_t avail = RING_GPA(q) + 0x4000;
 
 	put16(d, avail + 4 + 2u * (d->avail_idx[q] % QSIZE), head);
 	__atomic_store_n((uint16_t *)ram(d, avail + 2), ++d->avail_idx[q], __ATOMIC_RELEASE);
+}
+
+/* Publish the chain at @head and notify queue @q.  On a machine with
+ * ioeventfds the event loop then runs, as it would on its own thread. */
+static void kick(struct drv *d, unsigned int q, uint16_t head)
+{
+	publish(d, q, head);
 	bar_wr(d, d->notify + q * d->notify_mult, q, 2);
+	if (d->fm->offer_ioeventfd)
+		fake_loop_run(d->fm);
 }
 
 /* Build @n descriptors 0..n-1 in queue @q's table as one chain and kick it. */
@@ -381,6 +390,8 @@ static void fill_pattern(uint8_t *p, size_t len, uint32_t seed)
 
 /* The size of the next fixture's (sparse) disk. */
 static uint64_t disk_size = DISK_SIZE;
+/* The next fixture's machine offers ioeventfds and irqfds (host_loop.h). */
+static bool offer_loop;
 
 /* @readonly: the drive is read-only; @image_ro: the image is opened read-only. */
 static struct drv *drv_new_ro(bool readonly, bool image_ro, unsigned int nr_queues)
@@ -396,6 +407,7 @@ static struct drv *drv_new_ro(bool readonly, bool image_ro, unsigned int nr_queu
 	memset(&d, 0, sizeof(d));
 	d.fm = &d.fm_store[0];
 	assert_int_equal(fake_machine_init(d.fm, RAM_SIZE), 0);
+	d.fm->offer_ioeventfd = d.fm->offer_irqfd = offer_loop;
 	snprintf(d.dir, sizeof(d.dir), "%s/hutch-vblk-XXXXXX", t ? t : "/tmp");
 	assert_non_null(mkdtemp(d.dir));
 	snprintf(d.path, sizeof(d.path), "%s/disk.raw", d.dir);
@@ -1274,6 +1286,230 @@ static void test_machine_reset_in_flight(void **state)
 	reset_with_read_in_flight(*state, reset_machine);
 }
 
+/* ---- notifications through ioeventfds, interrupts through irqfds ---- */
+
+/* The whole bring-up on a machine with both; every completion interrupts (no EVENT_IDX). */
+static int setup_loop(void **state)
+{
+	struct drv *d;
+
+	offer_loop = true;
+	d = drv_new(false, 0);
+	offer_loop = false;
+	enable_msix(d);
+	drv_start(d, true, 1ULL << VIRTIO_F_EVENT_IDX);
+	fake_loop_run(d->fm);   /* the loop registers the queue's ioeventfd */
+	*state = d;
+	return 0;
+}
+
+static uint64_t notify_addr(struct drv *d, unsigned int q)
+{
+	return d->bar4 + d->notify + q * d->notify_mult;
+}
+
+/*
+ * The driver's notify write ends in the ioeventfd (the BAR handler never
+ * sees it); the loop's callback kicks the I/O thread; the completion's
+ * interrupt comes through the queue vector's irqfd, bound to the message
+ * the guest programmed.
+ */
+static void test_ioeventfd_request(void **state)
+{
+	struct drv *d = *state;
+	static uint8_t pattern[8192], disk[8192];
+	const struct desc_spec s[3] = {
+		{ HDR_GPA, 16, 0 }, { DATA_GPA, sizeof(pattern), 0 }, { STATUS_GPA, 1, D_WRITE },
+	};
+
+	assert_int_equal(fake_ioevents(d->fm), 1);
+	assert_true(fake_ioevent_at(d->fm, notify_addr(d, 0)));
+	fill_pattern(pattern, sizeof(pattern), 7);
+	memcpy(ram(d, DATA_GPA), pattern, sizeof(pattern));
+	put_hdr(d, T_OUT, 24);
+	*ram(d, STATUS_GPA) = 0xee;
+	for (unsigned int i = 0; i < 3; i++)
+		set_desc(d, RING_GPA(0), i, s[i].addr, s[i].len,
+			 (uint16_t)(s[i].flags | (i < 2 ? D_NEXT : 0)), (uint16_t)(i + 1));
+	fake_machine_clear_counts(d->fm);
+	d->fm->ioevent_hits = d->fm->irqfd_signals = 0;
+	publish(d, 0, 0);
+	bar_wr(d, d->notify, 0, 2);
+	assert_int_equal(d->fm->ioevent_hits, 1);
+	assert_true(fake_loop_run(d->fm) >= 1);   /* the ioeventfd's callback */
+	assert_int_equal(wait_used(d, 0), 1);
+	assert_int_equal(*ram(d, STATUS_GPA), S_OK);
+	assert_int_equal(blk_pread(d->img, disk, sizeof(disk), 24 * 512), 0);
+	assert_memory_equal(disk, pattern, sizeof(pattern));
+	assert_int_equal(d->fm->irqfd_signals, 1);
+	assert_int_equal(d->fm->nr_msis, 1);
+	assert_int_equal(d->fm->msis[0].addr, MSI_ADDR);
+	assert_int_equal(d->fm->msis[0].data, MSI_DATA(1));
+	assert_int_equal(fake_irqfds(d->fm), 1);  /* the config vector was never sent */
+
+	/* Reading it back, and many in a row, the same way. */
+	memset(ram(d, DATA_GPA), 0, sizeof(pattern));
+	for (unsigned int i = 0; i < 20; i++)
+		assert_int_equal(blk_request(d, 0, T_IN, 24, DATA_GPA, sizeof(pattern), true, NULL), S_OK);
+	assert_memory_equal(ram(d, DATA_GPA), pattern, sizeof(pattern));
+	assert_int_equal(d->fm->ioevent_hits, 21);
+	assert_int_equal(d->fm->irqfd_signals, 21);
+	assert_int_equal(d->fm->nr_msis, 21);
+}
+
+/*
+ * Linux moves a vector (IRQ affinity): mask, new address and data,
+ * unmask.  A completion meanwhile only sets the pending bit; the unmask
+ * delivers it through the irqfd, rebound to the new message.
+ */
+static void test_irqfd_vector_reprogrammed(void **state)
+{
+	struct drv *d = *state;
+	uint64_t e = d->bar1 + 16 * 1, pba = d->bar1 + 0x800;
+
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->irqfd_signals, 1);
+	fake_mmio_write(d->fm, e + 12, 1, 4);
+	fake_mmio_write(d->fm, e, 0xfee01000, 4);
+	fake_mmio_write(d->fm, e + 8, 0x4077, 4);
+	fake_machine_clear_counts(d->fm);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->nr_msis, 0);
+	assert_int_equal(d->fm->irqfd_signals, 1);
+	assert_int_equal(fake_mmio_read(d->fm, pba, 8), 1u << 1);
+	fake_mmio_write(d->fm, e + 12, 0, 4);
+	assert_int_equal(fake_mmio_read(d->fm, pba, 8), 0);
+	assert_int_equal(d->fm->irqfd_signals, 2);
+	assert_int_equal(d->fm->nr_msis, 1);
+	assert_int_equal(d->fm->msis[0].addr, 0xfee01000);
+	assert_int_equal(d->fm->msis[0].data, 0x4077);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->irqfd_signals, 3);
+	assert_int_equal(d->fm->msis[1].data, 0x4077);
+	assert_int_equal(fake_irqfds(d->fm), 1);  /* the same irqfd, rebound */
+}
+
+/*
+ * Memory decoding off: the ioeventfd goes.  BAR4 moved and decoding back
+ * on: notifications trap at the new address until the loop has run,
+ * then the new address is an ioeventfd and the old one is nothing.
+ */
+static void test_ioeventfd_follows_bar(void **state)
+{
+	struct drv *d = *state;
+	uint64_t old = notify_addr(d, 0);
+	unsigned int hits;
+
+	cfg_wr(d, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 0);
+	cfg_wr(d, PCI_BAR0 + 16, 0xe8000000, 4);
+	cfg_wr(d, PCI_BAR0 + 20, 0, 4);
+	map_bars(d);
+	assert_int_equal(d->bar4, 0xe8000000);
+	assert_int_not_equal(notify_addr(d, 0), old);
+
+	hits = d->fm->ioevent_hits;
+	put_hdr(d, T_FLUSH, 0);
+	set_desc(d, RING_GPA(0), 0, HDR_GPA, 16, D_NEXT, 1);
+	set_desc(d, RING_GPA(0), 1, STATUS_GPA, 1, D_WRITE, 0);
+	publish(d, 0, 0);
+	bar_wr(d, d->notify, 0, 2);               /* no loop run: trapped */
+	assert_int_equal(wait_used(d, 0), 1);
+	assert_int_equal(d->fm->ioevent_hits, hits);
+
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 1);
+	assert_true(fake_ioevent_at(d->fm, notify_addr(d, 0)));
+	assert_false(fake_ioevent_at(d->fm, old));
+	fake_mmio_write(d->fm, old, 0, 2);
+	assert_int_equal(d->fm->ioevent_hits, hits);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->ioevent_hits, hits + 1);
+}
+
+/*
+ * A device reset (status 0) and a machine reset unregister; bringing the
+ * device up again registers at the same address (the old one was freed
+ * first); destroying the device frees its ioeventfds and irqfds.
+ */
+static void test_ioeventfd_reset(void **state)
+{
+	struct drv *d = *state;
+	unsigned int hits = d->fm->ioevent_hits;
+
+	set_status(d, 0);
+	assert_int_equal(status(d), 0);
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 0);
+	bar_wr(d, d->notify, 0, 2);                /* traps; the queue is off: dropped */
+	assert_int_equal(d->fm->ioevent_hits, hits);
+	drv_start(d, true, 1ULL << VIRTIO_F_EVENT_IDX);
+	fake_loop_run(d->fm);
+	assert_true(fake_ioevent_at(d->fm, notify_addr(d, 0)));
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->ioevent_hits, hits + 1);
+
+	device_reset(d->dev);
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 0);
+	map_bars(d);
+	enable_msix(d);
+	drv_start(d, true, 1ULL << VIRTIO_F_EVENT_IDX);
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 1);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->ioevent_hits, hits + 2);
+	assert_true(fake_irqfds(d->fm) >= 1);
+
+	device_destroy(d->dev);
+	d->dev = NULL;
+	assert_int_equal(fake_ioevents(d->fm), 0);
+	assert_int_equal(fake_irqfds(d->fm), 0);
+	assert_int_equal(fake_timers_armed(d->fm), 0);
+}
+
+/* One ioeventfd per queue at its own address, one irqfd per queue vector. */
+static void test_ioeventfd_multiqueue(void **state)
+{
+	struct drv *d;
+
+	offer_loop = true;
+	d = drv_new(false, 3);
+	offer_loop = false;
+	enable_msix(d);
+	drv_start(d, true, 1ULL << VIRTIO_F_EVENT_IDX);
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 3);
+	for (unsigned int q = 0; q < 3; q++) {
+		assert_true(fake_ioevent_at(d->fm, notify_addr(d, q)));
+		fake_machine_clear_counts(d->fm);
+		assert_int_equal(blk_request(d, q, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+		assert_int_equal(d->fm->nr_msis, 1);
+		assert_int_equal(d->fm->msis[0].data, MSI_DATA(q + 1));
+	}
+	assert_int_equal(d->fm->ioevent_hits, 3);
+	assert_int_equal(d->fm->irqfd_signals, 3);
+	assert_int_equal(fake_irqfds(d->fm), 3);
+	drv_free(d);
+}
+
+/* A host without them: the loop registers nothing, everything traps and uses signal_msi. */
+static void test_without_ioeventfd_irqfd(void **state)
+{
+	struct drv *d = *state;
+
+	fake_loop_run(d->fm);
+	assert_int_equal(fake_ioevents(d->fm), 0);
+	fake_machine_clear_counts(d->fm);
+	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
+	assert_int_equal(d->fm->ioevent_hits, 0);
+	assert_int_equal(d->fm->irqfd_signals, 0);
+	assert_int_equal(fake_irqfds(d->fm), 0);
+	assert_int_equal(d->fm->nr_msis, 1);
+	assert_int_equal(d->fm->msis[0].data, MSI_DATA(1));
+}
+
 /* ---- seg_max and size_max (5.2.4) ---- */
 
 static int setup_big_disk(void **state)
@@ -1390,6 +1626,15 @@ int main(void)
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test_setup_teardown(test_status_reset_in_flight, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_reset_in_flight, setup_msix, teardown),
+		cmocka_unit_test_setup_teardown(test_ioeventfd_request, setup_loop, teardown),
+		cmocka_unit_test_setup_teardown(test_irqfd_vector_reprogrammed, setup_loop, teardown),
+		cmocka_unit_test_setup_teardown(test_ioeventfd_follows_bar, setup_loop, teardown),
+		cmocka_unit_test_setup_teardown(test_ioeventfd_reset, setup_loop, teardown),
+		cmocka_unit_test(test_ioeventfd_multiqueue),
+		cmocka_unit_test_setup_teardown(test_without_ioeventfd_irqfd, setup_msix, teardown),
+		/* Earlier tests again, with ioeventfds and irqfds. */
+		cmocka_unit_test_setup_teardown(test_write_read, setup_loop, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_reset, setup_loop, teardown),
 		cmocka_unit_test_setup_teardown(test_size_max, setup_big_disk, teardown),
 		cmocka_unit_test_setup_teardown(test_seg_max, setup_big_disk, teardown),
 	};
