@@ -13,10 +13,15 @@
  *   guest-io bench DEV MIB                O_DIRECT sequential 1 MiB write and
  *                                         read, random 4 KiB write and read;
  *                                         prints "HUTCH-BENCH name=value" lines
+ *   guest-io randbench DEV MIB SECS       O_DIRECT random 4 KiB writes, then
+ *                                         reads, SECS seconds each, between
+ *                                         "HUTCH-PHASE begin/end" lines the
+ *                                         host times the VMM's CPU by
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +140,57 @@ static void bench(const char *dev, unsigned long mib)
 	close(fd);
 }
 
+/*
+ * One random 4 KiB phase of about @secs seconds, one request at a time,
+ * so each request is one notification and one interrupt.  The host reads
+ * the VMM's CPU time when it sees the begin and end lines (the count of
+ * requests is on the end line).
+ */
+static void rand_phase(int fd, uint8_t *buf, uint64_t blocks, bool write, double secs)
+{
+	const char *name = write ? "rand_write" : "rand_read";
+	uint64_t s = write ? 42 : 43;
+	unsigned long ops = 0;
+	double t, end;
+
+	printf("HUTCH-PHASE begin %s\n", name);
+	fflush(stdout);
+	t = now();
+	end = t + secs;
+	do {
+		for (unsigned int i = 0; i < 64; i++, ops++) {
+			off_t off = (off_t)(xorshift(&s) % blocks) * 4096;
+
+			if (write)
+				write_all(fd, buf, 4096, off);
+			else
+				read_all(fd, buf, 4096, off);
+		}
+	} while (now() < end);
+	if (write && fsync(fd))
+		die("fsync");
+	t = now() - t;
+	printf("HUTCH-PHASE end %s ops=%lu\n", name, ops);
+	printf("HUTCH-BENCH %s_iops=%.0f\n", name, ops / t);
+	fflush(stdout);
+}
+
+static void randbench(const char *dev, unsigned long mib, double secs)
+{
+	int fd = open(dev, O_RDWR | O_DIRECT);
+	uint8_t *buf;
+
+	if (fd < 0)
+		die(dev);
+	if (posix_memalign((void **)&buf, 4096, 4096))
+		die("memalign");
+	fill(buf, 4096, 9);
+	rand_phase(fd, buf, (uint64_t)mib * MIB / 4096, true, secs);
+	rand_phase(fd, buf, (uint64_t)mib * MIB / 4096, false, secs);
+	free(buf);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t buf[MIB], want[MIB];
@@ -187,6 +243,11 @@ int main(int argc, char **argv)
 		bench(argv[2], strtoul(argv[3], NULL, 0));
 		return 0;
 	}
-	fprintf(stderr, "usage: guest-io gen SEED MIB | seqwrite DEV MIB | checkseq FILE | bench DEV MIB\n");
+	if (argc == 5 && !strcmp(argv[1], "randbench")) {
+		randbench(argv[2], strtoul(argv[3], NULL, 0), strtod(argv[4], NULL));
+		return 0;
+	}
+	fprintf(stderr, "usage: guest-io gen SEED MIB | seqwrite DEV MIB | checkseq FILE | bench DEV MIB"
+		" | randbench DEV MIB SECS\n");
 	return 2;
 }
