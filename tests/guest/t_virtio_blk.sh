@@ -8,7 +8,9 @@
 # of the rest of the disk succeeds.  After poweroff the host finds each
 # pattern in its image, `qemu-img check` finds the qcow2 image clean and
 # the discarded clusters freed (a raw image's holes too, where the scratch
-# filesystem has holes).
+# filesystem has holes).  While the guest runs, hutch-vm holds an eventfd
+# per queue notification register (ioeventfd) and per MSI-X vector used
+# (irqfd): /proc/PID/fd shows them.
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -46,6 +48,9 @@ for d in vda vdb; do
 	sync
 	echo "HUTCH-RESULT \${d}_req_irq_before=\$before \${d}_req_irq_after=\$(irq_count \$v-req.0)"
 done
+# Both disks have notified and interrupted: the host counts hutch-vm's eventfds now.
+echo "HUTCH-RESULT fd_check=now"
+sleep 3
 poweroff -f
 INIT
 mk_initramfs "$HUTCH_TEST_DIR/initrd.gz" "$HUTCH_TEST_DIR/init.sh" \
@@ -77,9 +82,34 @@ rm -f "$HUTCH_TEST_DIR/probe"
 raw=$HUTCH_TEST_DIR/disk.raw qcow=$HUTCH_TEST_DIR/disk.qcow2
 qemu-img create -q -f raw "$raw" "${DISK_MIB}M"
 qemu-img create -q -f qcow2 "$qcow" "${DISK_MIB}M"
+# When the guest says so, count the eventfds of the running hutch-vm.
+count_eventfds() {
+	local vm f n=0
+	for _ in $(seq 1 1500); do
+		grep -q "fd_check=now" "$HUTCH_TEST_DIR/vblk.serial" 2> /dev/null && break
+		sleep 0.2
+	done
+	vm=$(pgrep -n -f -- "--drive file=$raw") || return 0
+	for f in /proc/"$vm"/fd/*; do
+		[ "$(readlink "$f")" = "anon_inode:[eventfd]" ] && n=$((n + 1))
+	done
+	echo "$n" > "$HUTCH_TEST_DIR/eventfds"
+}
+count_eventfds &
+watcher=$!
 run_vm vblk --initrd "$HUTCH_TEST_DIR/initrd.gz" --append "$GUEST_APPEND" \
 	--drive "file=$raw,format=raw,if=virtio" --drive "file=$qcow,format=qcow2,if=virtio"
+kill "$watcher" 2> /dev/null || true
+wait "$watcher" 2> /dev/null || true
 expect_status 0
+
+# Two disks, one request queue each: two ioeventfds, and at least the two
+# request vectors' irqfds (the event loop's own eventfds come on top).
+eventfds=$(cat "$HUTCH_TEST_DIR/eventfds" 2> /dev/null || echo none)
+[ "$eventfds" != none ] || fail "hutch-vm's eventfds were not counted while the guest ran"
+[ "$eventfds" -ge 4 ] ||
+	fail "hutch-vm held $eventfds eventfds while the guest ran: expected ioeventfds and irqfds (at least 4)"
+note "hutch-vm held $eventfds eventfds while the guest ran (ioeventfds, irqfds, the loop's)"
 
 check_disk() {   # DEV FORMAT IMAGE SEED SERIAL
 	local d=$1 fmt=$2 img=$3 seed=$4 before after data left
