@@ -10,6 +10,8 @@
  * the configuration space of every function) and the PIIX3 ISA bridge as
  * on the real machine, the controller on PCI bus 0 (IDE at 01.1, AHCI or
  * virtio-blk at 02.0) with a 1 MiB disk (raw, or qcow2 if the flags byte says so)
+ * (with ioeventfds and irqfds offered and the event loop run after each
+ * operation if it says so)
  * and, for AHCI and IDE, a small CD, all in memfds, so nothing of one
  * input survives into the next.  The device's I/O threads are waited for
  * after each operation and stopped before the machine is freed.
@@ -195,6 +197,7 @@ static void rig_up(struct rig *r, uint8_t flags)
 	r->ram = guest_ram;
 	if (fake_machine_init(&r->fm, 0) || gm_add_region(&r->fm.mem, 0, FUZZ_RAM_SIZE, r->ram))
 		abort();
+	r->fm.offer_ioeventfd = r->fm.offer_irqfd = flags & FFLAG_LOOP;
 	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,
 		    qcow2 ? qcow2_template_len : 0, qcow2 ? qcow2_template_len : FUZZ_DISK_SIZE, 0);
 	r->drives[0] = (struct drive_args){ .img = r->disk.blk, .port = 0, .serial = "FUZZDISK" };
@@ -476,6 +479,9 @@ static void run(struct rig *r, struct prog *g)
 				usleep(v);
 			break;
 		}
+		/* What the loop thread would do meanwhile (registering ioeventfds, their kicks). */
+		if (r->fm.offer_ioeventfd)
+			fake_loop_run(&r->fm);
 		if (async) {
 			async--;
 			undrained = true;

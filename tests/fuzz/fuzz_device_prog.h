@@ -28,6 +28,8 @@
 /* The flags byte that starts an input. */
 #define FFLAG_QCOW2    0x01  /* the disk is a qcow2 image (else raw) */
 #define FFLAG_NO_MEDIA 0x02  /* AHCI, IDE: the CD drive is empty */
+#define FFLAG_LOOP     0x04  /* the machine offers ioeventfds and irqfds; its
+			      * event loop runs after each operation */
 
 /* Guest RAM of the fuzzed machine, at guest-physical 0. */
 #define FUZZ_RAM_SIZE   (2u << 20)

@@ -724,7 +724,14 @@ static int seeds_virtio(const char *dir)
 	struct seed s;
 	int ret = 0;
 
-	for (uint8_t flags = 0; flags <= FFLAG_QCOW2; flags++) {
+	/* Raw, qcow2, and raw with ioeventfds and irqfds. */
+	static const uint8_t variants[] = { 0, FFLAG_QCOW2, FFLAG_LOOP };
+	static const char *const suffix[] = { "", "-qcow2", "-loop" };
+
+	for (unsigned int i = 0; i < sizeof(variants); i++) {
+		uint8_t flags = variants[i];
+		char name[64];
+
 		/* IN, OUT, IN again, FLUSH, GET_ID on queue 0, INTx. */
 		seed_begin(&s, flags);
 		vio_start(&s, 1, false, 0);
@@ -735,7 +742,8 @@ static int seeds_virtio(const char *dir)
 		vio_simple(&s, 0, 3, 4, 0, 0, 0, false, 12);
 		vio_simple(&s, 0, 4, 8, 0, V_DATA + 0x3000, 20, false, 13);
 		bar_rd(&s, VBAR, 0x1000, 1);                           /* ISR */
-		ret |= seed_write(&s, dir, flags ? "vblk-rw-qcow2" : "vblk-rw");
+		snprintf(name, sizeof(name), "vblk-rw%s", suffix[i]);
+		ret |= seed_write(&s, dir, name);
 
 		/* WRITE ZEROES and DISCARD segments (5.2.6), two queues, MSI-X. */
 		seed_begin(&s, flags);
@@ -753,7 +761,8 @@ static int seeds_virtio(const char *dir)
 		cfg_wr(&s, PCI_CFG_CAP + 8, 4, COMMON + C_STATUS);
 		cfg_wr(&s, PCI_CFG_CAP + 12, 4, 1);
 		cfg_rd(&s, PCI_CFG_CAP + 16, 1);
-		ret |= seed_write(&s, dir, flags ? "vblk-mq-qcow2" : "vblk-mq");
+		snprintf(name, sizeof(name), "vblk-mq%s", suffix[i]);
+		ret |= seed_write(&s, dir, name);
 	}
 
 	/* An indirect table (2.7.5.3) with a scattered read, then a device reset mid-queue. */
