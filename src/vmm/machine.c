@@ -136,6 +136,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	ram_layout_for(m->ram_size, &m->layout);
 	e820_build(&m->layout, &m->e820);
 
+	/* Before the devices: their create() may make timers and watches. */
+	m->loop = event_loop_create(err, errlen);
+	if (!m->loop)
+		return -ENOMEM;
+
 	m->host = (struct dev_host){
 		.pio = &m->pio, .mmio = &m->mmio, .mem = &m->mem,
 		.irq_ops = &machine_irq_ops, .irq_opaque = m,
@@ -143,6 +148,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		.req_opaque = m,
 		.clock_realtime_ns = host_realtime_ns, .clock_monotonic_ns = host_monotonic_ns,
 		.signal_msi = machine_signal_msi, .msi_opaque = m,
+		.loop_ops = &event_loop_ops, .loop = m->loop,
 	};
 	m->pci = pci_bus_create(&m->host);
 	if (!m->pci) {
@@ -169,7 +175,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	m->acpi_pm = machine_add_device(m, "acpi_pm", "acpi-pm", &none, err, errlen);
 	if (!m->acpi_pm)
 		return -EIO;
-	return machine_add_storage(m, err, errlen);
+	ret = machine_add_storage(m, err, errlen);
+	if (ret)
+		return ret;
+	/* The loop's thread starts before the seccomp filter, which TSYNC puts on it too. */
+	return event_loop_start(m->loop, err, errlen);
 }
 
 /*
@@ -431,6 +441,8 @@ void machine_destroy(struct machine *m)
 	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
 				   &m->piix3, &m->i440fx };
 
+	/* No timer or watch callback runs from here on: devices can go. */
+	event_loop_stop(m->loop);
 	machine_teardown_vm(m);
 	machine_remove_storage(m);   /* their I/O threads stop: RAM can go */
 	if (m->ram)
@@ -445,6 +457,10 @@ void machine_destroy(struct machine *m)
 	m->pci = NULL;
 	m->host.pci = NULL;
 	kvm_close(&m->kvm);
+	event_loop_destroy(m->loop);   /* after the devices freed their timers and watches */
+	m->loop = NULL;
+	m->host.loop_ops = NULL;
+	m->host.loop = NULL;
 	bus_destroy(&m->pio);
 	bus_destroy(&m->mmio);
 }

@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "device.h"
 #include "e820.h"
+#include "event_loop.h"
 #include "guest_mem.h"
 #include "kvm.h"
 #include "storage.h"
@@ -56,6 +57,7 @@ struct machine {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct dev_host host;
+	struct event_loop *loop;    /* timers, fd watches; its thread outlives reboots */
 
 	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
 	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
