@@ -468,12 +468,15 @@ static void run(struct rig *r, struct prog *g)
 			save_load(r);
 			break;
 		case FOP_PAUSE:
-			v = (uint32_t)take(g, 1) * 10;
+			count = (unsigned int)take(g, 1);
+			v = count * 10;
 			if (v > FUZZ_MAX_PAUSE_US - paused_us)
 				v = FUZZ_MAX_PAUSE_US - paused_us;
 			paused_us += v;
 			if (v)
 				usleep(v);
+			/* Virtual time is free: timers fire without sleeping. */
+			fake_advance(&r->fm, (int64_t)count * FUZZ_PAUSE_VIRTUAL_NS);
 			break;
 		}
 		if (async) {

@@ -36,6 +36,7 @@
 #define FUZZ_MAX_OPS    512u          /* operations run per input, at most */
 #define FUZZ_MAX_REP    4096u         /* FOP_PIO_REP_* repeat count, at most */
 #define FUZZ_MAX_PAUSE_US 5000u       /* FOP_PAUSE time per input, at most */
+#define FUZZ_PAUSE_VIRTUAL_NS 1000000u /* FOP_PAUSE: virtual time per unit of n (1 ms) */
 
 enum fuzz_op {
 	/* bar u8, off u32, width u8, value u64: write at the BAR's current
@@ -69,7 +70,9 @@ enum fuzz_op {
 	/* save the device's state and load it back into the same device */
 	FOP_SAVE_LOAD,
 	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input), so an
-	 * I/O thread left running by FOP_ASYNC gets into its request */
+	 * I/O thread left running by FOP_ASYNC gets into its request; and let
+	 * n * FUZZ_PAUSE_VIRTUAL_NS pass on the fake machine's virtual clock,
+	 * firing the device's event-loop timers that fall due */
 	FOP_PAUSE,
 	FOP_COUNT
 };
