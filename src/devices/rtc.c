@@ -411,7 +411,8 @@ static int64_t rtc_next_irq_ns(const struct rtc *r)
 
 			rtc_alarm_get(r, &a);
 			s = rtc_alarm_next(&a, s_next);
-			if (s != NEVER && s < next / NS_PER_SEC)
+			/* s is within two days of a clock below RTC_END_NS: no overflow. */
+			if (s != NEVER && s * NS_PER_SEC < next)
 				next = s * NS_PER_SEC;
 		}
 	}
@@ -581,7 +582,6 @@ static void rtc_write_reg(struct rtc *r, uint8_t idx, uint8_t v)
 static uint64_t rtc_read(struct device *dev, uint64_t off, unsigned int size)
 {
 	struct rtc *r = dev->priv;
-
 	uint8_t v;
 
 	rtc_catch_up(r);

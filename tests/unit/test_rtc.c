@@ -763,6 +763,31 @@ static void test_save_load_mid_period(void **state)
 	fake_machine_destroy(&fm2);
 }
 
+static void test_clock_end_arms_nothing(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int fires;
+
+	/* The last second the model keeps: 2189-12-31 23:59:59. */
+	wr(f, REG_A, A_DV_ON);
+	wr(f, REG_B, B_SET | B_24H);
+	wr(f, REG_SEC, 0x58);
+	wr(f, REG_MIN, 0x59);
+	wr(f, REG_HOUR, 0x23);
+	wr(f, REG_MDAY, 0x31);
+	wr(f, REG_MONTH, 0x12);
+	wr(f, REG_YEAR, 0x89);
+	wr(f, REG_CENTURY, 0x21);
+	wr(f, REG_B, B_24H | B_UIE);
+	assert_int_equal(run_guest(f, 10 * NS, NS / 10, C_UF), 1);
+	assert_int_equal(rd(f, REG_SEC), 0x59);
+	/* The clock stands at its end: no update comes, and no timer spins. */
+	assert_int_equal(fake_timers_armed(&f->fm), 0);
+	fires = f->fm.timer_fires;
+	fake_advance(&f->fm, 10 * NS);
+	assert_int_equal(f->fm.timer_fires, fires);
+}
+
 static void test_load_version_2(void **state)
 {
 	struct fixture *f = *state;
@@ -814,6 +839,7 @@ int main(void)
 		T(test_guest_time_runs_on),
 		T(test_reset_cancels_timer),
 		T(test_save_load_mid_period),
+		T(test_clock_end_arms_nothing),
 		T(test_load_version_2),
 	};
 
