@@ -2,8 +2,10 @@
 /*
  * libFuzzer target for one storage controller (FUZZ_DEVICE: "ahci",
  * "piix3-ide" or "virtio-blk") and the PCI configuration space in front
- * of it, driven through the fake machine (tests/fake) by a program of
- * guest actions (fuzz_device_prog.h).
+ * of it, or for one legacy ISA device ("rtc", whose port range then
+ * stands in for BAR 0), driven through the fake machine (tests/fake) by
+ * a program of guest actions (fuzz_device_prog.h).  FOP_PAUSE lets the
+ * fake's virtual time pass, so the models' event-loop timers fire.
  *
  * Each input gets a fresh machine: 2 MiB of guest RAM, the i440FX host
  * bridge (configuration mechanism #1 at 0xCF8/0xCFC, so port I/O reaches
@@ -99,7 +101,22 @@ struct rig {
 	struct device *dev;
 	struct device *host_bridge;     /* i440FX: 0xCF8/0xCFC reach every function */
 	struct device *isa_bridge;      /* PIIX3 01.0: IDE is its function 1 */
-	struct pci_function *fn;
+	struct pci_function *fn;        /* NULL for a legacy device */
+	const struct legacy_dev *legacy;
+};
+
+/*
+ * Legacy (ISA) devices: no PCI function, no drives.  Their port range
+ * stands in for BAR 0; a reset must leave none of their timers armed
+ * (the RTC's reset clears every interrupt enable: MC146818A, "RESET").
+ */
+struct legacy_dev {
+	const char *model;
+	uint16_t base, len;
+};
+
+static const struct legacy_dev legacy_devs[] = {
+	{ "rtc", RTC_PORT, 2 },
 };
 
 static uint8_t *guest_ram;
@@ -173,6 +190,15 @@ static const struct device_model *model(void)
 	return mdl;
 }
 
+/* The host and ISA bridges, as on the real machine. */
+static void rig_bridges(struct rig *r)
+{
+	r->host_bridge = fake_device_create(&r->fm, &i440fx_model, NULL);
+	r->isa_bridge = fake_device_create(&r->fm, &piix3_model, NULL);
+	if (!r->host_bridge || !r->isa_bridge)
+		abort();
+}
+
 static void rig_up(struct rig *r, uint8_t flags)
 {
 	static uint8_t cd_bytes[FUZZ_CD_BLOCKS * 2048];
@@ -195,6 +221,18 @@ static void rig_up(struct rig *r, uint8_t flags)
 	r->ram = guest_ram;
 	if (fake_machine_init(&r->fm, 0) || gm_add_region(&r->fm.mem, 0, FUZZ_RAM_SIZE, r->ram))
 		abort();
+	for (unsigned int i = 0; i < sizeof(legacy_devs) / sizeof(legacy_devs[0]); i++)
+		if (!strcmp(legacy_devs[i].model, mdl->name))
+			r->legacy = &legacy_devs[i];
+	if (r->legacy) {
+		rig_bridges(r);
+		r->dev = fake_device_create(&r->fm, mdl, NULL);
+		if (!r->dev) {
+			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+			abort();
+		}
+		return;
+	}
 	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,
 		    qcow2 ? qcow2_template_len : 0, qcow2 ? qcow2_template_len : FUZZ_DISK_SIZE, 0);
 	r->drives[0] = (struct drive_args){ .img = r->disk.blk, .port = 0, .serial = "FUZZDISK" };
@@ -214,10 +252,7 @@ static void rig_up(struct rig *r, uint8_t flags)
 	} else {
 		args.nr_queues = 2;
 	}
-	r->host_bridge = fake_device_create(&r->fm, &i440fx_model, NULL);
-	r->isa_bridge = fake_device_create(&r->fm, &piix3_model, NULL);
-	if (!r->host_bridge || !r->isa_bridge)
-		abort();
+	rig_bridges(r);
 	r->dev = fake_device_create(&r->fm, mdl, &args);
 	if (!r->dev) {
 		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
@@ -294,9 +329,18 @@ static void bar_access(struct rig *r, struct prog *g, bool write)
 	uint64_t off = take(g, 4);
 	unsigned int width = fuzz_width((uint8_t)take(g, 1));
 	uint64_t value = write ? take(g, 8) : 0;
-	const struct pci_bar *b = &r->fn->bars[bar];
+	const struct pci_bar *b;
 	uint64_t addr;
 
+	if (r->legacy) {
+		addr = r->legacy->base + off % r->legacy->len;
+		if (write)
+			fake_pio_write(&r->fm, (uint16_t)addr, (uint32_t)value, width > 4 ? 4 : width);
+		else
+			(void)fake_pio_read(&r->fm, (uint16_t)addr, width > 4 ? 4 : width);
+		return;
+	}
+	b = &r->fn->bars[bar];
 	if (b->type == PCI_BAR_UNUSED || !b->size)
 		return;
 	/* Where the guest programmed the BAR, decoding on or not. */
@@ -382,6 +426,10 @@ static void reset(struct rig *r, bool maybe_busy)
 		oracle = e && *e == '1';
 	}
 	device_reset(r->dev);
+	if (r->legacy && fake_timers_armed(&r->fm)) {
+		fprintf(stderr, "fuzz: %s left a timer armed across its reset\n", FUZZ_DEVICE);
+		abort();
+	}
 	if (!oracle || !maybe_busy)
 		return;
 	if (!copy && !(copy = malloc(FUZZ_RAM_SIZE)))
@@ -442,11 +490,15 @@ static void run(struct rig *r, struct prog *g)
 		case FOP_CFG_WRITE:
 			port = (uint16_t)take(g, 1);
 			width = pio_width(g);
-			fake_pci_cfg_write(&r->fm, r->fn->devfn, port, (uint32_t)take(g, 4), width);
+			v = (uint32_t)take(g, 4);
+			if (r->fn)
+				fake_pci_cfg_write(&r->fm, r->fn->devfn, port, v, width);
 			break;
 		case FOP_CFG_READ:
 			port = (uint16_t)take(g, 1);
-			(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, pio_width(g));
+			width = pio_width(g);
+			if (r->fn)
+				(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, width);
 			break;
 		case FOP_RAM_WRITE:
 			ram_write(r, g);
@@ -472,6 +524,9 @@ static void run(struct rig *r, struct prog *g)
 			v = count * 10;
 			if (v > FUZZ_MAX_PAUSE_US - paused_us)
 				v = FUZZ_MAX_PAUSE_US - paused_us;
+			/* Real time only helps a thread that may be running. */
+			if (!undrained)
+				v = 0;
 			paused_us += v;
 			if (v)
 				usleep(v);

@@ -69,10 +69,10 @@ enum fuzz_op {
 	FOP_ASYNC,
 	/* save the device's state and load it back into the same device */
 	FOP_SAVE_LOAD,
-	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input), so an
-	 * I/O thread left running by FOP_ASYNC gets into its request; and let
-	 * n * FUZZ_PAUSE_VIRTUAL_NS pass on the fake machine's virtual clock,
-	 * firing the device's event-loop timers that fall due */
+	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input) if an
+	 * I/O thread left running by FOP_ASYNC may be busy, so it gets into
+	 * its request; and let n * FUZZ_PAUSE_VIRTUAL_NS pass on the fake
+	 * machine's virtual clock, firing the timers that fall due */
 	FOP_PAUSE,
 	FOP_COUNT
 };
