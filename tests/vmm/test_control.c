@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "event_loop.h"
 #include "machine.h"
 
 struct fixture {
@@ -55,10 +56,13 @@ static void setup_machine(struct fixture *f, unsigned int nr, unsigned int runni
 	pthread_cond_init(&f->m.cond, NULL);
 	f->m.pause_notify_fd = -1;
 	f->m.nr_vcpus = nr;
+	f->m.loop = event_loop_create(err, sizeof(err));   /* the control socket is its client */
+	assert_non_null(f->m.loop);
+	assert_int_equal(event_loop_start(f->m.loop, err, sizeof(err)), 0);
 	strcpy(f->dir, "/tmp/hutch-test-control-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->sock, sizeof(f->sock), "%s/ctl.sock", f->dir);
-	assert_int_equal(control_open(&f->ctl, &f->m, f->sock, -1, err, sizeof(err)), 0);
+	assert_int_equal(control_open(&f->ctl, &f->m, f->sock, err, sizeof(err)), 0);
 	f->ctl.pause_timeout_ms = pause_timeout_ms;
 	assert_int_equal(control_start(&f->ctl, err, sizeof(err)), 0);
 	for (unsigned int i = 0; i < running; i++)
@@ -75,6 +79,7 @@ static void teardown_machine(struct fixture *f)
 	for (unsigned int i = 0; i < f->nr_vcpu_threads; i++)
 		pthread_join(f->vcpu[i], NULL);
 	control_stop(&f->ctl);
+	event_loop_destroy(f->m.loop);   /* complains if control_stop left a watch or timer */
 	rmdir(f->dir);
 }
 

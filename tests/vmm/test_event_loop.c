@@ -372,8 +372,8 @@ static void self_free_watch_cb(void *opaque, unsigned int revents)
 	struct self_free *sf = opaque;
 
 	(void)revents;
+	pthread_mutex_lock(&sf->mu);   /* sf->w is set under it */
 	host_watch_free(sf->w);
-	pthread_mutex_lock(&sf->mu);
 	sf->n++;
 	pthread_mutex_unlock(&sf->mu);
 }
@@ -391,7 +391,9 @@ static void test_free_from_own_callback(void **state)
 	host_timer_arm(sf.t, 0, MS);   /* periodic: it would come back if it were not freed */
 	assert_int_equal(wait_count(&sf.mu, &sf.n, 1), 1);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	pthread_mutex_lock(&sf.mu);
 	sf.w = host_watch_new(&event_loop_ops, l, sv[0], HOST_FD_OUT, NULL, self_free_watch_cb, &sf);
+	pthread_mutex_unlock(&sf.mu);
 	assert_non_null(sf.w);
 	assert_int_equal(wait_count(&sf.mu, &sf.n, 2), 2);
 	sleep_ms(20);
