@@ -17,6 +17,12 @@
  * registered lock (which host_loop.h forbids) does not deadlock here:
  * the loop gives up a callback whose object was freed while it waited
  * for the lock.  Devices should still keep host_loop.h's rule.
+ *
+ * One watch per fd number (epoll refuses a second: watch_new fails with
+ * EEXIST); ask for HOST_FD_IN | HOST_FD_OUT on one watch instead.  A file
+ * epoll cannot watch (regular file, /dev/null) is always ready, as
+ * poll(2) has it: its callback runs every time round while it has an
+ * interest.
  */
 #ifndef HUTCH_EVENT_LOOP_H
 #define HUTCH_EVENT_LOOP_H
