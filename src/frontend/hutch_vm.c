@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 	 * control socket.  From here on the seccomp filter holds, on every
 	 * thread, before a vCPU ever enters the guest.
 	 */
-	if (control_open(&ctl, &m, o.control, o.mc.serial_in_fd, err, sizeof(err)) ||
+	if (control_open(&ctl, &m, o.control, err, sizeof(err)) ||
 	    start_seccomp(&o, err, sizeof(err))) {
 		fprintf(stderr, "hutch-vm: error: %s\n", err);
 		write_state(o.state_file, "aborted %s", err);
