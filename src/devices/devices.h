@@ -41,6 +41,12 @@ extern const struct device_model ahci_model;      /* ahci.c */
 size_t uart16550_receive(struct device *dev, const uint8_t *buf, size_t len);
 /* uart16550: bytes of receive FIFO space left (flow control for the back end). */
 size_t uart16550_rx_space(struct device *dev);
+/*
+ * uart16550: bytes of output lost so far: dropped while the reader stalled
+ * past the limit, beyond device_args.out_limit, after the back end failed,
+ * or written by the guest while THRE read clear.
+ */
+uint64_t uart16550_output_dropped(struct device *dev);
 
 /* piix3: PIRQ route control register @pirq (0 = PIRQA); 0x80 = disabled. */
 uint8_t piix3_pirq_route(struct device *dev, unsigned int pirq);
