@@ -31,6 +31,7 @@ struct machine_config {
 	unsigned int cpus;
 	int serial_out_fd;     /* where COM1's output goes, -1 = nowhere */
 	int serial_in_fd;      /* COM1's input, -1 = none */
+	uint64_t serial_limit; /* COM1's output in bytes at most (a file's cap), 0 = unlimited */
 	bool no_reboot;        /* a guest reboot ends the VM instead */
 	const struct drive_spec *drives;  /* disks and CD/DVD drives (storage.h) */
 	unsigned int nr_drives;
