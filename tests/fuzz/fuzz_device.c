@@ -2,8 +2,10 @@
 /*
  * libFuzzer target for one storage controller (FUZZ_DEVICE: "ahci",
  * "piix3-ide" or "virtio-blk") and the PCI configuration space in front
- * of it, driven through the fake machine (tests/fake) by a program of
- * guest actions (fuzz_device_prog.h).
+ * of it, or the 16550 UART ("uart16550") with pipes as its back ends,
+ * driven through the fake machine (tests/fake) by a program of guest
+ * actions (fuzz_device_prog.h).  The fake machine's event loop runs after
+ * every operation; FOP_PAUSE also moves its virtual clock on.
  *
  * Each input gets a fresh machine: 2 MiB of guest RAM, the i440FX host
  * bridge (configuration mechanism #1 at 0xCF8/0xCFC, so port I/O reaches
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -99,7 +102,9 @@ struct rig {
 	struct device *dev;
 	struct device *host_bridge;     /* i440FX: 0xCF8/0xCFC reach every function */
 	struct device *isa_bridge;      /* PIIX3 01.0: IDE is its function 1 */
-	struct pci_function *fn;
+	struct pci_function *fn;        /* NULL for the UART (not on PCI) */
+	uint8_t flags;
+	int out_pipe[2], in_pipe[2];    /* the UART's back ends; -1 otherwise */
 };
 
 static uint8_t *guest_ram;
@@ -173,6 +178,51 @@ static const struct device_model *model(void)
 	return mdl;
 }
 
+/*
+ * The UART: output into a small pipe (read after each operation with
+ * FFLAG_UART_READER, else a stalled reader), input from a pipe holding a
+ * few bytes (then EOF with FFLAG_UART_EOF).
+ */
+static void rig_up_uart(struct rig *r)
+{
+	static const char input[] = "root\nls -l /\n\x03\x7f\033[A";
+	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+
+	if (pipe2(r->out_pipe, O_NONBLOCK) || pipe2(r->in_pipe, O_NONBLOCK) ||
+	    fcntl(r->out_pipe[1], F_SETPIPE_SZ, 4096) < 0 ||
+	    write(r->in_pipe[1], input, sizeof(input) - 1) != (ssize_t)(sizeof(input) - 1))
+		abort();
+	if (r->flags & FFLAG_UART_EOF) {
+		close(r->in_pipe[1]);
+		r->in_pipe[1] = -1;
+	}
+	args.out_fd = r->out_pipe[1];
+	args.in_fd = r->in_pipe[0];
+	r->dev = fake_device_create(&r->fm, model(), &args);
+	if (!r->dev) {
+		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+		abort();
+	}
+}
+
+/* After each operation: what the loop would run, and the UART's reader if it reads. */
+static void run_loop(struct rig *r)
+{
+	static uint8_t sink[4096];
+
+	fake_loop_run(&r->fm);
+	if (r->out_pipe[0] >= 0 && (r->flags & FFLAG_UART_READER))
+		while (read(r->out_pipe[0], sink, sizeof(sink)) > 0)
+			;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void rig_up(struct rig *r, uint8_t flags)
 {
 	static uint8_t cd_bytes[FUZZ_CD_BLOCKS * 2048];
@@ -182,6 +232,8 @@ static void rig_up(struct rig *r, uint8_t flags)
 
 	memset(r, 0, sizeof(*r));
 	r->disk.fd = r->cd.fd = -1;
+	r->flags = flags;
+	r->out_pipe[0] = r->out_pipe[1] = r->in_pipe[0] = r->in_pipe[1] = -1;
 	/*
 	 * One mapping for all inputs, emptied after each (rig_down): a fresh
 	 * calloc'ed 2 MiB per input cost more than the input itself.
@@ -195,6 +247,10 @@ static void rig_up(struct rig *r, uint8_t flags)
 	r->ram = guest_ram;
 	if (fake_machine_init(&r->fm, 0) || gm_add_region(&r->fm.mem, 0, FUZZ_RAM_SIZE, r->ram))
 		abort();
+	if (mdl == &uart16550_model) {
+		rig_up_uart(r);
+		return;
+	}
 	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,
 		    qcow2 ? qcow2_template_len : 0, qcow2 ? qcow2_template_len : FUZZ_DISK_SIZE, 0);
 	r->drives[0] = (struct drive_args){ .img = r->disk.blk, .port = 0, .serial = "FUZZDISK" };
@@ -265,6 +321,10 @@ static void rig_down(struct rig *r)
 	fake_machine_destroy(&r->fm);
 	memimg_close(&r->disk);
 	memimg_close(&r->cd);
+	close_fd(&r->out_pipe[0]);
+	close_fd(&r->out_pipe[1]);
+	close_fd(&r->in_pipe[0]);
+	close_fd(&r->in_pipe[1]);
 	/* Zero pages again for the next input: only what was touched costs. */
 	if (madvise(r->ram, FUZZ_RAM_SIZE, MADV_DONTNEED))
 		abort();
@@ -294,10 +354,10 @@ static void bar_access(struct rig *r, struct prog *g, bool write)
 	uint64_t off = take(g, 4);
 	unsigned int width = fuzz_width((uint8_t)take(g, 1));
 	uint64_t value = write ? take(g, 8) : 0;
-	const struct pci_bar *b = &r->fn->bars[bar];
+	const struct pci_bar *b = r->fn ? &r->fn->bars[bar] : NULL;
 	uint64_t addr;
 
-	if (b->type == PCI_BAR_UNUSED || !b->size)
+	if (!b || b->type == PCI_BAR_UNUSED || !b->size)
 		return;
 	/* Where the guest programmed the BAR, decoding on or not. */
 	addr = b->addr + off % b->size;
@@ -442,11 +502,15 @@ static void run(struct rig *r, struct prog *g)
 		case FOP_CFG_WRITE:
 			port = (uint16_t)take(g, 1);
 			width = pio_width(g);
-			fake_pci_cfg_write(&r->fm, r->fn->devfn, port, (uint32_t)take(g, 4), width);
+			v = (uint32_t)take(g, 4);
+			if (r->fn)
+				fake_pci_cfg_write(&r->fm, r->fn->devfn, port, v, width);
 			break;
 		case FOP_CFG_READ:
 			port = (uint16_t)take(g, 1);
-			(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, pio_width(g));
+			width = pio_width(g);
+			if (r->fn)
+				(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, width);
 			break;
 		case FOP_RAM_WRITE:
 			ram_write(r, g);
@@ -472,8 +536,10 @@ static void run(struct rig *r, struct prog *g)
 			if (v > FUZZ_MAX_PAUSE_US - paused_us)
 				v = FUZZ_MAX_PAUSE_US - paused_us;
 			paused_us += v;
-			if (v)
-				usleep(v);
+			if (v && nr_workers)
+				usleep(v);   /* real time only matters to an I/O thread */
+			/* The virtual clock: 1 ms per microsecond, so 5 s per input at most. */
+			fake_advance(&r->fm, (int64_t)v * 1000000);
 			break;
 		}
 		if (async) {
@@ -483,6 +549,7 @@ static void run(struct rig *r, struct prog *g)
 			drain_workers();
 			undrained = false;
 		}
+		run_loop(r);
 	}
 	drain_workers();
 }
