@@ -436,21 +436,23 @@ static void out_write_now(struct uart *u, uint8_t c)
 	for (;;) {
 		struct pollfd p = { .fd = o->fd, .events = POLLOUT };
 		ssize_t n = write(o->fd, &c, 1);
+		int err = n < 0 ? errno : EIO;
 
 		if (n == 1) {
 			o->taken++;
 			o->dropping = false;
 			return;
 		}
-		if (n < 0 && errno == EINTR)
+		if (err == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !o->dropping &&
-		    poll(&p, 1, (int)(STALL_LIMIT_NS / 1000000)) > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (err == EAGAIN || err == EWOULDBLOCK) {
+			/* A kick (pause, poweroff) interrupts the wait: then dropped too. */
+			if (!o->dropping && poll(&p, 1, (int)(STALL_LIMIT_NS / 1000000)) > 0)
+				continue;
 			o->dropping = true;
-		else
-			out_close(u, n < 0 ? errno : 0);
+		} else {
+			out_close(u, err);
+		}
 		o->dropped++;
 		return;
 	}
