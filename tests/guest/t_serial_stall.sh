@@ -45,7 +45,10 @@ mk_initramfs "$HUTCH_TEST_DIR/initrd.gz" "$HUTCH_TEST_DIR/init.sh" \
 disk=$HUTCH_TEST_DIR/disk.img
 truncate -s 1M "$disk"
 sock=${XDG_RUNTIME_DIR:-/tmp}/hutch-test-$$.sock
-fifo=$HUTCH_TEST_DIR/console.fifo
+# Not in the scratch directory: the sandbox shares it over 9p, which has no FIFOs.
+fifo_dir=$(mktemp -d "${TMPDIR:-/tmp}/hutch-stall-XXXXXX")
+trap 'rm -rf "$fifo_dir"' EXIT
+fifo=$fifo_dir/console
 state=$HUTCH_TEST_DIR/state
 VM_SERIAL=$HUTCH_TEST_DIR/vm.serial
 VM_STDERR=$HUTCH_TEST_DIR/vm.stderr
@@ -60,7 +63,7 @@ exec 3< "$fifo"
 
 # Read the console until the guest prints its counter, then stop reading.
 last="" deadline=$((SECONDS + 240))
-while [ $SECONDS -lt $deadline ] && IFS= read -r -t 10 line <&3; do
+while [ $SECONDS -lt $deadline ] && IFS= read -r -t 120 line <&3; do
 	case $line in
 	*"HUTCH-RESULT count="*)
 		last=$line
