@@ -58,6 +58,8 @@ static void usage(FILE *f)
 		"  --no-reboot          exit when the guest reboots (or triple-faults) instead of\n"
 		"                       restarting it\n"
 		"  --no-seccomp         no system call filter (debugging; see docs/hutch-vm.md)\n"
+		"  --no-kvm-notify      no ioeventfd/irqfd: virtio notifications exit to userspace\n"
+		"                       and interrupts are injected by ioctl (for comparisons)\n"
 		"  --name NAME          VM name (for messages)\n"
 		"  --control PATH       listen for control requests on this UNIX socket\n"
 		"  --state-file PATH    write the VM's state (running/poweroff/aborted) here\n"
@@ -99,7 +101,8 @@ static uint64_t parse_number(const char *opt, const char *s, uint64_t min, uint6
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
-	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NAME, OPT_DRIVE, OPT_CONTROL, OPT_STATE, OPT_HELP,
+	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
+	       OPT_CONTROL, OPT_STATE, OPT_HELP,
 	       OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -112,6 +115,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "drive", required_argument, NULL, OPT_DRIVE },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "no-kvm-notify", no_argument, NULL, OPT_NO_KVM_NOTIFY },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "state-file", required_argument, NULL, OPT_STATE },
@@ -158,6 +162,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		case OPT_NO_REBOOT: o->mc.no_reboot = true; break;
 		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
+		case OPT_NO_KVM_NOTIFY: o->mc.no_kvm_notify = true; break;
 		case OPT_NAME: o->mc.name = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
 		case OPT_STATE: o->state_file = optarg; break;

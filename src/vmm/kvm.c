@@ -170,3 +170,39 @@ int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data)
 	/* > 0: delivered to that many vCPUs; 0: blocked by the guest's APIC state. */
 	return ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
 }
+
+int kvm_check_cap(struct kvm *k, int cap)
+{
+	int v = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, cap);
+
+	return v > 0 ? v : 0;
+}
+
+int kvm_ioeventfd(struct kvm *k, int efd, bool pio, uint64_t addr, unsigned int len, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr,
+		.len = len,
+		.fd = efd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(k->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+int kvm_irqfd(struct kvm *k, int efd, uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd q = {
+		.fd = (uint32_t)efd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	return ioctl(k->vm_fd, KVM_IRQFD, &q) < 0 ? -errno : 0;
+}
+
+int kvm_set_gsi_routing(struct kvm *k, const struct kvm_irq_routing *table)
+{
+	return ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, table) < 0 ? -errno : 0;
+}

@@ -3,10 +3,12 @@
 #ifndef HUTCH_KVM_H
 #define HUTCH_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct kvm_cpuid2;
+struct kvm_irq_routing;
 
 #define KVM_TSS_GPA          0xfffbd000ULL   /* 3 pages KVM needs on Intel */
 #define KVM_IDENTITY_MAP_GPA 0xfffbc000ULL   /* 1 page, Intel EPT real mode */
@@ -31,5 +33,17 @@ int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, vo
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
 /* Inject a message-signalled interrupt (KVM_SIGNAL_MSI). 0 or -errno. */
 int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data);
+
+/* KVM_CHECK_EXTENSION on /dev/kvm: > 0 if present (some give a count), else 0. */
+int kvm_check_cap(struct kvm *k, int cap);
+/*
+ * The notification shortcuts (kvm_notify.c keeps them across VMs).
+ * ioeventfd: a guest write of @len bytes (0 = any) to @addr signals
+ * @efd; irqfd: a write to @efd raises @gsi.  0 or -errno.
+ */
+int kvm_ioeventfd(struct kvm *k, int efd, bool pio, uint64_t addr, unsigned int len, bool assign);
+int kvm_irqfd(struct kvm *k, int efd, uint32_t gsi, bool assign);
+/* Replace the VM's whole GSI routing table.  0 or -errno. */
+int kvm_set_gsi_routing(struct kvm *k, const struct kvm_irq_routing *table);
 
 #endif

@@ -83,6 +83,51 @@ static int64_t clock_ns(clockid_t id)
 static int64_t host_realtime_ns(void *opaque) { (void)opaque; return clock_ns(CLOCK_REALTIME); }
 static int64_t host_monotonic_ns(void *opaque) { (void)opaque; return clock_ns(CLOCK_MONOTONIC); }
 
+/*
+ * The loop services devices get (host_loop.h): timers and watches from
+ * the event loop, ioeventfd and irqfd from the registry that outlives the
+ * KVM VM.  Each handle carries its own ops, so only the constructors are
+ * routed here.
+ */
+static struct host_timer *machine_timer_new(void *loop, pthread_mutex_t *lock, host_cb *fn,
+					    void *opaque)
+{
+	struct machine *m = loop;
+
+	return event_loop_ops.timer_new(m->loop, lock, fn, opaque);
+}
+
+static struct host_watch *machine_watch_new(void *loop, int fd, unsigned int events,
+					    pthread_mutex_t *lock, host_fd_cb *fn, void *opaque)
+{
+	struct machine *m = loop;
+
+	return event_loop_ops.watch_new(m->loop, fd, events, lock, fn, opaque);
+}
+
+static struct host_ioevent *machine_ioevent_new(void *loop, bool pio, uint64_t addr,
+						unsigned int len, pthread_mutex_t *lock,
+						host_cb *fn, void *opaque)
+{
+	struct machine *m = loop;
+
+	return kvm_notify_ioevent_new(&m->notify, pio, addr, len, lock, fn, opaque);
+}
+
+static struct host_irqfd *machine_irqfd_new(void *loop)
+{
+	struct machine *m = loop;
+
+	return kvm_notify_irqfd_new(&m->notify);
+}
+
+static const struct host_loop_ops machine_loop_ops = {
+	.timer_new = machine_timer_new,
+	.watch_new = machine_watch_new,
+	.ioevent_new = machine_ioevent_new,
+	.irqfd_new = machine_irqfd_new,
+};
+
 static struct device *machine_add_device(struct machine *m, const char *model, const char *id,
 					 const struct device_args *args, char *err, size_t errlen)
 {
@@ -137,6 +182,12 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	ram_layout_for(m->ram_size, &m->layout);
 	e820_build(&m->layout, &m->e820);
 
+	/* Before the devices: their create() may make timers and watches. */
+	m->loop = event_loop_create(err, errlen);
+	if (!m->loop)
+		return -ENOMEM;
+	kvm_notify_init(&m->notify, &m->kvm, &m->vm_lock, m->loop, !cfg->no_kvm_notify);
+
 	m->host = (struct dev_host){
 		.pio = &m->pio, .mmio = &m->mmio, .mem = &m->mem,
 		.irq_ops = &machine_irq_ops, .irq_opaque = m,
@@ -144,6 +195,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		.req_opaque = m,
 		.clock_realtime_ns = host_realtime_ns, .clock_monotonic_ns = host_monotonic_ns,
 		.signal_msi = machine_signal_msi, .msi_opaque = m,
+		.loop_ops = &machine_loop_ops, .loop = m,
 	};
 	m->pci = pci_bus_create(&m->host);
 	if (!m->pci) {
@@ -170,7 +222,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	m->acpi_pm = machine_add_device(m, "acpi_pm", "acpi-pm", &none, err, errlen);
 	if (!m->acpi_pm)
 		return -EIO;
-	return machine_add_storage(m, err, errlen);
+	ret = machine_add_storage(m, err, errlen);
+	if (ret)
+		return ret;
+	/* The loop's thread starts before the seccomp filter, which TSYNC puts on it too. */
+	return event_loop_start(m->loop, err, errlen);
 }
 
 /*
@@ -254,6 +310,8 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 
 	pthread_rwlock_wrlock(&m->vm_lock);
 	ret = kvm_create_vm(&m->kvm, err, errlen);
+	if (!ret)   /* the devices' ioeventfds, irqfds and MSI routes, in the new VM */
+		ret = kvm_notify_vm_created(&m->notify, err, errlen);
 	if (!ret)
 		ret = machine_map_ram(m, err, errlen);
 	if (!ret)
@@ -313,6 +371,8 @@ static void machine_teardown_vm(struct machine *m)
 	vcpu_destroy_all(m);
 	pthread_mutex_unlock(&m->lock);
 	kvm_destroy_vm(&m->kvm);
+	if (m->notify.kvm)
+		kvm_notify_vm_destroyed(&m->notify);
 	/* The next boot finds RAM zeroed, as a fresh mapping would be. */
 	if (m->ram)
 		madvise(m->ram, m->ram_size, MADV_DONTNEED);
@@ -432,6 +492,8 @@ void machine_destroy(struct machine *m)
 	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
 				   &m->piix3, &m->i440fx };
 
+	/* No timer or watch callback runs from here on: devices can go. */
+	event_loop_stop(m->loop);
 	machine_teardown_vm(m);
 	machine_remove_storage(m);   /* their I/O threads stop: RAM can go */
 	if (m->ram)
@@ -445,7 +507,14 @@ void machine_destroy(struct machine *m)
 	pci_bus_destroy(m->pci);
 	m->pci = NULL;
 	m->host.pci = NULL;
+	if (m->notify.kvm)   /* after the devices: they free their own */
+		kvm_notify_destroy(&m->notify);
+	m->notify.kvm = NULL;
 	kvm_close(&m->kvm);
+	event_loop_destroy(m->loop);   /* after the devices freed their timers and watches */
+	m->loop = NULL;
+	m->host.loop_ops = NULL;
+	m->host.loop = NULL;
 	bus_destroy(&m->pio);
 	bus_destroy(&m->mmio);
 }

@@ -16,8 +16,10 @@
 #include "bus.h"
 #include "device.h"
 #include "e820.h"
+#include "event_loop.h"
 #include "guest_mem.h"
 #include "kvm.h"
+#include "kvm_notify.h"
 #include "storage.h"
 
 struct vcpu;
@@ -33,6 +35,7 @@ struct machine_config {
 	int serial_in_fd;      /* COM1's input, -1 = none */
 	uint64_t serial_limit; /* COM1's output in bytes at most (a file's cap), 0 = unlimited */
 	bool no_reboot;        /* a guest reboot ends the VM instead */
+	bool no_kvm_notify;    /* no ioeventfd/irqfd: devices trap and use KVM_SIGNAL_MSI */
 	const struct drive_spec *drives;  /* disks and CD/DVD drives (storage.h) */
 	unsigned int nr_drives;
 };
@@ -57,6 +60,8 @@ struct machine {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct dev_host host;
+	struct event_loop *loop;    /* timers, fd watches; its thread outlives reboots */
+	struct kvm_notify notify;   /* ioeventfds and irqfds, replayed into every new VM */
 
 	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
 	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
