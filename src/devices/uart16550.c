@@ -7,7 +7,7 @@
  * machine's event loop writes it out, through a watch on the output fd,
  * or from a deferred timer for a regular file (epoll cannot watch one).
  * A vCPU never calls write(2), and the loop never makes a blocking write
- * (the VMM hands a non-blocking fd: hutch_vm.c, serial_fd.c).
+ * (the VMM hands a non-blocking fd: src/vmm/serial_backend.c).
  *
  * Flow control: THRE/TEMT read set while the buffer has room for a whole
  * transmit FIFO (what Linux's 8250 driver writes per THRE interrupt), so a
@@ -204,7 +204,7 @@ static bool tx_busy(const struct uart *u)
 	if ((o->mode != OUT_WATCH && o->mode != OUT_TIMER) || (u->mcr & MCR_LOOP) ||
 	    o->dropping || o->closed || out_limit_reached(o))
 		return false;
-	return OUT_BUF_SIZE - o->len < rx_capacity(u);
+	return OUT_BUF_SIZE - o->len < rx_capacity(u);   /* the TX FIFO is as deep as the RX one */
 }
 
 /* The highest-priority pending interrupt as an IIR value (datasheet table IV). */
