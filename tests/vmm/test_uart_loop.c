@@ -5,9 +5,10 @@
  * order, with nothing written by the "vCPU" (the test's thread); input is
  * read from its pipe into the receive FIFO; a full output pipe makes the
  * transmitter busy instead of blocking the writer; destroy returns with
- * a reader that never reads.  The stall limit and its timing are tested
- * on the fake machine's virtual clock (tests/unit/test_uart16550.c); the
- * only time bounds here are generous waits for what must happen.
+ * a reader that never reads; a regular file is written up to its cap.
+ * The stall limit and its timing are tested on the fake machine's virtual
+ * clock (tests/unit/test_uart16550.c); the only time bounds here are
+ * generous waits for what must happen.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -51,9 +54,10 @@ static int64_t monotonic(void *opaque)
 	return event_loop_now_ns();
 }
 
-static void rig_up(struct rig *r)
+/* COM1 with @out_fd/@in_fd as back ends (-1: a pipe of the rig's), capped at @limit bytes. */
+static void rig_up_with(struct rig *r, int out_fd, uint64_t limit)
 {
-	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+	struct device_args args = { .out_fd = -1, .in_fd = -1, .out_limit = limit };
 	char err[256];
 
 	memset(r, 0, sizeof(*r));
@@ -65,11 +69,16 @@ static void rig_up(struct rig *r)
 				     .loop_ops = &event_loop_ops, .loop = r->loop };
 	assert_int_equal(pipe2(r->out, O_NONBLOCK), 0);
 	assert_int_equal(pipe(r->in), 0);
-	args.out_fd = r->out[1];
+	args.out_fd = out_fd >= 0 ? out_fd : r->out[1];
 	args.in_fd = r->in[0];
 	r->uart = device_create(&uart16550_model, "com1", &r->host, &args);
 	assert_non_null(r->uart);
 	assert_int_equal(event_loop_start(r->loop, err, sizeof(err)), 0);
+}
+
+static void rig_up(struct rig *r)
+{
+	rig_up_with(r, -1, 0);
 }
 
 static void rig_down(struct rig *r)
@@ -163,11 +172,36 @@ static void test_stalled_reader_never_blocks(void **state)
 	rig_down(&r);
 }
 
+/* A regular file (epoll cannot watch one): written by the loop, up to the cap. */
+static void test_file_with_cap(void **state)
+{
+	char path[] = "/tmp/hutch-uart-loop-XXXXXX";
+	int fd = mkstemp(path);
+	struct rig r;
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	rig_up_with(&r, fd, 1000);
+	for (unsigned int i = 0; i < 1500; i++)
+		outb(&r, COM1_PORT, 'f');
+	for (int i = 0; i < WAIT_MS && (fstat(fd, &st) || st.st_size < 1000); i++)
+		poll(NULL, 0, 1);
+	assert_int_equal(st.st_size, 1000);
+	assert_int_equal(uart16550_output_dropped(r.uart), 500);
+	rig_down(&r);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 1000);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_and_input),
 		cmocka_unit_test(test_stalled_reader_never_blocks),
+		cmocka_unit_test(test_file_with_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
