@@ -47,6 +47,11 @@ size_t uart16550_rx_space(struct device *dev);
  * or written by the guest while THRE read clear.
  */
 uint64_t uart16550_output_dropped(struct device *dev);
+/*
+ * uart16550: the VM is over (no vCPU runs): write what the output fd takes
+ * now without blocking, count the rest as dropped; the dropped total.
+ */
+uint64_t uart16550_output_finish(struct device *dev);
 
 /* piix3: PIRQ route control register @pirq (0 = PIRQA); 0x80 = disabled. */
 uint8_t piix3_pirq_route(struct device *dev, unsigned int pirq);

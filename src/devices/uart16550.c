@@ -708,6 +708,23 @@ uint64_t uart16550_output_dropped(struct device *dev)
 	return n;
 }
 
+uint64_t uart16550_output_finish(struct device *dev)
+{
+	struct uart *u = dev->priv;
+	struct uart_output *o = &u->out;
+	uint64_t n;
+
+	pthread_mutex_lock(&dev->lock);
+	if (o->len && (o->nonblocking || o->mode == OUT_TIMER))
+		out_flush(u);
+	o->dropped += o->len;   /* a reader still stalled now never gets these */
+	o->len = o->head = 0;
+	n = o->dropped;
+	uart_update(u);
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}
+
 /*
  * How the output fd is written: by the loop through a watch; from a
  * deferred timer if epoll cannot watch it (regular files, block devices);

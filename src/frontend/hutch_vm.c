@@ -271,10 +271,13 @@ static int start_seccomp(const struct options *o, char *err, size_t errlen)
 				      err, errlen);
 }
 
-/* Serial output lost to a stalled reader or the file cap: one line, only if any. */
+/*
+ * Serial output lost to a stalled reader (what it still had not taken at
+ * exit included) or to the file cap: one line, only if any.
+ */
 static void report_serial_dropped(struct machine *m)
 {
-	uint64_t n = m->uart ? uart16550_output_dropped(m->uart) : 0;
+	uint64_t n = m->uart ? uart16550_output_finish(m->uart) : 0;
 
 	if (n)
 		fprintf(stderr, "hutch-vm: %" PRIu64 " bytes of serial output were dropped "

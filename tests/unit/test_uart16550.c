@@ -678,6 +678,25 @@ static void test_destroy_with_stalled_reader(void **state)
 	assert_null(f->fm.watches);
 }
 
+/* At the VM's end: what the fd takes is written, the rest counts as dropped. */
+static void test_finish_counts_what_is_left(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[8192];
+
+	out(f, THR, 'o');
+	out(f, THR, 'k');
+	assert_int_equal(uart16550_output_finish(f->dev), 0);   /* the pipe had room */
+	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ok", 2);
+	stall_pipe(f);
+	for (unsigned int i = 0; i < 300; i++)
+		out(f, THR, 'x');
+	assert_int_equal(uart16550_output_finish(f->dev), 300);
+	assert_int_equal(uart16550_output_dropped(f->dev), 300);
+	assert_int_equal(fake_loop_run(&f->fm), 0);   /* nothing left to write */
+}
+
 /* A regular file: written from the loop (a deferred timer), capped by out_limit. */
 static void test_file_cap(void **state)
 {
@@ -884,6 +903,7 @@ int main(void)
 		T(test_reset_while_stalled),
 		T(test_destroy_flushes),
 		T(test_destroy_with_stalled_reader),
+		T(test_finish_counts_what_is_left),
 		cmocka_unit_test(test_file_cap),
 		cmocka_unit_test(test_file_unlimited),
 		cmocka_unit_test(test_no_loop_writes_at_once),
