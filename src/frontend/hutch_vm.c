@@ -333,11 +333,9 @@ int main(int argc, char **argv)
 	 * Everything that needs a system call the running VM never makes
 	 * again is done by now: devices, images and their I/O threads, the
 	 * control socket.  From here on the seccomp filter holds, on every
-	 * thread, before a vCPU ever enters the guest.
-	 */
-	/*
-	 * The UART reads its input itself, from a loop watch: the control
-	 * socket's loop gets none (-1), so nobody else reads stdin.
+	 * thread, before a vCPU ever enters the guest.  The UART reads its
+	 * input itself, from a loop watch: the control socket gets none (-1),
+	 * so nobody else reads stdin.
 	 */
 	if (control_open(&ctl, &m, o.control, -1, err, sizeof(err)) ||
 	    start_seccomp(&o, err, sizeof(err))) {
