@@ -2,10 +2,12 @@
 /*
  * libFuzzer target for one storage controller (FUZZ_DEVICE: "ahci",
  * "piix3-ide" or "virtio-blk") and the PCI configuration space in front
- * of it, or for one legacy ISA device ("rtc", whose port range then
- * stands in for BAR 0), driven through the fake machine (tests/fake) by
- * a program of guest actions (fuzz_device_prog.h).  FOP_PAUSE lets the
- * fake's virtual time pass, so the models' event-loop timers fire.
+ * of it, or for one legacy ISA device ("rtc", or "uart16550" with pipes
+ * as its back ends; the port range then stands in for BAR 0), driven
+ * through the fake machine (tests/fake) by a program of guest actions
+ * (fuzz_device_prog.h).  The fake machine's event loop runs after every
+ * operation; FOP_PAUSE lets its virtual time pass, so the models'
+ * event-loop timers fire.
  *
  * Each input gets a fresh machine: 2 MiB of guest RAM, the i440FX host
  * bridge (configuration mechanism #1 at 0xCF8/0xCFC, so port I/O reaches
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -103,20 +106,26 @@ struct rig {
 	struct device *isa_bridge;      /* PIIX3 01.0: IDE is its function 1 */
 	struct pci_function *fn;        /* NULL for a legacy device */
 	const struct legacy_dev *legacy;
+	uint8_t flags;
+	int out_pipe[2], in_pipe[2];    /* the UART's back ends; -1 otherwise */
 };
 
 /*
  * Legacy (ISA) devices: no PCI function, no drives.  Their port range
- * stands in for BAR 0; a reset must leave none of their timers armed
- * (the RTC's reset clears every interrupt enable: MC146818A, "RESET").
+ * stands in for BAR 0.  Where @reset_disarms, a reset must leave none of
+ * their timers armed (the RTC's reset clears every interrupt enable:
+ * MC146818A, "RESET"); the UART's reset keeps the host's output buffer,
+ * and the timers that drain it, by design.
  */
 struct legacy_dev {
 	const char *model;
 	uint16_t base, len;
+	bool reset_disarms;
 };
 
 static const struct legacy_dev legacy_devs[] = {
-	{ "rtc", RTC_PORT, 2 },
+	{ "rtc", RTC_PORT, 2, true },
+	{ "uart16550", 0x3f8, 8, false },
 };
 
 static uint8_t *guest_ram;
@@ -199,6 +208,51 @@ static void rig_bridges(struct rig *r)
 		abort();
 }
 
+/*
+ * The UART: output into a small pipe (read after each operation with
+ * FFLAG_UART_READER, else a stalled reader), input from a pipe holding a
+ * few bytes (then EOF with FFLAG_UART_EOF).
+ */
+static void rig_up_uart(struct rig *r)
+{
+	static const char input[] = "root\nls -l /\n\x03\x7f\033[A";
+	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+
+	if (pipe2(r->out_pipe, O_NONBLOCK) || pipe2(r->in_pipe, O_NONBLOCK) ||
+	    fcntl(r->out_pipe[1], F_SETPIPE_SZ, 4096) < 0 ||
+	    write(r->in_pipe[1], input, sizeof(input) - 1) != (ssize_t)(sizeof(input) - 1))
+		abort();
+	if (r->flags & FFLAG_UART_EOF) {
+		close(r->in_pipe[1]);
+		r->in_pipe[1] = -1;
+	}
+	args.out_fd = r->out_pipe[1];
+	args.in_fd = r->in_pipe[0];
+	r->dev = fake_device_create(&r->fm, model(), &args);
+	if (!r->dev) {
+		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+		abort();
+	}
+}
+
+/* After each operation: what the loop would run, and the UART's reader if it reads. */
+static void run_loop(struct rig *r)
+{
+	static uint8_t sink[4096];
+
+	fake_loop_run(&r->fm);
+	if (r->out_pipe[0] >= 0 && (r->flags & FFLAG_UART_READER))
+		while (read(r->out_pipe[0], sink, sizeof(sink)) > 0)
+			;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void rig_up(struct rig *r, uint8_t flags)
 {
 	static uint8_t cd_bytes[FUZZ_CD_BLOCKS * 2048];
@@ -208,6 +262,8 @@ static void rig_up(struct rig *r, uint8_t flags)
 
 	memset(r, 0, sizeof(*r));
 	r->disk.fd = r->cd.fd = -1;
+	r->flags = flags;
+	r->out_pipe[0] = r->out_pipe[1] = r->in_pipe[0] = r->in_pipe[1] = -1;
 	/*
 	 * One mapping for all inputs, emptied after each (rig_down): a fresh
 	 * calloc'ed 2 MiB per input cost more than the input itself.
@@ -226,6 +282,10 @@ static void rig_up(struct rig *r, uint8_t flags)
 			r->legacy = &legacy_devs[i];
 	if (r->legacy) {
 		rig_bridges(r);
+		if (mdl == &uart16550_model) {
+			rig_up_uart(r);
+			return;
+		}
 		r->dev = fake_device_create(&r->fm, mdl, NULL);
 		if (!r->dev) {
 			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
@@ -300,6 +360,10 @@ static void rig_down(struct rig *r)
 	fake_machine_destroy(&r->fm);
 	memimg_close(&r->disk);
 	memimg_close(&r->cd);
+	close_fd(&r->out_pipe[0]);
+	close_fd(&r->out_pipe[1]);
+	close_fd(&r->in_pipe[0]);
+	close_fd(&r->in_pipe[1]);
 	/* Zero pages again for the next input: only what was touched costs. */
 	if (madvise(r->ram, FUZZ_RAM_SIZE, MADV_DONTNEED))
 		abort();
@@ -426,7 +490,7 @@ static void reset(struct rig *r, bool maybe_busy)
 		oracle = e && *e == '1';
 	}
 	device_reset(r->dev);
-	if (r->legacy && fake_timers_armed(&r->fm)) {
+	if (r->legacy && r->legacy->reset_disarms && fake_timers_armed(&r->fm)) {
 		fprintf(stderr, "fuzz: %s left a timer armed across its reset\n", FUZZ_DEVICE);
 		abort();
 	}
@@ -541,6 +605,7 @@ static void run(struct rig *r, struct prog *g)
 			drain_workers();
 			undrained = false;
 		}
+		run_loop(r);
 	}
 	drain_workers();
 }

@@ -28,6 +28,8 @@
 /* The flags byte that starts an input. */
 #define FFLAG_QCOW2    0x01  /* the disk is a qcow2 image (else raw) */
 #define FFLAG_NO_MEDIA 0x02  /* AHCI, IDE: the CD drive is empty */
+#define FFLAG_UART_READER 0x04  /* UART: its output is read after each operation */
+#define FFLAG_UART_EOF    0x08  /* UART: its input ends after a few bytes */
 
 /* Guest RAM of the fuzzed machine, at guest-physical 0. */
 #define FUZZ_RAM_SIZE   (2u << 20)

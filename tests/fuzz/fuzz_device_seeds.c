@@ -816,7 +816,7 @@ static void rtc_rd(struct seed *s, uint8_t reg)
 }
 
 /* Let @ms of virtual time pass (FOP_PAUSE, at most 255 units each). */
-static void rtc_wait(struct seed *s, unsigned int ms)
+static void wait_virtual_ms(struct seed *s, unsigned int ms)
 {
 	while (ms) {
 		unsigned int n = ms > 255 ? 255 : ms;
@@ -831,7 +831,7 @@ static void rtc_wait(struct seed *s, unsigned int ms)
 static void rtc_serve(struct seed *s, unsigned int ms, unsigned int times)
 {
 	for (unsigned int i = 0; i < times; i++) {
-		rtc_wait(s, ms / times);
+		wait_virtual_ms(s, ms / times);
 		rtc_rd(s, 0x0c);
 	}
 }
@@ -885,22 +885,84 @@ static int seeds_rtc(const char *dir)
 	rtc_wr(&s, 0x0a, 0x76);
 	rtc_serve(&s, 1000, 2);
 	rtc_wr(&s, 0x0a, 0x06);
-	rtc_wait(&s, 300);
+	wait_virtual_ms(&s, 300);
 	rtc_wr(&s, 0x0a, 0x2f);
-	rtc_wait(&s, 250);
+	wait_virtual_ms(&s, 250);
 	op(&s, FOP_SAVE_LOAD);
 	rtc_serve(&s, 1500, 3);
 	op(&s, FOP_RESET);
-	rtc_wait(&s, 1000);
+	wait_virtual_ms(&s, 1000);
 	rtc_rd(&s, 0x0c);
 	ret |= seed_write(&s, dir, "rtc-divider-reset");
+	return ret;
+}
+
+/* The 16550 UART at COM1: Linux's set-up, output past the buffer and the stall limit, input. */
+#define COM1 0x3f8
+
+static void uart_linux_setup(struct seed *s)
+{
+	out(s, COM1 + 3, 1, 0x83);          /* LCR: DLAB, 8N1 */
+	out(s, COM1 + 0, 1, 0x01);          /* 115200 baud */
+	out(s, COM1 + 1, 1, 0x00);
+	out(s, COM1 + 3, 1, 0x03);
+	out(s, COM1 + 2, 1, 0xc7);          /* FIFOs on and cleared, trigger 14 */
+	out(s, COM1 + 4, 1, 0x0b);          /* DTR, RTS, OUT2 */
+	out(s, COM1 + 1, 1, 0x07);          /* IER: RDI, THRI, RLSI */
+	in(s, COM1 + 2, 1);
+	in(s, COM1 + 5, 1);
+}
+
+static int seeds_uart(const char *dir)
+{
+	static const uint8_t flag_sets[] = { 0, FFLAG_UART_READER, FFLAG_UART_EOF,
+					     FFLAG_UART_READER | FFLAG_UART_EOF };
+	struct seed s;
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(flag_sets); i++) {
+		char name[32];
+
+		/* Fill the 64 KiB buffer, wait past the 1 s stall limit, write on, read input. */
+		seed_begin(&s, flag_sets[i]);
+		uart_linux_setup(&s);
+		for (unsigned int k = 0; k < 17; k++) {
+			rep_out(&s, COM1, 1, 4096, 'a' + k);
+			in(&s, COM1 + 5, 1);
+		}
+		in(&s, COM1 + 2, 1);
+		wait_virtual_ms(&s, 1100);          /* past the 1 s stall limit */
+		in(&s, COM1 + 5, 1);
+		in(&s, COM1 + 2, 1);
+		rep_out(&s, COM1, 1, 100, 'z');
+		rep_in(&s, COM1, 1, 32);
+		op(&s, FOP_SAVE_LOAD);
+		op(&s, FOP_RESET);
+		in(&s, COM1 + 5, 1);
+		snprintf(name, sizeof(name), "uart-stall-%u", flag_sets[i]);
+		ret |= seed_write(&s, dir, name);
+
+		/* Loopback, FIFOs toggled, modem status, the divisor latch. */
+		seed_begin(&s, flag_sets[i]);
+		uart_linux_setup(&s);
+		out(&s, COM1 + 4, 1, 0x1f);
+		rep_out(&s, COM1, 1, 20, 'L');
+		in(&s, COM1 + 6, 1);
+		out(&s, COM1 + 2, 1, 0x00);
+		out(&s, COM1 + 4, 1, 0x08);
+		rep_in(&s, COM1, 1, 20);
+		out(&s, COM1 + 2, 1, 0x01);
+		in(&s, COM1 + 5, 1);
+		snprintf(name, sizeof(name), "uart-loop-%u", flag_sets[i]);
+		ret |= seed_write(&s, dir, name);
+	}
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550 OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -911,6 +973,8 @@ int main(int argc, char **argv)
 		return seeds_virtio(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "rtc"))
 		return seeds_rtc(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "uart16550"))
+		return seeds_uart(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }
