@@ -72,6 +72,7 @@ struct device_args {
 	uint32_t gsi;         /* interrupt line, 0 = model default */
 	int out_fd;           /* output back end (serial), -1 = none */
 	int in_fd;            /* input back end (serial), -1 = none */
+	uint64_t out_limit;   /* serial: bytes of output at most (a file's cap), 0 = unlimited */
 	int pci_slot;         /* PCI slot, 0 = the lowest free one */
 	const struct drive_args *drives; /* storage controllers: their drives */
 	unsigned int nr_drives;

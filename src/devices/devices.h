@@ -41,6 +41,17 @@ extern const struct device_model ahci_model;      /* ahci.c */
 size_t uart16550_receive(struct device *dev, const uint8_t *buf, size_t len);
 /* uart16550: bytes of receive FIFO space left (flow control for the back end). */
 size_t uart16550_rx_space(struct device *dev);
+/*
+ * uart16550: bytes of output lost so far: dropped while the reader stalled
+ * past the limit, beyond device_args.out_limit, after the back end failed,
+ * or written by the guest while THRE read clear.
+ */
+uint64_t uart16550_output_dropped(struct device *dev);
+/*
+ * uart16550: the VM is over (no vCPU runs): write what the output fd takes
+ * now without blocking, count the rest as dropped; the dropped total.
+ */
+uint64_t uart16550_output_finish(struct device *dev);
 
 /* piix3: PIRQ route control register @pirq (0 = PIRQA); 0x80 = disabled. */
 uint8_t piix3_pirq_route(struct device *dev, unsigned int pirq);

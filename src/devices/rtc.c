@@ -5,16 +5,22 @@
  * The clock is the host's (UTC) plus an offset the guest sets by writing
  * the time registers, so it never drifts and needs no ticking.  While the
  * guest holds register B's SET bit the time registers are plain bytes it
- * writes one by one; clearing SET turns them into the new offset.  The
- * 114 bytes of CMOS RAM (0x0e-0x7f) survive reset and guest reboots, as on
- * a real board.
+ * writes one by one; clearing SET turns them into the new offset.  While
+ * register A's divider bits stop the oscillator or hold the divider chain
+ * in reset, the clock stands still at a remembered time.  The 114 bytes of
+ * CMOS RAM (0x0e-0x7f) survive reset and guest reboots, as on a real board.
  *
- * The periodic, alarm and update-ended events are computed from the clock
- * when the guest touches the chip: every access first brings register C's
- * flags up to date and drives IRQ 8 (IRQF) from them.  The device host
- * has no timer service yet, so an interrupt is not raised while the guest
- * leaves the RTC alone; a guest that polls register C (or waits for UIP,
- * as Linux does) sees exactly the chip's behaviour.
+ * Register C's flags (periodic, alarm, update-ended) are computed from the
+ * clock: whenever the guest touches the chip, and when a timer fires,
+ * rtc_catch_up() latches the events since the last look and drives IRQ 8
+ * (IRQF) from them.  The one timer on the machine's event loop is armed
+ * only for the next event that would raise the interrupt line: nothing
+ * runs while no interrupt is enabled (a flag nobody is told about is
+ * computed when register C is read), or while IRQF is already high (the
+ * guest must read C first).  So an idle guest costs nothing, a guest with
+ * UIE costs one wake-up a second, and only PIE costs one per period.
+ * Without an event loop (dev_host.loop_ops NULL) the model still behaves
+ * exactly for a guest that polls.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -53,6 +59,7 @@
 #define A_UIP          0x80   /* update in progress, read-only */
 #define A_DV_MASK      0x70   /* divider select */
 #define A_DV_32KHZ     0x20   /* 32.768 kHz time base, divider running */
+#define A_DV_RESET     0x60   /* 11x: divider chain held in reset */
 #define A_RS_MASK      0x0f   /* periodic rate select */
 #define A_RATE_1024HZ  0x06
 /* Register B */
@@ -98,9 +105,16 @@ struct rtc {
 	uint8_t index;
 	uint8_t nmi_disabled;     /* port 0x70 bit 7; the machine has no NMI source yet */
 	uint8_t flags;            /* register C's PF/AF/UF, latched until read */
-	int64_t offset_ns;        /* guest time = host realtime + offset */
+	int64_t offset_ns;        /* guest time = host realtime + offset, while running */
+	int64_t stopped_ns;       /* guest time while the divider is stopped */
 	int64_t last_ns;          /* guest time the flags were brought up to */
+	struct host_timer *timer; /* next interrupt; NULL without an event loop */
+	int64_t armed_ns;         /* guest time the timer is armed for, or NEVER */
+	int64_t armed_offset;     /* offset_ns when it was armed */
 };
+
+#define NEVER INT64_MAX
+#define ARM_UNKNOWN INT64_MIN   /* armed_ns: arm or cancel whatever it holds */
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -119,13 +133,34 @@ static int64_t clamp_ns(int64_t ns)
 	return ns < RTC_MIN_NS ? RTC_MIN_NS : ns >= RTC_END_NS ? RTC_END_NS - 1 : ns;
 }
 
-static int64_t rtc_now_ns(const struct rtc *r)
+/*
+ * The oscillator runs and the divider chain counts only with DV = 010
+ * (datasheet, table 4: the PC's 32.768 kHz time base); any other value
+ * stops the clock, the update cycle and the periodic interrupt.
+ */
+static bool rtc_running(const struct rtc *r)
+{
+	return (r->cmos[REG_A] & A_DV_MASK) == A_DV_32KHZ;
+}
+
+static bool rtc_divider_in_reset(uint8_t a_reg)
+{
+	return (a_reg & A_DV_RESET) == A_DV_RESET;
+}
+
+/* The guest time a running clock shows now. */
+static int64_t rtc_running_ns(const struct rtc *r)
 {
 	int64_t now;
 
 	if (__builtin_add_overflow(host_ns(r), r->offset_ns, &now))
 		now = r->offset_ns < 0 ? RTC_MIN_NS : RTC_END_NS;
 	return clamp_ns(now);
+}
+
+static int64_t rtc_now_ns(const struct rtc *r)
+{
+	return rtc_running(r) ? rtc_running_ns(r) : r->stopped_ns;
 }
 
 static uint8_t to_bcd(unsigned int v) { return (uint8_t)(((v / 10) % 10) << 4 | (v % 10)); }
@@ -195,8 +230,19 @@ static void rtc_set_guest_ns(struct rtc *r, int64_t ns)
 {
 	int64_t offset;
 
-	if (!__builtin_sub_overflow(clamp_ns(ns), host_ns(r), &offset))
+	ns = clamp_ns(ns);
+	if (!rtc_running(r)) {
+		/*
+		 * A divider chain in reset has its sub-second stages cleared:
+		 * when the reset is lifted, the first update comes half a
+		 * second later (datasheet, "Divider control").
+		 */
+		if (rtc_divider_in_reset(r->cmos[REG_A]))
+			ns = floor_div(ns, NS_PER_SEC) * NS_PER_SEC + NS_PER_SEC / 2;
+		r->stopped_ns = ns;
+	} else if (!__builtin_sub_overflow(ns, host_ns(r), &offset)) {
 		r->offset_ns = offset;
+	}
 	r->last_ns = rtc_now_ns(r);
 }
 
@@ -239,13 +285,37 @@ static int rtc_alarm_field(const struct rtc *r, uint8_t idx, bool hour)
 	return (int)(hour ? rtc_decode_hour(r->cmos[REG_B], v) : rtc_decode(r->cmos[REG_B], v));
 }
 
-static bool rtc_alarm_matches(const struct rtc_alarm *a, int64_t sec)
+static void rtc_alarm_get(const struct rtc *r, struct rtc_alarm *a)
 {
-	int64_t tod = sec - floor_div(sec, SEC_PER_DAY) * SEC_PER_DAY;
+	a->sec = rtc_alarm_field(r, REG_SEC_ALARM, false);
+	a->min = rtc_alarm_field(r, REG_MIN_ALARM, false);
+	a->hour = rtc_alarm_field(r, REG_HOUR_ALARM, true);
+}
 
-	return (a->sec < 0 || a->sec == tod % 60) &&
-	       (a->min < 0 || a->min == tod / 60 % 60) &&
-	       (a->hour < 0 || a->hour == tod / 3600);
+/*
+ * The first second at or after @s whose update matches the alarm, or NEVER
+ * (a byte out of range, e.g. minute 0x75, never equals the time).  Each
+ * step jumps to the next time the most significant mismatching field
+ * takes the wanted value, so a few steps always reach the match.
+ */
+static int64_t rtc_alarm_next(const struct rtc_alarm *a, int64_t s)
+{
+	if (a->sec > 59 || a->min > 59 || a->hour > 23)
+		return NEVER;
+	for (int step = 0; step < 16; step++) {
+		int64_t day = floor_div(s, SEC_PER_DAY) * SEC_PER_DAY, tod = s - day;
+		int64_t hour = tod / 3600, min = tod / 60 % 60, sec = tod % 60;
+
+		if (a->hour >= 0 && hour != a->hour)
+			s = day + a->hour * 3600 + (hour > a->hour ? SEC_PER_DAY : 0);
+		else if (a->min >= 0 && min != a->min)
+			s = day + hour * 3600 + a->min * 60 + (min > a->min ? 3600 : 0);
+		else if (a->sec >= 0 && sec != a->sec)
+			s = day + hour * 3600 + min * 60 + a->sec + (sec > a->sec ? 60 : 0);
+		else
+			return s;
+	}
+	return NEVER;   /* not reached: three fields need at most 6 steps */
 }
 
 /* Periodic interrupt period in 32.768 kHz ticks (datasheet table 5), 0 = off. */
@@ -253,7 +323,7 @@ static int64_t rtc_periodic_ticks(const struct rtc *r)
 {
 	unsigned int rs = r->cmos[REG_A] & A_RS_MASK;
 
-	if (!rs || (r->cmos[REG_A] & A_DV_MASK) != A_DV_32KHZ)
+	if (!rs || !rtc_running(r))
 		return 0;
 	if (rs <= 2)
 		rs += 7;   /* rates 1 and 2 repeat rates 8 and 9 */
@@ -266,6 +336,15 @@ static int64_t ns_to_ticks(int64_t ns)
 	int64_t q = (int64_t)(p / NS_PER_SEC);
 
 	return q - (p % NS_PER_SEC != 0 && p < 0);
+}
+
+/* The first time in ns at or after which ns_to_ticks() reaches @ticks. */
+static int64_t ticks_to_ns_ceil(int64_t ticks)
+{
+	__int128 p = (__int128)ticks * NS_PER_SEC;
+	int64_t q = (int64_t)(p / RTC_TIMEBASE_HZ);
+
+	return q + (p % RTC_TIMEBASE_HZ != 0 && p > 0);
 }
 
 static void rtc_update_irq(struct rtc *r)
@@ -293,25 +372,93 @@ static void rtc_catch_up(struct rtc *r)
 		if (!(r->cmos[REG_B] & B_SET)) {
 			int64_t s_last = floor_div(r->last_ns, NS_PER_SEC);
 			int64_t s_now = floor_div(now, NS_PER_SEC);
-			struct rtc_alarm a = {
-				rtc_alarm_field(r, REG_SEC_ALARM, false),
-				rtc_alarm_field(r, REG_MIN_ALARM, false),
-				rtc_alarm_field(r, REG_HOUR_ALARM, true),
-			};
+			struct rtc_alarm a;
 
+			rtc_alarm_get(r, &a);
 			if (s_now > s_last)
 				r->flags |= C_UF;
-			/* The alarm pattern repeats daily: one day of updates is enough. */
-			if (s_now - s_last > SEC_PER_DAY)
-				s_last = s_now - SEC_PER_DAY;
-			for (int64_t s = s_last + 1; s <= s_now && !(r->flags & C_AF); s++)
-				if (rtc_alarm_matches(&a, s))
-					r->flags |= C_AF;
+			if (s_now > s_last && rtc_alarm_next(&a, s_last + 1) <= s_now)
+				r->flags |= C_AF;
 		}
 	}
 	/* A clock set backwards restarts the count from the new time. */
 	r->last_ns = now;
 	rtc_update_irq(r);
+}
+
+/*
+ * The guest time of the next event that would raise IRQ 8, or NEVER.  A
+ * flag already latched needs no timer (IRQF is high until register C is
+ * read, and reading it re-arms); a disabled one is computed when read.
+ */
+static int64_t rtc_next_irq_ns(const struct rtc *r)
+{
+	uint8_t b = r->cmos[REG_B];
+	int64_t now = rtc_now_ns(r), period = rtc_periodic_ticks(r), next = NEVER;
+
+	if (!rtc_running(r))
+		return NEVER;
+	if ((b & B_PIE) && !(r->flags & C_PF) && period)
+		next = ticks_to_ns_ceil((floor_div(ns_to_ticks(now), period) + 1) * period);
+	if (!(b & B_SET)) {
+		int64_t s_next = floor_div(now, NS_PER_SEC) + 1;
+
+		if ((b & B_UIE) && !(r->flags & C_UF) && s_next * NS_PER_SEC < next)
+			next = s_next * NS_PER_SEC;
+		if ((b & B_AIE) && !(r->flags & C_AF)) {
+			struct rtc_alarm a;
+			int64_t s;
+
+			rtc_alarm_get(r, &a);
+			s = rtc_alarm_next(&a, s_next);
+			/* s is within two days of a clock below RTC_END_NS: no overflow. */
+			if (s != NEVER && s * NS_PER_SEC < next)
+				next = s * NS_PER_SEC;
+		}
+	}
+	/* The clock stands still at its end: nothing happens any more. */
+	return next >= RTC_END_NS ? NEVER : next;
+}
+
+/*
+ * Arm the timer for the next interrupt, or cancel it.  Called after every
+ * change that can move that event (with the lock held), so it skips the
+ * loop call when nothing moved: a guest reading the time costs nothing.
+ */
+static void rtc_rearm(struct rtc *r)
+{
+	const struct dev_host *h = r->dev->host;
+	int64_t next, now;
+
+	if (!r->timer)
+		return;
+	next = rtc_next_irq_ns(r);
+	if (next == r->armed_ns && (next == NEVER || r->offset_ns == r->armed_offset))
+		return;
+	r->armed_ns = next;
+	r->armed_offset = r->offset_ns;
+	if (next == NEVER) {
+		host_timer_cancel(r->timer);
+		return;
+	}
+	/*
+	 * Guest time runs at the host's realtime rate; the loop's timers run
+	 * on the monotonic clock.  If the two drift apart (an NTP step), the
+	 * timer fires early or late, the callback finds out from the clock
+	 * and arms again.
+	 */
+	now = rtc_now_ns(r);
+	host_timer_arm(r->timer, h->clock_monotonic_ns(h->clock_opaque) + (next - now), 0);
+}
+
+/* The timer: on the loop thread, with dev->lock held. */
+static void rtc_timer_fired(void *opaque)
+{
+	struct rtc *r = opaque;
+
+	r->armed_ns = NEVER;   /* one-shot: it is disarmed now */
+	rtc_catch_up(r);
+	rtc_rearm(r);
 }
 
 static uint8_t rtc_read_reg(struct rtc *r, uint8_t idx)
@@ -324,7 +471,8 @@ static uint8_t rtc_read_reg(struct rtc *r, uint8_t idx)
 	case REG_A: {
 		int64_t ns = rtc_now_ns(r);
 		int64_t frac = ns - floor_div(ns, NS_PER_SEC) * NS_PER_SEC;
-		bool uip = !(r->cmos[REG_B] & B_SET) && frac >= NS_PER_SEC - UIP_WINDOW_NS;
+		bool uip = rtc_running(r) && !(r->cmos[REG_B] & B_SET) &&
+			   frac >= NS_PER_SEC - UIP_WINDOW_NS;
 
 		return (uint8_t)((r->cmos[REG_A] & (uint8_t)~A_UIP) | (uip ? A_UIP : 0));
 	}
@@ -374,6 +522,20 @@ static void rtc_write_b(struct rtc *r, uint8_t v)
 	r->cmos[REG_B] = v;
 }
 
+/*
+ * Register A.  Stopping the divider (DV other than 010: oscillator off, or
+ * the chain held in reset) freezes the clock where it stands; starting it
+ * again runs it on from there, half a second before the next update if
+ * it comes out of reset (rtc_set_guest_ns).
+ */
+static void rtc_write_a(struct rtc *r, uint8_t v)
+{
+	int64_t now = rtc_now_ns(r);
+
+	r->cmos[REG_A] = v & (uint8_t)~A_UIP;   /* UIP is read-only */
+	rtc_set_guest_ns(r, now);
+}
+
 /* A time register written with SET low: change that field, keep the rest running. */
 static void rtc_write_time_running(struct rtc *r, uint8_t idx, uint8_t v)
 {
@@ -403,7 +565,7 @@ static void rtc_write_reg(struct rtc *r, uint8_t idx, uint8_t v)
 	}
 	switch (idx) {
 	case REG_A:
-		r->cmos[REG_A] = v & (uint8_t)~A_UIP;   /* UIP is read-only */
+		rtc_write_a(r, v);
 		break;
 	case REG_B:
 		rtc_write_b(r, v);
@@ -420,11 +582,14 @@ static void rtc_write_reg(struct rtc *r, uint8_t idx, uint8_t v)
 static uint64_t rtc_read(struct device *dev, uint64_t off, unsigned int size)
 {
 	struct rtc *r = dev->priv;
+	uint8_t v;
 
 	rtc_catch_up(r);
 	if (off != RTC_DATA)
 		return 0xff;   /* the index register is write-only */
-	return rtc_read_reg(r, r->index);
+	v = rtc_read_reg(r, r->index);
+	rtc_rearm(r);   /* a read of register C makes room for the next interrupt */
+	return v;
 }
 
 static void rtc_write(struct device *dev, uint64_t off, uint64_t value, unsigned int size)
@@ -441,6 +606,7 @@ static void rtc_write(struct device *dev, uint64_t off, uint64_t value, unsigned
 	rtc_write_reg(r, r->index, v);
 	/* New enables or rates change what is pending from now on. */
 	rtc_update_irq(r);
+	rtc_rearm(r);
 }
 
 static const struct io_region_ops rtc_ops = { rtc_read, rtc_write };
@@ -454,6 +620,11 @@ static int rtc_create(struct device *dev, const struct device_args *args)
 	dev->priv = r;
 	r->dev = dev;
 	r->irq = device_irq_line(dev, args->gsi ? args->gsi : RTC_GSI);
+	/* Without an event loop (ENOSYS) interrupts come only when polled. */
+	r->timer = host_timer_new(DEV_LOOP(dev->host), &dev->lock, rtc_timer_fired, r);
+	if (!r->timer && errno != ENOSYS)
+		return -errno;
+	r->armed_ns = ARM_UNKNOWN;
 	/* Battery-fresh defaults; firmware or the guest reprograms them. */
 	r->cmos[REG_A] = A_DV_32KHZ | A_RATE_1024HZ;
 	r->cmos[REG_B] = B_24H;
@@ -477,9 +648,17 @@ static void rtc_reset(struct device *dev)
 	r->last_ns = rtc_now_ns(r);
 	r->irq_level = 0;
 	irq_line_set(&r->irq, 0);
+	/* Nothing is enabled now: no timer survives a machine reset. */
+	r->armed_ns = ARM_UNKNOWN;
+	rtc_rearm(r);
 }
 
-/* State layout: version 1 had cmos, index, offset in seconds. */
+/*
+ * State layout: version 1 had cmos, index, offset in seconds; version 2
+ * added the NMI mask, the flags, the offset in ns and the catch-up time;
+ * version 3 the stopped clock's time.  The timer is not state: load arms
+ * it again from the registers.
+ */
 static int rtc_save(struct device *dev, struct sv_writer *w)
 {
 	struct rtc *r = dev->priv;
@@ -490,6 +669,7 @@ static int rtc_save(struct device *dev, struct sv_writer *w)
 	sv_put_u8(w, r->flags);
 	sv_put_u64(w, (uint64_t)r->offset_ns);
 	sv_put_u64(w, (uint64_t)r->last_ns);
+	sv_put_u64(w, (uint64_t)r->stopped_ns);
 	return 0;
 }
 
@@ -505,6 +685,7 @@ static int rtc_load(struct device *dev, struct sv_reader *rd, uint32_t version)
 		n.flags = sv_get_u8(rd) & C_FLAGS;
 		n.offset_ns = (int64_t)sv_get_u64(rd);
 		n.last_ns = (int64_t)sv_get_u64(rd);
+		n.stopped_ns = version >= 3 ? clamp_ns((int64_t)sv_get_u64(rd)) : 0;
 	} else {
 		int64_t sec = (int64_t)sv_get_u64(rd);
 
@@ -518,20 +699,28 @@ static int rtc_load(struct device *dev, struct sv_reader *rd, uint32_t version)
 	if (!sv_reader_ok(rd, true))
 		return -EINVAL;
 	*r = n;
+	if (version < 3)
+		r->stopped_ns = rtc_running_ns(r);   /* the clock used to run on regardless */
 	r->last_ns = version < 2 ? rtc_now_ns(r) : clamp_ns(r->last_ns);
 	r->irq_level = -1;   /* drive the line to the loaded state */
 	rtc_update_irq(r);
+	r->armed_ns = ARM_UNKNOWN;
+	rtc_rearm(r);
 	return 0;
 }
 
 static void rtc_destroy(struct device *dev)
 {
-	free(dev->priv);
+	struct rtc *r = dev->priv;
+
+	if (r)
+		host_timer_free(r->timer);   /* without dev->lock (host_loop.h) */
+	free(r);
 }
 
 const struct device_model rtc_model = {
 	.name = "rtc",
-	.state_version = 2,
+	.state_version = 3,
 	.create = rtc_create,
 	.reset = rtc_reset,
 	.save = rtc_save,

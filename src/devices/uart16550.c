@@ -2,15 +2,37 @@
 /*
  * A 16550A UART (National Semiconductor PC16550D datasheet).
  *
- * Transmission is instantaneous: a byte written to THR goes straight to the
- * output back end, so THR/TSR are empty again at once and the THRE
- * interrupt follows every write.  The receive FIFO is fed by the event loop
- * (uart16550_receive), which honours uart16550_rx_space() so no input is
- * dropped.  The interrupt output is gated by MCR.OUT2, as on every PC.
+ * Transmit.  A byte the guest writes to THR goes into an output buffer
+ * that belongs to the host side (a device reset leaves it alone); the
+ * machine's event loop writes it out, through a watch on the output fd,
+ * or from a deferred timer for a regular file (epoll cannot watch one).
+ * A vCPU never calls write(2), and the loop never makes a blocking write
+ * (the VMM hands a non-blocking fd: src/vmm/serial_backend.c).
+ *
+ * Flow control: THRE/TEMT read set while the buffer has room for a whole
+ * transmit FIFO (what Linux's 8250 driver writes per THRE interrupt), so a
+ * slow reader paces the guest.  A reader that takes nothing for
+ * STALL_LIMIT_NS (a full pipe nobody reads, a terminal held by Ctrl-S)
+ * must not stop the guest for good: from then on output is dropped and
+ * counted, THRE reads empty, until the back end has drained the buffer.
+ * Every byte lost is counted (uart16550_output_dropped), never silent.
+ * An optional cap (the file back end's size limit) drops and counts too.
+ *
+ * Without a loop (hosts that offer none) a byte is written at once by the
+ * vCPU, as before the loop existed.
+ *
+ * Receive.  The UART reads its input fd from a loop watch, only while the
+ * receive FIFO has room (back-pressure: nothing is lost, a guest that does
+ * not read just stops the reads); EOF or an error ends input.
+ *
+ * The interrupt output is gated by MCR.OUT2, as on every PC.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices.h"
@@ -81,18 +103,64 @@
 
 static const uint8_t rx_trigger_levels[4] = { 1, 4, 8, 14 };
 
+/* The host side of transmission. */
+#define OUT_BUF_SIZE     (64 * 1024)              /* bytes buffered for a slow reader */
+#define STALL_LIMIT_NS   1000000000LL             /* buffer full this long: drop output */
+#define OUT_RETRY_NS     10000000LL               /* unpollable fd said EAGAIN: retry */
+#define BLOCKING_CHUNK   512                      /* blocking fd: one write of at most PIPE_BUF */
+
+enum uart_out_mode {
+	OUT_NONE,    /* no back end: bytes vanish, as on a port with nothing attached */
+	OUT_WATCH,   /* written by the loop when the fd is writable */
+	OUT_TIMER,   /* not pollable (regular file): written by the loop from a deferred timer */
+	OUT_SYNC,    /* no loop on this host: written at once by the vCPU */
+};
+
+/* What the host holds for the transmitter: a device reset leaves it alone. */
+struct uart_output {
+	int fd;
+	enum uart_out_mode mode;
+	bool nonblocking;              /* the fd has O_NONBLOCK: written until EAGAIN */
+	uint8_t *buf;                  /* ring of OUT_BUF_SIZE bytes */
+	size_t head, len;
+	struct host_watch *watch;      /* OUT_WATCH */
+	unsigned int watch_events;
+	struct host_timer *flush;      /* deferred work: OUT_TIMER's write, the cap's message */
+	bool flush_armed;
+	struct host_timer *stall;      /* fires STALL_LIMIT_NS after the buffer filled */
+	bool stall_armed;
+	bool dropping;                 /* stalled past the limit, until the buffer drains */
+	bool closed;                   /* a write failed for good: the reader is gone */
+	uint64_t limit;                /* bytes taken at most (file cap), 0 = unlimited */
+	uint64_t taken;                /* bytes taken for output */
+	uint64_t dropped;              /* bytes lost: stalled, capped, closed, overrun */
+	bool limit_hit, limit_logged;
+};
+
+struct uart_input {
+	int fd;                        /* -1 = none */
+	bool ended;                    /* EOF or a read error: no more input */
+	struct host_watch *watch;      /* pollable fds */
+	unsigned int watch_events;
+	struct host_timer *timer;      /* unpollable fds (a regular file, /dev/null) */
+	bool timer_armed;
+};
+
 struct uart {
 	struct device *dev;
-	int out_fd;
 	struct irq_line irq;
 	int irq_level;
 
 	uint8_t ier, lcr, mcr, lsr_errs, msr, scr, fcr;
 	uint16_t divisor;
 	bool thr_ipending;      /* THRE interrupt armed, not yet acknowledged */
+	bool tx_was_busy;       /* THRE was clear at the last update (for its rising edge) */
 
 	uint8_t rx[FIFO_SIZE];
 	unsigned int rx_head, rx_count;
+
+	struct uart_output out;
+	struct uart_input in;
 };
 
 static bool fifo_enabled(const struct uart *u)
@@ -103,6 +171,40 @@ static bool fifo_enabled(const struct uart *u)
 static unsigned int rx_capacity(const struct uart *u)
 {
 	return fifo_enabled(u) ? FIFO_SIZE : 1;
+}
+
+/* Receive FIFO room for the back end; none in loopback (the input is disconnected). */
+static size_t rx_space(const struct uart *u)
+{
+	return (u->mcr & MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
+}
+
+static int64_t uart_now(const struct uart *u)
+{
+	const struct dev_host *h = u->dev->host;
+
+	return h->clock_monotonic_ns ? h->clock_monotonic_ns(h->clock_opaque) : 0;
+}
+
+static bool out_limit_reached(const struct uart_output *o)
+{
+	return o->limit && o->taken >= o->limit;
+}
+
+/*
+ * THR/TSR are busy (LSR THRE and TEMT clear) only while the buffer cannot
+ * take what the guest may write on one THRE: a transmit FIFO's worth (16
+ * bytes) with FIFOs on, one byte without.  Bytes that would be dropped
+ * anyway (stalled, capped, closed) never make the guest wait.
+ */
+static bool tx_busy(const struct uart *u)
+{
+	const struct uart_output *o = &u->out;
+
+	if ((o->mode != OUT_WATCH && o->mode != OUT_TIMER) || (u->mcr & MCR_LOOP) ||
+	    o->dropping || o->closed || out_limit_reached(o))
+		return false;
+	return OUT_BUF_SIZE - o->len < rx_capacity(u);   /* the TX FIFO is as deep as the RX one */
 }
 
 /* The highest-priority pending interrupt as an IIR value (datasheet table IV). */
@@ -138,6 +240,70 @@ static void uart_update_irq(struct uart *u)
 	}
 }
 
+/*
+ * After any change to the transmitter: THRE's rising edge raises the THRE
+ * interrupt (datasheet table IV); the stall timer runs exactly while THRE
+ * is held clear; the loop is asked to write while the buffer holds bytes.
+ */
+static void tx_update(struct uart *u)
+{
+	struct uart_output *o = &u->out;
+	bool busy = tx_busy(u);
+
+	if (busy)
+		u->thr_ipending = false;
+	else if (u->tx_was_busy)
+		u->thr_ipending = true;
+	u->tx_was_busy = busy;
+	if (busy && !o->stall_armed) {
+		host_timer_arm(o->stall, uart_now(u) + STALL_LIMIT_NS, 0);
+		o->stall_armed = true;
+	} else if (!busy && o->stall_armed) {
+		host_timer_cancel(o->stall);
+		o->stall_armed = false;
+	}
+	if (o->mode == OUT_WATCH) {
+		unsigned int want = o->len ? HOST_FD_OUT : 0;
+
+		if (want != o->watch_events) {
+			host_watch_set(o->watch, want);
+			o->watch_events = want;
+		}
+	}
+	if (o->flush && !o->flush_armed &&
+	    ((o->mode == OUT_TIMER && o->len) || (o->limit_hit && !o->limit_logged))) {
+		host_timer_arm(o->flush, 0, 0);   /* a deadline in the past: run on the loop soon */
+		o->flush_armed = true;
+	}
+}
+
+/* Input back-pressure: read the back end only while the receive FIFO has room. */
+static void rx_update(struct uart *u)
+{
+	struct uart_input *in = &u->in;
+	bool want = in->fd >= 0 && !in->ended && rx_space(u) > 0;
+
+	if (in->watch) {
+		unsigned int events = want ? HOST_FD_IN : 0;
+
+		if (events != in->watch_events) {
+			host_watch_set(in->watch, events);
+			in->watch_events = events;
+		}
+	} else if (in->timer && want && !in->timer_armed) {
+		host_timer_arm(in->timer, 0, 0);
+		in->timer_armed = true;
+	}
+}
+
+/* After every register access and back-end event, with dev->lock held. */
+static void uart_update(struct uart *u)
+{
+	tx_update(u);
+	rx_update(u);
+	uart_update_irq(u);
+}
+
 static void rx_push(struct uart *u, uint8_t c)
 {
 	if (u->rx_count >= rx_capacity(u)) {
@@ -160,32 +326,217 @@ static uint8_t rx_pop(struct uart *u)
 	return c;
 }
 
-/*
- * Write to the back end, retrying interrupted and partial writes.  A closed
- * or full (non-blocking) back end loses output, never stops the guest.
- */
-static void uart_output(int fd, const uint8_t *buf, size_t len)
+/* The back end is gone (EPIPE, EIO, a hang-up): what it still owed is lost, and counted. */
+static void out_close(struct uart *u, int err)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	struct uart_output *o = &u->out;
 
+	device_log(u->dev, "serial output: %s; further output is dropped",
+		   err ? strerror(err) : "the reader hung up");
+	o->closed = true;
+	o->dropped += o->len;
+	o->len = 0;
+}
+
+/*
+ * Loop thread: write what the buffer holds as far as the fd takes it
+ * without blocking.  A blocking fd (not one the VMM hands over) gets one
+ * write of at most PIPE_BUF per readiness, which poll promises to take.
+ * Returns false if the fd said EAGAIN with bytes left.
+ */
+static bool out_flush(struct uart *u)
+{
+	struct uart_output *o = &u->out;
+	bool one_write = !o->nonblocking && o->mode == OUT_WATCH;
+
+	while (o->len && !o->closed) {
+		size_t chunk = OUT_BUF_SIZE - o->head < o->len ? OUT_BUF_SIZE - o->head : o->len;
+		ssize_t n;
+
+		if (one_write && chunk > BLOCKING_CHUNK)
+			chunk = BLOCKING_CHUNK;
+		n = write(o->fd, o->buf + o->head, chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (n <= 0) {
+			out_close(u, n < 0 ? errno : 0);
+			break;
+		}
+		o->head = (o->head + (size_t)n) % OUT_BUF_SIZE;
+		o->len -= (size_t)n;
+		if (one_write)
+			break;
 	}
+	if (!o->len) {
+		o->head = 0;
+		o->dropping = false;   /* the reader caught up: output is normal again */
+	}
+	return true;
+}
+
+static void out_log_limit(struct uart *u)
+{
+	struct uart_output *o = &u->out;
+
+	o->limit_logged = true;
+	device_log(u->dev, "serial output reached its limit of %llu bytes (--serial-limit); "
+		   "further output is dropped", (unsigned long long)o->limit);
+}
+
+/* Loop thread, dev->lock held: the output fd is writable (or has hung up). */
+static void uart_out_ready(void *opaque, unsigned int revents)
+{
+	struct uart *u = opaque;
+
+	if (u->out.len)
+		out_flush(u);
+	else if (revents & HOST_FD_ERR)
+		out_close(u, 0);   /* hung up with nothing to write: the next write would fail */
+	uart_update(u);
+}
+
+/* Loop thread, dev->lock held: the deferred write to an unpollable fd. */
+static void uart_out_flush_timer(void *opaque)
+{
+	struct uart *u = opaque;
+	struct uart_output *o = &u->out;
+
+	o->flush_armed = false;
+	if (o->limit_hit && !o->limit_logged)
+		out_log_limit(u);
+	if (!out_flush(u) && o->mode == OUT_TIMER) {
+		host_timer_arm(o->flush, uart_now(u) + OUT_RETRY_NS, 0);
+		o->flush_armed = true;
+	}
+	uart_update(u);
+}
+
+/* Loop thread, dev->lock held: the buffer stayed full for STALL_LIMIT_NS. */
+static void uart_out_stalled(void *opaque)
+{
+	struct uart *u = opaque;
+
+	u->out.stall_armed = false;
+	if (tx_busy(u))
+		u->out.dropping = true;   /* until out_flush empties the buffer */
+	uart_update(u);
+}
+
+/*
+ * No loop on this host: the vCPU writes, as before the loop existed.  A
+ * non-blocking fd that is full is waited for up to STALL_LIMIT_NS, then
+ * output is dropped (and counted) until a write goes through again.
+ */
+static void out_write_now(struct uart *u, uint8_t c)
+{
+	struct uart_output *o = &u->out;
+
+	for (;;) {
+		struct pollfd p = { .fd = o->fd, .events = POLLOUT };
+		ssize_t n = write(o->fd, &c, 1);
+		int err = n < 0 ? errno : EIO;
+
+		if (n == 1) {
+			o->taken++;
+			o->dropping = false;
+			return;
+		}
+		if (err == EINTR)
+			continue;
+		if (err == EAGAIN || err == EWOULDBLOCK) {
+			/* A kick (pause, poweroff) interrupts the wait: then dropped too. */
+			if (!o->dropping && poll(&p, 1, (int)(STALL_LIMIT_NS / 1000000)) > 0)
+				continue;
+			o->dropping = true;
+		} else {
+			out_close(u, err);
+		}
+		o->dropped++;
+		return;
+	}
+}
+
+/* vCPU, dev->lock held: a byte the guest transmits, for the back end. */
+static void out_put(struct uart *u, uint8_t c)
+{
+	struct uart_output *o = &u->out;
+
+	if (o->mode == OUT_NONE)
+		return;
+	if (o->closed) {
+		o->dropped++;
+		return;
+	}
+	if (out_limit_reached(o)) {
+		o->dropped++;
+		if (!o->limit_hit) {
+			o->limit_hit = true;   /* said once, from the loop: stderr may block */
+			if (o->mode == OUT_SYNC)
+				out_log_limit(u);
+		}
+		return;
+	}
+	if (o->mode == OUT_SYNC) {
+		out_write_now(u, c);
+		return;
+	}
+	/* Stalled, or THR written while THRE read clear (an overrun): lost, and counted. */
+	if (o->dropping || o->len == OUT_BUF_SIZE) {
+		o->dropped++;
+		return;
+	}
+	o->buf[(o->head + o->len) % OUT_BUF_SIZE] = c;
+	o->len++;
+	o->taken++;
 }
 
 static void uart_transmit(struct uart *u, uint8_t c)
 {
-	if (u->mcr & MCR_LOOP) {
+	if (u->mcr & MCR_LOOP)
 		rx_push(u, c);
-	} else if (u->out_fd >= 0) {
-		uart_output(u->out_fd, &c, 1);
+	else
+		out_put(u, c);
+	/* THR is empty again at once unless the buffer is now full (tx_update). */
+	u->thr_ipending = !tx_busy(u);
+}
+
+/* Loop thread, dev->lock held: read what the receive FIFO has room for. */
+static void in_read(struct uart *u)
+{
+	struct uart_input *in = &u->in;
+	uint8_t buf[FIFO_SIZE];
+	size_t space = rx_space(u);
+	ssize_t n;
+
+	if (in->fd < 0 || in->ended || !space)
+		return;
+	do
+		n = read(in->fd, buf, space);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			rx_push(u, buf[i]);
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		in->ended = true;   /* EOF or an error: the guest just gets no more input */
 	}
-	u->thr_ipending = true;
+}
+
+static void uart_in_ready(void *opaque, unsigned int revents)
+{
+	(void)revents;   /* a hang-up still lets the data before it be read; then EOF */
+	in_read(opaque);
+	uart_update(opaque);
+}
+
+static void uart_in_timer(void *opaque)
+{
+	struct uart *u = opaque;
+
+	u->in.timer_armed = false;
+	in_read(u);
+	uart_update(u);
 }
 
 /* Modem status inputs; in loopback the outputs are wired back (MCR bit 4 "Loop"). */
@@ -247,7 +598,8 @@ static uint64_t uart_read(struct device *dev, uint64_t off, unsigned int size)
 		v = u->mcr;
 		break;
 	case UART_LSR:
-		v = (uint8_t)(LSR_THRE | LSR_TEMT | u->lsr_errs | (u->rx_count ? LSR_DR : 0));
+		v = (uint8_t)((tx_busy(u) ? 0 : LSR_THRE | LSR_TEMT) | u->lsr_errs |
+			      (u->rx_count ? LSR_DR : 0));
 		u->lsr_errs = 0;   /* error bits clear on read */
 		break;
 	case UART_MSR:
@@ -258,7 +610,7 @@ static uint64_t uart_read(struct device *dev, uint64_t off, unsigned int size)
 		v = u->scr;
 		break;
 	}
-	uart_update_irq(u);
+	uart_update(u);   /* an RBR read makes room: input may be read again */
 	return v;
 }
 
@@ -281,13 +633,13 @@ static void uart_write(struct device *dev, uint64_t off, uint64_t value, unsigne
 			u->divisor = (uint16_t)((u->divisor & 0x00ff) | v << 8);
 		} else {
 			/*
-			 * A write with ETBEI set while THR is empty (always, here)
-			 * raises the THRE interrupt again, even if it was already
+			 * A write with ETBEI set while THR is empty raises the
+			 * THRE interrupt again, even if it was already
 			 * enabled and acknowledged: Linux's startup test writes
 			 * IER=THRI, reads IIR, IER=0, IER=THRI and expects THRE
 			 * again, else it marks the port UART_BUG_THRE.
 			 */
-			if (v & IER_THRI)
+			if ((v & IER_THRI) && !tx_busy(u))
 				u->thr_ipending = true;
 			u->ier = v & IER_MASK;
 		}
@@ -316,7 +668,7 @@ static void uart_write(struct device *dev, uint64_t off, uint64_t value, unsigne
 		u->scr = v;
 		break;
 	}
-	uart_update_irq(u);
+	uart_update(u);
 }
 
 static const struct io_region_ops uart_ops = { uart_read, uart_write };
@@ -327,7 +679,7 @@ size_t uart16550_rx_space(struct device *dev)
 	size_t space;
 
 	pthread_mutex_lock(&dev->lock);
-	space = (u->mcr & MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
+	space = rx_space(u);
 	pthread_mutex_unlock(&dev->lock);
 	return space;
 }
@@ -338,29 +690,121 @@ size_t uart16550_receive(struct device *dev, const uint8_t *buf, size_t len)
 	size_t taken = 0;
 
 	pthread_mutex_lock(&dev->lock);
-	if (!(u->mcr & MCR_LOOP)) {   /* in loopback the serial input is disconnected */
-		while (taken < len && u->rx_count < rx_capacity(u))
-			rx_push(u, buf[taken++]);
-		uart_update_irq(u);
-	}
+	while (taken < len && rx_space(u))
+		rx_push(u, buf[taken++]);
+	uart_update(u);
 	pthread_mutex_unlock(&dev->lock);
 	return taken;
+}
+
+uint64_t uart16550_output_dropped(struct device *dev)
+{
+	struct uart *u = dev->priv;
+	uint64_t n;
+
+	pthread_mutex_lock(&dev->lock);
+	n = u->out.dropped;
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}
+
+uint64_t uart16550_output_finish(struct device *dev)
+{
+	struct uart *u = dev->priv;
+	struct uart_output *o = &u->out;
+	uint64_t n;
+
+	pthread_mutex_lock(&dev->lock);
+	if (o->len && (o->nonblocking || o->mode == OUT_TIMER))
+		out_flush(u);
+	o->dropped += o->len;   /* a reader still stalled now never gets these */
+	o->len = o->head = 0;
+	n = o->dropped;
+	uart_update(u);
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}
+
+/*
+ * How the output fd is written: by the loop through a watch; from a
+ * deferred timer if epoll cannot watch it (regular files, block devices);
+ * by the vCPU if the host has no loop.  Only a failed allocation fails.
+ */
+static int out_open(struct uart *u, const struct device_args *args)
+{
+	struct uart_output *o = &u->out;
+	struct device *dev = u->dev;
+	struct dev_host *h = dev->host;
+	struct stat st;
+	int flags;
+
+	o->fd = args->out_fd;
+	o->limit = args->out_limit;
+	if (o->fd < 0) {
+		o->mode = OUT_NONE;
+		return 0;
+	}
+	flags = fcntl(o->fd, F_GETFL);
+	o->nonblocking = flags >= 0 && (flags & O_NONBLOCK);
+	o->mode = OUT_SYNC;
+	o->stall = host_timer_new(DEV_LOOP(h), &dev->lock, uart_out_stalled, u);
+	o->flush = host_timer_new(DEV_LOOP(h), &dev->lock, uart_out_flush_timer, u);
+	if (!o->stall || !o->flush)
+		return errno == ENOMEM ? -ENOMEM : 0;   /* ENOSYS: no loop, write at once */
+	o->buf = malloc(OUT_BUF_SIZE);
+	if (!o->buf)
+		return -ENOMEM;
+	if (fstat(o->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		o->mode = OUT_TIMER;
+		return 0;
+	}
+	o->watch = host_watch_new(DEV_LOOP(h), o->fd, 0, &dev->lock, uart_out_ready, u);
+	/* epoll refuses some fds (EPERM: /dev/null...): the timer writes them. */
+	o->mode = o->watch ? OUT_WATCH : OUT_TIMER;
+	return 0;
+}
+
+/* The input fd: a watch, or a deferred timer for an fd epoll refuses. */
+static int in_open(struct uart *u, const struct device_args *args)
+{
+	struct uart_input *in = &u->in;
+	struct device *dev = u->dev;
+	struct dev_host *h = dev->host;
+	struct stat st;
+
+	in->fd = args->in_fd;
+	if (in->fd < 0 || !h->loop_ops)
+		return 0;   /* no loop: the VMM feeds uart16550_receive() */
+	if (fstat(in->fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		in->watch = host_watch_new(DEV_LOOP(h), in->fd, 0, &dev->lock, uart_in_ready, u);
+	if (!in->watch)
+		in->timer = host_timer_new(DEV_LOOP(h), &dev->lock, uart_in_timer, u);
+	if (!in->watch && !in->timer)
+		return errno == ENOMEM ? -ENOMEM : 0;
+	return 0;
 }
 
 static int uart_create(struct device *dev, const struct device_args *args)
 {
 	struct uart *u = calloc(1, sizeof(*u));
+	int ret;
 
 	if (!u)
 		return -ENOMEM;
 	dev->priv = u;
 	u->dev = dev;
-	u->out_fd = args->out_fd;
+	u->in.fd = u->out.fd = -1;
 	u->irq = device_irq_line(dev, args->gsi ? args->gsi : COM1_GSI);
-	return bus_register(dev->host->pio, args->base ? args->base : COM1_PORT,
-			    UART_NR_REGS, &uart_ops, dev, dev->id);
+	ret = out_open(u, args);
+	if (!ret)
+		ret = in_open(u, args);
+	if (!ret)
+		ret = bus_register(dev->host->pio, args->base ? args->base : COM1_PORT,
+				   UART_NR_REGS, &uart_ops, dev, dev->id);
+	return ret;
 }
 
+/* The registers reset; what the host buffered for output is kept and still written. */
 static void uart_reset(struct device *dev)
 {
 	struct uart *u = dev->priv;
@@ -370,10 +814,12 @@ static void uart_reset(struct device *dev)
 	u->mcr = 0;
 	u->msr = uart_modem_inputs(u);
 	u->divisor = 12;   /* 9600 baud, as firmware leaves it */
-	u->thr_ipending = false;
 	u->rx_head = u->rx_count = 0;
+	u->tx_was_busy = tx_busy(u);
+	u->thr_ipending = false;
 	u->irq_level = 0;
 	irq_line_set(&u->irq, 0);
+	uart_update(u);
 }
 
 static int uart_save(struct device *dev, struct sv_writer *w)
@@ -419,14 +865,37 @@ static int uart_load(struct device *dev, struct sv_reader *r, uint32_t version)
 	if (!sv_reader_ok(r, true) || n.rx_count > rx_capacity(&n))
 		return -EINVAL;
 	*u = n;
+	u->tx_was_busy = tx_busy(u);
 	u->irq_level = -1;   /* drive the line to the loaded state */
-	uart_update_irq(u);
+	uart_update(u);
 	return 0;
 }
 
+/*
+ * Free the loop's handles first (not under dev->lock: a free waits for a
+ * callback in progress), then write what the fd takes without blocking;
+ * what a stalled reader never took is lost, and said so.
+ */
 static void uart_destroy(struct device *dev)
 {
-	free(dev->priv);
+	struct uart *u = dev->priv;
+	struct uart_output *o;
+
+	if (!u)
+		return;
+	o = &u->out;
+	host_watch_free(u->in.watch);
+	host_timer_free(u->in.timer);
+	host_watch_free(o->watch);
+	host_timer_free(o->flush);
+	host_timer_free(o->stall);
+	if (o->len && (o->nonblocking || o->mode == OUT_TIMER))
+		out_flush(u);
+	if (o->len)
+		device_log(dev, "%zu bytes of serial output were never written (the reader stalled)",
+			   o->len);
+	free(o->buf);
+	free(u);
 }
 
 const struct device_model uart16550_model = {

@@ -21,14 +21,18 @@
 #include "thread.h"
 #include "boot_linux.h"
 #include "control.h"
+#include "devices.h"
 #include "machine.h"
 #include "seccomp.h"
+#include "serial_backend.h"
 
 #define EXIT_USAGE 2
 
 struct options {
 	struct machine_config mc;
 	const char *serial;
+	const char *serial_limit;     /* --serial-limit as given, NULL = the default */
+	enum serial_fd_kind serial_kind;
 	const char *control;
 	const char *state_file;
 	bool no_seccomp;
@@ -46,6 +50,8 @@ static void usage(FILE *f)
 		"  --memory MiB         guest RAM (default 512)\n"
 		"  --cpus N             vCPUs (default 1)\n"
 		"  --serial MODE        COM1: stdio (default), file:PATH, or none\n"
+		"  --serial-limit SIZE  file:PATH grows to SIZE bytes at most, then output is\n"
+		"                       dropped (K/M/G suffixes; 0 = unlimited; default 64M)\n"
 		"  --drive SPEC         a disk or CD/DVD drive (repeatable):\n"
 		"                       file=PATH[,format=raw|qcow2|vdi|vmdk][,if=virtio|sata|ide]\n"
 		"                       [,media=disk|cdrom][,readonly=on][,port=N]\n"
@@ -95,7 +101,8 @@ static uint64_t parse_number(const char *opt, const char *s, uint64_t min, uint6
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
-	       OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE, OPT_CONTROL, OPT_STATE, OPT_HELP,
+	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
+	       OPT_CONTROL, OPT_STATE, OPT_HELP,
 	       OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -104,6 +111,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "serial-limit", required_argument, NULL, OPT_SERIAL_LIMIT },
 		{ "drive", required_argument, NULL, OPT_DRIVE },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
@@ -136,6 +144,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->mc.cpus = (unsigned int)parse_number("--cpus", optarg, 1, 1024, "vCPUs");
 			break;
 		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_SERIAL_LIMIT:
+			if (serial_parse_size(optarg, &o->mc.serial_limit))
+				die_usage("--serial-limit '%s': expected a size in bytes, with an optional "
+					  "K, M or G suffix (0 = unlimited)", optarg);
+			o->serial_limit = optarg;
+			break;
 		case OPT_DRIVE: {
 			char err[512];
 
@@ -167,13 +181,23 @@ static void parse_options(int argc, char **argv, struct options *o)
 		die_usage("no --kernel given (firmware boot from disks is not supported yet)");
 }
 
+/*
+ * COM1's fds.  The UART's output is written by the event loop, which must
+ * never block: stdout gets a non-blocking fd of its own (serial_backend.h).
+ * The size cap applies to a file only: a pipe or terminal does not fill a disk.
+ */
 static void open_serial(struct options *o)
 {
 	o->mc.serial_in_fd = -1;
 	o->mc.serial_out_fd = -1;
+	o->serial_kind = SERIAL_FD_AS_IS;
+	if (strncmp(o->serial, "file:", 5))
+		o->mc.serial_limit = 0;
+	else if (!o->serial_limit)
+		o->mc.serial_limit = SERIAL_FILE_LIMIT_DEFAULT;
 	if (!strcmp(o->serial, "stdio")) {
 		o->mc.serial_in_fd = STDIN_FILENO;
-		o->mc.serial_out_fd = STDOUT_FILENO;
+		o->mc.serial_out_fd = serial_output_fd(STDOUT_FILENO, &o->serial_kind);
 	} else if (!strncmp(o->serial, "file:", 5) && o->serial[5]) {
 		int fd = open(o->serial + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -247,6 +271,19 @@ static int start_seccomp(const struct options *o, char *err, size_t errlen)
 				      err, errlen);
 }
 
+/*
+ * Serial output lost to a stalled reader (what it still had not taken at
+ * exit included) or to the file cap: one line, only if any.
+ */
+static void report_serial_dropped(struct machine *m)
+{
+	uint64_t n = m->uart ? uart16550_output_finish(m->uart) : 0;
+
+	if (n)
+		fprintf(stderr, "hutch-vm: %" PRIu64 " bytes of serial output were dropped "
+			"(the reader stalled, or the --serial-limit was reached)\n", n);
+}
+
 /* fds 0-2 must be open, or /dev/kvm or a vCPU could become "stdin". */
 static void ensure_std_fds(void)
 {
@@ -296,9 +333,10 @@ int main(int argc, char **argv)
 	 * Everything that needs a system call the running VM never makes
 	 * again is done by now: devices, images and their I/O threads, the
 	 * control socket.  From here on the seccomp filter holds, on every
-	 * thread, before a vCPU ever enters the guest.
+	 * thread, before a vCPU ever enters the guest.  The UART reads its
+	 * input itself, from a loop watch.
 	 */
-	if (control_open(&ctl, &m, o.control, o.mc.serial_in_fd, err, sizeof(err)) ||
+	if (control_open(&ctl, &m, o.control, err, sizeof(err)) ||
 	    start_seccomp(&o, err, sizeof(err))) {
 		fprintf(stderr, "hutch-vm: error: %s\n", err);
 		write_state(o.state_file, "aborted %s", err);
@@ -349,7 +387,10 @@ int main(int argc, char **argv)
 		break;
 	}
 	control_stop(&ctl);
+	report_serial_dropped(&m);
 	machine_destroy(&m);
+	if (o.serial_kind == SERIAL_FD_SHARED)   /* give the socket back as it came */
+		fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) & ~O_NONBLOCK);
 	for (unsigned int i = 0; i < o.mc.nr_drives; i++)
 		drive_spec_free(&o.drives[i]);
 	return status;

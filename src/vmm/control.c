@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,37 +10,30 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "thread.h"
 #include "control.h"
+#include "event_loop.h"
 #include "devices.h"
 #include "machine.h"
 
-#define MAX_CLIENTS  16
 #define MAX_LINE     1024
 
-struct client {
+struct control_client {
+	struct vm_control *c;
 	int fd;
+	struct host_watch *watch;
+	struct host_timer *pause_timer;   /* the pause's time limit */
 	char buf[MAX_LINE + 1];
 	size_t len;
 	/*
 	 * A 'pause' answered when the vCPUs have parked, not before: until
-	 * then this client's later requests wait in buf, so its answers
-	 * stay in order, while other clients are served.
+	 * then this client's later requests wait in buf (it is not read), so
+	 * its answers stay in order, while other clients are served.
 	 */
 	bool pause_waiting;
-	int64_t pause_deadline_ms;
+	int64_t pause_deadline_ns;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(int fd, const char *fmt, ...)
@@ -63,7 +54,7 @@ static void reply(int fd, const char *fmt, ...)
 	(void)send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static void control_handle(struct vm_control *c, struct client *cl, char *req)
+static void control_handle(struct vm_control *c, struct control_client *cl, char *req)
 {
 	struct machine *m = c->m;
 	int fd = cl->fd;
@@ -91,7 +82,10 @@ static void control_handle(struct vm_control *c, struct client *cl, char *req)
 			reply(fd, "ok");
 		} else {
 			cl->pause_waiting = true;   /* answered by control_pause_progress */
-			cl->pause_deadline_ms = now_ms() + c->pause_timeout_ms;
+			cl->pause_deadline_ns = event_loop_now_ns() +
+						(int64_t)c->pause_timeout_ms * 1000000;
+			host_timer_arm(cl->pause_timer, cl->pause_deadline_ns, 0);
+			host_watch_set(cl->watch, 0);
 		}
 	} else if (!strcmp(req, "resume")) {
 		machine_resume(m);
@@ -119,7 +113,7 @@ static void control_handle(struct vm_control *c, struct client *cl, char *req)
 }
 
 /* Handle the complete lines in a client's buffer, until one must wait. */
-static void control_client_lines(struct vm_control *c, struct client *cl)
+static void control_client_lines(struct vm_control *c, struct control_client *cl)
 {
 	char *nl;
 
@@ -133,7 +127,7 @@ static void control_client_lines(struct vm_control *c, struct client *cl)
 }
 
 /* Read what a client sent; handle complete lines.  false = drop the client. */
-static bool control_client_input(struct vm_control *c, struct client *cl)
+static bool control_client_input(struct vm_control *c, struct control_client *cl)
 {
 	ssize_t n = read(cl->fd, cl->buf + cl->len, MAX_LINE - cl->len);
 
@@ -150,17 +144,35 @@ static bool control_client_input(struct vm_control *c, struct client *cl)
 }
 
 /*
+ * Forget a client (c->lock held, on the loop thread: its watch and timer
+ * are freed without waiting, even from the client's own callback).
+ */
+static void control_drop_client(struct vm_control *c, unsigned int i)
+{
+	struct control_client *cl = c->clients[i];
+
+	host_watch_free(cl->watch);
+	host_timer_free(cl->pause_timer);
+	close(cl->fd);
+	free(cl);
+	c->clients[i] = c->clients[--c->nr_clients];
+	host_watch_set(c->listen_watch, HOST_FD_IN);   /* room for one more */
+}
+
+/*
  * Answer the clients waiting for a pause: "ok" once every vCPU is parked;
  * an error if the pause ended without completing (a resume or reset came
  * first) or did not complete in time.  A timed-out pause is undone, so
- * the VM is running and says so: never half paused.
+ * the VM is running and says so: never half paused.  Called whenever
+ * the answer may have changed: the machine's pause eventfd, a pause's
+ * timer, and after every request handled (a 'resume' ends a pause).
  */
-static void control_pause_progress(struct vm_control *c, struct client *clients, unsigned int nr)
+static void control_pause_progress(struct vm_control *c)
 {
-	int64_t now = now_ms();
+	int64_t now = event_loop_now_ns();
 
-	for (unsigned int i = 0; i < nr; i++) {
-		struct client *cl = &clients[i];
+	for (unsigned int i = 0; i < c->nr_clients; i++) {
+		struct control_client *cl = c->clients[i];
 		enum machine_pause_state st;
 
 		if (!cl->pause_waiting)
@@ -171,7 +183,7 @@ static void control_pause_progress(struct vm_control *c, struct client *clients,
 			reply(cl->fd, "ok");
 		} else if (st == MACHINE_RUNNING) {
 			reply(cl->fd, "error cannot pause: the VM was resumed or reset before every vCPU stopped");
-		} else if (now >= cl->pause_deadline_ms) {
+		} else if (now >= cl->pause_deadline_ns) {
 			machine_resume(c->m);
 			reply(cl->fd, "error cannot pause: the vCPUs did not stop within %u ms; the VM keeps running",
 			      c->pause_timeout_ms);
@@ -179,118 +191,85 @@ static void control_pause_progress(struct vm_control *c, struct client *clients,
 			continue;
 		}
 		cl->pause_waiting = false;
+		host_timer_cancel(cl->pause_timer);
+		host_watch_set(cl->watch, HOST_FD_IN);
 		control_client_lines(c, cl);   /* its requests that waited */
 	}
 }
 
-/* Milliseconds until the first pause deadline, or -1 if none. */
-static int control_pause_timeout(const struct client *clients, unsigned int nr)
+static unsigned int client_index(const struct vm_control *c, const struct control_client *cl)
 {
-	int64_t now = now_ms(), first = -1;
+	unsigned int i = 0;
 
-	for (unsigned int i = 0; i < nr; i++) {
-		int64_t left;
-
-		if (!clients[i].pause_waiting)
-			continue;
-		left = clients[i].pause_deadline_ms - now;
-		if (left < 0)
-			left = 0;
-		if (first < 0 || left < first)
-			first = left;
-	}
-	return first > INT32_MAX ? INT32_MAX : (int)first;
+	while (i < c->nr_clients && c->clients[i] != cl)
+		i++;
+	return i;
 }
 
-static void serial_input(struct vm_control *c)
+/* A client sent something, or hung up (loop thread, c->lock held). */
+static void control_client_ready(void *opaque, unsigned int revents)
 {
-	uint8_t buf[64];
-	size_t space = uart16550_rx_space(c->m->uart);
-	ssize_t n;
+	struct control_client *cl = opaque;
+	struct vm_control *c = cl->c;
+	unsigned int i = client_index(c, cl);
 
-	if (space > sizeof(buf))
-		space = sizeof(buf);
-	n = read(c->serial_in_fd, buf, space);
-	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-		c->serial_in_fd = -1;  /* EOF: the guest just gets no more input */
+	if (i == c->nr_clients)
+		return;
+	if (!(revents & HOST_FD_IN) || !control_client_input(c, cl))
+		control_drop_client(c, i);
+	control_pause_progress(c);
+}
+
+static void control_pause_timer(void *opaque)
+{
+	struct control_client *cl = opaque;
+
+	control_pause_progress(cl->c);
+}
+
+static void control_pause_event(void *opaque, unsigned int revents)
+{
+	struct vm_control *c = opaque;
+	uint64_t v;
+
+	(void)revents;
+	(void)!read(c->pause_fd, &v, sizeof(v));
+	control_pause_progress(c);
+}
+
+static void control_accept(void *opaque, unsigned int revents)
+{
+	struct vm_control *c = opaque;
+	struct machine *m = c->m;
+	struct control_client *cl;
+	int fd;
+
+	(void)revents;
+	if (c->nr_clients == CONTROL_MAX_CLIENTS) {
+		host_watch_set(c->listen_watch, 0);   /* the backlog waits until one leaves */
 		return;
 	}
-	if (n > 0)
-		uart16550_receive(c->m->uart, buf, (size_t)n);
-}
-
-static void *control_thread(void *arg)
-{
-	struct vm_control *c = arg;
-	struct client clients[MAX_CLIENTS];
-	unsigned int nr = 0;
-
-	pthread_setname_np(pthread_self(), "event-loop");
-	for (;;) {
-		struct pollfd pfd[4 + MAX_CLIENTS];
-		unsigned int n = 0, first_client;
-		int serial_slot = -1, listen_slot = -1, timeout, pause_timeout;
-		uint64_t events;
-
-		timeout = -1;
-		pfd[n++] = (struct pollfd){ .fd = c->wake_fd[0], .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = c->pause_fd, .events = POLLIN };
-		if (c->serial_in_fd >= 0) {
-			/* Back-pressure: leave input unread while the UART's FIFO is full. */
-			if (uart16550_rx_space(c->m->uart)) {
-				serial_slot = (int)n;
-				pfd[n++] = (struct pollfd){ .fd = c->serial_in_fd, .events = POLLIN };
-			} else {
-				timeout = 10;
-			}
-		}
-		if (c->listen_fd >= 0 && nr < MAX_CLIENTS) {
-			listen_slot = (int)n;
-			pfd[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
-		}
-		first_client = n;
-		/* A client waiting for its pause is not read meanwhile (its buffer is bounded). */
-		for (unsigned int i = 0; i < nr; i++)
-			pfd[n++] = (struct pollfd){ .fd = clients[i].fd,
-						    .events = clients[i].pause_waiting ? 0 : POLLIN };
-		pause_timeout = control_pause_timeout(clients, nr);
-		if (pause_timeout >= 0 && (timeout < 0 || pause_timeout < timeout))
-			timeout = pause_timeout;
-
-		if (poll(pfd, n, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[0].revents)
-			break;
-		if (pfd[1].revents)
-			(void)!read(c->pause_fd, &events, sizeof(events));
-		if (serial_slot >= 0 && pfd[serial_slot].revents)
-			serial_input(c);
-		for (unsigned int i = nr; i-- > 0;) {
-			if (!pfd[first_client + i].revents)
-				continue;
-			/* POLLHUP/POLLERR of a waiting client: it is gone, drop it. */
-			if (clients[i].pause_waiting || !control_client_input(c, &clients[i])) {
-				close(clients[i].fd);
-				clients[i] = clients[--nr];
-			}
-		}
-		/* After the requests: a 'resume' just handled ends a pause in progress too. */
-		control_pause_progress(c, clients, nr);
-		if (listen_slot >= 0 && (pfd[listen_slot].revents & POLLIN)) {
-			int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-			if (fd >= 0) {
-				clients[nr] = (struct client){ .fd = fd };
-				nr++;
-			}
-		}
+	fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	cl = calloc(1, sizeof(*cl));
+	if (cl) {
+		cl->c = c;
+		cl->fd = fd;
+		cl->pause_timer = host_timer_new(&event_loop_ops, m->loop, &c->lock,
+						 control_pause_timer, cl);
+		if (cl->pause_timer)
+			cl->watch = host_watch_new(&event_loop_ops, m->loop, fd, HOST_FD_IN, &c->lock,
+						   control_client_ready, cl);
 	}
-	for (unsigned int i = 0; i < nr; i++)
-		close(clients[i].fd);
-	return NULL;
+	if (!cl || !cl->watch) {
+		if (cl)
+			host_timer_free(cl->pause_timer);
+		free(cl);
+		close(fd);
+		return;
+	}
+	c->clients[c->nr_clients++] = cl;
 }
 
 static int control_bind(struct vm_control *c, const char *path, char *err, size_t errlen)
@@ -333,19 +312,18 @@ fail:
 }
 
 int control_open(struct vm_control *c, struct machine *m, const char *sock_path,
-		 int serial_in_fd, char *err, size_t errlen)
+		 char *err, size_t errlen)
 {
 	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->m = m;
 	c->listen_fd = -1;
-	c->wake_fd[0] = c->wake_fd[1] = -1;
-	c->serial_in_fd = serial_in_fd;
 	c->pause_timeout_ms = CONTROL_PAUSE_TIMEOUT_MS;
+	pthread_mutex_init(&c->lock, NULL);
 	c->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->pause_fd < 0 || pipe2(c->wake_fd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "event loop: %s", strerror(errno));
+	if (c->pause_fd < 0) {
+		snprintf(err, errlen, "control: %s", strerror(errno));
 		return -errno;
 	}
 	if (sock_path) {
@@ -359,26 +337,64 @@ int control_open(struct vm_control *c, struct machine *m, const char *sock_path,
 
 int control_start(struct vm_control *c, char *err, size_t errlen)
 {
-	int ret;
+	struct machine *m = c->m;
 
-	pthread_mutex_lock(&c->m->lock);
-	c->m->pause_notify_fd = c->pause_fd;
-	pthread_mutex_unlock(&c->m->lock);
-	ret = hutch_thread_create(&c->thread, control_thread, c);
-	if (ret) {
-		snprintf(err, errlen, "starting the event loop: %s", strerror(ret));
-		return -ret;
+	if (!m->loop) {
+		snprintf(err, errlen, "control: the machine has no event loop");
+		return -EINVAL;
 	}
-	c->running = true;
+	pthread_mutex_lock(&m->lock);
+	m->pause_notify_fd = c->pause_fd;
+	pthread_mutex_unlock(&m->lock);
+	c->started = true;
+	c->pause_watch = host_watch_new(&event_loop_ops, m->loop, c->pause_fd, HOST_FD_IN, &c->lock,
+					control_pause_event, c);
+	if (c->pause_watch && c->listen_fd >= 0)
+		c->listen_watch = host_watch_new(&event_loop_ops, m->loop, c->listen_fd, HOST_FD_IN,
+						 &c->lock, control_accept, c);
+	if (!c->pause_watch || (c->listen_fd >= 0 && !c->listen_watch)) {
+		snprintf(err, errlen, "control: watching the socket: %s", strerror(errno));
+		return -EIO;
+	}
 	return 0;
 }
 
 void control_stop(struct vm_control *c)
 {
-	if (c->running) {
-		(void)!write(c->wake_fd[1], "q", 1);
-		pthread_join(c->thread, NULL);
-		c->running = false;
+	struct control_client *clients[CONTROL_MAX_CLIENTS];
+	struct host_watch *listen_watch, *pause_watch;
+	unsigned int nr;
+
+	if (!c->m)
+		return;   /* never opened */
+	/*
+	 * Under c->lock no control callback runs, and one the loop is about
+	 * to run re-checks its watch or timer under that lock: with every
+	 * interest dropped and every timer cancelled, none will.  The frees
+	 * come after the lock (a free waits for a callback still running).
+	 */
+	pthread_mutex_lock(&c->lock);
+	listen_watch = c->listen_watch;
+	pause_watch = c->pause_watch;
+	host_watch_set(listen_watch, 0);
+	host_watch_set(pause_watch, 0);
+	nr = c->nr_clients;
+	for (unsigned int i = 0; i < nr; i++) {
+		clients[i] = c->clients[i];
+		host_watch_set(clients[i]->watch, 0);
+		host_timer_cancel(clients[i]->pause_timer);
+	}
+	c->nr_clients = 0;
+	c->listen_watch = c->pause_watch = NULL;
+	pthread_mutex_unlock(&c->lock);
+
+	host_watch_free(listen_watch);
+	host_watch_free(pause_watch);
+	for (unsigned int i = 0; i < nr; i++) {
+		host_watch_free(clients[i]->watch);
+		host_timer_free(clients[i]->pause_timer);
+		close(clients[i]->fd);
+		free(clients[i]);
 	}
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
@@ -388,17 +404,12 @@ void control_stop(struct vm_control *c)
 		free(c->sock_path);
 		c->sock_path = NULL;
 	}
-	if (c->m) {
-		pthread_mutex_lock(&c->m->lock);
-		if (c->m->pause_notify_fd == c->pause_fd)
-			c->m->pause_notify_fd = -1;
-		pthread_mutex_unlock(&c->m->lock);
-	}
-	for (int i = 0; i < 2; i++)
-		if (c->wake_fd[i] >= 0)
-			close(c->wake_fd[i]);
-	c->wake_fd[0] = c->wake_fd[1] = -1;
+	pthread_mutex_lock(&c->m->lock);
+	if (c->m->pause_notify_fd == c->pause_fd)
+		c->m->pause_notify_fd = -1;
+	pthread_mutex_unlock(&c->m->lock);
 	if (c->pause_fd >= 0)
 		close(c->pause_fd);
 	c->pause_fd = -1;
+	c->started = false;
 }

@@ -21,6 +21,13 @@
  * its object is busy; a free on the loop thread (from a callback) cannot
  * wait for itself and leaves the memory to the loop instead.
  *
+ * host_loop.h forbids freeing a timer or watch while holding its lock;
+ * this loop survives it anyway (a device reset that drops its doorbells
+ * under dev->lock is an easy mistake): while the loop waits for a
+ * callback's lock it looks every millisecond whether the object was
+ * freed meanwhile, and gives the callback up if so, so the free that
+ * holds the lock and waits for the loop is not waiting forever.
+ *
  * Watches freed while the loop runs are not released at once: the loop
  * may hold their pointers in the batch epoll_wait returned.  They go on a
  * zombie list that the loop empties before its next epoll_wait.
@@ -55,7 +62,8 @@ struct el_timer {
 	int64_t deadline, period;
 	uint64_t seq;             /* arming order, breaks deadline ties */
 	size_t heap_idx;          /* NOT_QUEUED = not armed */
-	bool dead;                /* freed by its own callback: the loop frees it */
+	bool dead;                /* freed: the loop must not call it any more */
+	bool loop_frees;          /* freed by its own callback: the loop releases it */
 };
 
 struct el_watch {
@@ -274,10 +282,11 @@ static void el_timer_free(struct host_timer *ht)
 	pthread_mutex_lock(&l->mu);
 	heap_remove(l, t);
 	l->nr_timers--;
+	t->dead = true;
 	if (l->busy == t) {
 		if (on_loop_thread(l)) {
 			/* Its own callback frees it: the loop releases it on return. */
-			t->dead = true;
+			t->loop_frees = true;
 			pthread_mutex_unlock(&l->mu);
 			return;
 		}
@@ -289,6 +298,36 @@ static void el_timer_free(struct host_timer *ht)
 }
 
 /*
+ * Take @lock (NULL: none) for the callback of an object the loop marked
+ * busy, unless the object is freed meanwhile: its free may be the one
+ * holding @lock, waiting for the loop.  false = freed, give it up.
+ */
+static bool lock_callback(struct event_loop *l, pthread_mutex_t *lock, const bool *dead)
+{
+	if (!lock || pthread_mutex_trylock(lock) == 0)
+		return true;
+	for (;;) {
+		struct timespec ts;
+		bool gone;
+
+		/* timedlock's clock is CLOCK_REALTIME; a step of it only delays the re-check. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_mutex_timedlock(lock, &ts) == 0)
+			return true;
+		pthread_mutex_lock(&l->mu);
+		gone = *dead;
+		pthread_mutex_unlock(&l->mu);
+		if (gone)
+			return false;
+	}
+}
+
+/*
  * Run the first timer if it is due at @now.  false if none is.  The
  * check is made again under the timer's lock: whoever holds that lock
  * may have cancelled or moved it meanwhile.
@@ -296,7 +335,7 @@ static void el_timer_free(struct host_timer *ht)
 static bool run_first_timer(struct event_loop *l, int64_t now)
 {
 	struct el_timer *t;
-	bool due, dead;
+	bool due = false, loop_frees;
 
 	pthread_mutex_lock(&l->mu);
 	t = l->nr_heap ? l->heap[0] : NULL;
@@ -307,8 +346,8 @@ static bool run_first_timer(struct event_loop *l, int64_t now)
 	l->busy = t;
 	pthread_mutex_unlock(&l->mu);
 
-	if (t->lock)
-		pthread_mutex_lock(t->lock);
+	if (!lock_callback(l, t->lock, &t->dead))
+		goto done;
 	pthread_mutex_lock(&l->mu);
 	due = t->heap_idx != NOT_QUEUED && t->deadline <= now;
 	if (due) {
@@ -327,13 +366,14 @@ static bool run_first_timer(struct event_loop *l, int64_t now)
 		t->fn(t->opaque);
 	if (t->lock)
 		pthread_mutex_unlock(t->lock);
-
+done:
+	/* A timer freed elsewhere may be released the moment busy is cleared. */
 	pthread_mutex_lock(&l->mu);
 	l->busy = NULL;
-	dead = t->dead;
+	loop_frees = t->loop_frees;
 	pthread_cond_broadcast(&l->idle);
 	pthread_mutex_unlock(&l->mu);
-	if (dead)
+	if (loop_frees)
 		free(t);
 	return true;
 }
@@ -514,16 +554,16 @@ static void run_watch(struct event_loop *l, struct el_watch *w, unsigned int rev
 	if (!go)
 		return;
 
-	if (w->lock)
-		pthread_mutex_lock(w->lock);
-	pthread_mutex_lock(&l->mu);
-	revents &= w->events | HOST_FD_ERR;
-	go = !w->dead && w->events && revents;
-	pthread_mutex_unlock(&l->mu);
-	if (go)
-		w->fn(w->opaque, revents);
-	if (w->lock)
-		pthread_mutex_unlock(w->lock);
+	if (lock_callback(l, w->lock, &w->dead)) {
+		pthread_mutex_lock(&l->mu);
+		revents &= w->events | HOST_FD_ERR;
+		go = !w->dead && w->events && revents;
+		pthread_mutex_unlock(&l->mu);
+		if (go)
+			w->fn(w->opaque, revents);
+		if (w->lock)
+			pthread_mutex_unlock(w->lock);
+	}
 
 	pthread_mutex_lock(&l->mu);
 	l->busy = NULL;

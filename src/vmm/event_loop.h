@@ -10,6 +10,19 @@
  * event_loop as the `loop` argument.  The KVM shortcuts (ioeventfd,
  * irqfd) are not served here but by kvm_notify.c, which builds on these
  * watches; event_loop_ops returns ENOSYS for them.
+ *
+ * Beyond host_loop.h's contract: inside any loop callback (on the loop
+ * thread) a free never waits, so a callback may free its own timer or
+ * watch, or another one; and a free made while holding the object's
+ * registered lock (which host_loop.h forbids) does not deadlock here:
+ * the loop gives up a callback whose object was freed while it waited
+ * for the lock.  Devices should still keep host_loop.h's rule.
+ *
+ * One watch per fd number (epoll refuses a second: watch_new fails with
+ * EEXIST); ask for HOST_FD_IN | HOST_FD_OUT on one watch instead.  A file
+ * epoll cannot watch (regular file, /dev/null) is always ready, as
+ * poll(2) has it: its callback runs every time round while it has an
+ * interest.
  */
 #ifndef HUTCH_EVENT_LOOP_H
 #define HUTCH_EVENT_LOOP_H

@@ -144,7 +144,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 {
 	struct device_args none = { .out_fd = -1, .in_fd = -1 };
 	struct device_args com1 = { .base = COM1_PORT, .gsi = COM1_GSI,
-				    .out_fd = cfg->serial_out_fd, .in_fd = cfg->serial_in_fd };
+				    .out_fd = cfg->serial_out_fd, .in_fd = cfg->serial_in_fd,
+				    .out_limit = cfg->serial_limit };
 	unsigned int max_cpus;
 	int ret;
 

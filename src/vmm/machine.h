@@ -33,6 +33,7 @@ struct machine_config {
 	unsigned int cpus;
 	int serial_out_fd;     /* where COM1's output goes, -1 = nowhere */
 	int serial_in_fd;      /* COM1's input, -1 = none */
+	uint64_t serial_limit; /* COM1's output in bytes at most (a file's cap), 0 = unlimited */
 	bool no_reboot;        /* a guest reboot ends the VM instead */
 	bool no_kvm_notify;    /* no ioeventfd/irqfd: devices trap and use KVM_SIGNAL_MSI */
 	const struct drive_spec *drives;  /* disks and CD/DVD drives (storage.h) */

@@ -83,8 +83,10 @@ static const struct syscall_rule rules[] = {
 	/*
 	 * KVM: KVM_RUN on every vCPU exit; KVM_IRQ_LINE and KVM_SIGNAL_MSI
 	 * from the devices; at every (re)boot KVM_CREATE_VM, memory slots,
-	 * KVM_CREATE_VCPU and the register set-up.  TCGETS is stdio's
-	 * isatty() on the console.
+	 * KVM_CREATE_VCPU and the register set-up; KVM_IOEVENTFD, KVM_IRQFD
+	 * and KVM_SET_GSI_ROUTING when devices register doorbells and MSIs
+	 * and at every reboot (kvm_notify.c; all of type KVMIO, so this one
+	 * rule covers them).  TCGETS is stdio's isatty() on the console.
 	 */
 	{ __NR_ioctl, RULE_IOCTL },
 	/* Locks and condition variables; the event loop's and vCPUs' sleeps. */
@@ -137,7 +139,12 @@ static const struct syscall_rule rules[] = {
 	{ __NR_sendmsg, RULE_ALLOW },
 	{ __NR_recvmsg, RULE_ALLOW },
 	{ __NR_shutdown, RULE_ALLOW },
-	/* Event loops (the control thread; epoll/eventfd/timerfd for the I/O threads). */
+	/*
+	 * The VM's event loop (event_loop.c: epoll_wait on its thread,
+	 * epoll_ctl and timerfd_settime from any thread arming a timer or
+	 * changing a watch; its thread starts before the filter and gets it
+	 * by TSYNC); eventfds for ioeventfd/irqfd and the I/O threads.
+	 */
 	{ __NR_epoll_create1, RULE_ALLOW },
 	{ __NR_epoll_ctl, RULE_ALLOW },
 	{ __NR_epoll_wait, RULE_ALLOW },

@@ -2,16 +2,19 @@
 /*
  * libFuzzer target for one storage controller (FUZZ_DEVICE: "ahci",
  * "piix3-ide" or "virtio-blk") and the PCI configuration space in front
- * of it, driven through the fake machine (tests/fake) by a program of
- * guest actions (fuzz_device_prog.h).
+ * of it, or for one legacy ISA device ("rtc", or "uart16550" with pipes
+ * as its back ends; the port range then stands in for BAR 0), driven
+ * through the fake machine (tests/fake) by a program of guest actions
+ * (fuzz_device_prog.h).  The fake machine's event loop runs after every
+ * operation; FOP_PAUSE lets its virtual time pass, so the models'
+ * event-loop timers fire.
  *
  * Each input gets a fresh machine: 2 MiB of guest RAM, the i440FX host
  * bridge (configuration mechanism #1 at 0xCF8/0xCFC, so port I/O reaches
  * the configuration space of every function) and the PIIX3 ISA bridge as
  * on the real machine, the controller on PCI bus 0 (IDE at 01.1, AHCI or
  * virtio-blk at 02.0) with a 1 MiB disk (raw, or qcow2 if the flags byte says so)
- * (with ioeventfds and irqfds offered and the event loop run after each
- * operation if it says so)
+ * (and ioeventfds and irqfds offered, if FFLAG_LOOP says so)
  * and, for AHCI and IDE, a small CD, all in memfds, so nothing of one
  * input survives into the next.  The device's I/O threads are waited for
  * after each operation and stopped before the machine is freed.
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -101,7 +105,28 @@ struct rig {
 	struct device *dev;
 	struct device *host_bridge;     /* i440FX: 0xCF8/0xCFC reach every function */
 	struct device *isa_bridge;      /* PIIX3 01.0: IDE is its function 1 */
-	struct pci_function *fn;
+	struct pci_function *fn;        /* NULL for a legacy device */
+	const struct legacy_dev *legacy;
+	uint8_t flags;
+	int out_pipe[2], in_pipe[2];    /* the UART's back ends; -1 otherwise */
+};
+
+/*
+ * Legacy (ISA) devices: no PCI function, no drives.  Their port range
+ * stands in for BAR 0.  Where @reset_disarms, a reset must leave none of
+ * their timers armed (the RTC's reset clears every interrupt enable:
+ * MC146818A, "RESET"); the UART's reset keeps the host's output buffer,
+ * and the timers that drain it, by design.
+ */
+struct legacy_dev {
+	const char *model;
+	uint16_t base, len;
+	bool reset_disarms;
+};
+
+static const struct legacy_dev legacy_devs[] = {
+	{ "rtc", RTC_PORT, 2, true },
+	{ "uart16550", 0x3f8, 8, false },
 };
 
 static uint8_t *guest_ram;
@@ -175,6 +200,60 @@ static const struct device_model *model(void)
 	return mdl;
 }
 
+/* The host and ISA bridges, as on the real machine. */
+static void rig_bridges(struct rig *r)
+{
+	r->host_bridge = fake_device_create(&r->fm, &i440fx_model, NULL);
+	r->isa_bridge = fake_device_create(&r->fm, &piix3_model, NULL);
+	if (!r->host_bridge || !r->isa_bridge)
+		abort();
+}
+
+/*
+ * The UART: output into a small pipe (read after each operation with
+ * FFLAG_UART_READER, else a stalled reader), input from a pipe holding a
+ * few bytes (then EOF with FFLAG_UART_EOF).
+ */
+static void rig_up_uart(struct rig *r)
+{
+	static const char input[] = "root\nls -l /\n\x03\x7f\033[A";
+	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+
+	if (pipe2(r->out_pipe, O_NONBLOCK) || pipe2(r->in_pipe, O_NONBLOCK) ||
+	    fcntl(r->out_pipe[1], F_SETPIPE_SZ, 4096) < 0 ||
+	    write(r->in_pipe[1], input, sizeof(input) - 1) != (ssize_t)(sizeof(input) - 1))
+		abort();
+	if (r->flags & FFLAG_UART_EOF) {
+		close(r->in_pipe[1]);
+		r->in_pipe[1] = -1;
+	}
+	args.out_fd = r->out_pipe[1];
+	args.in_fd = r->in_pipe[0];
+	r->dev = fake_device_create(&r->fm, model(), &args);
+	if (!r->dev) {
+		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+		abort();
+	}
+}
+
+/* After each operation: what the loop would run, and the UART's reader if it reads. */
+static void run_loop(struct rig *r)
+{
+	static uint8_t sink[4096];
+
+	fake_loop_run(&r->fm);
+	if (r->out_pipe[0] >= 0 && (r->flags & FFLAG_UART_READER))
+		while (read(r->out_pipe[0], sink, sizeof(sink)) > 0)
+			;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void rig_up(struct rig *r, uint8_t flags)
 {
 	static uint8_t cd_bytes[FUZZ_CD_BLOCKS * 2048];
@@ -184,6 +263,8 @@ static void rig_up(struct rig *r, uint8_t flags)
 
 	memset(r, 0, sizeof(*r));
 	r->disk.fd = r->cd.fd = -1;
+	r->flags = flags;
+	r->out_pipe[0] = r->out_pipe[1] = r->in_pipe[0] = r->in_pipe[1] = -1;
 	/*
 	 * One mapping for all inputs, emptied after each (rig_down): a fresh
 	 * calloc'ed 2 MiB per input cost more than the input itself.
@@ -198,6 +279,22 @@ static void rig_up(struct rig *r, uint8_t flags)
 	if (fake_machine_init(&r->fm, 0) || gm_add_region(&r->fm.mem, 0, FUZZ_RAM_SIZE, r->ram))
 		abort();
 	r->fm.offer_ioeventfd = r->fm.offer_irqfd = flags & FFLAG_LOOP;
+	for (unsigned int i = 0; i < sizeof(legacy_devs) / sizeof(legacy_devs[0]); i++)
+		if (!strcmp(legacy_devs[i].model, mdl->name))
+			r->legacy = &legacy_devs[i];
+	if (r->legacy) {
+		rig_bridges(r);
+		if (mdl == &uart16550_model) {
+			rig_up_uart(r);
+			return;
+		}
+		r->dev = fake_device_create(&r->fm, mdl, NULL);
+		if (!r->dev) {
+			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+			abort();
+		}
+		return;
+	}
 	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,
 		    qcow2 ? qcow2_template_len : 0, qcow2 ? qcow2_template_len : FUZZ_DISK_SIZE, 0);
 	r->drives[0] = (struct drive_args){ .img = r->disk.blk, .port = 0, .serial = "FUZZDISK" };
@@ -217,10 +314,7 @@ static void rig_up(struct rig *r, uint8_t flags)
 	} else {
 		args.nr_queues = 2;
 	}
-	r->host_bridge = fake_device_create(&r->fm, &i440fx_model, NULL);
-	r->isa_bridge = fake_device_create(&r->fm, &piix3_model, NULL);
-	if (!r->host_bridge || !r->isa_bridge)
-		abort();
+	rig_bridges(r);
 	r->dev = fake_device_create(&r->fm, mdl, &args);
 	if (!r->dev) {
 		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
@@ -268,6 +362,10 @@ static void rig_down(struct rig *r)
 	fake_machine_destroy(&r->fm);
 	memimg_close(&r->disk);
 	memimg_close(&r->cd);
+	close_fd(&r->out_pipe[0]);
+	close_fd(&r->out_pipe[1]);
+	close_fd(&r->in_pipe[0]);
+	close_fd(&r->in_pipe[1]);
 	/* Zero pages again for the next input: only what was touched costs. */
 	if (madvise(r->ram, FUZZ_RAM_SIZE, MADV_DONTNEED))
 		abort();
@@ -297,9 +395,18 @@ static void bar_access(struct rig *r, struct prog *g, bool write)
 	uint64_t off = take(g, 4);
 	unsigned int width = fuzz_width((uint8_t)take(g, 1));
 	uint64_t value = write ? take(g, 8) : 0;
-	const struct pci_bar *b = &r->fn->bars[bar];
+	const struct pci_bar *b;
 	uint64_t addr;
 
+	if (r->legacy) {
+		addr = r->legacy->base + off % r->legacy->len;
+		if (write)
+			fake_pio_write(&r->fm, (uint16_t)addr, (uint32_t)value, width > 4 ? 4 : width);
+		else
+			(void)fake_pio_read(&r->fm, (uint16_t)addr, width > 4 ? 4 : width);
+		return;
+	}
+	b = &r->fn->bars[bar];
 	if (b->type == PCI_BAR_UNUSED || !b->size)
 		return;
 	/* Where the guest programmed the BAR, decoding on or not. */
@@ -385,6 +492,10 @@ static void reset(struct rig *r, bool maybe_busy)
 		oracle = e && *e == '1';
 	}
 	device_reset(r->dev);
+	if (r->legacy && r->legacy->reset_disarms && fake_timers_armed(&r->fm)) {
+		fprintf(stderr, "fuzz: %s left a timer armed across its reset\n", FUZZ_DEVICE);
+		abort();
+	}
 	if (!oracle || !maybe_busy)
 		return;
 	if (!copy && !(copy = malloc(FUZZ_RAM_SIZE)))
@@ -445,11 +556,15 @@ static void run(struct rig *r, struct prog *g)
 		case FOP_CFG_WRITE:
 			port = (uint16_t)take(g, 1);
 			width = pio_width(g);
-			fake_pci_cfg_write(&r->fm, r->fn->devfn, port, (uint32_t)take(g, 4), width);
+			v = (uint32_t)take(g, 4);
+			if (r->fn)
+				fake_pci_cfg_write(&r->fm, r->fn->devfn, port, v, width);
 			break;
 		case FOP_CFG_READ:
 			port = (uint16_t)take(g, 1);
-			(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, pio_width(g));
+			width = pio_width(g);
+			if (r->fn)
+				(void)fake_pci_cfg_read(&r->fm, r->fn->devfn, port, width);
 			break;
 		case FOP_RAM_WRITE:
 			ram_write(r, g);
@@ -471,17 +586,20 @@ static void run(struct rig *r, struct prog *g)
 			save_load(r);
 			break;
 		case FOP_PAUSE:
-			v = (uint32_t)take(g, 1) * 10;
+			count = (unsigned int)take(g, 1);
+			v = count * 10;
 			if (v > FUZZ_MAX_PAUSE_US - paused_us)
 				v = FUZZ_MAX_PAUSE_US - paused_us;
+			/* Real time only helps a thread that may be running. */
+			if (!undrained)
+				v = 0;
 			paused_us += v;
 			if (v)
 				usleep(v);
+			/* Virtual time is free: timers fire without sleeping. */
+			fake_advance(&r->fm, (int64_t)count * FUZZ_PAUSE_VIRTUAL_NS);
 			break;
 		}
-		/* What the loop thread would do meanwhile (registering ioeventfds, their kicks). */
-		if (r->fm.offer_ioeventfd)
-			fake_loop_run(&r->fm);
 		if (async) {
 			async--;
 			undrained = true;
@@ -489,6 +607,7 @@ static void run(struct rig *r, struct prog *g)
 			drain_workers();
 			undrained = false;
 		}
+		run_loop(r);
 	}
 	drain_workers();
 }

@@ -28,8 +28,9 @@
 /* The flags byte that starts an input. */
 #define FFLAG_QCOW2    0x01  /* the disk is a qcow2 image (else raw) */
 #define FFLAG_NO_MEDIA 0x02  /* AHCI, IDE: the CD drive is empty */
-#define FFLAG_LOOP     0x04  /* the machine offers ioeventfds and irqfds; its
-			      * event loop runs after each operation */
+#define FFLAG_UART_READER 0x04  /* UART: its output is read after each operation */
+#define FFLAG_UART_EOF    0x08  /* UART: its input ends after a few bytes */
+#define FFLAG_LOOP        0x10  /* storage: the machine offers ioeventfds and irqfds */
 
 /* Guest RAM of the fuzzed machine, at guest-physical 0. */
 #define FUZZ_RAM_SIZE   (2u << 20)
@@ -38,6 +39,7 @@
 #define FUZZ_MAX_OPS    512u          /* operations run per input, at most */
 #define FUZZ_MAX_REP    4096u         /* FOP_PIO_REP_* repeat count, at most */
 #define FUZZ_MAX_PAUSE_US 5000u       /* FOP_PAUSE time per input, at most */
+#define FUZZ_PAUSE_VIRTUAL_NS 1000000u /* FOP_PAUSE: virtual time per unit of n (1 ms) */
 
 enum fuzz_op {
 	/* bar u8, off u32, width u8, value u64: write at the BAR's current
@@ -70,8 +72,10 @@ enum fuzz_op {
 	FOP_ASYNC,
 	/* save the device's state and load it back into the same device */
 	FOP_SAVE_LOAD,
-	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input), so an
-	 * I/O thread left running by FOP_ASYNC gets into its request */
+	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input) if an
+	 * I/O thread left running by FOP_ASYNC may be busy, so it gets into
+	 * its request; and let n * FUZZ_PAUSE_VIRTUAL_NS pass on the fake
+	 * machine's virtual clock, firing the timers that fall due */
 	FOP_PAUSE,
 	FOP_COUNT
 };

@@ -3,7 +3,7 @@
  * Seed corpora for the device fuzz targets, written at run time (no binary
  * corpus lives in the tree):
  *
- *   fuzz_device_seeds ahci|piix3-ide|virtio-blk OUTDIR
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc OUTDIR
  *
  * Each seed is a program (fuzz_device_prog.h) that does what a driver
  * does: enable the PCI function, bring the controller up, build the
@@ -810,10 +810,168 @@ static int seeds_virtio(const char *dir)
 	return ret;
 }
 
+/* ---- RTC (MC146818A): its ports 0x70/0x71 are BAR 0's offsets 0 and 1 ---- */
+
+static void rtc_wr(struct seed *s, uint8_t reg, uint8_t v)
+{
+	bar_wr(s, 0, 0, 1, reg);
+	bar_wr(s, 0, 1, 1, v);
+}
+
+static void rtc_rd(struct seed *s, uint8_t reg)
+{
+	bar_wr(s, 0, 0, 1, reg);
+	bar_rd(s, 0, 1, 1);
+}
+
+/* Let @ms of virtual time pass (FOP_PAUSE, at most 255 units each). */
+static void wait_virtual_ms(struct seed *s, unsigned int ms)
+{
+	while (ms) {
+		unsigned int n = ms > 255 ? 255 : ms;
+
+		op(s, FOP_PAUSE);
+		put(s, n, 1);
+		ms -= n;
+	}
+}
+
+/* The guest's interrupt handler: read register C a few times over @ms. */
+static void rtc_serve(struct seed *s, unsigned int ms, unsigned int times)
+{
+	for (unsigned int i = 0; i < times; i++) {
+		wait_virtual_ms(s, ms / times);
+		rtc_rd(s, 0x0c);
+	}
+}
+
+static int seeds_rtc(const char *dir)
+{
+	static const uint8_t set_time[][2] = {
+		{ 0x00, 0x58 }, { 0x02, 0x59 }, { 0x04, 0x23 }, { 0x07, 0x31 },
+		{ 0x08, 0x12 }, { 0x09, 0x99 }, { 0x32, 0x19 },
+	};
+	struct seed s;
+	int ret = 0;
+
+	/* Set the time the way Linux does (SET, the fields, SET off), then
+	 * update-ended interrupts and the time read back. */
+	seed_begin(&s, 0);
+	rtc_wr(&s, 0x0b, 0x82);
+	for (unsigned int i = 0; i < sizeof(set_time) / sizeof(set_time[0]); i++)
+		rtc_wr(&s, set_time[i][0], set_time[i][1]);
+	rtc_wr(&s, 0x0b, 0x12);
+	rtc_serve(&s, 3000, 6);
+	for (uint8_t r = 0; r <= 0x0d; r++)
+		rtc_rd(&s, r);
+	rtc_rd(&s, 0x32);
+	ret |= seed_write(&s, dir, "rtc-set-uie");
+	/* Periodic interrupts at every rate, served. */
+	seed_begin(&s, 0);
+	rtc_wr(&s, 0x0b, 0x42);
+	for (uint8_t rs = 1; rs <= 15; rs++) {
+		rtc_wr(&s, 0x0a, (uint8_t)(0x20 | rs));
+		rtc_serve(&s, 20, 4);
+	}
+	ret |= seed_write(&s, dir, "rtc-pie-rates");
+	/* Alarms: fixed, don't care, binary 12-hour. */
+	seed_begin(&s, 0);
+	rtc_wr(&s, 0x01, 0xc0);
+	rtc_wr(&s, 0x03, 0xff);
+	rtc_wr(&s, 0x05, 0xc0);
+	rtc_wr(&s, 0x0b, 0x22);
+	rtc_serve(&s, 2000, 4);
+	rtc_wr(&s, 0x0b, 0x24);
+	rtc_wr(&s, 0x01, 30);
+	rtc_wr(&s, 0x03, 0);
+	rtc_wr(&s, 0x05, 0x81);
+	rtc_serve(&s, 1000, 2);
+	ret |= seed_write(&s, dir, "rtc-alarm");
+	/* The divider: reset, off, on; save/load mid-period; a device reset
+	 * with every interrupt enabled. */
+	seed_begin(&s, 0);
+	rtc_wr(&s, 0x0b, 0x72);
+	rtc_wr(&s, 0x0a, 0x76);
+	rtc_serve(&s, 1000, 2);
+	rtc_wr(&s, 0x0a, 0x06);
+	wait_virtual_ms(&s, 300);
+	rtc_wr(&s, 0x0a, 0x2f);
+	wait_virtual_ms(&s, 250);
+	op(&s, FOP_SAVE_LOAD);
+	rtc_serve(&s, 1500, 3);
+	op(&s, FOP_RESET);
+	wait_virtual_ms(&s, 1000);
+	rtc_rd(&s, 0x0c);
+	ret |= seed_write(&s, dir, "rtc-divider-reset");
+	return ret;
+}
+
+/* The 16550 UART at COM1: Linux's set-up, output past the buffer and the stall limit, input. */
+#define COM1 0x3f8
+
+static void uart_linux_setup(struct seed *s)
+{
+	out(s, COM1 + 3, 1, 0x83);          /* LCR: DLAB, 8N1 */
+	out(s, COM1 + 0, 1, 0x01);          /* 115200 baud */
+	out(s, COM1 + 1, 1, 0x00);
+	out(s, COM1 + 3, 1, 0x03);
+	out(s, COM1 + 2, 1, 0xc7);          /* FIFOs on and cleared, trigger 14 */
+	out(s, COM1 + 4, 1, 0x0b);          /* DTR, RTS, OUT2 */
+	out(s, COM1 + 1, 1, 0x07);          /* IER: RDI, THRI, RLSI */
+	in(s, COM1 + 2, 1);
+	in(s, COM1 + 5, 1);
+}
+
+static int seeds_uart(const char *dir)
+{
+	static const uint8_t flag_sets[] = { 0, FFLAG_UART_READER, FFLAG_UART_EOF,
+					     FFLAG_UART_READER | FFLAG_UART_EOF };
+	struct seed s;
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(flag_sets); i++) {
+		char name[32];
+
+		/* Fill the 64 KiB buffer, wait past the 1 s stall limit, write on, read input. */
+		seed_begin(&s, flag_sets[i]);
+		uart_linux_setup(&s);
+		for (unsigned int k = 0; k < 17; k++) {
+			rep_out(&s, COM1, 1, 4096, 'a' + k);
+			in(&s, COM1 + 5, 1);
+		}
+		in(&s, COM1 + 2, 1);
+		wait_virtual_ms(&s, 1100);          /* past the 1 s stall limit */
+		in(&s, COM1 + 5, 1);
+		in(&s, COM1 + 2, 1);
+		rep_out(&s, COM1, 1, 100, 'z');
+		rep_in(&s, COM1, 1, 32);
+		op(&s, FOP_SAVE_LOAD);
+		op(&s, FOP_RESET);
+		in(&s, COM1 + 5, 1);
+		snprintf(name, sizeof(name), "uart-stall-%u", flag_sets[i]);
+		ret |= seed_write(&s, dir, name);
+
+		/* Loopback, FIFOs toggled, modem status, the divisor latch. */
+		seed_begin(&s, flag_sets[i]);
+		uart_linux_setup(&s);
+		out(&s, COM1 + 4, 1, 0x1f);
+		rep_out(&s, COM1, 1, 20, 'L');
+		in(&s, COM1 + 6, 1);
+		out(&s, COM1 + 2, 1, 0x00);
+		out(&s, COM1 + 4, 1, 0x08);
+		rep_in(&s, COM1, 1, 20);
+		out(&s, COM1 + 2, 1, 0x01);
+		in(&s, COM1 + 5, 1);
+		snprintf(name, sizeof(name), "uart-loop-%u", flag_sets[i]);
+		ret |= seed_write(&s, dir, name);
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550 OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -822,6 +980,10 @@ int main(int argc, char **argv)
 		return seeds_ide(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "virtio-blk"))
 		return seeds_virtio(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "rtc"))
+		return seeds_rtc(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "uart16550"))
+		return seeds_uart(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }

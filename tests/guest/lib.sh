@@ -33,6 +33,7 @@
 #   expect_status WANT         fail unless $VM_STATUS = WANT
 #   fail MESSAGE               print it and the end of every log (LOGS), exit 1
 #   note MESSAGE               an indented line (shown under PASS too)
+#   guest_tool NAME OUT        tests/guest/tools/NAME.c built static to OUT
 set -euo pipefail
 : "${HUTCH_VM:?}" "${HUTCH_KERNEL:?}" "${HUTCH_TEST_DIR:?}"
 GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -144,4 +145,19 @@ guest_io() {
 		mv "$cache/guest-io-$key.tmp" "$cache/guest-io-$key"
 	fi
 	cp "$cache/guest-io-$key" "$out"
+}
+
+# guest_tool NAME OUT: tests/guest/tools/NAME.c built static (it runs from
+# the busybox initramfs), once per source version, cached.
+guest_tool() {
+	local name=$1 out=$2 cache key
+	cache=${HUTCH_CACHE_DIR:-$(dirname "$HUTCH_TEST_DIR")/.initramfs-cache}
+	key=$(sha256sum < "$GUEST_DIR/tools/$name.c" | cut -c1-16)
+	mkdir -p "$cache"
+	if [ ! -x "$cache/$name-$key" ]; then
+		cc -static -O2 -o "$cache/$name-$key.tmp" "$GUEST_DIR/tools/$name.c" ||
+			fail "cannot build $name (needs gcc and libc6-dev's static libc)"
+		mv "$cache/$name-$key.tmp" "$cache/$name-$key"
+	fi
+	cp "$cache/$name-$key" "$out"
 }

@@ -38,6 +38,8 @@ expect_error "vCPUs are possible on this host" --kernel "$K" --cpus 255
 expect_error "not enough memory for the kernel" --kernel "$K" --memory 32
 expect_error "unknown option" --kernel "$K" --frobnicate
 expect_error "--serial" --kernel "$K" --serial bogus
+expect_error "--serial-limit" --kernel "$K" --serial-limit 5T
+expect_error "--serial-limit" --kernel "$K" --serial-limit -1
 
 # A bzImage whose 64-bit entry point executes UD2 with no IDT: #UD, #DF,
 # then a triple fault.

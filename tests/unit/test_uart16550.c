@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,10 +161,16 @@ static void test_transmit(void **state)
 
 	out(f, THR, 'h');
 	out(f, THR, 'i');
+	/* The vCPU never writes: the bytes wait for the loop. */
+	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), -1);
+	/* The buffer takes them at once: THR is empty again. */
+	assert_int_equal(in(f, LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
+	assert_true(fake_loop_run(&f->fm) > 0);
 	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 2);
 	assert_memory_equal(buf, "hi", 2);
-	/* Transmission is instantaneous. */
-	assert_int_equal(in(f, LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
+	/* Nothing left to write: the loop stops watching the fd. */
+	assert_int_equal(fake_loop_run(&f->fm), 0);
+	assert_int_equal(uart16550_output_dropped(f->dev), 0);
 }
 
 static void test_transmit_without_backend(void **state)
@@ -215,6 +223,7 @@ static void test_thre_interrupt(void **state)
 	out(f, IER, IER_THRI);
 	assert_int_equal(in(f, IIR), IIR_THR);
 	assert_int_equal(in(f, IIR), IIR_NONE);
+	fake_loop_run(&f->fm);
 	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 1);
 }
 
@@ -426,6 +435,448 @@ static void test_reset_lowers_irq(void **state)
 	assert_int_equal(in(f, LSR) & LSR_DR, 0);
 }
 
+/* --- The host side: output through the loop, flow control, the stall limit, input --- */
+
+#define OUT_BUF   (64 * 1024)            /* the UART's output buffer */
+#define STALL_NS  1000000000LL           /* its stall limit */
+#define MS        1000000LL
+
+/* Shrink the fixture's pipe to one page and fill it: a reader that stalls. */
+static size_t stall_pipe(struct fixture *f)
+{
+	static const uint8_t junk[4096];
+	size_t filled = 0;
+	ssize_t n;
+
+	assert_true(fcntl(f->pipe[1], F_SETPIPE_SZ, 4096) >= 4096);
+	while ((n = write(f->pipe[1], junk, sizeof(junk))) > 0)
+		filled += (size_t)n;
+	assert_int_equal(errno, EAGAIN);
+	return filled;
+}
+
+/* Read the pipe until it is empty, appending to @buf (at most @cap bytes). */
+static size_t drain_pipe(struct fixture *f, uint8_t *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < cap && (n = read(f->pipe[0], buf + got, cap - got)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
+
+static void test_output_order_through_loop(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t got[3000];
+	size_t n = 0;
+
+	/* More than the pipe's first write could take in one go, interleaved with the loop. */
+	for (size_t i = 0; i < sizeof(got); i++) {
+		out(f, THR, pattern(i));
+		if (i % 1000 == 999) {
+			fake_loop_run(&f->fm);
+			n += drain_pipe(f, got + n, sizeof(got) - n);
+		}
+	}
+	fake_loop_run(&f->fm);
+	n += drain_pipe(f, got + n, sizeof(got) - n);
+	assert_int_equal(n, sizeof(got));
+	for (size_t i = 0; i < sizeof(got); i++)
+		assert_int_equal(got[i], pattern(i));
+	assert_int_equal(uart16550_output_dropped(f->dev), 0);
+	assert_int_equal(fake_timers_armed(&f->fm), 0);
+}
+
+/*
+ * A reader that stalls: the buffer fills, THRE reads clear and raises no
+ * interrupt; after the stall limit output is dropped and counted and THRE
+ * reads empty; when the reader drains, every buffered byte arrives in
+ * order and output is normal again.
+ */
+static void test_stalled_reader(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t got[OUT_BUF + 8192];
+	size_t filled, n = 0, rounds = 0;
+	unsigned int e;
+
+	filled = stall_pipe(f);
+	out(f, MCR, MCR_OUT2);
+	for (size_t i = 0; i < OUT_BUF; i++) {
+		assert_int_equal(in(f, LSR) & LSR_THRE, LSR_THRE);
+		out(f, THR, pattern(i));
+	}
+	/* Full (FIFOs off: not even one byte fits): the transmitter is busy. */
+	assert_int_equal(in(f, LSR) & (LSR_THRE | LSR_TEMT), 0);
+	out(f, IER, IER_THRI);                     /* no THRE interrupt while busy */
+	assert_int_equal(in(f, IIR), IIR_NONE);
+	assert_int_equal(irq(f), 0);
+	e = edges(f);
+	fake_loop_run(&f->fm);                     /* the pipe takes nothing */
+	fake_advance(&f->fm, STALL_NS - MS);
+	assert_int_equal(in(f, LSR) & LSR_THRE, 0);
+	assert_int_equal(irq(f), 0);
+	assert_int_equal(uart16550_output_dropped(f->dev), 0);
+
+	/* The stall limit: THRE empties (with its interrupt); output is dropped, and counted. */
+	fake_advance(&f->fm, MS);
+	assert_int_equal(in(f, LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
+	assert_int_equal(irq(f), 1);
+	assert_int_equal(edges(f), e + 1);
+	assert_int_equal(in(f, IIR), IIR_THR);
+	for (unsigned int i = 0; i < 100; i++)
+		out(f, THR, 'X');
+	assert_int_equal(uart16550_output_dropped(f->dev), 100);
+	assert_int_equal(in(f, LSR) & LSR_THRE, LSR_THRE);
+
+	/* The reader comes back: the old pipe contents, then the buffer, in order. */
+	n = drain_pipe(f, got, sizeof(got));
+	assert_int_equal(n, filled);
+	n = 0;
+	do {
+		fake_loop_run(&f->fm);
+		n += drain_pipe(f, got + n, sizeof(got) - n);
+	} while (++rounds < 1000 && n < OUT_BUF);
+	assert_int_equal(n, OUT_BUF);              /* no 'X': those were dropped */
+	for (size_t i = 0; i < OUT_BUF; i++)
+		assert_int_equal(got[i], pattern(i));
+	/* Drained: normal again. */
+	out(f, THR, 'k');
+	assert_int_equal(uart16550_output_dropped(f->dev), 100);
+	fake_loop_run(&f->fm);
+	assert_int_equal(drain_pipe(f, got, sizeof(got)), 1);
+	assert_int_equal(got[0], 'k');
+	assert_int_equal(fake_timers_armed(&f->fm), 0);
+}
+
+/* A slow reader that keeps taking bytes paces the guest and never makes it drop. */
+static void test_slow_reader_is_not_a_stall(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[4096];
+	size_t i = 0;
+
+	stall_pipe(f);
+	out(f, FCR, 0x01);                          /* FIFOs on: THRE needs room for 16 */
+	for (unsigned int step = 0; step < 5; step++) {
+		while (in(f, LSR) & LSR_THRE)
+			out(f, THR, pattern(i++));
+		assert_true(i >= OUT_BUF - 16 + 1);
+		/* The reader takes a page just before the limit each time. */
+		fake_advance(&f->fm, STALL_NS - 10 * MS);
+		assert_int_equal(in(f, LSR) & LSR_THRE, 0);
+		assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), sizeof(buf));
+		fake_loop_run(&f->fm);
+		assert_int_equal(in(f, LSR) & LSR_THRE, LSR_THRE);
+	}
+	fake_advance(&f->fm, 20 * MS);
+	assert_int_equal(uart16550_output_dropped(f->dev), 0);
+}
+
+/* THR written while THRE reads clear: the byte is lost, as on the chip, but counted. */
+static void test_overrun_while_busy_is_counted(void **state)
+{
+	struct fixture *f = *state;
+
+	stall_pipe(f);
+	for (size_t i = 0; i < OUT_BUF; i++)
+		out(f, THR, 'a');
+	assert_int_equal(in(f, LSR) & LSR_THRE, 0);
+	out(f, THR, 'b');
+	out(f, THR, 'c');
+	assert_int_equal(uart16550_output_dropped(f->dev), 2);
+}
+
+/* A reader that goes away: what was buffered and what follows is dropped and counted. */
+static void test_reader_gone(void **state)
+{
+	struct fixture *f = *state;
+
+	out(f, THR, 'a');
+	out(f, THR, 'b');
+	close(f->pipe[0]);
+	f->pipe[0] = open("/dev/null", O_RDONLY);   /* teardown closes it */
+	fake_loop_run(&f->fm);                     /* EPIPE (SIGPIPE is ignored below) */
+	assert_int_equal(uart16550_output_dropped(f->dev), 2);
+	out(f, THR, 'c');
+	assert_int_equal(uart16550_output_dropped(f->dev), 3);
+	assert_int_equal(in(f, LSR) & LSR_THRE, LSR_THRE);
+	assert_int_equal(fake_loop_run(&f->fm), 0);
+}
+
+/* A device reset keeps what the host buffered; the registers reset. */
+static void test_reset_keeps_pending_output(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[8192];
+
+	stall_pipe(f);
+	out(f, LCR, 0x03);
+	out(f, IER, IER_THRI);
+	out(f, THR, 'x');
+	out(f, THR, 'y');
+	fake_loop_run(&f->fm);
+	device_reset(f->dev);
+	assert_int_equal(in(f, LCR), 0);
+	assert_int_equal(in(f, IER), 0);
+	assert_int_equal(in(f, LSR) & LSR_THRE, LSR_THRE);
+	drain_pipe(f, buf, sizeof(buf));
+	fake_loop_run(&f->fm);
+	assert_int_equal(drain_pipe(f, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "xy", 2);
+}
+
+/* A reset while the buffer is full keeps the stall timer: the guest is never stuck. */
+static void test_reset_while_stalled(void **state)
+{
+	struct fixture *f = *state;
+
+	stall_pipe(f);
+	for (size_t i = 0; i < OUT_BUF; i++)
+		out(f, THR, 'a');
+	device_reset(f->dev);
+	assert_int_equal(in(f, LSR) & LSR_THRE, 0);
+	fake_advance(&f->fm, STALL_NS);
+	assert_int_equal(in(f, LSR) & LSR_THRE, LSR_THRE);
+	out(f, THR, 'b');
+	assert_int_equal(uart16550_output_dropped(f->dev), 1);
+}
+
+/* Destroy writes what the fd takes without blocking, and never waits for a stalled reader. */
+static void test_destroy_flushes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[8];
+
+	out(f, THR, 'o');
+	out(f, THR, 'k');
+	device_destroy(f->dev);
+	f->dev = NULL;
+	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ok", 2);
+	assert_int_equal(fake_timers_armed(&f->fm), 0);
+	assert_null(f->fm.watches);
+	assert_null(f->fm.timers);
+}
+
+static void test_destroy_with_stalled_reader(void **state)
+{
+	struct fixture *f = *state;
+
+	stall_pipe(f);
+	for (size_t i = 0; i < 1000; i++)
+		out(f, THR, 'a');
+	device_destroy(f->dev);   /* returns: the bytes are lost (and logged) */
+	f->dev = NULL;
+	assert_null(f->fm.watches);
+}
+
+/* At the VM's end: what the fd takes is written, the rest counts as dropped. */
+static void test_finish_counts_what_is_left(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[8192];
+
+	out(f, THR, 'o');
+	out(f, THR, 'k');
+	assert_int_equal(uart16550_output_finish(f->dev), 0);   /* the pipe had room */
+	assert_int_equal(read(f->pipe[0], buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ok", 2);
+	stall_pipe(f);
+	for (unsigned int i = 0; i < 300; i++)
+		out(f, THR, 'x');
+	assert_int_equal(uart16550_output_finish(f->dev), 300);
+	assert_int_equal(uart16550_output_dropped(f->dev), 300);
+	assert_int_equal(fake_loop_run(&f->fm), 0);   /* nothing left to write */
+}
+
+/* A regular file: written from the loop (a deferred timer), capped by out_limit. */
+static void test_file_cap(void **state)
+{
+	struct fake_machine fm;
+	struct device_args args = { .out_fd = -1, .in_fd = -1, .out_limit = 100 };
+	char path[] = "/tmp/hutch-uart-XXXXXX";
+	uint8_t buf[256];
+	struct device *dev;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(fake_machine_init(&fm, 0), 0);
+	args.out_fd = fd;
+	dev = device_create(&uart16550_model, "com1", &fm.host, &args);
+	assert_non_null(dev);
+	for (size_t i = 0; i < 150; i++) {
+		fake_outb(&fm, THR, pattern(i));
+		/* A capped file never makes the guest wait. */
+		assert_int_equal(fake_inb(&fm, LSR) & LSR_THRE, LSR_THRE);
+	}
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), 0);   /* not written on the vCPU */
+	assert_true(fake_loop_run(&fm) > 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), 100);
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(buf[i], pattern(i));
+	assert_int_equal(uart16550_output_dropped(dev), 50);
+	assert_int_equal(fake_loop_run(&fm), 0);
+	assert_int_equal(fake_timers_armed(&fm), 0);
+	device_destroy(dev);
+	fake_machine_destroy(&fm);
+	close(fd);
+}
+
+/* No cap: a file takes everything; destroy writes what the loop had not yet. */
+static void test_file_unlimited(void **state)
+{
+	struct fake_machine fm;
+	struct device_args args = { .out_fd = -1, .in_fd = -1, .out_limit = 0 };
+	char path[] = "/tmp/hutch-uart-XXXXXX";
+	static uint8_t buf[OUT_BUF * 3];
+	struct device *dev;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(fake_machine_init(&fm, 0), 0);
+	args.out_fd = fd;
+	dev = device_create(&uart16550_model, "com1", &fm.host, &args);
+	assert_non_null(dev);
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		fake_outb(&fm, THR, pattern(i));
+		if (i % 10000 == 0)
+			fake_loop_run(&fm);
+	}
+	fake_outb(&fm, THR, 'z');
+	device_destroy(dev);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], pattern(i));
+	assert_int_equal(pread(fd, buf, 1, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'z');
+	fake_machine_destroy(&fm);
+	close(fd);
+}
+
+/* A host without a loop: the byte is written at once, as before. */
+static void test_no_loop_writes_at_once(void **state)
+{
+	struct fake_machine fm;
+	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+	struct device *dev;
+	int p[2];
+	char buf[4];
+
+	assert_int_equal(fake_machine_init(&fm, 0), 0);
+	fm.host.loop_ops = NULL;
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	args.out_fd = p[1];
+	args.in_fd = p[0];   /* no loop: input is the VMM's (uart16550_receive) */
+	dev = device_create(&uart16550_model, "com1", &fm.host, &args);
+	assert_non_null(dev);
+	fake_outb(&fm, THR, 'n');
+	assert_int_equal(fake_inb(&fm, LSR) & LSR_DR, 0);   /* its own output is not read */
+	assert_int_equal(read(p[0], buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'n');
+	assert_null(fm.watches);
+	assert_null(fm.timers);
+	device_destroy(dev);
+	fake_machine_destroy(&fm);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Input: read by the UART's own watch only while the receive FIFO has room. */
+static void test_input_back_pressure(void **state)
+{
+	struct fake_machine fm;
+	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+	struct device *dev;
+	int p[2];
+
+	assert_int_equal(fake_machine_init(&fm, 0), 0);
+	assert_int_equal(pipe(p), 0);              /* blocking: a read must never wait */
+	args.in_fd = p[0];
+	dev = device_create(&uart16550_model, "com1", &fm.host, &args);
+	assert_non_null(dev);
+	fake_outb(&fm, MCR, MCR_OUT2);
+	fake_outb(&fm, IER, IER_RDI);
+	assert_int_equal(fake_loop_run(&fm), 0);   /* nothing to read yet */
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	assert_int_equal(fake_loop_run(&fm), 1);   /* FIFOs off: one byte, then no more interest */
+	assert_int_equal(fm.irq_level[COM1_GSI], 1);
+	assert_int_equal(fake_loop_run(&fm), 0);
+	assert_int_equal(fake_inb(&fm, LSR) & (LSR_DR | LSR_OE), LSR_DR);
+	assert_int_equal(fake_inb(&fm, RBR), 'a');
+	fake_loop_run(&fm);
+	assert_int_equal(fake_inb(&fm, RBR), 'b');
+	/* FIFOs on: the rest in one read; nothing lost, no overrun. */
+	fake_outb(&fm, FCR, 0x01);
+	assert_int_equal(write(p[1], "defghijklmnopqrstuvwxyz", 23), 23);
+	fake_loop_run(&fm);
+	assert_int_equal(uart16550_rx_space(dev), 0);
+	{
+		const char *expect = "cdefghijklmnopqrstuvwxyz";
+
+		for (size_t i = 0; i < strlen(expect); i++) {
+			assert_int_equal(fake_inb(&fm, LSR) & (LSR_DR | LSR_OE), LSR_DR);
+			assert_int_equal(fake_inb(&fm, RBR), expect[i]);
+			fake_loop_run(&fm);
+		}
+	}
+	assert_int_equal(fake_inb(&fm, LSR) & LSR_DR, 0);
+	/* In loopback the input is disconnected: not read. */
+	fake_outb(&fm, MCR, MCR_LOOP);
+	assert_int_equal(write(p[1], "L", 1), 1);
+	assert_int_equal(fake_loop_run(&fm), 0);
+	fake_outb(&fm, MCR, 0);
+	fake_loop_run(&fm);
+	assert_int_equal(fake_inb(&fm, RBR), 'L');
+	/* EOF ends input: no more reads, and no busy loop on the hung-up pipe. */
+	close(p[1]);
+	fake_loop_run(&fm);
+	assert_int_equal(fake_loop_run(&fm), 0);
+	assert_int_equal(fake_inb(&fm, LSR) & LSR_DR, 0);
+	device_destroy(dev);
+	fake_machine_destroy(&fm);
+	close(p[0]);
+}
+
+/* Input from a regular file (epoll refuses those): read from a deferred timer. */
+static void test_input_from_file(void **state)
+{
+	struct fake_machine fm;
+	struct device_args args = { .out_fd = -1, .in_fd = -1 };
+	char path[] = "/tmp/hutch-uart-XXXXXX";
+	struct device *dev;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(fake_machine_init(&fm, 0), 0);
+	args.in_fd = fd;
+	dev = device_create(&uart16550_model, "com1", &fm.host, &args);
+	assert_non_null(dev);
+	assert_null(fm.watches);
+	fake_outb(&fm, FCR, 0x01);
+	fake_loop_run(&fm);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(fake_inb(&fm, RBR), "hello"[i]);
+	fake_loop_run(&fm);                        /* EOF */
+	assert_int_equal(fake_inb(&fm, LSR) & LSR_DR, 0);
+	assert_int_equal(fake_timers_armed(&fm), 0);
+	device_destroy(dev);
+	fake_machine_destroy(&fm);
+	close(fd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -443,7 +894,24 @@ int main(void)
 		T(test_overrun_and_priorities),
 		T(test_save_load_round_trip),
 		T(test_reset_lowers_irq),
+		T(test_output_order_through_loop),
+		T(test_stalled_reader),
+		T(test_slow_reader_is_not_a_stall),
+		T(test_overrun_while_busy_is_counted),
+		T(test_reader_gone),
+		T(test_reset_keeps_pending_output),
+		T(test_reset_while_stalled),
+		T(test_destroy_flushes),
+		T(test_destroy_with_stalled_reader),
+		T(test_finish_counts_what_is_left),
+		cmocka_unit_test(test_file_cap),
+		cmocka_unit_test(test_file_unlimited),
+		cmocka_unit_test(test_no_loop_writes_at_once),
+		cmocka_unit_test(test_input_back_pressure),
+		cmocka_unit_test(test_input_from_file),
 	};
+
+	signal(SIGPIPE, SIG_IGN);   /* a reader gone is EPIPE, as in hutch-vm */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 #undef T

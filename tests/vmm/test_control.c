@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "event_loop.h"
 #include "machine.h"
 
 struct fixture {
@@ -55,10 +56,13 @@ static void setup_machine(struct fixture *f, unsigned int nr, unsigned int runni
 	pthread_cond_init(&f->m.cond, NULL);
 	f->m.pause_notify_fd = -1;
 	f->m.nr_vcpus = nr;
+	f->m.loop = event_loop_create(err, sizeof(err));   /* the control socket is its client */
+	assert_non_null(f->m.loop);
+	assert_int_equal(event_loop_start(f->m.loop, err, sizeof(err)), 0);
 	strcpy(f->dir, "/tmp/hutch-test-control-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->sock, sizeof(f->sock), "%s/ctl.sock", f->dir);
-	assert_int_equal(control_open(&f->ctl, &f->m, f->sock, -1, err, sizeof(err)), 0);
+	assert_int_equal(control_open(&f->ctl, &f->m, f->sock, err, sizeof(err)), 0);
 	f->ctl.pause_timeout_ms = pause_timeout_ms;
 	assert_int_equal(control_start(&f->ctl, err, sizeof(err)), 0);
 	for (unsigned int i = 0; i < running; i++)
@@ -75,6 +79,7 @@ static void teardown_machine(struct fixture *f)
 	for (unsigned int i = 0; i < f->nr_vcpu_threads; i++)
 		pthread_join(f->vcpu[i], NULL);
 	control_stop(&f->ctl);
+	event_loop_destroy(f->m.loop);   /* complains if control_stop left a watch or timer */
 	rmdir(f->dir);
 }
 
@@ -261,6 +266,38 @@ static void test_client_gone_while_waiting(void **state)
 	teardown_machine(&f);
 }
 
+/*
+ * At most CONTROL_MAX_CLIENTS at once: one more waits in the backlog, and
+ * is served as soon as another leaves (the loop's listening watch is
+ * dropped while full and taken up again).
+ */
+static void test_client_limit_and_backlog(void **state)
+{
+	static struct fixture f;
+	int fds[CONTROL_MAX_CLIENTS], extra;
+	char line[256];
+
+	(void)state;
+	setup_machine(&f, 1, 1, 5000);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		fds[i] = client(&f);
+		send_str(fds[i], "version\n");
+		read_line(fds[i], line, sizeof(line), 5000);
+		assert_int_equal(strncmp(line, "ok ", 3), 0);
+	}
+	extra = client(&f);   /* connect() succeeds: the backlog */
+	send_str(extra, "status\n");
+	read_line(extra, line, sizeof(line), 300);
+	assert_string_equal(line, "");   /* not served while 16 are connected */
+	close(fds[0]);
+	read_line(extra, line, sizeof(line), 5000);
+	assert_string_equal(line, "ok running");
+	for (int i = 1; i < CONTROL_MAX_CLIENTS; i++)
+		close(fds[i]);
+	close(extra);
+	teardown_machine(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_pause_answered_when_parked),
 		cmocka_unit_test(test_resume_cancels_a_pause_in_progress),
 		cmocka_unit_test(test_client_gone_while_waiting),
+		cmocka_unit_test(test_client_limit_and_backlog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
