@@ -9,8 +9,9 @@ qemu-system-x86_64 -accel kvm (virtio-blk-pci, ioeventfd on, its default)
 -- interleaved, for several rounds.  In each boot the guest runs
 `guest-io randbench`: O_DIRECT random 4 KiB writes, then reads, one request
 at a time, for a fixed time each; then it sits idle (`sleep`, no output).
-At each "HUTCH-PHASE begin/end" line the VMM's CPU time is read from
-/proc/PID/stat, and reported:
+At each "HUTCH-PHASE begin/end" line the VMM's CPU time is read (its
+threads' schedstat in ns; /proc/PID/stat's ticks as a fallback), and
+reported:
   *_iops          - the guest's own count (requests per second);
   *_cpu_ms_per_1k - the VMM process's CPU milliseconds per 1,000 requests:
                     utime + stime of the whole process (its vCPU thread's
@@ -20,7 +21,7 @@ At each "HUTCH-PHASE begin/end" line the VMM's CPU time is read from
   idle_cpu_ms_per_s - utime + stime per second of the idle guest (its guest
                     time is next to nothing; subtracting it only adds the
                     noise of two tick counts).
-Medians over the rounds, and ratios.  /proc/PID/stat counts in clock ticks
+Medians over the rounds, and ratios.  guest_time counts in clock ticks
 (10 ms), so phases are seconds long.  Needs real KVM: run it through
 run-notify-bench.sh, which uses the sandbox when /dev/kvm is missing.  A
 benchmark, not a test: it asserts nothing.
@@ -40,13 +41,30 @@ BENCH = re.compile(rb"HUTCH-BENCH (\w+)=([0-9.]+)")
 
 
 def proc_cpu_seconds(pid):
-    """(utime + stime, guest_time) of the whole process, dead threads included."""
+    """(CPU seconds, guest seconds) of the process.
+
+    The CPU time is the sum of its threads' sum_exec_runtime from
+    /proc/PID/task/*/schedstat (nanoseconds: exact where the clock-tick
+    counts of /proc/PID/stat are 10 ms coarse); a thread that exited
+    meanwhile is then missing, so where schedstat is absent, or the set of
+    threads changed between two reads, /proc/PID/stat's utime + stime (dead threads included)
+    is the fallback.  Guest time comes from /proc/PID/stat (ticks) only.
+    """
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state): utime=14, stime=15, guest_time=43
     utime, stime, guest = int(fields[11]), int(fields[12]), int(fields[40])
     hz = os.sysconf("SC_CLK_TCK")
-    return (utime + stime) / hz, guest / hz
+    ticks = (utime + stime) / hz
+    try:
+        ns = 0
+        tids = frozenset(os.listdir(f"/proc/{pid}/task"))
+        for tid in tids:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns += int(f.read().split()[0])
+        return ns / 1e9, guest / hz, ticks, tids
+    except (OSError, ValueError, IndexError):
+        return ticks, guest / hz, ticks, None
 
 
 def run_once(cmd, timeout):
@@ -81,6 +99,10 @@ def run_once(cmd, timeout):
                     elif name in begun:
                         t0, c0 = begun[name]
                         used, guest = cpu[0] - c0[0], cpu[1] - c0[1]
+                        # A thread gone between the two reads took its
+                        # schedstat with it: trust the tick counts then.
+                        if cpu[3] is None or cpu[3] != c0[3]:
+                            used = cpu[2] - c0[2]
                         if m.group(3):
                             ops = int(m.group(3))
                             res[name + "_cpu_ms_per_1k"] = used * 1e6 / ops
