@@ -246,7 +246,10 @@ qpid=$!
 # The watchdog.  L1 touches its heartbeat file every 5 s.  L1 is hung when
 # the file is older than $idle seconds while QEMU kept burning CPU (at least
 # half of that time): a livelocked L1 spins, a host too busy to run QEMU
-# does not, and must not be mistaken for a hang.  A heartbeat older than
+# does not, and must not be mistaken for a hang.  It is hung too when QEMU
+# sat idle (under 3 s of CPU) that long although the host had a free CPU
+# for at least half of it: an L1 halted for good, waiting for an interrupt
+# that never comes (seen during t_serial_stall).  A heartbeat older than
 # four times $idle is a hang whatever the CPU did.
 (
 	hz=$(getconf CLK_TCK)
@@ -256,17 +259,21 @@ qpid=$!
 		q=$(pgrep -P "$qpid" | head -n 1)
 		awk -v hz="$hz" '{ print int(($14 + $15) / hz) }' "/proc/${q:-$qpid}/stat" 2>/dev/null || echo 0
 	}
-	seen=$(date +%s) seen_cpu=$(qemu_cpu) prev=""
+	# Idle CPU seconds of the whole host (idle + iowait, all CPUs).
+	host_idle() { awk -v hz="$hz" '/^cpu / { print int(($5 + $6) / hz) }' /proc/stat; }
+	seen=$(date +%s) seen_cpu=$(qemu_cpu) seen_idle=$(host_idle) prev=""
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 2
 		last=$(stat -c %Y "$alive" 2>/dev/null || echo "")
 		if [ "$last" != "$prev" ]; then
-			prev=$last seen=$(date +%s) seen_cpu=$(qemu_cpu)
+			prev=$last seen=$(date +%s) seen_cpu=$(qemu_cpu) seen_idle=$(host_idle)
 			continue
 		fi
 		now=$(date +%s)
-		# (An L1 halted for good burns no CPU: four times --idle ends that.)
-		if { [ $((now - seen)) -gt "$idle" ] && [ $(($(qemu_cpu) - seen_cpu)) -ge $((idle / 2)) ]; } ||
+		used=$(($(qemu_cpu) - seen_cpu))
+		if { [ $((now - seen)) -gt "$idle" ] && [ "$used" -ge $((idle / 2)) ]; } ||
+			{ [ $((now - seen)) -gt "$idle" ] && [ "$used" -lt 3 ] &&
+				[ $(($(host_idle) - seen_idle)) -ge $((idle / 2)) ]; } ||
 			[ $((now - seen)) -gt $((4 * idle)) ]; then
 			echo "$((now - seen))" > "$alive.hung"
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
