@@ -246,11 +246,13 @@ qpid=$!
 # The watchdog.  L1 touches its heartbeat file every 5 s.  L1 is hung when
 # the file is older than $idle seconds while QEMU kept burning CPU (at least
 # half of that time): a livelocked L1 spins, a host too busy to run QEMU
-# does not, and must not be mistaken for a hang.  It is hung too when QEMU
-# sat idle (under 3 s of CPU) that long although the host had a free CPU
-# for at least half of it: an L1 halted for good, waiting for an interrupt
-# that never comes (seen during t_serial_stall).  A heartbeat older than
-# four times $idle is a hang whatever the CPU did.
+# does not, and must not be mistaken for a hang.  It is hung too when,
+# with no heartbeat for $idle seconds, QEMU has been quiet (under 2 s of
+# CPU) for the last half of that while the host had a free CPU for at
+# least half of the quiet time: an L1 halted for good, waiting for an
+# interrupt that never comes (seen in t_serial_stall, and 30 s after
+# boot).  A heartbeat older than four times $idle is a hang whatever the
+# CPU did.
 (
 	hz=$(getconf CLK_TCK)
 	# $qpid is timeout(1); QEMU is its child.
@@ -261,19 +263,25 @@ qpid=$!
 	}
 	# Idle CPU seconds of the whole host (idle + iowait, all CPUs).
 	host_idle() { awk -v hz="$hz" '/^cpu / { print int(($5 + $6) / hz) }' /proc/stat; }
-	seen=$(date +%s) seen_cpu=$(qemu_cpu) seen_idle=$(host_idle) prev=""
+	seen=$(date +%s) seen_cpu=$(qemu_cpu) prev=""
+	# Since when QEMU has been quiet (its CPU time grew by under 2 s), and
+	# the host's idle time then.
+	quiet_since=$seen quiet_cpu=$seen_cpu quiet_idle=$(host_idle)
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 2
+		now=$(date +%s) cpu=$(qemu_cpu)
+		if [ $((cpu - quiet_cpu)) -ge 2 ]; then
+			quiet_since=$now quiet_cpu=$cpu quiet_idle=$(host_idle)
+		fi
 		last=$(stat -c %Y "$alive" 2>/dev/null || echo "")
 		if [ "$last" != "$prev" ]; then
-			prev=$last seen=$(date +%s) seen_cpu=$(qemu_cpu) seen_idle=$(host_idle)
+			prev=$last seen=$now seen_cpu=$cpu
 			continue
 		fi
-		now=$(date +%s)
-		used=$(($(qemu_cpu) - seen_cpu))
-		if { [ $((now - seen)) -gt "$idle" ] && [ "$used" -ge $((idle / 2)) ]; } ||
-			{ [ $((now - seen)) -gt "$idle" ] && [ "$used" -lt 3 ] &&
-				[ $(($(host_idle) - seen_idle)) -ge $((idle / 2)) ]; } ||
+		quiet=$((now - quiet_since))
+		if { [ $((now - seen)) -gt "$idle" ] && [ $((cpu - seen_cpu)) -ge $((idle / 2)) ]; } ||
+			{ [ $((now - seen)) -gt "$idle" ] && [ "$quiet" -gt $((idle / 2)) ] &&
+				[ $(($(host_idle) - quiet_idle)) -ge $((quiet / 2)) ]; } ||
 			[ $((now - seen)) -gt $((4 * idle)) ]; then
 			echo "$((now - seen))" > "$alive.hung"
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
