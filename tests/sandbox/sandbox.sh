@@ -49,6 +49,12 @@
 #   HUTCH_SANDBOX_APPEND     more words for L1's kernel command line; words
 #                            MODULE.PARAM=VALUE also reach insmod (kvm_amd.npt=0)
 #   HUTCH_SANDBOX_LOGLEVEL   L1's console loglevel (default 4)
+#   HUTCH_SANDBOX_L1_IDLE    poll (default) or halt: L1's idle loop.  An L1
+#                            that halts (HLT) when idle was seen to halt for
+#                            good, its timer interrupt never coming, in 2 of
+#                            3 boots running t_serial_stall (and in about 3
+#                            of 6 before); with idle=poll, 0 of 4.  It costs a
+#                            host core while L1 idles (docs/testing.md).
 #
 # L1's /tmp is its own tmpfs, and the host's tree is read-only inside: files
 # a command needs must be on the host outside /tmp, files it writes must go
@@ -65,6 +71,11 @@ cpus=${HUTCH_SANDBOX_CPUS:-1}
 tcg_thread=${HUTCH_SANDBOX_TCG:-multi}
 cpu_model=${HUTCH_SANDBOX_CPU_MODEL:-qemu64,+svm,+npt}
 extra_append=${HUTCH_SANDBOX_APPEND:-}
+case ${HUTCH_SANDBOX_L1_IDLE:-poll} in
+poll) extra_append="idle=poll $extra_append" ;;
+halt) ;;
+*) echo "sandbox.sh: HUTCH_SANDBOX_L1_IDLE must be poll or halt" >&2; exit 2 ;;
+esac
 dir=${HUTCH_SANDBOX_DIR:-$PWD/build/sandbox}
 
 kernel_image() {   # the newest /boot/vmlinuz-* that has its modules
