@@ -18,10 +18,12 @@
 #include "bus.h"
 #include "guest_mem.h"
 #include "host_loop.h"
+#include "host_mem.h"
 #include "irq.h"
 #include "savestate.h"
 
 struct device;
+struct display_ops;
 struct pci_bus;
 struct blk_image;
 
@@ -52,6 +54,14 @@ struct dev_host {
 	 * NULL on hosts that offer none; devices then poll and trap as before. */
 	const struct host_loop_ops *loop_ops;
 	void *loop;
+	/* Device memory beside RAM (host_mem.h): framebuffers, ROMs.  NULL if
+	 * the host offers none. */
+	const struct host_mem_ops *memregion_ops;
+	void *memregion_opaque;
+	/* A display device publishes its screen here (display.h) in create()
+	 * and withdraws it (NULL ops) in destroy().  NULL: nobody looks. */
+	void (*display_publish)(void *opaque, const struct display_ops *ops, void *dev_opaque);
+	void *display_opaque;
 };
 
 /* Convenience for models: the host's loop services for @h. */

@@ -50,6 +50,15 @@ static int64_t fake_monotonic(void *opaque)
 	return ((struct fake_machine *)opaque)->monotonic_ns;
 }
 
+static void fake_display_publish(void *opaque, const struct display_ops *ops, void *dev_opaque)
+{
+	struct fake_machine *fm = opaque;
+
+	fm->display_ops = ops;
+	fm->display_opaque = ops ? dev_opaque : NULL;
+	fm->display_publishes++;
+}
+
 int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 {
 	memset(fm, 0, sizeof(*fm));
@@ -72,6 +81,8 @@ int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 		.clock_opaque = fm,
 		.signal_msi = fake_signal_msi, .msi_opaque = fm,
 		.loop_ops = &fake_loop_ops, .loop = fm,
+		.memregion_ops = &fake_mem_ops, .memregion_opaque = fm,
+		.display_publish = fake_display_publish, .display_opaque = fm,
 	};
 	fm->pci = pci_bus_create(&fm->host);
 	if (!fm->pci) {

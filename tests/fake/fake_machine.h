@@ -53,6 +53,12 @@ struct fake_machine {
 	unsigned int irqfd_signals;    /* irqfd_signal calls (bound or not) */
 	unsigned int ioevent_hits;     /* guest writes an ioeventfd took */
 	unsigned int timer_fires;      /* timer callbacks run */
+
+	/* Device memory regions (host_mem.h) and the published display. */
+	struct fake_memregion *memregions;   /* every region alive */
+	const struct display_ops *display_ops;
+	void *display_opaque;
+	unsigned int display_publishes;      /* display_publish calls */
 };
 
 /* Set up @fm with @ram_size bytes of zeroed RAM at guest-physical 0
@@ -106,9 +112,22 @@ bool fake_ioevent_at(const struct fake_machine *fm, uint64_t addr);
 /* irqfds existing now (bound or not). */
 unsigned int fake_irqfds(const struct fake_machine *fm);
 
+/*
+ * Play the guest writing @len bytes at @gpa into a mapped device memory
+ * region (a framebuffer BAR): the bytes land in the region and its pages
+ * count as dirty.  -EFAULT if the range is not inside one mapped region,
+ * -EROFS for a read-only one (nothing written).
+ */
+int fake_guest_mem_write(struct fake_machine *fm, uint64_t gpa, const void *src, uint64_t len);
+/* The mapped region holding @gpa, or NULL. */
+struct host_memregion *fake_memregion_at(struct fake_machine *fm, uint64_t gpa);
+/* Regions alive now (for leak checks). */
+unsigned int fake_memregions(const struct fake_machine *fm);
+
 /* Internal to the fake (fake_loop.c): its loop ops, and the ioeventfd
  * check the fake's port and MMIO writes make first (true = taken). */
 extern const struct host_loop_ops fake_loop_ops;
+extern const struct host_mem_ops fake_mem_ops;
 bool fake_ioevent_catch(struct fake_machine *fm, bool pio, uint64_t addr, unsigned int size);
 
 /* Create @model on @fm with @args, or with no back ends and default
