@@ -11,8 +11,8 @@
  * The structures: BIOS (type 0), system (1, with the caller's UUID),
  * chassis (3), one processor per vCPU (4), the memory array (16), its
  * devices (17, one per 16 GiB as on a real board, bigger ones past 255),
- * the mapped RAM below
- * and above 4 GiB (19), boot status (32) and end of table (127).
+ * the mapped RAM below and above 4 GiB (19), boot status (32) and end of
+ * table (127).
  * Pure code, unit-tested by parsing the result back.
  */
 #ifndef HUTCH_SMBIOS_H
