@@ -223,7 +223,7 @@ static void test_dma_read_skip(void **state)
 	/* A select without read or skip just rewinds; then the port reads the start. */
 	assert_int_equal(dma(f, (uint32_t)FW_CFG_FILE_FIRST << 16 | CTL_SELECT, 0, 0), 0);
 	assert_int_equal(fake_inb(&f->fm, FW_CFG_PORT_DATA), data[0]);
-	/* The DMA signature read via the directory works, too (what SeaBIOS does first). */
+	/* The directory by DMA, as SeaBIOS reads it: its count first. */
 	assert_int_equal(dma(f, (uint32_t)FW_CFG_FILE_DIR << 16 | CTL_SELECT | CTL_READ, 4,
 			     BUF_GPA), 0);
 	assert_int_equal(be32(buf), 1);
