@@ -16,6 +16,7 @@
 #   hutchN   hutch-vm, direct Linux boot, N vCPUs (1: 256 MiB, else 2 GiB)
 #   qemuN    qemu-system-x86_64 -accel kvm, SeaBIOS then the kernel (QEMU
 #            boots -kernel through its firmware), N vCPUs, the same memory
+#   qemunopvN  the same with -cpu host,kvm=off: no KVM paravirtual features
 # A boot passes when the guest's /init line appears and the VMM exits 0
 # within 180 s; a boot that fails leaves L1 running: it is an L2 failure,
 # counted apart from L1 hangs and panics (which end this script with L1).
@@ -47,7 +48,12 @@ for ((i = from; i < to; i++)); do
 	case $c in
 	hutch*) cmd=("$vm" --kernel "$kernel" --initrd "$initrd" --append "$append"
 	             --memory "$mem" --cpus "$n" --serial stdio) ;;
-	qemu*) cmd=(qemu-system-x86_64 -accel kvm -M pc -nodefaults -cpu host -m "$mem"
+	qemunopv*|qemu*)
+		# qemunopvN: the same, with KVM's paravirtual interfaces hidden from
+		# the guest (kvmclock, PV spinlocks, PV EOI, PV IPIs, steal time).
+		qcpu=host
+		[[ $c != qemunopv* ]] || qcpu=host,kvm=off
+		cmd=(qemu-system-x86_64 -accel kvm -M pc -nodefaults -cpu "$qcpu" -m "$mem"
 	            -smp "$n" -display none -serial stdio -no-reboot
 	            -kernel "$kernel" -initrd "$initrd" -append "$append") ;;
 	*) echo "freeze-loop.sh: unknown configuration '$c'" >&2; exit 2 ;;

@@ -9,7 +9,8 @@
 # Usage: freeze-repro.sh [--boots N] [--mix LIST] [--results DIR] [--label NAME]
 #   --boots N      L2 boots in all (default 100)
 #   --mix LIST     configurations in rotation (default hutch1,hutch4,qemu1,qemu4;
-#                  see freeze-loop.sh)
+#                  also qemunopvN: QEMU without KVM's paravirtual features; see
+#                  freeze-loop.sh)
 #   --results DIR  where progress, L1 consoles and the summary go
 #                  (default build/freeze-repro/NAME)
 #   --label NAME   names the run (default: the sandbox settings)
@@ -69,7 +70,10 @@ while :; do
 		else
 			hangs=$((hangs + 1)) kind=hang
 		fi
-		echo "$(date +%T) L1 $kind after $(($(wc -l < "$progress") - done_n)) boots of this sandbox run (console kept: $results/l1-death-$deaths.log)" ;;
+		IFS=, read -r -a configs <<< "$mix"
+		inflight=${configs[$(wc -l < "$progress") % ${#configs[@]}]}
+		echo "$inflight" >> "$results/deaths-by-config"
+		echo "$(date +%T) L1 $kind during a $inflight boot, after $(($(wc -l < "$progress") - done_n)) boots of this sandbox run (console kept: $results/l1-death-$deaths.log)" ;;
 	*)
 		echo "freeze-repro.sh: the sandbox failed (status $status), not an L1 death:" >&2
 		tail -n 30 "$results/sandbox-$runs.out" >&2
@@ -80,5 +84,6 @@ n=$(wc -l < "$progress")
 fails=$(grep -c ' fail ' "$progress" || true)
 rate=$(awk -v d="$deaths" -v n="$n" 'BEGIN { printf "%.1f", n ? 100 * d / n : 0 }')
 per=$(awk '{ c[$2]++; t[$2] += $4 } END { for (k in c) { printf "%s%s x%d (%.1f s)", sep, k, c[k], t[k] / c[k]; sep = ", " } }' "$progress")
-line="$label: $n boots, L1 deaths $deaths ($hangs hangs, $panics panics) = $rate per 100 boots, $fails L2 failures; $per"
+bycfg=$( [ -s "$results/deaths-by-config" ] && sort "$results/deaths-by-config" | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }' )
+line="$label: $n boots, L1 deaths $deaths ($hangs hangs, $panics panics${bycfg:+; during $bycfg}) = $rate per 100 boots, $fails L2 failures; $per"
 echo "$line" | tee "$results/summary"
