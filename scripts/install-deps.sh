@@ -23,9 +23,9 @@ pkgs=(
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio xorriso kmod
 	# guest tests booting through SeaBIOS: a grub-mkrescue ISO (grub-pc-bin,
 	# xorriso, mtools), a syslinux disk image built without root (syslinux,
-	# syslinux-common, mtools, dosfstools, fdisk's sfdisk), memtest86+'s ISO,
+	# syslinux-common, mtools; the partition table is written by the script), memtest86+'s ISO,
 	# and the screenshot checker (python3-pil)
-	grub-pc-bin grub-common mtools syslinux syslinux-common dosfstools fdisk memtest86+ python3-pil
+	grub-pc-bin grub-common mtools syslinux syslinux-common memtest86+ python3-pil
 )
 command -v dpkg-query >/dev/null ||
 	{ echo "install-deps: no dpkg-query: this script knows Debian 12 only; install the equivalents of: ${pkgs[*]}" >&2; exit 1; }
