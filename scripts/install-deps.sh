@@ -13,7 +13,7 @@
 set -euo pipefail
 pkgs=(
 	# build
-	build-essential cmake pkg-config clang libcmocka-dev libxml2-dev zlib1g-dev
+	build-essential cmake pkg-config clang libcmocka-dev libxml2-dev zlib1g-dev libpng-dev
 	# tests: XML validation, the guest tests' helpers
 	libxml2-utils python3 file
 	# tests: ACPICA's disassembler checks the DSDT's AML
@@ -21,6 +21,12 @@ pkgs=(
 	# the KVM sandbox and guest tests: QEMU (with SeaBIOS), Debian's kernel
 	# and modules (L1 and L2), busybox for initramfs images
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio xorriso kmod
+	# guest tests booting through SeaBIOS (tests/guest/mkbootimage.sh): a
+	# grub-mkrescue ISO (grub-pc-bin, xorriso, mtools), a syslinux disk image
+	# built without root (syslinux, syslinux-common, mtools; the script writes
+	# the partition table itself), memtest86+'s ISO.  The screenshot checker
+	# (tests/guest/tools/screencheck.py) needs python3 only.
+	grub-pc-bin grub-common mtools syslinux syslinux-common memtest86+
 )
 command -v dpkg-query >/dev/null ||
 	{ echo "install-deps: no dpkg-query: this script knows Debian 12 only; install the equivalents of: ${pkgs[*]}" >&2; exit 1; }

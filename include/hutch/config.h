@@ -95,6 +95,7 @@ struct hutch_machine {
 	unsigned vram;		/* MiB */
 	char *graphics;		/* none vboxvga vmsvga vboxsvga */
 	char *boot[HUTCH_MAX_BOOT];	/* none floppy dvd disk net */
+	char *firmware;		/* bios efi (efi: stored, not yet bootable) */
 	char *kernel;		/* direct Linux boot: absolute paths */
 	char *initrd;
 	char *cmdline;
@@ -133,6 +134,7 @@ int hutch_machine_set_vram(struct hutch_machine *m, unsigned long long mib, stru
 int hutch_machine_set_ostype(struct hutch_machine *m, const char *id, struct hutch_error *e);
 int hutch_machine_set_boot(struct hutch_machine *m, unsigned slot, const char *dev, struct hutch_error *e);
 int hutch_machine_set_graphics(struct hutch_machine *m, const char *ctl, struct hutch_error *e);
+int hutch_machine_set_firmware(struct hutch_machine *m, const char *fw, struct hutch_error *e);
 
 /* Storage controllers and attachments. */
 struct hutch_storagectl *hutch_machine_find_ctl(struct hutch_machine *m, const char *name);

@@ -47,7 +47,7 @@ static inline int hutch_vm_is_live(enum hutch_vm_state s)
 /*
  * What the machine has that hutch-vm cannot do yet, as one line
  * ("nic1 (nat), SATA Controller-0-0 (hdd)"), or NULL.  fatal gets the part
- * that prevents starting at all (no kernel: firmware boot), or NULL.
+ * that prevents starting at all (EFI firmware), or NULL.
  */
 char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal);
 
@@ -81,6 +81,18 @@ int hutch_vm_control(const struct hutch_machine *m, const char *request, char *r
 		     size_t replylen, struct hutch_error *e);
 int hutch_control_request(const char *sockpath, const char *request, char *reply, size_t replylen,
 			  unsigned timeout_ms, struct hutch_error *e);
+/* The same, passing @pass_fd (>= 0) with the request as SCM_RIGHTS ancillary data. */
+int hutch_control_request_fd(const char *sockpath, const char *request, int pass_fd, char *reply,
+			     size_t replylen, unsigned timeout_ms, struct hutch_error *e);
+
+/*
+ * Write a PNG of the VM's screen to @path (created with the caller's
+ * rights, or truncated; hutch-vm only gets the open descriptor).  The
+ * size in *width x *height (either may be NULL).  A file this call
+ * created is removed on failure.
+ */
+int hutch_vm_screenshot_png(const struct hutch_machine *m, const char *path, unsigned *width,
+			    unsigned *height, struct hutch_error *e);
 
 /* Wait up to timeout_s for the VM to leave the running/paused states. */
 int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s);

@@ -46,6 +46,7 @@ struct hutch_machine *hutch_machine_new(const char *name, const char *uuid)
 	m->cpus = 1;
 	m->vram = 8;
 	m->graphics = hutch_xstrdup("vboxvga");
+	m->firmware = hutch_xstrdup("bios");
 	for (i = 0; i < HUTCH_MAX_BOOT; i++)
 		m->boot[i] = hutch_xstrdup(boot[i]);
 	/* Like VirtualBox, a new VM has one NAT adapter and the rest disabled. */
@@ -103,6 +104,7 @@ void hutch_machine_free(struct hutch_machine *m)
 	free(m->description);
 	free(m->groups);
 	free(m->graphics);
+	free(m->firmware);
 	for (i = 0; i < HUTCH_MAX_BOOT; i++)
 		free(m->boot[i]);
 	free(m->kernel);
@@ -206,6 +208,16 @@ int hutch_machine_set_graphics(struct hutch_machine *m, const char *ctl, struct 
 	static const char *const ctls[] = { "none", "vboxvga", "vmsvga", "vboxsvga", NULL };
 
 	return pick(ctl, ctls, "graphics controller", &m->graphics, e);
+}
+
+int hutch_machine_set_firmware(struct hutch_machine *m, const char *fw, struct hutch_error *e)
+{
+	static const char *const fws[] = { "bios", "efi", NULL };
+
+	/* VirtualBox's efi32/efi64 are spellings of efi here: none is bootable yet. */
+	if (!strcasecmp(fw, "efi32") || !strcasecmp(fw, "efi64"))
+		fw = "efi";
+	return pick(fw, fws, "firmware", &m->firmware, e);
 }
 
 /* --- storage --- */

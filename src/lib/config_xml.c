@@ -76,6 +76,7 @@ int hutch_config_serialize(const struct hutch_machine *m, char **buf, size_t *le
 	hutch_xml_setf(x, "vram", "%u", m->vram);
 	hutch_xml_set(x, "controller", m->graphics);
 	x = child(hw, "Boot");
+	hutch_xml_set(x, "firmware", m->firmware);
 	for (i = 0; i < HUTCH_MAX_BOOT; i++) {
 		y = child(x, "Order");
 		hutch_xml_setf(y, "position", "%zu", i + 1);
@@ -275,6 +276,16 @@ static int load_hardware(struct loader *L, xmlNodePtr hw, struct hutch_machine *
 			    (rc = req(L, x, "controller", &m->graphics)))
 				return rc;
 		} else if (hutch_xml_is(x, "Boot")) {
+			char *fw = hutch_xml_attr(x, "firmware");
+
+			/* Files from before the attribute boot through the BIOS. */
+			if (fw && strcmp(fw, "bios") && strcmp(fw, "efi")) {
+				free(fw);
+				return bad(L, x, "Boot@firmware: expected bios or efi");
+			}
+			if (fw)
+				hutch_setstr(&m->firmware, fw);
+			free(fw);
 			for (y = x->children; y; y = y->next) {
 				if (y->type != XML_ELEMENT_NODE)
 					continue;

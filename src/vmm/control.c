@@ -16,6 +16,7 @@
 #include "event_loop.h"
 #include "devices.h"
 #include "machine.h"
+#include "screenshot.h"
 
 #define MAX_LINE     1024
 
@@ -33,6 +34,12 @@ struct control_client {
 	 */
 	bool pause_waiting;
 	int64_t pause_deadline_ns;
+	/*
+	 * The last descriptor the client passed (SCM_RIGHTS), for the next
+	 * 'screenshot'; -1 = none.  hutch-vm opens no path a client names:
+	 * the client opens the file with its own rights and passes it.
+	 */
+	int passed_fd;
 };
 
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,6 +59,64 @@ static void reply(int fd, const char *fmt, ...)
 	line[n++] = '\n';
 	/* Replies are short; a client that does not read loses its reply, the VM does not block. */
 	(void)send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* A long reply (screentext): as much as the socket takes now; the VM never waits. */
+static void reply_buf(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void control_screenshot(struct vm_control *c, struct control_client *cl)
+{
+	const struct display_ops *ops;
+	unsigned int w, h;
+	void *opaque;
+	char err[256];
+	int fd = cl->passed_fd;
+
+	cl->passed_fd = -1;   /* used once, whatever happens */
+	if (fd < 0) {
+		reply(cl->fd, "error screenshot: pass the file to write the PNG into with the request (SCM_RIGHTS)");
+		return;
+	}
+	if (!machine_display(c->m, &ops, &opaque))
+		reply(cl->fd, "error screenshot: this VM has no display");
+	else if (screenshot_png(ops, opaque, fd, &w, &h, err, sizeof(err)))
+		reply(cl->fd, "error screenshot: %s", err);
+	else
+		reply(cl->fd, "ok %ux%u", w, h);
+	close(fd);
+}
+
+static void control_screentext(struct vm_control *c, struct control_client *cl)
+{
+	const struct display_ops *ops;
+	void *opaque;
+	char err[256];
+	size_t len;
+	char *text;
+
+	if (!machine_display(c->m, &ops, &opaque)) {
+		reply(cl->fd, "error screentext: this VM has no display");
+		return;
+	}
+	text = screentext_format(ops, opaque, &len, err, sizeof(err));
+	if (!text) {
+		reply(cl->fd, "error screentext: %s", err);
+		return;
+	}
+	reply_buf(cl->fd, text, len);
+	free(text);
 }
 
 static void control_handle(struct vm_control *c, struct control_client *cl, char *req)
@@ -102,6 +167,10 @@ static void control_handle(struct vm_control *c, struct control_client *cl, char
 	} else if (!strcmp(req, "acpipowerbutton")) {
 		acpi_pm_press_power_button(m->acpi_pm);
 		reply(fd, "ok");
+	} else if (!strcmp(req, "screenshot")) {
+		control_screenshot(c, cl);
+	} else if (!strcmp(req, "screentext")) {
+		control_screentext(c, cl);
 	} else if (!*req) {
 		reply(fd, "error empty request");
 	} else {
@@ -126,11 +195,39 @@ static void control_client_lines(struct vm_control *c, struct control_client *cl
 	}
 }
 
-/* Read what a client sent; handle complete lines.  false = drop the client. */
+/*
+ * Read what a client sent, keeping a descriptor that came with it (the
+ * newest wins; one never used is closed); handle complete lines.
+ * false = drop the client.
+ */
 static bool control_client_input(struct vm_control *c, struct control_client *cl)
 {
-	ssize_t n = read(cl->fd, cl->buf + cl->len, MAX_LINE - cl->len);
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = cl->buf + cl->len, .iov_len = MAX_LINE - cl->len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(cl->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 
+	if (n >= 0) {
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+			size_t nfds;
+
+			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+				continue;
+			nfds = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfds; i++) {
+				int pfd;
+
+				memcpy(&pfd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+				if (cl->passed_fd >= 0)
+					close(cl->passed_fd);
+				cl->passed_fd = pfd;
+			}
+		}
+	}
 	if (n <= 0)
 		return n < 0 && (errno == EINTR || errno == EAGAIN);
 	cl->len += (size_t)n;
@@ -153,6 +250,8 @@ static void control_drop_client(struct vm_control *c, unsigned int i)
 
 	host_watch_free(cl->watch);
 	host_timer_free(cl->pause_timer);
+	if (cl->passed_fd >= 0)
+		close(cl->passed_fd);
 	close(cl->fd);
 	free(cl);
 	c->clients[i] = c->clients[--c->nr_clients];
@@ -256,6 +355,7 @@ static void control_accept(void *opaque, unsigned int revents)
 	if (cl) {
 		cl->c = c;
 		cl->fd = fd;
+		cl->passed_fd = -1;
 		cl->pause_timer = host_timer_new(&event_loop_ops, m->loop, &c->lock,
 						 control_pause_timer, cl);
 		if (cl->pause_timer)
@@ -393,6 +493,8 @@ void control_stop(struct vm_control *c)
 	for (unsigned int i = 0; i < nr; i++) {
 		host_watch_free(clients[i]->watch);
 		host_timer_free(clients[i]->pause_timer);
+		if (clients[i]->passed_fd >= 0)
+			close(clients[i]->passed_fd);
 		close(clients[i]->fd);
 		free(clients[i]);
 	}

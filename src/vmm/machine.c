@@ -72,6 +72,26 @@ static void machine_dev_poweroff(void *opaque)
 	machine_request(opaque, MACHINE_EV_POWEROFF, "guest powered off (ACPI S5)");
 }
 
+/* A display device publishes its screen (display.h); frontends find it here. */
+void machine_display_publish(void *opaque, const struct display_ops *ops, void *dev_opaque)
+{
+	struct machine *m = opaque;
+
+	pthread_mutex_lock(&m->lock);
+	m->display_ops = ops;
+	m->display_opaque = ops ? dev_opaque : NULL;
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool machine_display(struct machine *m, const struct display_ops **ops, void **opaque)
+{
+	pthread_mutex_lock(&m->lock);
+	*ops = m->display_ops;
+	*opaque = m->display_opaque;
+	pthread_mutex_unlock(&m->lock);
+	return *ops != NULL;
+}
+
 static int64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -196,6 +216,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		.clock_realtime_ns = host_realtime_ns, .clock_monotonic_ns = host_monotonic_ns,
 		.signal_msi = machine_signal_msi, .msi_opaque = m,
 		.loop_ops = &machine_loop_ops, .loop = m,
+		.display_publish = machine_display_publish, .display_opaque = m,
 	};
 	m->pci = pci_bus_create(&m->host);
 	if (!m->pci) {

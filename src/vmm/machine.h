@@ -85,6 +85,9 @@ struct machine {
 	unsigned int boots;
 	int pause_notify_fd;        /* eventfd the event loop polls: a pause completed or
 				       ended without completing; -1 = none */
+	/* The display a device published (display.h), under lock; NULL = none. */
+	const struct display_ops *display_ops;
+	void *display_opaque;
 };
 
 /* Where a pause stands (machine_pause_state). */
@@ -118,6 +121,14 @@ enum machine_pause_state machine_pause_state(struct machine *m);
 int machine_resume(struct machine *m);
 /* Paused means every vCPU is parked, not merely asked to. */
 bool machine_is_paused(struct machine *m);
+/*
+ * The published display (dev_host.display_publish), or false if none.
+ * Frontends call its ops on the event loop's thread, which stops before
+ * the devices go (machine_destroy), so the ops stay valid meanwhile.
+ */
+bool machine_display(struct machine *m, const struct display_ops **ops, void **opaque);
+/* dev_host.display_publish: @opaque is the machine; NULL @ops withdraws. */
+void machine_display_publish(void *opaque, const struct display_ops *ops, void *dev_opaque);
 /* A vCPU between exits: parks while paused; false once it must exit. */
 bool machine_vcpu_checkpoint(struct machine *m);
 

@@ -8,11 +8,50 @@ docs/control-protocol.md on --control.  "acpipowerbutton" behaves like a
 guest that powers off when it sees the button.
 
 FAKE_VM_FAIL=1 makes it fail at start like hutch-vm without /dev/kvm.
+"screenshot" writes a 2x2 PNG into the descriptor passed with the request
+(SCM_RIGHTS), as hutch-vm does; FAKE_VM_NO_DISPLAY=1 answers it as a VM
+without a display.
 """
+import array
 import os
 import socket
+import struct
 import sys
 import time
+import zlib
+
+
+def tiny_png():
+    """A 2x2 RGB PNG (red, green / blue, white), made by hand."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    rows = b"\0\xff\0\0\0\xff\0" + b"\0\0\0\xff\xff\xff\xff"
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def requests(conn):
+    """Yield (line, descriptor passed with it or None) as hutch-vm reads them."""
+    buf = b""
+    fd = None
+    while True:
+        data, anc, _, _ = conn.recvmsg(1024, socket.CMSG_SPACE(4 * 4))
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(payload[:len(payload) - len(payload) % 4])
+                for new in fds:
+                    if fd is not None:
+                        os.close(fd)
+                    fd = new
+        if not data:
+            return
+        buf += data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.decode().strip(), fd
+            fd = None if line.strip() == b"screenshot" else fd
 
 
 def write_state(path, text):
@@ -37,7 +76,7 @@ def main():
             return 2
         opts[a] = args[i + 1]
         i += 2
-    for required in ("--kernel", "--control", "--state-file", "--serial"):
+    for required in ("--control", "--state-file", "--serial"):
         if required not in opts:
             print(f"hutch-vm: error: {required} missing", file=sys.stderr)
             return 2
@@ -64,10 +103,19 @@ def main():
     off = False
     while not off:
         conn, _ = srv.accept()
-        f = conn.makefile("rw")
-        for line in f:
-            req = line.strip()
-            if req == "status":
+        for req, fd in requests(conn):
+            if req == "screenshot":
+                if fd is None:
+                    ans = "error screenshot: pass the file to write the PNG into with the request (SCM_RIGHTS)"
+                elif os.environ.get("FAKE_VM_NO_DISPLAY"):
+                    ans = "error screenshot: this VM has no display"
+                else:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, tiny_png(), 0)
+                    ans = "ok 2x2"
+                if fd is not None:
+                    os.close(fd)
+            elif req == "status":
                 ans = "ok paused" if paused else "ok running"
             elif req == "info":
                 ans = (f"ok pid={os.getpid()} cpus={opts.get('--cpus')} "
@@ -82,8 +130,7 @@ def main():
                 ans, off = "ok", True
             else:
                 ans = f"error unknown request '{req.split(' ')[0]}'"
-            f.write(ans + "\n")
-            f.flush()
+            conn.sendall((ans + "\n").encode())
             if off:
                 break
         conn.close()

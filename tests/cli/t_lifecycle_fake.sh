@@ -10,11 +10,48 @@ echo initrd > initrd.img
 vmctl createvm --name ci --ostype Linux_64 --register > /dev/null
 vmctl modifyvm ci --memory 256 --cpus 2 --kernel vmlinuz --initrd initrd.img --cmdline "console=ttyS0 quiet" --nic1 none
 
-# No kernel: firmware boot is not there yet, and says so in one line.
+# No kernel: the VM boots through SeaBIOS in the boot order (without the
+# "none" slots), with its display; EFI is refused in one line, the
+# graphics controllers Hutch lacks are named and a VGA used instead.
 vmctl createvm --name biosvm --register > /dev/null
+vmctl modifyvm biosvm --nic1 none --vram 16 --boot1 dvd --boot2 disk --boot3 none --boot4 net
+expect_mr biosvm firmware BIOS
+expect_mr biosvm boot1 dvd
+expect_mr biosvm boot3 none
+expect_mr biosvm vram 16
+expect_mr biosvm graphicscontroller vboxvga
+vmctl startvm biosvm --type headless > start.out 2> start.err
+[ ! -s start.err ] || fail "unexpected warnings: $(cat start.err)"
+biosvm_log=$(dirname "$(mr biosvm CfgFile)")/Logs/hutch-vm.log
+grep -q -- "--memory 128 --cpus 1 --vga std --vram 16 --boot dvd,disk,net --serial" "$biosvm_log" ||
+	fail "firmware boot arguments: $(cat "$biosvm_log")"
+grep -q -- "--kernel" "$biosvm_log" && fail "--kernel passed without one: $(cat "$biosvm_log")"
+vmctl controlvm biosvm poweroff 2> /dev/null
+vmctl modifyvm biosvm --firmware efi
+expect_mr biosvm firmware EFI
 expect_status 1 vmctl startvm biosvm --type headless
-expect_err "^vmctl: error: booting VM 'biosvm' from firmware .* is not yet supported"
+expect_err "^vmctl: error: VM 'biosvm': EFI firmware is not yet supported"
 [ "$(wc -l < "$T/err")" = 1 ] || fail "more than one line: $ERR"
+expect_mr biosvm VMState poweroff
+expect_status 1 vmctl modifyvm biosvm --firmware uefi
+expect_err "invalid firmware 'uefi': expected one of bios, efi"
+vmctl modifyvm biosvm --firmware BIOS --graphicscontroller vmsvga --boot1 none --boot2 none --boot4 none
+expect_mr biosvm firmware BIOS
+vmctl startvm biosvm --type headless > /dev/null 2> start.err
+grep -q "not yet supported by Hutch, started without: graphics controller vmsvga (a standard VGA is used)" start.err ||
+	fail "vmsvga not named: $(cat start.err)"
+tail -n 2 "$biosvm_log" | grep -q -- "--vga std --vram 16 --serial" ||
+	fail "no boot devices: --boot must be left out: $(tail -n 2 "$biosvm_log")"
+vmctl controlvm biosvm poweroff 2> /dev/null
+vmctl modifyvm biosvm --graphicscontroller none
+FAKE_VM_NO_DISPLAY=1 vmctl startvm biosvm --type headless > /dev/null 2> /dev/null
+tail -n 2 "$biosvm_log" | grep -q -- "--vga none --vram 16" || fail "--graphicscontroller none: $(tail -n 2 "$biosvm_log")"
+expect_status 1 vmctl controlvm biosvm screenshotpng none.png
+expect_err "^vmctl: error: the VM refused 'screenshot': screenshot: this VM has no display$"
+[ ! -e none.png ] || fail "a failed screenshot left its file behind"
+vmctl controlvm biosvm poweroff 2> /dev/null
+check_schemas
+note "firmware boot: --boot, --vga, --vram passed; efi refused; vmsvga named"
 
 vmctl startvm ci --type headless > start.out 2> start.err
 grep -q '^VM "ci" has been successfully started.$' start.out || fail "startvm output: $(cat start.out)"
@@ -23,7 +60,7 @@ sock=$HUTCH_RUNTIME_DIR/$(mr ci UUID).sock
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock")"
 [ "$(stat -c %a "$HUTCH_RUNTIME_DIR")" = 700 ] || fail "runtime dir mode $(stat -c %a "$HUTCH_RUNTIME_DIR")"
 log=$(dirname "$(mr ci CfgFile)")/Logs/hutch-vm.log
-grep -q -- "--memory 256 --cpus 2 --kernel $T/vmlinuz --initrd $T/initrd.img --append console=ttyS0 quiet --serial file:.*/Logs/serial.log" "$log" ||
+grep -q -- "--memory 256 --cpus 2 --vga std --vram 8 --kernel $T/vmlinuz --initrd $T/initrd.img --append console=ttyS0 quiet --serial file:.*/Logs/serial.log" "$log" ||
 	fail "hutch-vm's arguments: $(cat "$log")"
 note "hutch-vm started with the VM's settings; socket mode 600"
 vmctl showvminfo ci --log 0 | has "^fake hutch-vm: " || fail "showvminfo --log 0"
@@ -47,6 +84,19 @@ expect_status 1 vmctl controlvm ci pause
 vmctl controlvm ci resume
 expect_mr ci VMState running
 vmctl controlvm ci reset
+# screenshotpng: vmctl creates the file with the user's rights and passes it.
+(umask 022; vmctl controlvm ci screenshotpng shot.png)
+[ "$(head -c 8 shot.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "screenshot is not a PNG"
+[ "$(stat -c '%a %u' shot.png)" = "644 $(id -u)" ] || fail "screenshot file mode/owner: $(stat -c '%a %u' shot.png)"
+echo old > old.png
+vmctl controlvm ci screenshotpng old.png 0
+cmp -s old.png shot.png || fail "an existing file is not replaced by the PNG"
+expect_status 1 vmctl controlvm ci screenshotpng two.png 1
+expect_err "display 1 does not exist"
+expect_status 1 vmctl controlvm ci screenshotpng "$T/no/such/dir/x.png"
+expect_err "cannot create '$T/no/such/dir/x.png'"
+expect_status 2 vmctl controlvm ci screenshotpng
+note "controlvm screenshotpng"
 vmctl controlvm ci acpipowerbutton
 for _ in $(seq 1 50); do [ "$(mr ci VMState)" = poweroff ] && break; sleep 0.1; done
 expect_mr ci VMState poweroff

@@ -42,7 +42,7 @@ expect_mr "$VM" "Forwarding(0)" "packercomm,tcp,127.0.0.1,3355,,22"
 expect_mr "$VM" boot1 disk
 expect_mr "$VM" boot2 dvd
 expect_mr "$VM" vram 33
-expect_mr "$VM" firmware bios
+expect_mr "$VM" firmware BIOS
 expect_mr "$VM" chipset piix3
 expect_mr "$VM" natlocalhostreachable1 on
 expect_mr "$VM" natdnshostresolver1 on

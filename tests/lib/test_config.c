@@ -57,6 +57,8 @@ static struct hutch_machine *full_machine(void)
 	assert_int_equal(hutch_machine_set_ostype(m, "ubuntu_64", &e), 0);
 	assert_int_equal(hutch_machine_set_boot(m, 1, "DVD", &e), 0);
 	assert_int_equal(hutch_machine_set_graphics(m, "vmsvga", &e), 0);
+	assert_int_equal(hutch_machine_set_firmware(m, "EFI", &e), 0);
+	assert_int_equal(hutch_machine_set_boot(m, 4, "net", &e), 0);
 	hutch_setstr(&m->description, "line one\nline two\ttabbed & <escaped>");
 	hutch_setstr(&m->groups, "/ci");
 	hutch_setstr(&m->kernel, "/boot/vmlinuz");
@@ -111,6 +113,10 @@ static void test_round_trip_lossless(void **state)
 	assert_string_equal(back->description, "line one\nline two\ttabbed & <escaped>");
 	assert_string_equal(back->ostype, "Ubuntu_64");
 	assert_string_equal(back->boot[0], "dvd");
+	assert_string_equal(back->boot[3], "net");
+	assert_string_equal(back->firmware, "efi");
+	assert_string_equal(back->graphics, "vmsvga");
+	assert_int_equal(back->vram, 128);
 	assert_int_equal(back->memory, 4096);
 	assert_int_equal(back->nic[0].npf, 2);
 	assert_string_equal(back->nic[0].pf[1].name, "udp_5353_53");
@@ -204,6 +210,37 @@ static void test_parse_errors(void **state)
 	expect_parse_error(buf, "<Hardware> has no cpus attribute");
 }
 
+/*
+ * Boot@firmware: absent (files written before it) means bios; a value
+ * other than bios or efi is refused with the file and line.
+ */
+static void test_firmware_attribute(void **state)
+{
+	struct hutch_machine *m = hutch_machine_new("fw", NULL), *back;
+	struct hutch_error e;
+	char *xml, *p;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(hutch_config_serialize(m, &xml, &len, &e), 0);
+	assert_non_null(strstr(xml, "<Boot firmware=\"bios\">"));
+	p = strstr(xml, " firmware=\"bios\"");
+	memmove(p, p + 16, strlen(p + 16) + 1);   /* an older file */
+	assert_int_equal(validate(xml, strlen(xml), "hutch-vm.xsd"), 0);
+	assert_int_equal(hutch_config_parse(xml, strlen(xml), "old.hutch", &back, &e), 0);
+	assert_string_equal(back->firmware, "bios");
+	hutch_machine_free(back);
+	free(xml);
+	assert_int_equal(hutch_config_serialize(m, &xml, &len, &e), 0);
+	p = strstr(xml, "firmware=\"bios\"");
+	memcpy(p + 10, "ebis", 4);   /* firmware="ebis" */
+	assert_int_not_equal(hutch_config_parse(xml, strlen(xml), "bad.hutch", &back, &e), 0);
+	assert_non_null(strstr(e.msg, "bad.hutch:"));
+	assert_non_null(strstr(e.msg, "Boot@firmware: expected bios or efi"));
+	free(xml);
+	hutch_machine_free(m);
+}
+
 static void test_setters_ranges(void **state)
 {
 	struct hutch_machine *m = hutch_machine_new("r", NULL);
@@ -218,6 +255,12 @@ static void test_setters_ranges(void **state)
 	assert_int_equal(hutch_machine_set_boot(m, 5, "dvd", &e), -EINVAL);
 	assert_int_equal(hutch_machine_set_boot(m, 1, "tape", &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "expected one of none, floppy, dvd, disk, net"));
+	assert_int_equal(hutch_machine_set_firmware(m, "uefi", &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "invalid firmware 'uefi': expected one of bios, efi"));
+	assert_string_equal(m->firmware, "bios");   /* the default, untouched */
+	assert_int_equal(hutch_machine_set_firmware(m, "efi64", &e), 0);
+	assert_string_equal(m->firmware, "efi");
+	assert_int_equal(hutch_machine_set_graphics(m, "cirrus", &e), -EINVAL);
 	assert_int_equal(hutch_machine_set_ostype(m, "Amiga", &e), -EINVAL);
 	assert_int_equal(hutch_machine_add_ctl(m, "c", "sata", "PIIX4", &e), -EINVAL);
 	assert_int_equal(hutch_machine_add_ctl(m, "c", "tape", NULL, &e), -EINVAL);
@@ -303,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_validate),
 		cmocka_unit_test(test_save_load_file),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_firmware_attribute),
 		cmocka_unit_test(test_setters_ranges),
 		cmocka_unit_test(test_natpf_parse),
 		cmocka_unit_test(test_value_parsers),

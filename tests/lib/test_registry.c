@@ -474,12 +474,21 @@ static void test_vm_state(void **state)
 	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_ABORTED);
 	assert_string_equal(hutch_vm_state_name(HUTCH_VM_ABORTED), "aborted");
 
+	/* Without a kernel the VM boots through SeaBIOS; EFI is what stops it. */
+	unsup = hutch_vm_unsupported(m, &fatal);
+	assert_null(fatal);
+	assert_string_equal(unsup, "nic1 (nat)");
+	free(unsup);
+	hutch_setstr(&m->firmware, "efi");
+	hutch_setstr(&m->graphics, "vboxsvga");
 	unsup = hutch_vm_unsupported(m, &fatal);
 	assert_non_null(fatal);
-	assert_non_null(strstr(fatal, "not yet supported"));
-	assert_string_equal(unsup, "nic1 (nat)");
+	assert_non_null(strstr(fatal, "EFI firmware is not yet supported"));
+	assert_string_equal(unsup, "graphics controller vboxsvga (a standard VGA is used), nic1 (nat)");
 	free(fatal);
 	free(unsup);
+	hutch_setstr(&m->firmware, "bios");
+	hutch_setstr(&m->graphics, "vboxvga");
 	hutch_setstr(&m->kernel, "/boot/vmlinuz");
 	hutch_setstr(&m->nic[0].attachment, "none");
 	unsup = hutch_vm_unsupported(m, &fatal);

@@ -6,8 +6,14 @@
  * A pause never blocks the event loop, is answered when every vCPU has
  * parked, and one that cannot complete is undone: the reported state is
  * always the real one (issue 8, finding 8).
+ *
+ * Screenshots and screentext against a fake display (this file's own
+ * display_ops): the PNG goes into the descriptor the client passed, and
+ * blank screens, render errors and mode changes get clear answers.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <png.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -24,6 +30,7 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "display.h"
 #include "event_loop.h"
 #include "machine.h"
 
@@ -298,6 +305,390 @@ static void test_client_limit_and_backlog(void **state)
 	teardown_machine(&f);
 }
 
+/* ---- screenshots and screentext ---- */
+
+/*
+ * A display whose mode the test sets; render draws a pattern from the
+ * pixel's position and the mode's generation, and can fail or change
+ * the mode under the caller as a guest would.
+ */
+struct fake_display {
+	pthread_mutex_t lock;
+	struct display_info info;
+	int render_error;            /* returned by render if non-zero */
+	unsigned int changes_left;   /* renders that first switch the mode */
+	unsigned int change_w, change_h;
+	unsigned int renders;
+	struct display_text text;
+};
+
+static uint32_t pattern_px(unsigned int x, unsigned int y, uint64_t gen)
+{
+	return (uint32_t)((x * 7 + gen * 40) & 0xff) << 16 | ((y * 5) & 0xff) << 8 | ((x ^ y) & 0xff);
+}
+
+static void fd_get_info(void *opaque, struct display_info *info)
+{
+	struct fake_display *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	*info = d->info;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int fd_render(void *opaque, uint32_t *dst, size_t stride, unsigned int width,
+		     unsigned int height, struct display_rect *dirty, unsigned int max_dirty,
+		     unsigned int *nr_dirty)
+{
+	struct fake_display *d = opaque;
+	int ret = 0;
+
+	(void)max_dirty;
+	pthread_mutex_lock(&d->lock);
+	d->renders++;
+	if (dirty || nr_dirty)
+		ret = -EPROTO;   /* a screenshot must draw everything; caught below */
+	if (d->changes_left) {
+		/* The guest switched modes after the caller's get_info. */
+		d->changes_left--;
+		d->info.width = d->change_w;
+		d->info.height = d->change_h;
+		d->info.generation++;
+		ret = ret ? ret : -EAGAIN;   /* the mode changed under the caller */
+	}
+	if (!ret && d->render_error)
+		ret = d->render_error;
+	else if (!ret && (width != d->info.width || height != d->info.height))
+		ret = -EAGAIN;
+	else if (!ret && stride < (size_t)width * 4)
+		ret = -EINVAL;
+	for (unsigned int y = 0; !ret && y < height; y++)
+		for (unsigned int x = 0; x < width; x++)
+			dst[y * (stride / 4) + x] = pattern_px(x, y, d->info.generation);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int fd_read_text(void *opaque, struct display_text *text)
+{
+	struct fake_display *d = opaque;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->info.kind != DISPLAY_TEXT)
+		ret = -ENOTSUP;
+	else
+		*text = d->text;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static const struct display_ops fake_display_ops = {
+	.get_info = fd_get_info,
+	.render = fd_render,
+	.read_text = fd_read_text,
+};
+
+static void fake_display_init(struct fake_display *d, enum display_kind kind,
+			      unsigned int w, unsigned int h)
+{
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->lock, NULL);
+	d->info.kind = kind;
+	d->info.width = w;
+	d->info.height = h;
+	d->info.bpp = kind == DISPLAY_GRAPHICS ? 32 : 0;
+	d->info.generation = 1;
+}
+
+/* Send @req with @pass_fd attached (SCM_RIGHTS), or none if < 0. */
+static void send_with_fd(int sock, const char *req, int pass_fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = strlen(req) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *h;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		h = CMSG_FIRSTHDR(&msg);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+	}
+	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)strlen(req));
+}
+
+/* Ask for a screenshot into a fresh @path; the reply line in @line. */
+static void screenshot_into(int sock, const char *path, char *line, size_t size)
+{
+	int file = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(file >= 0);
+	assert_int_equal(write(file, "stale bytes the PNG replaces", 28), 28);
+	send_with_fd(sock, "screenshot\n", file);
+	close(file);   /* hutch-vm holds its own copy */
+	read_line(sock, line, size, 5000);
+}
+
+/* Decode @path (libpng) and check every pixel against the fake's pattern. */
+static void expect_png(const char *path, unsigned int w, unsigned int h, uint64_t gen)
+{
+	png_image img;
+	uint8_t *px;
+
+	memset(&img, 0, sizeof(img));
+	img.version = PNG_IMAGE_VERSION;
+	assert_true(png_image_begin_read_from_file(&img, path));
+	assert_int_equal(img.width, w);
+	assert_int_equal(img.height, h);
+	img.format = PNG_FORMAT_RGB;
+	px = malloc(PNG_IMAGE_SIZE(img));
+	assert_non_null(px);
+	assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
+	for (unsigned int y = 0; y < h; y++)
+		for (unsigned int x = 0; x < w; x++) {
+			const uint8_t *p = px + ((size_t)y * w + x) * 3;
+			uint32_t want = pattern_px(x, y, gen);
+
+			if ((uint32_t)(p[0] << 16 | p[1] << 8 | p[2]) != want)
+				fail_msg("pixel %u,%u is %02x%02x%02x, want %06x", x, y, p[0], p[1], p[2], want);
+		}
+	free(px);
+}
+
+/* The PNG has the mode's size and every pixel the display rendered. */
+static void test_screenshot_writes_png(void **state)
+{
+	static struct fixture f;
+	static struct fake_display d;
+	char line[256], path[256];
+	int a;
+
+	(void)state;
+	setup_machine(&f, 1, 1, 5000);
+	snprintf(path, sizeof(path), "%s/shot.png", f.dir);
+	fake_display_init(&d, DISPLAY_GRAPHICS, 64, 48);
+	machine_display_publish(&f.m, &fake_display_ops, &d);   /* as a device's create() */
+	a = client(&f);
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "ok 64x48");
+	expect_png(path, 64, 48, 1);
+	/* Text mode is drawn at the mode's size as well. */
+	fake_display_init(&d, DISPLAY_TEXT, 720, 400);
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "ok 720x400");
+	expect_png(path, 720, 400, 1);
+	/* The connection goes on serving. */
+	send_str(a, "status\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_string_equal(line, "ok running");
+	unlink(path);
+	close(a);
+	machine_display_publish(&f.m, NULL, NULL);
+	teardown_machine(&f);
+}
+
+/* The guest switches modes between get_info and render: the new size is used. */
+static void test_screenshot_mode_change_midway(void **state)
+{
+	static struct fixture f;
+	static struct fake_display d;
+	char line[256], path[256];
+	int a;
+
+	(void)state;
+	setup_machine(&f, 1, 1, 5000);
+	snprintf(path, sizeof(path), "%s/shot.png", f.dir);
+	fake_display_init(&d, DISPLAY_GRAPHICS, 640, 480);
+	d.changes_left = 1;
+	d.change_w = 100;
+	d.change_h = 30;
+	machine_display_publish(&f.m, &fake_display_ops, &d);
+	a = client(&f);
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "ok 100x30");
+	expect_png(path, 100, 30, 2);
+	assert_int_equal(d.renders, 2);
+	/* A mode that keeps changing is given up on with a clear error, not a loop. */
+	d.changes_left = 1000;
+	d.change_w = 50;
+	d.change_h = 50;
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "error screenshot: the display mode kept changing while rendering; try again");
+	assert_true(d.changes_left > 990);
+	unlink(path);
+	close(a);
+	machine_display_publish(&f.m, NULL, NULL);
+	teardown_machine(&f);
+}
+
+/* No display, a blank screen, a render error, no descriptor, a pipe: clear errors. */
+static void test_screenshot_errors(void **state)
+{
+	static struct fixture f;
+	static struct fake_display d;
+	char line[256], path[256];
+	int a, p[2];
+
+	(void)state;
+	setup_machine(&f, 1, 1, 5000);
+	snprintf(path, sizeof(path), "%s/shot.png", f.dir);
+	a = client(&f);
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "error screenshot: this VM has no display");
+	send_str(a, "screentext\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_string_equal(line, "error screentext: this VM has no display");
+
+	fake_display_init(&d, DISPLAY_BLANK, 0, 0);
+	machine_display_publish(&f.m, &fake_display_ops, &d);
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "error screenshot: the screen is blank (no display mode set)");
+	assert_int_equal(d.renders, 0);
+
+	fake_display_init(&d, DISPLAY_GRAPHICS, 320, 200);
+	d.render_error = -EIO;
+	screenshot_into(a, path, line, sizeof(line));
+	assert_string_equal(line, "error screenshot: rendering the graphics screen (320x200): Input/output error");
+
+	/* A size beyond what any display may have is refused before allocating. */
+	fake_display_init(&d, DISPLAY_GRAPHICS, DISPLAY_MAX_WIDTH + 1, 200);
+	screenshot_into(a, path, line, sizeof(line));
+	assert_non_null(strstr(line, "error screenshot: the display reports 2561x200"));
+
+	fake_display_init(&d, DISPLAY_GRAPHICS, 32, 32);
+	send_str(a, "screenshot\n");   /* no descriptor */
+	read_line(a, line, sizeof(line), 5000);
+	assert_int_equal(strncmp(line, "error screenshot: pass the file", 31), 0);
+	/* A pipe could block the loop: refused; so is a file open read-only. */
+	assert_int_equal(pipe(p), 0);
+	send_with_fd(a, "screenshot\n", p[1]);
+	read_line(a, line, sizeof(line), 5000);
+	assert_string_equal(line, "error screenshot: the descriptor passed is not a regular file");
+	close(p[0]);
+	close(p[1]);
+	{
+		int ro = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		assert_true(ro >= 0);
+		send_with_fd(a, "screenshot\n", ro);
+		close(ro);
+		read_line(a, line, sizeof(line), 5000);
+		assert_int_equal(strncmp(line, "error screenshot: the file passed cannot be written", 51), 0);
+	}
+	/* A descriptor is used once: the next request without one is refused. */
+	send_str(a, "screenshot\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_int_equal(strncmp(line, "error screenshot: pass the file", 31), 0);
+	send_str(a, "status\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_string_equal(line, "ok running");
+	unlink(path);
+	close(a);
+	machine_display_publish(&f.m, NULL, NULL);
+	teardown_machine(&f);
+}
+
+/* Read every line of a screentext reply up to "end" into @buf. */
+static unsigned int read_screentext(int fd, char *buf, size_t size)
+{
+	unsigned int n = 0;
+	size_t len = 0;
+	char line[2048];
+
+	buf[0] = 0;
+	for (;;) {
+		read_line(fd, line, sizeof(line), 5000);
+		assert_true(line[0] != 0);
+		assert_true(len + strlen(line) + 2 < size);
+		len += (size_t)sprintf(buf + len, "%s\n", line);
+		n++;
+		if (!strcmp(line, "end") || !strncmp(line, "error", 5))
+			return n;
+	}
+}
+
+static void test_screentext(void **state)
+{
+	static struct fixture f;
+	static struct fake_display d;
+	static char buf[65536];
+	char line[256];
+	const char *hello = "Hi\x01!";
+	unsigned int n;
+	int a;
+
+	(void)state;
+	setup_machine(&f, 1, 1, 5000);
+	fake_display_init(&d, DISPLAY_TEXT, 40, 32);   /* 5 x 2 cells of 8x16 */
+	d.text.cols = 5;
+	d.text.rows = 2;
+	d.text.cell_width = 8;
+	d.text.cell_height = 16;
+	d.text.cursor_col = 3;
+	d.text.cursor_row = 1;
+	d.text.cursor_start = 14;
+	d.text.cursor_end = 15;
+	d.text.blink_enabled = 1;
+	for (unsigned int i = 0; i < 10; i++)
+		d.text.cells[i] = (uint16_t)(0x0720);   /* spaces, grey on black */
+	for (unsigned int i = 0; i < 4; i++)
+		d.text.cells[i] = (uint16_t)((uint8_t)hello[i] | 0x1f00);
+	d.text.palette[1] = 0x0000aa;
+	d.text.palette[15] = 0xffffff;
+	for (unsigned int b = 0; b < 16; b++)
+		d.text.font['H' * DISPLAY_FONT_STRIDE + b] = (uint8_t)(0xc3 + b);
+	memcpy(d.text.font_b, d.text.font, sizeof(d.text.font));
+	machine_display_publish(&f.m, &fake_display_ops, &d);
+	a = client(&f);
+	send_str(a, "screentext\n");
+	n = read_screentext(a, buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "ok screentext cols=5 rows=2 cell=8x16 size=40x32 cursor=3,1 "
+				      "cursor_lines=14-15 blink=1 fonts=1 lines=262\n", 98), 0);
+	assert_int_equal(n, 263);   /* the header and its 262 lines */
+	assert_non_null(strstr(buf, "\ntext 0 Hi.! \n"));
+	assert_non_null(strstr(buf, "\ntext 1      \n"));
+	assert_non_null(strstr(buf, "\ncells 0 481f691f011f211f2007\n"));
+	assert_non_null(strstr(buf, "\npalette 000000 0000aa 000000"));
+	assert_non_null(strstr(buf, "\nfont 48 c3c4c5c6c7c8c9cacbcccdcecfd0d1d2\n"));
+	assert_non_null(strstr(buf, "\nfont 00 00000000000000000000000000000000\n"));
+	assert_null(strstr(buf, "fontb"));
+
+	/* Two character maps: both fonts are sent. */
+	d.text.font_b['H' * DISPLAY_FONT_STRIDE] = 0x55;
+	send_str(a, "screentext\n");
+	n = read_screentext(a, buf, sizeof(buf));
+	assert_int_equal(n, 263 + 256);
+	assert_non_null(strstr(buf, "fonts=2 lines=518\n"));
+	assert_non_null(strstr(buf, "\nfontb 48 55c4c5c6"));
+
+	/* A device reporting an impossible mode is not believed. */
+	d.text.cell_height = 33;
+	send_str(a, "screentext\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_int_equal(strncmp(line, "error screentext: the display reports an impossible text mode", 61), 0);
+	/* Graphics mode and a blank screen have no text. */
+	fake_display_init(&d, DISPLAY_GRAPHICS, 1024, 768);
+	send_str(a, "screentext\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_string_equal(line, "error screentext: the screen is in graphics mode (1024x768, 32 bpp): no text");
+	fake_display_init(&d, DISPLAY_BLANK, 0, 0);
+	send_str(a, "screentext\n");
+	read_line(a, line, sizeof(line), 5000);
+	assert_string_equal(line, "error screentext: the screen is blank (no display mode set)");
+	close(a);
+	machine_display_publish(&f.m, NULL, NULL);
+	teardown_machine(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +697,10 @@ int main(void)
 		cmocka_unit_test(test_resume_cancels_a_pause_in_progress),
 		cmocka_unit_test(test_client_gone_while_waiting),
 		cmocka_unit_test(test_client_limit_and_backlog),
+		cmocka_unit_test(test_screenshot_writes_png),
+		cmocka_unit_test(test_screenshot_mode_change_midway),
+		cmocka_unit_test(test_screenshot_errors),
+		cmocka_unit_test(test_screentext),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "display.h"
+#include "screenshot.h"
 #include "seccomp.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -139,6 +141,90 @@ static void test_allowed_calls_work(void **state)
 
 	(void)state;
 	run_child(body_allowed, &r);
+	assert_string_equal(r.err, "");
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+}
+
+/* A 2x2 graphics screen for the screenshot path under the filter. */
+static void tiny_get_info(void *opaque, struct display_info *info)
+{
+	(void)opaque;
+	*info = (struct display_info){ .kind = DISPLAY_GRAPHICS, .width = 2, .height = 2,
+				       .bpp = 32, .generation = 1 };
+}
+
+static int tiny_render(void *opaque, uint32_t *dst, size_t stride, unsigned int width,
+		       unsigned int height, struct display_rect *dirty, unsigned int max_dirty,
+		       unsigned int *nr_dirty)
+{
+	(void)opaque; (void)dirty; (void)max_dirty; (void)nr_dirty;
+	for (unsigned int y = 0; y < height; y++)
+		for (unsigned int x = 0; x < width; x++)
+			dst[y * (stride / 4) + x] = 0x123456u * (x + 2 * y + 1);
+	return 0;
+}
+
+static const struct display_ops tiny_display = { .get_info = tiny_get_info, .render = tiny_render };
+
+/*
+ * A control client's screenshot: the file descriptor arrives by recvmsg
+ * (SCM_RIGHTS), is checked (fstat), emptied (ftruncate) and written
+ * (pwrite, libpng and zlib's allocations) under the filter.
+ */
+static int body_screenshot(void)
+{
+	char tmpl[] = "/tmp/hutch-test-seccomp-png-XXXXXX", req[16], err[256];
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = "screenshot\n", .iov_len = 11 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *h;
+	unsigned int w, hgt;
+	int sv[2], file, got = -1;
+	unsigned char sig[8];
+
+	file = mkstemp(tmpl);
+	if (file < 0 || unlink(tmpl) || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 10;
+	if (install(SECCOMP_VIOLATION_KILL))
+		return 99;
+	memset(&ctl, 0, sizeof(ctl));
+	h = CMSG_FIRSTHDR(&msg);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &file, sizeof(int));
+	if (sendmsg(sv[0], &msg, 0) != 11)
+		return 11;
+	iov.iov_base = req;
+	iov.iov_len = sizeof(req);
+	msg.msg_controllen = sizeof(ctl.buf);
+	if (recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 11)
+		return 12;
+	h = CMSG_FIRSTHDR(&msg);
+	if (!h || h->cmsg_type != SCM_RIGHTS)
+		return 13;
+	memcpy(&got, CMSG_DATA(h), sizeof(int));
+	if (screenshot_png(&tiny_display, NULL, got, &w, &hgt, err, sizeof(err)) || w != 2 || hgt != 2) {
+		fprintf(stderr, "screenshot: %s\n", err);
+		return 14;
+	}
+	close(got);
+	if (pread(file, sig, sizeof(sig), 0) != 8 || memcmp(sig, "\x89PNG\r\n\x1a\n", 8))
+		return 15;
+	return 0;
+}
+
+static void test_screenshot_path_allowed(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+	run_child(body_screenshot, &r);
 	assert_string_equal(r.err, "");
 	assert_true(WIFEXITED(r.status));
 	assert_int_equal(WEXITSTATUS(r.status), 0);
@@ -310,6 +396,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_allowed_calls_work),
+		cmocka_unit_test(test_screenshot_path_allowed),
 		cmocka_unit_test(test_socket_is_refused),
 		cmocka_unit_test(test_other_ioctls_are_refused),
 		cmocka_unit_test(test_new_processes_are_refused),

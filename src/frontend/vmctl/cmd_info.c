@@ -73,6 +73,7 @@ void show_vm_machinereadable(struct hutch_machine *m)
 		mr_str(key, m->boot[i]);
 	}
 	mr_str("graphicscontroller", m->graphics);
+	mr_str("firmware", !strcmp(m->firmware, "efi") ? "EFI" : "BIOS");
 	mr_str("VMState", hutch_vm_state_name(st));
 	iso_time(t, since, sizeof(since));
 	mr_str("VMStateChangeTime", since);
@@ -242,6 +243,7 @@ void show_vm_human(struct hutch_machine *m, bool details)
 		H("State reason", "%s", reason);
 	free(reason);
 	H("Graphics Controller", "%s", m->graphics);
+	H("Firmware", "%s", !strcmp(m->firmware, "efi") ? "EFI" : "BIOS");
 	if (m->kernel)
 		H("Direct boot kernel", "%s", m->kernel);
 	if (m->initrd)

@@ -89,6 +89,29 @@ int cmd_startvm(int argc, char **argv)
 	return 0;
 }
 
+/* controlvm VM screenshotpng FILE [DISPLAY]: VBoxManage's; display 0 is the only one. */
+static int controlvm_screenshot(int argc, char **argv)
+{
+	struct hutch_machine *m;
+	struct hutch_error e;
+	enum hutch_vm_state st;
+
+	if (argc < 4)
+		usage_error("controlvm", "screenshotpng: expected the PNG file to write");
+	if (argc > 5)
+		usage_error("controlvm", "unexpected argument '%s'", argv[5]);
+	if (argc == 5 && strcmp(argv[4], "0"))
+		die("controlvm screenshotpng: display %s does not exist (the VM has one display, 0)", argv[4]);
+	m = vm_find(argv[1]);
+	st = hutch_vm_get_state(m, NULL, NULL, NULL);
+	if (!hutch_vm_is_live(st))
+		die("machine '%s' is not currently running (state %s)", m->name, hutch_vm_state_name(st));
+	if (hutch_vm_screenshot_png(m, argv[3], NULL, NULL, &e))
+		die("%s", e.msg);
+	hutch_machine_free(m);
+	return 0;
+}
+
 int cmd_controlvm(int argc, char **argv)
 {
 	struct hutch_machine *m;
@@ -99,6 +122,8 @@ int cmd_controlvm(int argc, char **argv)
 	if (argc < 3)
 		usage_error("controlvm", "expected a VM and an action");
 	action = argv[2];
+	if (!strcasecmp(action, "screenshotpng"))
+		return controlvm_screenshot(argc, argv);
 	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "reset") &&
 	    strcmp(action, "poweroff") && strcmp(action, "acpipowerbutton")) {
 		static const char *const later[] = {
@@ -106,7 +131,7 @@ int cmd_controlvm(int argc, char **argv)
 			"setlinkstate", "nic", "nictrace", "nicproperty", "nicpromisc", "natpf",
 			"guestmemoryballoon", "usbattach", "usbdetach", "audioin", "audioout",
 			"clipboard", "draganddrop", "vrde", "vrdeport", "setvideomodehint",
-			"screenshotpng", "recording", "setcredentials", "teleport", "plugcpu",
+			"recording", "setcredentials", "teleport", "plugcpu",
 			"unplugcpu", "cpuexecutioncap", "webcam", "addencpassword", "removeencpassword",
 			"removeallencpasswords", "changeuartmode", "vm-process-priority", "autostart-enabled",
 			"autostart-delay", "shutdown", "reboot", NULL

@@ -135,7 +135,7 @@ static const char *const modifyvm_stored[] = {
 	"biossystemtimeoffset", "biospxedebug", "systemuuidle", "biossystemuuidle",
 	"firmwarelogofadein", "firmwarelogofadeout", "firmwarelogodisplaytime",
 	"firmwarelogoimagepath", "firmwarebootmenu", "firmwareapic", "firmwaresystemtimeoffset",
-	"firmwarepxedebug", "rtcuseutc", "snapshotfolder", "firmware", "guestmemoryballoon",
+	"firmwarepxedebug", "rtcuseutc", "snapshotfolder", "guestmemoryballoon",
 	"defaultfrontend", "vmprocesspriority", "vmprocpriority", "vmexecutionengine",
 	"testingenabled", "testingmmio", "testingcfgdword#", "cpuidset:5", "cpuidremove",
 	"cpuidremoveall:0", "cpuidportabilitylevel", "synthcpu", "monitorcount", "mouse",

@@ -245,7 +245,8 @@ static const struct verb verbs[] = {
 	{ "modifyvm", cmd_modifyvm,
 	  "modifyvm <uuid|vmname> [--name <name>] [--ostype <ostype>] [--memory <MB>]\n"
 	  "         [--cpus <n>] [--vram <MB>] [--graphicscontroller none|vboxvga|vmsvga|vboxsvga]\n"
-	  "         [--boot<1-4> none|floppy|dvd|disk|net] [--description <text>]\n"
+	  "         [--boot<1-4> none|floppy|dvd|disk|net] [--firmware bios|efi]\n"
+	  "         [--description <text>]\n"
 	  "         [--nic<1-8> none|null|nat|bridged] [--nictype<1-8> 82540EM|virtio]\n"
 	  "         [--bridgeadapter<1-8> <interface>] [--cableconnected<1-8> on|off]\n"
 	  "         [--macaddress<1-8> auto|<12 hex digits>]\n"
@@ -292,7 +293,8 @@ static const struct verb verbs[] = {
 	{ "closemedium", cmd_closemedium, "closemedium [disk|dvd|floppy] <uuid|filename> [--delete]" },
 	{ "startvm", cmd_startvm, "startvm <uuid|vmname>... [--type gui|headless|sdl|separate]" },
 	{ "controlvm", cmd_controlvm,
-	  "controlvm <uuid|vmname> pause|resume|reset|poweroff|acpipowerbutton" },
+	  "controlvm <uuid|vmname> pause|resume|reset|poweroff|acpipowerbutton|\n"
+	  "         screenshotpng <file>" },
 	{ "setproperty", cmd_setproperty, "setproperty machinefolder default|<folder>" },
 	{ "setextradata", cmd_setextradata, "setextradata <uuid|vmname> <key> [<value>]" },
 	{ "getextradata", cmd_getextradata, "getextradata <uuid|vmname> <key>|enumerate" },
