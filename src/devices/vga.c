@@ -1261,16 +1261,19 @@ static int vga_render(void *opaque, uint32_t *dst, size_t stride, unsigned int w
 	}
 	/* Changed since the last incremental render: our own writes, the
 	 * guest's through BAR0 (the region's dirty log), register changes. */
-	memcpy(s->scratch, s->own_dirty, s->dirty_words * sizeof(uint64_t));
-	memset(s->own_dirty, 0, s->dirty_words * sizeof(uint64_t));
+	memset(s->scratch, 0, s->dirty_words * sizeof(uint64_t));
 	full = host_memregion_get_dirty(s->vram, s->scratch) != 0;
 	full |= s->full_dirty || !s->rendered_once || s->rendered_generation != s->shown.generation;
 	if (m.kind == MODE_TEXT && !full) {
-		/* A new glyph changes every cell showing it. */
+		/* A new glyph changes every cell showing it: our own writes say
+		 * so precisely (font_dirty), the guest's through BAR0 by page. */
 		font_bases(s, &fa, &fb);
 		full = s->font_dirty || planes_dirty(s, s->scratch, fa, 0x2000) ||
 		       planes_dirty(s, s->scratch, fb, 0x2000);
 	}
+	for (size_t i = 0; i < s->dirty_words; i++)
+		s->scratch[i] |= s->own_dirty[i];
+	memset(s->own_dirty, 0, s->dirty_words * sizeof(uint64_t));
 	s->full_dirty = s->font_dirty = false;
 	s->rendered_once = true;
 	s->rendered_generation = s->shown.generation;
