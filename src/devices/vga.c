@@ -69,7 +69,7 @@
 #define VGA_PORT_BASE     0x3b0
 #define VGA_PORT_LEN      0x30
 #define VBE_PORT_BASE     0x1ce
-#define VBE_PORT_LEN      3        /* index, data, data again */
+#define VBE_PORT_LEN      4        /* index, data, data again at 0x1D0 (16 bits wide) */
 #define VGA_WINDOW_BASE   0xa0000
 #define VGA_WINDOW_LEN    0x20000
 
@@ -614,8 +614,11 @@ static const struct io_region_ops vga_port_ops = { vga_ports_read, vga_ports_wri
 static uint64_t vbe_ports_read(struct device *dev, uint64_t off, unsigned int size)
 {
 	struct vga *s = vga_of(dev);
-	uint16_t v = off == 0 ? s->vbe_index : vbe_read(s, s->vbe_index);
+	uint16_t v;
 
+	if (off > 2)
+		return size == 1 ? 0xff : 0xffff;   /* 0x1D1: only 0x1D0's high byte */
+	v = off == 0 ? s->vbe_index : vbe_read(s, s->vbe_index);
 	return size == 1 ? (uint8_t)v : v;
 }
 
@@ -623,7 +626,7 @@ static void vbe_ports_write(struct device *dev, uint64_t off, uint64_t value, un
 {
 	struct vga *s = vga_of(dev);
 
-	if (size < 2)
+	if (size < 2 || off > 2)
 		return;      /* the DISPI registers are 16 bits wide */
 	if (off == 0)
 		s->vbe_index = (uint16_t)value;

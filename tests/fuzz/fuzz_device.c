@@ -148,7 +148,7 @@ struct extra_window {
 static const struct extra_window vga_windows[] = {
 	{ 0xa0000, 0x20000, false },   /* the legacy memory window */
 	{ 0x3b0, 0x30, true },         /* VGA registers */
-	{ 0x1ce, 3, true },            /* Bochs DISPI index and data */
+	{ 0x1ce, 4, true },            /* Bochs DISPI index and data (twice) */
 };
 
 /* Small enough that many VBE modes do not fit; large enough for some that do. */

@@ -1034,6 +1034,12 @@ static void test_vbe_beyond_vram_refused(void **state)
 	f->ops->get_info(f->opaque, &info);
 	assert_int_equal(info.width, 1024);
 	assert_int_equal(info.height, 768);
+	/* The data register answers at 0x1D0 too (as QEMU's). */
+	fake_pio_write(fm, DISPI_INDEX, XRES, 2);
+	assert_int_equal(fake_pio_read(fm, 0x1d0, 2), 1024);
+	fake_pio_write(fm, DISPI_INDEX, Y_OFFSET, 2);
+	fake_pio_write(fm, 0x1d0, 100, 2);
+	assert_int_equal(dispi_rd(fm, Y_OFFSET), 100);
 	/* A fitting large mode: 1280x800x32 in 4 MiB. */
 	vbe_mode(fm, 1280, 800, 32, LFB);
 	assert_int_equal(dispi_rd(fm, ENABLE) & ENABLED, ENABLED);
