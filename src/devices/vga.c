@@ -270,27 +270,42 @@ static unsigned int vbe_bytespp(unsigned int bpp)
 
 static bool vbe_bpp_valid(unsigned int bpp)
 {
-	return bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32;
+	return bpp == 4 || bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32;
 }
 
 /*
  * Does the mode @r describes fit the VRAM?  Fills the first visible byte
- * and the line length.  Every product is in 64 bits: 16-bit registers
- * cannot overflow it.
+ * and the line length, in VRAM bytes.  Every product is in 64 bits:
+ * 16-bit registers cannot overflow it.  4 bpp is planar (SeaBIOS's VBE
+ * 16-colour modes): a line of w pixels is w / 8 bytes in each plane, w / 2
+ * bytes of the interleaved VRAM, and it all must lie in the planes.
  */
 static bool vbe_fits(const struct vga *s, const uint16_t *r, uint64_t *start, uint64_t *line)
 {
-	unsigned int bpp = r[VBE_BPP], b;
-	uint64_t l, st;
+	unsigned int bpp = r[VBE_BPP];
+	uint64_t w, l, st, limit = s->vram_size;
 
 	if (!vbe_bpp_valid(bpp) || !r[VBE_XRES] || !r[VBE_YRES] || r[VBE_XRES] > VBE_MAX_XRES ||
 	    r[VBE_YRES] > VBE_MAX_YRES)
 		return false;
-	b = vbe_bytespp(bpp);
-	l = (uint64_t)(r[VBE_VIRT_WIDTH] > r[VBE_XRES] ? r[VBE_VIRT_WIDTH] : r[VBE_XRES]) * b;
-	st = (uint64_t)r[VBE_Y_OFFSET] * l + (uint64_t)r[VBE_X_OFFSET] * b;
-	if (st + (uint64_t)(r[VBE_YRES] - 1) * l + (uint64_t)r[VBE_XRES] * b > s->vram_size)
-		return false;
+	w = r[VBE_VIRT_WIDTH] > r[VBE_XRES] ? r[VBE_VIRT_WIDTH] : r[VBE_XRES];
+	if (bpp == 4) {
+		if (r[VBE_XRES] % 8 || w % 8 || r[VBE_X_OFFSET] % 8)
+			return false;
+		l = w / 2;
+		st = (uint64_t)r[VBE_Y_OFFSET] * l + r[VBE_X_OFFSET] / 2;
+		if (limit > PLANES_BYTES)
+			limit = PLANES_BYTES;
+		if (st + (uint64_t)(r[VBE_YRES] - 1) * l + r[VBE_XRES] / 2 > limit)
+			return false;
+	} else {
+		unsigned int b = vbe_bytespp(bpp);
+
+		l = w * b;
+		st = (uint64_t)r[VBE_Y_OFFSET] * l + (uint64_t)r[VBE_X_OFFSET] * b;
+		if (st + (uint64_t)(r[VBE_YRES] - 1) * l + (uint64_t)r[VBE_XRES] * b > limit)
+			return false;
+	}
 	if (start)
 		*start = st;
 	if (line)
@@ -645,11 +660,13 @@ static const struct io_region_ops vbe_port_ops = { vbe_ports_read, vbe_ports_wri
  */
 static bool window_decode(const struct vga *s, uint64_t off, uint64_t *addr, bool *banked)
 {
-	*banked = vbe_enabled(s);
-	if (*banked) {
+	*banked = false;
+	if (vbe_enabled(s)) {
 		if (off >= 0x10000)
 			return false;
 		*addr = ((uint64_t)s->vbe[VBE_BANK] << 16) + off;
+		/* 4 bpp is planar: through the graphics controller, as VGA. */
+		*banked = s->vbe[VBE_BPP] != 4;
 		return *addr < s->vram_size;
 	}
 	switch ((s->gr[GR_MISC] >> 2) & 3) {
@@ -899,6 +916,12 @@ static void compute_mode(const struct vga *s, struct vga_mode *m)
 		m->height = s->vbe[VBE_YRES];
 		m->bpp = s->vbe[VBE_BPP];
 		m->bytespp = vbe_bytespp(m->bpp);
+		if (m->bpp == 4) {
+			/* Drawn from the planes: offsets in plane bytes. */
+			m->kind = MODE_PLANAR;
+			m->start /= 4;
+			m->stride /= 4;
+		}
 		return;
 	}
 	if (!(s->ar_index & AR_INDEX_PAS))

@@ -799,6 +799,44 @@ static void test_planar_modes(void **state)
 
 /* ---- VBE ---- */
 
+static void vbe_mode(struct fake_machine *fm, uint16_t x, uint16_t y, uint16_t bpp, uint16_t flags);
+
+/* SeaBIOS's VBE 16-colour modes: DISPI at 4 bpp, drawn through the planes. */
+static void test_vbe_planar_4bpp(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_machine *fm = &f->fm;
+	struct display_info info;
+	uint32_t *px;
+
+	load_test_dac(fm);
+	identity_attr(fm);
+	planar_access(fm);
+	vbe_mode(fm, 800, 600, 4, 0);
+	/* Clear (set/reset 0 everywhere), then plot with write mode 2. */
+	gr(fm, 1, 0x0f);
+	for (unsigned int i = 0; i < 100 * 600; i += 4)
+		fake_mmio_write(fm, WINDOW + i, 0, 4);
+	gr(fm, 1, 0);
+	(void)fake_mmio_read(fm, WINDOW + 599 * 100 + 99, 1);
+	gr(fm, 5, 0x02);
+	gr(fm, 8, 0x01);                  /* x = 799 */
+	fake_mmio_write(fm, WINDOW + 599 * 100 + 99, 0x0c, 1);
+	(void)fake_mmio_read(fm, WINDOW + 1 * 100 + 0, 1);
+	gr(fm, 8, 0x80);                  /* x = 0 */
+	fake_mmio_write(fm, WINDOW + 1 * 100 + 0, 0x06, 1);
+	px = render_full(f, &info);
+	assert_int_equal(info.width, 800);
+	assert_int_equal(info.height, 600);
+	assert_int_equal(info.bpp, 4);
+	for (unsigned int y = 0; y < 600; y++)
+		for (unsigned int x = 0; x < 800; x++)
+			assert_int_equal(px[y * 800 + x],
+					 test_dac_rgb(x == 799 && y == 599 ? 0x0c :
+						      x == 0 && y == 1 ? 0x06 : 0));
+	free(px);
+}
+
 static uint64_t enable_lfb(struct fixture *f)
 {
 	uint64_t a;
@@ -1020,6 +1058,8 @@ static void test_vbe_beyond_vram_refused(void **state)
 	assert_int_equal(dispi_rd(fm, XRES), 2560);
 	dispi(fm, BPP, 12);
 	assert_int_equal(dispi_rd(fm, BPP), 32);
+	dispi(fm, BPP, 7);
+	assert_int_equal(dispi_rd(fm, BPP), 32);
 	/* While enabled, a change that would not fit is refused. */
 	vbe_mode(fm, 1024, 768, 32, LFB);
 	assert_int_equal(dispi_rd(fm, ENABLE) & ENABLED, ENABLED);
@@ -1040,6 +1080,15 @@ static void test_vbe_beyond_vram_refused(void **state)
 	fake_pio_write(fm, DISPI_INDEX, Y_OFFSET, 2);
 	fake_pio_write(fm, 0x1d0, 100, 2);
 	assert_int_equal(dispi_rd(fm, Y_OFFSET), 100);
+	/* 4 bpp is planar and must fit the 256 KiB of planes: 800x600 does,
+	 * 1280x1024 (640 KiB) does not. */
+	vbe_mode(fm, 800, 600, 4, 0);
+	assert_int_equal(dispi_rd(fm, ENABLE) & ENABLED, ENABLED);
+	f->ops->get_info(f->opaque, &info);
+	assert_int_equal(info.width, 800);
+	assert_int_equal(info.bpp, 4);
+	vbe_mode(fm, 1280, 1024, 4, 0);
+	assert_int_equal(dispi_rd(fm, ENABLE) & ENABLED, 0);
 	/* A fitting large mode: 1280x800x32 in 4 MiB. */
 	vbe_mode(fm, 1280, 800, 32, LFB);
 	assert_int_equal(dispi_rd(fm, ENABLE) & ENABLED, ENABLED);
@@ -1261,6 +1310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode13h, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planar_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vbe_planar_4bpp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vbe_lfb_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vbe_dirty_rects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_dirty_rows, setup, teardown),
