@@ -51,6 +51,7 @@
  * a full redraw.  Guest writes through BAR0 are found in the region's
  * dirty log.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -1145,6 +1146,13 @@ static void draw_graphics_rows(const struct vga *s, const struct vga_mode *m, ui
 		uint32_t *px = (uint32_t *)((uint8_t *)dst + y * stride);
 		const uint8_t *src = s->mem + m->start + y * m->stride;
 
+		if (m->bpp == 32) {
+			/* The common case, kept tight: XRGB in memory order (x86). */
+			memcpy(px, src, (size_t)m->width * 4);
+			for (unsigned int x = 0; x < m->width; x++)
+				px[x] = le32toh(px[x]) & 0xffffff;
+			continue;
+		}
 		for (unsigned int x = 0; x < m->width; x++, src += m->bytespp) {
 			uint32_t v;
 
