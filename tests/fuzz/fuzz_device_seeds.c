@@ -1134,7 +1134,7 @@ static int seeds_vga(const char *dir)
 	vga_show(&s);
 	ret |= seed_write(&s, dir, "vga-planar");
 
-	/* VBE: 640x480x32 with the LFB, panning, a mode too large, 8 bpp banked,
+	/* VBE: 512x384x32 with the LFB, panning, a mode too large, 8 bpp banked,
 	 * the same through BAR2; reset with a mode set. */
 	seed_begin(&s, 0);
 	cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MEMORY);
@@ -1142,17 +1142,17 @@ static int seeds_vga(const char *dir)
 	in(&s, 0x1cf, 2);
 	vga_dispi(&s, 4, 0x00);
 	vga_dispi(&s, 3, 32);
-	vga_dispi(&s, 1, 640);
-	vga_dispi(&s, 2, 480);
+	vga_dispi(&s, 1, 512);
+	vga_dispi(&s, 2, 384);
 	vga_dispi(&s, 4, 0x41);
-	for (unsigned int y = 0; y < 480; y += 37)
-		bar_wr(&s, VGA_LFB_BAR, y * 2560 + y * 4, 8, 0x00ff00ff00ffffffull);
+	for (unsigned int y = 0; y < 384; y += 37)
+		bar_wr(&s, VGA_LFB_BAR, y * 2048 + y * 4, 8, 0x00ff00ff00ffffffull);
 	vga_show(&s);
-	vga_dispi(&s, 6, 800);
-	vga_dispi(&s, 9, 100);
+	vga_dispi(&s, 6, 600);
+	vga_dispi(&s, 9, 20);
 	vga_dispi(&s, 8, 8);
 	vga_show(&s);
-	vga_dispi(&s, 1, 2560);          /* does not fit 2 MiB: refused */
+	vga_dispi(&s, 1, 2560);          /* does not fit 1 MiB: refused */
 	vga_dispi(&s, 4, 0x00);
 	vga_dispi(&s, 2, 1600);
 	vga_dispi(&s, 4, 0x41);
