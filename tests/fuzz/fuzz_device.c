@@ -377,7 +377,7 @@ static void rig_up(struct rig *r, uint8_t flags)
 /*
  * For checking what a seed or a crash input does: with HUTCH_FUZZ_DUMP set
  * to a file name, guest RAM at the end of each input is written there and
- * the interrupts seen are printed.
+ * the interrupts seen are printed (and the display's mode at each look).
  */
 static void dump(struct rig *r)
 {
@@ -601,6 +601,9 @@ static void display_read(struct rig *r, bool screenshot)
 	if (!ops)
 		return;
 	ops->get_info(r->fm.display_opaque, &info);
+	if (getenv("HUTCH_FUZZ_DUMP"))   /* what a seed shows, as dump() below */
+		fprintf(stderr, "fuzz: display %ux%u, kind %d, %u bpp\n", info.width, info.height,
+			info.kind, info.bpp);
 	if (info.width > DISPLAY_MAX_WIDTH || info.height > DISPLAY_MAX_HEIGHT ||
 	    (info.kind == DISPLAY_BLANK) != (info.width == 0)) {
 		fprintf(stderr, "fuzz: %s reports a %ux%u screen (kind %d)\n", FUZZ_DEVICE,

@@ -1023,8 +1023,9 @@ static void vga_common(struct seed *s)
 		vga_ar(s, i, i);
 	vga_ar(s, 0x12, 0x0f);
 	out(s, 0x3c8, 1, 0);
-	for (unsigned int i = 0; i < 64 * 3; i++)
-		out(s, 0x3c9, 1, (i * 7) & 0x3f);
+	for (unsigned int i = 0; i < 16; i++)      /* a grey ramp, then one colour */
+		rep_out(s, 0x3c9, 1, 3, i * 4);
+	rep_out(s, 0x3c9, 1, 240 * 3, 0x2a);
 }
 
 static void vga_show(struct seed *s)
@@ -1098,8 +1099,8 @@ static int seeds_vga(const char *dir)
 	vga_cr(&s, 0x12, 0x8f);
 	vga_cr(&s, 0x13, 40);
 	vga_ar(&s, 0x10, 0x41);
-	for (unsigned int i = 0; i < 2048; i += 8)
-		vga_win(&s, i * 5, 8, 0x0706050403020100ull + i);
+	for (unsigned int i = 0; i < 64; i++)
+		vga_win(&s, i * 997, 8, 0x0706050403020100ull + i);
 	vga_show(&s);
 	ret |= seed_write(&s, dir, "vga-13h");
 
@@ -1122,7 +1123,7 @@ static int seeds_vga(const char *dir)
 		vga_gr(&s, 1, mode == 0 ? 0x03 : 0x00);
 		vga_gr(&s, 3, (uint8_t)(mode << 3 | mode));
 		vga_gr(&s, 8, (uint8_t)(0xf0 >> mode));
-		for (unsigned int y = 0; y < 64; y++) {
+		for (unsigned int y = 0; y < 16; y++) {
 			bar_rd(&s, VGA_WINDOW_BAR, y * 80 + mode * 10, 1);
 			vga_win(&s, y * 80 + mode * 10, 1, 0x5a + y);
 		}
@@ -1152,11 +1153,6 @@ static int seeds_vga(const char *dir)
 	vga_dispi(&s, 9, 20);
 	vga_dispi(&s, 8, 8);
 	vga_show(&s);
-	vga_dispi(&s, 1, 2560);          /* does not fit 1 MiB: refused */
-	vga_dispi(&s, 4, 0x00);
-	vga_dispi(&s, 2, 1600);
-	vga_dispi(&s, 4, 0x41);
-	vga_show(&s);
 	vga_dispi(&s, 3, 8);
 	vga_dispi(&s, 1, 1024);
 	vga_dispi(&s, 2, 768);
@@ -1177,10 +1173,20 @@ static int seeds_vga(const char *dir)
 	bar_wr(&s, VGA_MMIO_BAR, 0x604, 4, 0x1e1e1e1e);
 	bar_wr(&s, VGA_MMIO_BAR, 0x400 + 0x14, 2, 0x0f02);
 	bar_rd(&s, VGA_MMIO_BAR, 0x600, 4);
+	bar_wr(&s, VGA_LFB_BAR, 1600 * 300 + 8, 8, 0xf800f80007e007e0ull);
 	vga_show(&s);
+	vga_dispi(&s, 1, 2560);          /* does not fit 1 MiB: refused */
+	vga_dispi(&s, 4, 0x00);
+	vga_dispi(&s, 2, 1600);
+	vga_dispi(&s, 4, 0x41);          /* refused too: VGA again */
 	op(&s, FOP_SAVE_LOAD);
-	op(&s, FOP_RESET);
-	vga_show(&s);
+	vga_dispi(&s, 3, 4);             /* SeaBIOS's 16-colour VBE: planar */
+	vga_dispi(&s, 1, 800);
+	vga_dispi(&s, 2, 600);
+	vga_dispi(&s, 4, 0x01);
+	vga_seq(&s, 4, 0x06);
+	vga_gr(&s, 5, 0x02);
+	vga_win(&s, 100 * 300, 4, 0x0c0b0a09);
 	ret |= seed_write(&s, dir, "vga-vbe");
 	return ret;
 }
