@@ -212,6 +212,8 @@ struct vga {
 	size_t dirty_words;
 	bool full_dirty;           /* a register that changes the picture changed */
 	bool font_dirty;           /* plane 2 written through the window */
+	bool cursor_dirty;         /* the text cursor's shape or place changed */
+	int cursor_row_drawn;      /* text row the cursor was last drawn on, -1 none */
 	struct display_info shown; /* the mode last reported */
 	uint64_t rendered_generation;
 	bool rendered_once;
@@ -537,6 +539,14 @@ static void vga_port_writeb(struct vga *s, uint16_t port, uint8_t v)
 		if ((s->cr[CR_VRETRACE_END] & CR11_PROTECT) && idx <= CR_OVERFLOW) {
 			if (idx == CR_OVERFLOW)
 				set_reg(s, &s->cr[idx], (uint8_t)((s->cr[idx] & ~0x10) | (v & 0x10)));
+			break;
+		}
+		/* The cursor moves with every character a console prints: it
+		 * redraws its old and new rows only, not the screen. */
+		if (idx == CR_CURSOR_START || idx == CR_CURSOR_END || idx == CR_CURSOR_HI ||
+		    idx == CR_CURSOR_LO) {
+			s->cursor_dirty |= s->cr[idx] != v;
+			s->cr[idx] = v;
 			break;
 		}
 		set_reg(s, &s->cr[idx], v);
@@ -1271,6 +1281,7 @@ static int vga_render(void *opaque, uint32_t *dst, size_t stride, unsigned int w
 	struct vga *s = vga_of(dev);
 	struct vga_mode m;
 	unsigned int units, unit_h, run = 0;
+	int cursor_rows[2];
 	bool full;
 	uint32_t fa, fb;
 
@@ -1308,7 +1319,18 @@ static int vga_render(void *opaque, uint32_t *dst, size_t stride, unsigned int w
 	for (size_t i = 0; i < s->dirty_words; i++)
 		s->scratch[i] |= s->own_dirty[i];
 	memset(s->own_dirty, 0, s->dirty_words * sizeof(uint64_t));
-	s->full_dirty = s->font_dirty = false;
+	cursor_rows[0] = cursor_rows[1] = -1;
+	if (m.kind == MODE_TEXT) {
+		struct text_cursor cur;
+
+		text_cursor(s, &m, &cur);
+		if (s->cursor_dirty) {
+			cursor_rows[0] = s->cursor_row_drawn;
+			cursor_rows[1] = cur.row;
+		}
+		s->cursor_row_drawn = cur.row;
+	}
+	s->full_dirty = s->font_dirty = s->cursor_dirty = false;
 	s->rendered_once = true;
 	s->rendered_generation = s->shown.generation;
 	if (!units) {
@@ -1322,7 +1344,8 @@ static int vga_render(void *opaque, uint32_t *dst, size_t stride, unsigned int w
 		return 0;
 	}
 	for (unsigned int u = 0; u <= units; u++) {
-		if (u < units && unit_dirty(s, &m, s->scratch, u)) {
+		if (u < units && ((int)u == cursor_rows[0] || (int)u == cursor_rows[1] ||
+				  unit_dirty(s, &m, s->scratch, u))) {
 			run++;
 			continue;
 		}
@@ -1412,6 +1435,7 @@ static void vga_reset_regs(struct vga *s)
 	s->vbe[VBE_BPP] = 8;
 	s->qext_byteorder = QEXT_LITTLE_ENDIAN;
 	s->full_dirty = true;
+	s->cursor_row_drawn = -1;
 }
 
 static void vga_reset(struct device *dev)

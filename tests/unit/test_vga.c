@@ -1012,6 +1012,30 @@ static void test_text_dirty_rows(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].y, 0);
 	assert_int_equal(r[0].h, 7 * CELL_H);   /* cells 0-511: rows 0-6 */
+	/* The cursor moved from (0, 0) to row 2, then to row 10: its old and new
+	 * rows only.  (Cells that show it first, drawn by a render of their own.) */
+	put_cell(&f->fm, 2, 5, ' ', 0x07);
+	put_cell(&f->fm, 10, 0, ' ', 0x07);
+	assert_int_equal(f->ops->render(f->opaque, px, 720 * 4, 720, 400, r, 8, &n), 0);
+	crtc(&f->fm, 0x0e, 0);
+	crtc(&f->fm, 0x0f, 2 * COLS + 5);
+	assert_int_equal(f->ops->render(f->opaque, px, 720 * 4, 720, 400, r, 8, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].y, 0);
+	assert_int_equal(r[0].h, CELL_H);
+	assert_int_equal(r[1].y, 2 * CELL_H);
+	assert_int_equal(r[1].h, CELL_H);
+	check_cell(px, 0, 0, 'w', 0x07, false);   /* the old cursor is gone */
+	check_cell(px, 2, 5, ' ', 0x07, true);
+	crtc(&f->fm, 0x0e, (10 * COLS) >> 8);
+	crtc(&f->fm, 0x0f, (10 * COLS) & 0xff);
+	assert_int_equal(f->ops->render(f->opaque, px, 720 * 4, 720, 400, r, 8, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].y, 2 * CELL_H);
+	assert_int_equal(r[1].y, 10 * CELL_H);
+	assert_int_equal(r[1].h, CELL_H);
+	check_cell(px, 2, 5, ' ', 0x07, false);
+	check_cell(px, 10, 0, ' ', 0x07, true);
 	/* A glyph changed in plane 2 (odd/even: even addresses reach plane 2
 	 * when the map mask lets them; no register that shows changes): every
 	 * cell may show it. */
