@@ -441,19 +441,21 @@ static void bar_unmap(struct pci_function *f, struct pci_bar *b)
 
 /*
  * While software sizes a BAR it holds all-ones in its writable bits (PCI
- * 3.0, 6.2.5.1); that is no address to put guest-visible RAM at.
+ * 3.0, 6.2.5.1); that is no address to put guest-visible RAM at.  A 64-bit
+ * BAR is sized one dword at a time: all-ones in either half counts.
  */
 static bool bar_being_sized(const struct pci_function *f, unsigned int idx)
 {
-	const struct pci_bar *b = &f->bars[idx];
 	unsigned int off = PCI_BAR0 + 4 * idx;
-	uint64_t mask = cfg_get(f->wmask, off, 4), val = cfg_get(f->config, off, 4);
+	uint32_t mask = cfg_get(f->wmask, off, 4), val = cfg_get(f->config, off, 4);
 
-	if (b->type == PCI_BAR_MEM64) {
-		mask |= (uint64_t)cfg_get(f->wmask, off + 4, 4) << 32;
-		val |= (uint64_t)cfg_get(f->config, off + 4, 4) << 32;
-	}
-	return (val & mask) == mask;
+	if ((val & mask) == mask)
+		return true;
+	if (f->bars[idx].type != PCI_BAR_MEM64)
+		return false;
+	mask = cfg_get(f->wmask, off + 4, 4);
+	val = cfg_get(f->config, off + 4, 4);
+	return mask && (val & mask) == mask;
 }
 
 /* Map a RAM-backed BAR at @addr; a refusal is logged once per address. */

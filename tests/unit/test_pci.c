@@ -1123,6 +1123,15 @@ static void test_region_bar(void **state)
 	assert_null(fake_memregion_at(&fm, 0xffc00000));
 	cfg_wr(&fm, devfn, PCI_BAR0, (uint32_t)a, 4);
 	assert_ptr_equal(fake_memregion_at(&fm, a), t->r32);
+	/* A 64-bit BAR is sized a dword at a time: either half all-ones unmaps it. */
+	cfg_wr(&fm, devfn, PCI_BAR0 + 8, 0xffffffff, 4);
+	assert_false(t->r64->mapped);
+	cfg_wr(&fm, devfn, PCI_BAR0 + 8, (uint32_t)a64, 4);
+	assert_ptr_equal(fake_memregion_at(&fm, a64), t->r64);
+	cfg_wr(&fm, devfn, PCI_BAR0 + 12, 0xffffffff, 4);
+	assert_false(t->r64->mapped);
+	cfg_wr(&fm, devfn, PCI_BAR0 + 12, 0, 4);
+	assert_ptr_equal(fake_memregion_at(&fm, a64), t->r64);
 
 	/* Moved: gone from the old place, at the new one. */
 	cfg_wr(&fm, devfn, PCI_BAR0, 0xe8000000, 4);
