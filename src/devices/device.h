@@ -87,6 +87,7 @@ struct device_args {
 	const struct drive_args *drives; /* storage controllers: their drives */
 	unsigned int nr_drives;
 	unsigned int nr_queues; /* virtio: request queues, 0 = model default */
+	uint64_t vram_size;     /* display: bytes of VRAM, 0 = model default */
 };
 
 struct device_model {

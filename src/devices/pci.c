@@ -15,12 +15,14 @@
 #include <string.h>
 
 #include "device.h"
+#include "host_mem.h"
 #include "pci.h"
 #include "savestate.h"
 
 /* BAR low bits (PCI 3.0, 6.2.5.1) */
 #define BAR_IO_SPACE        0x1
 #define BAR_MEM_TYPE_64     0x4
+#define BAR_MEM_PREFETCH    0x8
 #define BAR_IO_ADDR_MASK    0xfffffffcu
 #define BAR_MEM_ADDR_MASK   0xfffffff0u
 /* x86 has 64 KiB of port space: the upper half of an I/O BAR reads zero. */
@@ -249,6 +251,31 @@ int pci_function_add_bar(struct pci_function *f, unsigned int idx, enum pci_bar_
 	return 0;
 }
 
+int pci_function_add_bar_region(struct pci_function *f, unsigned int idx, enum pci_bar_type type,
+				struct host_memregion *region, unsigned int flags)
+{
+	/* Any non-NULL ops pass add_bar's check; a region BAR is never on the bus. */
+	static const struct io_region_ops no_ops;
+	uint64_t size = 16;
+	int ret;
+
+	if ((type != PCI_BAR_MEM32 && type != PCI_BAR_MEM64) || !region || !region->size)
+		return -EINVAL;
+	while (size < region->size && size < (1ULL << 62))
+		size <<= 1;
+	/* At least a page: a mapping is made of whole pages. */
+	if (size < HOST_MEM_PAGE_SIZE)
+		size = HOST_MEM_PAGE_SIZE;
+	ret = pci_function_add_bar(f, idx, type, size, &no_ops);
+	if (ret)
+		return ret;
+	f->bars[idx].ops = NULL;
+	f->bars[idx].region = region;
+	if (flags & PCI_BAR_PREFETCH)
+		f->config[PCI_BAR0 + 4 * idx] |= BAR_MEM_PREFETCH;
+	return 0;
+}
+
 void pci_function_set_intx_pin(struct pci_function *f, unsigned int pin)
 {
 	f->config[PCI_INTERRUPT_PIN] = (pin >= 1 && pin <= 4) ? (uint8_t)pin : 0;
@@ -405,8 +432,49 @@ static void bar_unmap(struct pci_function *f, struct pci_bar *b)
 {
 	if (!b->mapped)
 		return;
-	bus_unregister(bar_bus(f, b), b->mapped_addr);
+	if (b->region)
+		host_memregion_unmap(b->region);
+	else
+		bus_unregister(bar_bus(f, b), b->mapped_addr);
 	b->mapped = false;
+}
+
+/*
+ * While software sizes a BAR it holds all-ones in its writable bits (PCI
+ * 3.0, 6.2.5.1); that is no address to put guest-visible RAM at.  A 64-bit
+ * BAR is sized one dword at a time: all-ones in either half counts.
+ */
+static bool bar_being_sized(const struct pci_function *f, unsigned int idx)
+{
+	unsigned int off = PCI_BAR0 + 4 * idx;
+	uint32_t mask = cfg_get(f->wmask, off, 4), val = cfg_get(f->config, off, 4);
+
+	if ((val & mask) == mask)
+		return true;
+	if (f->bars[idx].type != PCI_BAR_MEM64)
+		return false;
+	mask = cfg_get(f->wmask, off + 4, 4);
+	val = cfg_get(f->config, off + 4, 4);
+	return mask && (val & mask) == mask;
+}
+
+/* Map a RAM-backed BAR at @addr; a refusal is logged once per address. */
+static void bar_map_region(struct pci_function *f, unsigned int idx, uint64_t addr)
+{
+	struct pci_bar *b = &f->bars[idx];
+	int ret = host_memregion_map(b->region, addr);
+
+	if (ret) {
+		if (b->refused_addr != addr)
+			device_log(f->dev, "PCI BAR%u at 0x%llx (size 0x%llx) refused (%s): left unmapped",
+				   idx, (unsigned long long)addr, (unsigned long long)b->size,
+				   strerror(-ret));
+		b->refused_addr = addr;
+		return;
+	}
+	b->refused_addr = 0;
+	b->mapped = true;
+	b->mapped_addr = addr;
 }
 
 /*
@@ -436,11 +504,17 @@ static void pci_update_mappings(struct pci_function *f)
 			 addr != 0 && addr + (b->size - 1) >= addr;
 		if (decode && b->type == PCI_BAR_IO && addr + (b->size - 1) > BAR_IO_LIMIT)
 			decode = false;
+		if (decode && b->region && bar_being_sized(f, i))
+			decode = false;
 		if (b->mapped && decode && b->mapped_addr == addr)
 			continue;
 		bar_unmap(f, b);
 		if (!decode)
 			continue;
+		if (b->region) {
+			bar_map_region(f, i, addr);
+			continue;
+		}
 		if (b->type != PCI_BAR_IO && overlaps_ram(f->dev->host->mem, addr, b->size)) {
 			device_log(f->dev, "PCI BAR%u at 0x%llx overlaps RAM: left unmapped", i,
 				   (unsigned long long)addr);

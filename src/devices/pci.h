@@ -37,6 +37,7 @@
 #include "bus.h"
 
 struct device;
+struct host_memregion;
 struct dev_host;
 
 #define PCI_CONFIG_SIZE  256
@@ -92,10 +93,15 @@ enum pci_bar_type {
 	PCI_BAR_MEM64,     /* 64-bit memory: takes this BAR and the next */
 };
 
+/* pci_function_add_bar_region flags */
+#define PCI_BAR_PREFETCH     0x1        /* memory BAR: prefetchable (bit 3) */
+
 struct pci_bar {
 	enum pci_bar_type type;
 	uint64_t size;                      /* power of two */
 	const struct io_region_ops *ops;    /* called with offsets in the BAR */
+	struct host_memregion *region;      /* RAM-backed BAR (ops NULL): mapped, not trapped */
+	uint64_t refused_addr;              /* region map refused here (logged once) */
 	uint64_t addr;                      /* as the guest programmed it */
 	uint64_t reset_addr;                /* where pci_bus_attach placed it */
 	bool mapped;                        /* registered on pio/mmio now */
@@ -181,6 +187,19 @@ void pci_function_init(struct pci_function *f, struct device *dev, uint16_t vend
 /* Declare BAR @idx.  0, or -EINVAL (bad index, size not a power of two or too small). */
 int pci_function_add_bar(struct pci_function *f, unsigned int idx, enum pci_bar_type type,
 			 uint64_t size, const struct io_region_ops *ops);
+
+/*
+ * Declare memory BAR @idx served by @region (host_mem.h), which the guest
+ * then reaches without exits: the core maps it where the guest programs
+ * the BAR while memory decoding is on and unmaps it when decoding goes
+ * off, the BAR moves or is being sized, at reset and at detach.  The BAR
+ * is @region's size rounded up to a power of two (the region fills its
+ * start).  @flags: PCI_BAR_PREFETCH.  The model keeps owning @region and
+ * frees it after pci_bus_detach.  0, or -EINVAL (not a memory type, bad
+ * index, region too large for the type).
+ */
+int pci_function_add_bar_region(struct pci_function *f, unsigned int idx, enum pci_bar_type type,
+				struct host_memregion *region, unsigned int flags);
 
 /* Use INTx pin @pin (1 = INTA .. 4 = INTD). */
 void pci_function_set_intx_pin(struct pci_function *f, unsigned int pin);

@@ -20,5 +20,6 @@ const struct device_model *const device_models[] = {
 	&piix3_ide_model,
 	&ahci_model,
 	&fw_cfg_model,
+	&vga_model,
 	NULL,
 };

@@ -36,6 +36,7 @@ struct options {
 	const char *control;
 	const char *state_file;
 	bool no_seccomp;
+	const char *vga;              /* --vga as given, NULL = the default */
 	struct drive_spec drives[MAX_DRIVES];
 };
 
@@ -55,6 +56,10 @@ static void usage(FILE *f)
 		"  --drive SPEC         a disk or CD/DVD drive (repeatable):\n"
 		"                       file=PATH[,format=raw|qcow2|vdi|vmdk][,if=virtio|sata|ide]\n"
 		"                       [,media=disk|cdrom][,readonly=on][,port=N]\n"
+		"  --vga std|none       the display adapter: VGA with Bochs VBE (1234:1111, as\n"
+		"                       QEMU's -vga std) or none (default: std for a firmware\n"
+		"                       boot, none with --kernel)\n"
+		"  --vram MiB           the display adapter's VRAM (1..256, default 16)\n"
 		"  --no-reboot          exit when the guest reboots (or triple-faults) instead of\n"
 		"                       restarting it\n"
 		"  --no-seccomp         no system call filter (debugging; see docs/hutch-vm.md)\n"
@@ -102,7 +107,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
 	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
-	       OPT_CONTROL, OPT_STATE, OPT_HELP,
+	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_HELP,
 	       OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -119,6 +124,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "state-file", required_argument, NULL, OPT_STATE },
+		{ "vga", required_argument, NULL, OPT_VGA },
+		{ "vram", required_argument, NULL, OPT_VRAM },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -166,6 +173,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_NAME: o->mc.name = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
 		case OPT_STATE: o->state_file = optarg; break;
+		case OPT_VGA:
+			if (strcmp(optarg, "std") && strcmp(optarg, "none"))
+				die_usage("--vga '%s': expected std or none", optarg);
+			o->vga = optarg;
+			break;
+		case OPT_VRAM:
+			o->mc.vram_mib = parse_number("--vram", optarg, 1, 256, "MiB");
+			break;
 		case OPT_HELP: usage(stdout); exit(0);
 		case OPT_VERSION: printf("hutch-vm %s\n", HUTCH_VERSION); exit(0);
 		case ':':
@@ -177,6 +192,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	if (optind < argc)
 		die_usage("unexpected argument '%s' (see hutch-vm --help)", argv[optind]);
 	o->mc.drives = o->drives;
+	/* A firmware boot shows its screen; a direct kernel boot uses the serial console. */
+	o->mc.vga = o->vga ? !strcmp(o->vga, "std") : !o->mc.kernel;
 	if (!o->mc.kernel)
 		die_usage("no --kernel given (firmware boot from disks is not supported yet)");
 }

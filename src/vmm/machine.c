@@ -246,6 +246,15 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	ret = machine_add_storage(m, err, errlen);
 	if (ret)
 		return ret;
+	if (cfg->vga) {
+		/* The display adapter: legacy VGA, Bochs VBE, VRAM as BAR0 (vga.c). */
+		struct device_args vga = { .out_fd = -1, .in_fd = -1,
+					   .vram_size = cfg->vram_mib * MiB };
+
+		m->vga = machine_add_device(m, "vga", "vga", &vga, err, errlen);
+		if (!m->vga)
+			return -EIO;
+	}
 	/* The loop's thread starts before the seccomp filter, which TSYNC puts on it too. */
 	return event_loop_start(m->loop, err, errlen);
 }
@@ -360,6 +369,8 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	device_reset(m->piix3);
 	for (unsigned int i = 0; i < m->nr_storage_devs; i++)
 		device_reset(m->storage_devs[i]);
+	if (m->vga)
+		device_reset(m->vga);
 	m->boots++;
 
 	pthread_mutex_lock(&m->lock);
@@ -510,7 +521,7 @@ bool machine_is_paused(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
-	struct device **devs[] = { &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
+	struct device **devs[] = { &m->vga, &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
 				   &m->piix3, &m->i440fx };
 
 	/* No timer or watch callback runs from here on: devices can go. */

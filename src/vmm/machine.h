@@ -38,6 +38,8 @@ struct machine_config {
 	bool no_kvm_notify;    /* no ioeventfd/irqfd: devices trap and use KVM_SIGNAL_MSI */
 	const struct drive_spec *drives;  /* disks and CD/DVD drives (storage.h) */
 	unsigned int nr_drives;
+	bool vga;              /* the VGA/VBE display adapter (vga.c) */
+	uint64_t vram_mib;     /* its VRAM, 0 = the model's default */
 };
 
 /* Why the machine stopped running; the larger value wins when several race. */
@@ -65,6 +67,7 @@ struct machine {
 
 	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
 	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
+	struct device *vga;         /* NULL without cfg.vga */
 #define MAX_STORAGE_DEVS 32
 	struct device *storage_devs[MAX_STORAGE_DEVS];  /* controllers (storage.c) */
 	unsigned int nr_storage_devs;

@@ -20,6 +20,15 @@
  * input survives into the next.  The device's I/O threads are waited for
  * after each operation and stopped before the machine is freed.
  *
+ * The display adapter ("vga") is a PCI function without drives: its VRAM
+ * BAR is played as the guest writing RAM-backed memory
+ * (fake_guest_mem_write), and the BAR numbers it leaves unused stand for
+ * its legacy windows (the 0xA0000 window, the VGA ports, the DISPI ports).
+ * Whenever virtual time passes (FOP_PAUSE, a frontend's refresh) and at
+ * the end of each input, the published display is read as frontends do
+ * (get_info, an incremental and a full render, read_text), so whatever
+ * the registers say is drawn.
+ *
  * Waiting for "the device's I/O threads" without a hook in every model:
  * the target is linked with --wrap=io_worker_start,--wrap=io_worker_stop,
  * so the wrappers below see every worker a model starts and can drain it.
@@ -36,6 +45,7 @@
 
 #include "block.h"
 #include "devices.h"
+#include "display.h"
 #include "fake_machine.h"
 #include "fw_cfg.h"
 #include "fuzz_device_prog.h"
@@ -132,6 +142,23 @@ static const struct legacy_dev legacy_devs[] = {
 	/* selector and data at 0x510-0x511, the DMA address at 0x514-0x51b */
 	{ "fw_cfg", FW_CFG_PORT_SEL, 12, true },
 };
+
+/* The VGA's windows that are not BARs, reached through its unused BAR numbers. */
+struct extra_window {
+	uint64_t base, len;
+	bool pio;
+};
+
+static const struct extra_window vga_windows[] = {
+	{ 0xa0000, 0x20000, false },   /* the legacy memory window */
+	{ 0x3b0, 0x30, true },         /* VGA registers */
+	{ 0x1ce, 4, true },            /* Bochs DISPI index and data (twice) */
+};
+
+/* Small enough that many VBE modes do not fit; large enough for some that do. */
+#define FUZZ_VGA_VRAM (1u << 20)
+/* Renders per input at most (plus the last): a full screen costs milliseconds. */
+#define FUZZ_MAX_RENDERS 3
 
 static uint8_t *guest_ram;
 
@@ -277,6 +304,19 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* The PCI function the model under test attached. */
+static void rig_find_function(struct rig *r)
+{
+	for (unsigned int devfn = 0; devfn < 256 && !r->fn; devfn++) {
+		struct pci_function *fn = pci_bus_function(r->fm.pci, (uint8_t)devfn);
+
+		if (fn && fn->dev == r->dev)
+			r->fn = fn;
+	}
+	if (!r->fn)
+		abort();
+}
+
 static void rig_up(struct rig *r, uint8_t flags)
 {
 	static uint8_t cd_bytes[FUZZ_CD_BLOCKS * 2048];
@@ -320,6 +360,17 @@ static void rig_up(struct rig *r, uint8_t flags)
 			rig_fw_cfg_items(r->dev);
 		return;
 	}
+	if (mdl == &vga_model) {
+		args.vram_size = FUZZ_VGA_VRAM;
+		rig_bridges(r);
+		r->dev = fake_device_create(&r->fm, mdl, &args);
+		if (!r->dev) {
+			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+			abort();
+		}
+		rig_find_function(r);
+		return;
+	}
 	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,
 		    qcow2 ? qcow2_template_len : 0, qcow2 ? qcow2_template_len : FUZZ_DISK_SIZE, 0);
 	r->drives[0] = (struct drive_args){ .img = r->disk.blk, .port = 0, .serial = "FUZZDISK" };
@@ -345,20 +396,13 @@ static void rig_up(struct rig *r, uint8_t flags)
 		fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
 		abort();
 	}
-	for (unsigned int devfn = 0; devfn < 256 && !r->fn; devfn++) {
-		struct pci_function *fn = pci_bus_function(r->fm.pci, (uint8_t)devfn);
-
-		if (fn && fn->dev == r->dev)
-			r->fn = fn;
-	}
-	if (!r->fn)
-		abort();
+	rig_find_function(r);
 }
 
 /*
  * For checking what a seed or a crash input does: with HUTCH_FUZZ_DUMP set
  * to a file name, guest RAM at the end of each input is written there and
- * the interrupts seen are printed.
+ * the interrupts seen are printed (and the display's mode at each look).
  */
 static void dump(struct rig *r)
 {
@@ -432,8 +476,32 @@ static void bar_access(struct rig *r, struct prog *g, bool write)
 		return;
 	}
 	b = &r->fn->bars[bar];
+	if (b->type == PCI_BAR_UNUSED && r->dev->model == &vga_model) {
+		const struct extra_window *x = &vga_windows[bar % (sizeof(vga_windows) /
+							       sizeof(vga_windows[0]))];
+
+		addr = x->base + off % x->len;
+		if (x->pio && width > 4)
+			width = 4;
+		if (x->pio && write)
+			fake_pio_write(&r->fm, (uint16_t)addr, (uint32_t)value, width);
+		else if (x->pio)
+			(void)fake_pio_read(&r->fm, (uint16_t)addr, width);
+		else if (write)
+			fake_mmio_write(&r->fm, addr, value, width);
+		else
+			(void)fake_mmio_read(&r->fm, addr, width);
+		return;
+	}
 	if (b->type == PCI_BAR_UNUSED || !b->size)
 		return;
+	if (b->region) {
+		/* RAM-backed: the guest's stores land without an exit, where mapped. */
+		addr = b->addr + off % b->size;
+		if (write)
+			(void)fake_guest_mem_write(&r->fm, addr, &value, width);
+		return;
+	}
 	/* Where the guest programmed the BAR, decoding on or not. */
 	addr = b->addr + off % b->size;
 	if (b->type == PCI_BAR_IO) {
@@ -540,9 +608,56 @@ static void reset(struct rig *r, bool maybe_busy)
 	abort();
 }
 
+/*
+ * Read the published display as a frontend does.  Whatever the guest put
+ * in the registers, the mode must be within the interface's limits and
+ * drawing it must stay inside the VRAM (ASan watches the device's reads).
+ */
+static void display_read(struct rig *r, bool screenshot)
+{
+	static uint32_t screen[DISPLAY_MAX_WIDTH * DISPLAY_MAX_HEIGHT];
+	static struct display_text text;
+	const struct display_ops *ops = r->fm.display_ops;
+	struct display_rect rects[8];
+	struct display_info info;
+	unsigned int n = 0;
+	int ret;
+
+	if (!ops)
+		return;
+	ops->get_info(r->fm.display_opaque, &info);
+	if (getenv("HUTCH_FUZZ_DUMP"))   /* what a seed shows, as dump() below */
+		fprintf(stderr, "fuzz: display %ux%u, kind %d, %u bpp\n", info.width, info.height,
+			info.kind, info.bpp);
+	if (info.width > DISPLAY_MAX_WIDTH || info.height > DISPLAY_MAX_HEIGHT ||
+	    (info.kind == DISPLAY_BLANK) != (info.width == 0)) {
+		fprintf(stderr, "fuzz: %s reports a %ux%u screen (kind %d)\n", FUZZ_DEVICE,
+			info.width, info.height, info.kind);
+		abort();
+	}
+	ret = ops->render(r->fm.display_opaque, screen, (size_t)info.width * 4, info.width,
+			  info.height, rects, 8, &n);
+	if (ret || n > 8) {
+		fprintf(stderr, "fuzz: %s: render of its own size failed (%d, %u rects)\n",
+			FUZZ_DEVICE, ret, n);
+		abort();
+	}
+	for (unsigned int i = 0; i < n; i++)
+		if (rects[i].x + rects[i].w > info.width || rects[i].y + rects[i].h > info.height)
+			abort();
+	/* Drawing costs most of an input: the full redraw only once. */
+	if (screenshot && ops->render(r->fm.display_opaque, screen, (size_t)info.width * 4,
+				      info.width, info.height, NULL, 0, NULL))
+		abort();
+	ret = ops->read_text(r->fm.display_opaque, &text);
+	if ((ret == 0) != (info.kind == DISPLAY_TEXT) || (ret == 0 && (text.cols > DISPLAY_TEXT_MAX_COLS ||
+	    text.rows > DISPLAY_TEXT_MAX_ROWS || text.cell_height > 32)))
+		abort();
+}
+
 static void run(struct rig *r, struct prog *g)
 {
-	unsigned int async = 0, paused_us = 0;
+	unsigned int async = 0, paused_us = 0, renders = 0;
 	bool undrained = false;         /* an I/O thread may be busy */
 
 	for (unsigned int n = 0; n < FUZZ_MAX_OPS && g->p < g->end; n++) {
@@ -623,6 +738,11 @@ static void run(struct rig *r, struct prog *g)
 				usleep(v);
 			/* Virtual time is free: timers fire without sleeping. */
 			fake_advance(&r->fm, (int64_t)count * FUZZ_PAUSE_VIRTUAL_NS);
+			/* A frontend refreshes meanwhile. */
+			if (renders < FUZZ_MAX_RENDERS) {
+				renders++;
+				display_read(r, false);
+			}
 			break;
 		}
 		if (async) {
@@ -635,6 +755,7 @@ static void run(struct rig *r, struct prog *g)
 		run_loop(r);
 	}
 	drain_workers();
+	display_read(r, true);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

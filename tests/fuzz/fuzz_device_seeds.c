@@ -3,7 +3,7 @@
  * Seed corpora for the device fuzz targets, written at run time (no binary
  * corpus lives in the tree):
  *
- *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc OUTDIR
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga OUTDIR
  *
  * Each seed is a program (fuzz_device_prog.h) that does what a driver
  * does: enable the PCI function, bring the controller up, build the
@@ -1056,10 +1056,233 @@ static int seeds_fw_cfg(const char *dir)
 	return ret;
 }
 
+
+/*
+ * The VGA: what SeaBIOS's VGA BIOS and Linux's vgacon and bochs DRM do -
+ * text mode with a font loaded into plane 2, mode 13h, a planar mode
+ * drawn with every write mode, VBE modes through the DISPI ports and
+ * BAR2, the LFB written through BAR0, the banked window; a frontend
+ * reads the screen at each pause.  The harness's BAR numbers: 0 the VRAM
+ * (played as guest stores), 2 the MMIO block, 3 the 0xA0000 window.
+ */
+#define VGA_WINDOW_BAR 3
+#define VGA_LFB_BAR    0
+#define VGA_MMIO_BAR   2
+
+static void vga_seq(struct seed *s, uint8_t i, uint8_t v)
+{
+	out(s, 0x3c4, 2, (uint32_t)v << 8 | i);
+}
+
+static void vga_gr(struct seed *s, uint8_t i, uint8_t v)
+{
+	out(s, 0x3ce, 2, (uint32_t)v << 8 | i);
+}
+
+static void vga_cr(struct seed *s, uint8_t i, uint8_t v)
+{
+	out(s, 0x3d4, 2, (uint32_t)v << 8 | i);
+}
+
+static void vga_ar(struct seed *s, uint8_t i, uint8_t v)
+{
+	in(s, 0x3da, 1);
+	out(s, 0x3c0, 1, i);
+	out(s, 0x3c0, 1, v);
+}
+
+static void vga_dispi(struct seed *s, uint16_t i, uint16_t v)
+{
+	out(s, 0x1ce, 2, i);
+	out(s, 0x1cf, 2, v);
+}
+
+static void vga_win(struct seed *s, uint32_t off, unsigned int width, uint64_t v)
+{
+	bar_wr(s, VGA_WINDOW_BAR, off, width, v);
+}
+
+static void vga_common(struct seed *s)
+{
+	cfg_wr(s, CFG_COMMAND, 2, CMD_IO | CMD_MEMORY);
+	out(s, 0x3c2, 1, 0x67);
+	vga_cr(s, 0x11, 0x00);
+	for (uint8_t i = 0; i < 16; i++)
+		vga_ar(s, i, i);
+	vga_ar(s, 0x12, 0x0f);
+	out(s, 0x3c8, 1, 0);
+	for (unsigned int i = 0; i < 16; i++)      /* a grey ramp, then one colour */
+		rep_out(s, 0x3c9, 1, 3, i * 4);
+	rep_out(s, 0x3c9, 1, 240 * 3, 0x2a);
+}
+
+static void vga_show(struct seed *s)
+{
+	in(s, 0x3da, 1);
+	out(s, 0x3c0, 1, 0x20);
+	put(s, FOP_PAUSE, 1);
+	put(s, 20, 1);
+}
+
+static void vga_text(struct seed *s)
+{
+	/* Font into plane 2. */
+	vga_seq(s, 2, 0x04);
+	vga_seq(s, 4, 0x06);
+	vga_gr(s, 4, 0x02);
+	vga_gr(s, 5, 0x00);
+	vga_gr(s, 6, 0x04);
+	for (unsigned int ch = 0x41; ch < 0x48; ch++)
+		for (unsigned int l = 0; l < 16; l += 4)
+			vga_win(s, ch * 32 + l, 4, 0x81422418u * (l + 1));
+	/* 80x25, 9x16 cells. */
+	vga_seq(s, 1, 0x00);
+	vga_seq(s, 2, 0x03);
+	vga_seq(s, 3, 0x00);
+	vga_seq(s, 4, 0x02);
+	vga_gr(s, 4, 0x00);
+	vga_gr(s, 5, 0x10);
+	vga_gr(s, 6, 0x0e);
+	vga_cr(s, 0x01, 79);
+	vga_cr(s, 0x07, 0x1f);
+	vga_cr(s, 0x09, 0x4f);
+	vga_cr(s, 0x12, 0x8f);
+	vga_cr(s, 0x13, 40);
+	vga_cr(s, 0x0a, 0x0d);
+	vga_cr(s, 0x0b, 0x0e);
+	vga_cr(s, 0x0f, 85);
+	vga_ar(s, 0x10, 0x0c);
+	for (unsigned int i = 0; i < 160; i += 2)
+		vga_win(s, 0x18000 + i, 2, 0x1e41 + (i & 7));
+}
+
+static int seeds_vga(const char *dir)
+{
+	struct seed s;
+	int ret = 0;
+
+	seed_begin(&s, 0);
+	vga_common(&s);
+	vga_text(&s);
+	vga_show(&s);
+	vga_cr(&s, 0x0c, 0xff);          /* start address near the end of the plane */
+	vga_cr(&s, 0x09, 0x1f);          /* 32-line cells */
+	vga_show(&s);
+	op(&s, FOP_SAVE_LOAD);
+	op(&s, FOP_RESET);
+	vga_show(&s);
+	ret |= seed_write(&s, dir, "vga-text");
+
+	/* Mode 13h: chain-4, 256 colours. */
+	seed_begin(&s, 0);
+	vga_common(&s);
+	vga_seq(&s, 1, 0x01);
+	vga_seq(&s, 2, 0x0f);
+	vga_seq(&s, 4, 0x0e);
+	vga_gr(&s, 5, 0x40);
+	vga_gr(&s, 6, 0x05);
+	vga_cr(&s, 0x01, 79);
+	vga_cr(&s, 0x07, 0x1f);
+	vga_cr(&s, 0x09, 0x41);
+	vga_cr(&s, 0x12, 0x8f);
+	vga_cr(&s, 0x13, 40);
+	vga_ar(&s, 0x10, 0x41);
+	for (unsigned int i = 0; i < 64; i++)
+		vga_win(&s, i * 997, 8, 0x0706050403020100ull + i);
+	vga_show(&s);
+	ret |= seed_write(&s, dir, "vga-13h");
+
+	/* 640x480x16 planar, every write mode, read mode 1. */
+	seed_begin(&s, 0);
+	vga_common(&s);
+	vga_seq(&s, 1, 0x01);
+	vga_seq(&s, 2, 0x0f);
+	vga_seq(&s, 4, 0x06);
+	vga_gr(&s, 6, 0x05);
+	vga_cr(&s, 0x01, 79);
+	vga_cr(&s, 0x07, 0x3e);
+	vga_cr(&s, 0x09, 0x40);
+	vga_cr(&s, 0x12, 0xdf);
+	vga_cr(&s, 0x13, 40);
+	vga_ar(&s, 0x10, 0x01);
+	for (uint8_t mode = 0; mode < 4; mode++) {
+		vga_gr(&s, 5, mode);
+		vga_gr(&s, 0, (uint8_t)(mode + 5));
+		vga_gr(&s, 1, mode == 0 ? 0x03 : 0x00);
+		vga_gr(&s, 3, (uint8_t)(mode << 3 | mode));
+		vga_gr(&s, 8, (uint8_t)(0xf0 >> mode));
+		for (unsigned int y = 0; y < 16; y++) {
+			bar_rd(&s, VGA_WINDOW_BAR, y * 80 + mode * 10, 1);
+			vga_win(&s, y * 80 + mode * 10, 1, 0x5a + y);
+		}
+	}
+	vga_gr(&s, 5, 0x08);
+	vga_gr(&s, 2, 0x05);
+	vga_gr(&s, 7, 0x0f);
+	bar_rd(&s, VGA_WINDOW_BAR, 80, 4);
+	vga_show(&s);
+	ret |= seed_write(&s, dir, "vga-planar");
+
+	/* VBE: 512x384x32 with the LFB, panning, a mode too large, 8 bpp banked,
+	 * the same through BAR2; reset with a mode set. */
+	seed_begin(&s, 0);
+	cfg_wr(&s, CFG_COMMAND, 2, CMD_IO | CMD_MEMORY);
+	vga_dispi(&s, 4, 0x02);          /* GETCAPS */
+	in(&s, 0x1cf, 2);
+	vga_dispi(&s, 4, 0x00);
+	vga_dispi(&s, 3, 32);
+	vga_dispi(&s, 1, 512);
+	vga_dispi(&s, 2, 384);
+	vga_dispi(&s, 4, 0x41);
+	for (unsigned int y = 0; y < 384; y += 37)
+		bar_wr(&s, VGA_LFB_BAR, y * 2048 + y * 4, 8, 0x00ff00ff00ffffffull);
+	vga_show(&s);
+	vga_dispi(&s, 6, 600);
+	vga_dispi(&s, 9, 20);
+	vga_dispi(&s, 8, 8);
+	vga_show(&s);
+	vga_dispi(&s, 3, 8);
+	vga_dispi(&s, 1, 1024);
+	vga_dispi(&s, 2, 768);
+	vga_dispi(&s, 4, 0x21);          /* 8-bit DAC, no LFB: the bank window */
+	for (uint16_t b = 0; b < 12; b += 3) {
+		vga_dispi(&s, 5, b);
+		vga_win(&s, b * 100, 8, 0x1122334455667788ull);
+	}
+	out(&s, 0x3c8, 1, 0x11);
+	out(&s, 0x3c9, 1, 0xff);
+	out(&s, 0x3c9, 1, 0x80);
+	out(&s, 0x3c9, 1, 0x01);
+	vga_show(&s);
+	bar_wr(&s, VGA_MMIO_BAR, 0x500 + 2 * 4, 2, 0);
+	bar_wr(&s, VGA_MMIO_BAR, 0x500 + 2 * 3, 2, 16);
+	bar_wr(&s, VGA_MMIO_BAR, 0x500 + 2 * 1, 4, 600u << 16 | 800);
+	bar_wr(&s, VGA_MMIO_BAR, 0x500 + 2 * 4, 2, 0xc1);
+	bar_wr(&s, VGA_MMIO_BAR, 0x604, 4, 0x1e1e1e1e);
+	bar_wr(&s, VGA_MMIO_BAR, 0x400 + 0x14, 2, 0x0f02);
+	bar_rd(&s, VGA_MMIO_BAR, 0x600, 4);
+	bar_wr(&s, VGA_LFB_BAR, 1600 * 300 + 8, 8, 0xf800f80007e007e0ull);
+	vga_show(&s);
+	vga_dispi(&s, 1, 2560);          /* does not fit 1 MiB: refused */
+	vga_dispi(&s, 4, 0x00);
+	vga_dispi(&s, 2, 1600);
+	vga_dispi(&s, 4, 0x41);          /* refused too: VGA again */
+	op(&s, FOP_SAVE_LOAD);
+	vga_dispi(&s, 3, 4);             /* SeaBIOS's 16-colour VBE: planar */
+	vga_dispi(&s, 1, 800);
+	vga_dispi(&s, 2, 600);
+	vga_dispi(&s, 4, 0x01);
+	vga_seq(&s, 4, 0x06);
+	vga_gr(&s, 5, 0x02);
+	vga_win(&s, 100 * 300, 4, 0x0c0b0a09);
+	ret |= seed_write(&s, dir, "vga-vbe");
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -1074,6 +1297,8 @@ int main(int argc, char **argv)
 		return seeds_uart(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "fw_cfg"))
 		return seeds_fw_cfg(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "vga"))
+		return seeds_vga(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }

@@ -40,6 +40,10 @@ expect_error "unknown option" --kernel "$K" --frobnicate
 expect_error "--serial" --kernel "$K" --serial bogus
 expect_error "--serial-limit" --kernel "$K" --serial-limit 5T
 expect_error "--serial-limit" --kernel "$K" --serial-limit -1
+expect_error "--vga" --kernel "$K" --vga vmsvga
+expect_error "--vram" --kernel "$K" --vram 0
+expect_error "--vram" --kernel "$K" --vram 257
+expect_error "--vram" --kernel "$K" --vram 16M
 
 # A bzImage whose 64-bit entry point executes UD2 with no IDT: #UD, #DF,
 # then a triple fault.

@@ -1014,6 +1014,171 @@ static void test_load_rejects_bad_streams(void **state)
 	assert_int_equal(fake_mmio_read(&f->fm, bar_addr(&f->fm, f->devfn, 1), 4), 0x5a01);
 }
 
+
+/* ---- RAM-backed BARs (pci_function_add_bar_region) ---- */
+
+#define RDEV_VRAM   (3u << 20)      /* not a power of two: the BAR is 4 MiB */
+#define RDEV_BAR    (4u << 20)
+
+struct rdev {
+	struct pci_function f;
+	struct host_memregion *r32, *r64;
+};
+
+static int rdev_create(struct device *dev, const struct device_args *args)
+{
+	const struct host_mem_ops *mo = dev->host->memregion_ops;
+	struct rdev *t = calloc(1, sizeof(*t));
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	dev->priv = t;
+	pci_function_init(&t->f, dev, TEST_VENDOR, TEST_DEVICE + 1, 0x030000, 0, 0, 0);
+	t->r32 = mo->region_new(dev->host->memregion_opaque, "rdev.r32", RDEV_VRAM, HOST_MEM_DIRTY_LOG);
+	t->r64 = mo->region_new(dev->host->memregion_opaque, "rdev.r64", 0x2000, 0);
+	if (!t->r32 || !t->r64)
+		return -ENOMEM;
+	if ((ret = pci_function_add_bar_region(&t->f, 0, PCI_BAR_MEM32, t->r32, PCI_BAR_PREFETCH)) ||
+	    (ret = pci_function_add_bar_region(&t->f, 2, PCI_BAR_MEM64, t->r64, 0)))
+		return ret;
+	return pci_bus_attach(dev->host->pci, &t->f, args->pci_slot ? args->pci_slot : -1, 0);
+}
+
+static void rdev_reset(struct device *dev)
+{
+	pci_function_reset(&((struct rdev *)dev->priv)->f);
+}
+
+static void rdev_destroy(struct device *dev)
+{
+	struct rdev *t = dev->priv;
+
+	if (!t)
+		return;
+	pci_bus_detach(&t->f);
+	host_memregion_free(t->r32);
+	host_memregion_free(t->r64);
+	free(t);
+}
+
+static const struct device_model rdev_model = {
+	.name = "pci-region-test", .state_version = 1,
+	.create = rdev_create, .reset = rdev_reset, .destroy = rdev_destroy,
+};
+
+static void test_region_bar_bad_declarations(void **state)
+{
+	struct pci_function f;
+	struct host_memregion r = { .size = 0x1000 };
+
+	(void)state;
+	pci_function_init(&f, NULL, TEST_VENDOR, TEST_DEVICE, TEST_CLASS, 0, 0, 0);
+	assert_int_equal(pci_function_add_bar_region(&f, 0, PCI_BAR_IO, &r, 0), -EINVAL);
+	assert_int_equal(pci_function_add_bar_region(&f, 0, PCI_BAR_MEM32, NULL, 0), -EINVAL);
+	assert_int_equal(pci_function_add_bar_region(&f, 6, PCI_BAR_MEM32, &r, 0), -EINVAL);
+	assert_int_equal(pci_function_add_bar_region(&f, 5, PCI_BAR_MEM64, &r, 0), -EINVAL);
+	r.size = 0x100000000ULL;   /* 4 GiB cannot be a 32-bit BAR */
+	assert_int_equal(pci_function_add_bar_region(&f, 0, PCI_BAR_MEM32, &r, 0), -EINVAL);
+}
+
+static void test_region_bar(void **state)
+{
+	struct fake_machine fm;
+	struct device_args args = { .out_fd = -1, .in_fd = -1, .pci_slot = 5 };
+	struct device *dev;
+	struct rdev *t;
+	uint8_t devfn = 5 << 3;
+	uint8_t byte = 0x5a;
+	uint64_t a, a64;
+
+	(void)state;
+	assert_int_equal(fake_machine_init(&fm, 0x100000), 0);
+	dev = device_create(&rdev_model, "rtest", &fm.host, &args);
+	assert_non_null(dev);
+	t = dev->priv;
+	/* Prefetchable 32-bit memory; sized as the region rounded up to a power of two. */
+	assert_int_equal(cfg_rd(&fm, devfn, PCI_BAR0, 4) & 0xf, 0x8);
+	assert_int_equal(cfg_rd(&fm, devfn, PCI_BAR0 + 8, 4) & 0xf, 0x4);
+	a = bar_addr(&fm, devfn, 0);
+	a64 = bar_addr(&fm, devfn, 2);
+	assert_int_equal(a % RDEV_BAR, 0);
+	assert_false(t->r32->mapped);
+	assert_null(fake_memregion_at(&fm, a));
+
+	/* Decoding on: the region is where the BAR says, and the guest writes it. */
+	cfg_wr(&fm, devfn, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_ptr_equal(fake_memregion_at(&fm, a), t->r32);
+	assert_ptr_equal(fake_memregion_at(&fm, a + RDEV_VRAM - 1), t->r32);
+	assert_null(fake_memregion_at(&fm, a + RDEV_VRAM));   /* the BAR's tail is not backed */
+	assert_ptr_equal(fake_memregion_at(&fm, a64), t->r64);
+	assert_int_equal(fake_guest_mem_write(&fm, a + 0x1234, &byte, 1), 0);
+	assert_int_equal(t->r32->hva[0x1234], 0x5a);
+	assert_int_equal(fm.mmio.nr, 0);   /* nothing trapped */
+
+	/* Sizing with decoding on: all-ones is no address; the size reads back. */
+	cfg_wr(&fm, devfn, PCI_BAR0, 0xffffffff, 4);
+	assert_int_equal(cfg_rd(&fm, devfn, PCI_BAR0, 4), (uint32_t)~(RDEV_BAR - 1) | 0x8);
+	assert_false(t->r32->mapped);
+	assert_null(fake_memregion_at(&fm, 0xffc00000));
+	cfg_wr(&fm, devfn, PCI_BAR0, (uint32_t)a, 4);
+	assert_ptr_equal(fake_memregion_at(&fm, a), t->r32);
+	/* A 64-bit BAR is sized a dword at a time: either half all-ones unmaps it. */
+	cfg_wr(&fm, devfn, PCI_BAR0 + 8, 0xffffffff, 4);
+	assert_false(t->r64->mapped);
+	cfg_wr(&fm, devfn, PCI_BAR0 + 8, (uint32_t)a64, 4);
+	assert_ptr_equal(fake_memregion_at(&fm, a64), t->r64);
+	cfg_wr(&fm, devfn, PCI_BAR0 + 12, 0xffffffff, 4);
+	assert_false(t->r64->mapped);
+	cfg_wr(&fm, devfn, PCI_BAR0 + 12, 0, 4);
+	assert_ptr_equal(fake_memregion_at(&fm, a64), t->r64);
+
+	/* Moved: gone from the old place, at the new one. */
+	cfg_wr(&fm, devfn, PCI_BAR0, 0xe8000000, 4);
+	assert_null(fake_memregion_at(&fm, a));
+	assert_ptr_equal(fake_memregion_at(&fm, 0xe8000000), t->r32);
+	assert_int_equal(t->r32->gpa, 0xe8000000);
+
+	/* Onto the other region: refused, left unmapped, no crash; then moved off. */
+	cfg_wr(&fm, devfn, PCI_BAR0, (uint32_t)(a64 & ~(uint64_t)(RDEV_BAR - 1)), 4);
+	assert_false(t->r32->mapped);
+	assert_ptr_equal(fake_memregion_at(&fm, a64), t->r64);
+	/* Onto RAM: refused too. */
+	cfg_wr(&fm, devfn, PCI_BAR0, 0, 4);
+	cfg_wr(&fm, devfn, PCI_BAR0, 0x00400000, 4);
+	fm.ram_size = 0x1000000;   /* pretend RAM reaches past 4 MiB */
+	cfg_wr(&fm, devfn, PCI_COMMAND, 0, 2);
+	cfg_wr(&fm, devfn, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_false(t->r32->mapped);
+	fm.ram_size = 0x100000;
+	cfg_wr(&fm, devfn, PCI_BAR0, 0xe8000000, 4);
+	assert_ptr_equal(fake_memregion_at(&fm, 0xe8000000), t->r32);
+
+	/* Decoding off: unmapped, the BAR keeps its address. */
+	cfg_wr(&fm, devfn, PCI_COMMAND, 0, 2);
+	assert_false(t->r32->mapped);
+	assert_false(t->r64->mapped);
+	assert_int_equal(bar_addr(&fm, devfn, 0), 0xe8000000);
+
+	/* Reset: unmapped, back at the placement, decoding off. */
+	cfg_wr(&fm, devfn, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_true(t->r32->mapped);
+	device_reset(dev);
+	assert_false(t->r32->mapped);
+	assert_false(t->r64->mapped);
+	assert_int_equal(bar_addr(&fm, devfn, 0), a);
+	/* The contents are the device's: a PCI reset does not clear them. */
+	assert_int_equal(t->r32->hva[0x1234], 0x5a);
+
+	/* Destroy: unmapped and freed by the model. */
+	cfg_wr(&fm, devfn, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_true(t->r32->mapped);
+	assert_int_equal(fake_memregions(&fm), 2);
+	device_destroy(dev);
+	assert_int_equal(fake_memregions(&fm), 0);
+	fake_machine_destroy(&fm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1037,6 +1202,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msix_irqfd_rebind, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_irqfd_after_reset_and_load, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test(test_region_bar_bad_declarations),
+		cmocka_unit_test(test_region_bar),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_rejects_bad_streams, setup, teardown),
 	};
