@@ -48,7 +48,11 @@ initrd=$top/build/freeze-repro-initrd.cpio.gz
 progress=$results/progress
 touch "$progress"
 
-deaths=0 hangs=0 panics=0 runs=0
+# A run continued in the same DIR (after an interruption) keeps counting
+# the deaths it already kept.
+deaths=$(find "$results" -maxdepth 1 -name 'l1-death-*.log' | wc -l)
+panics=$(grep -l 'Kernel panic' "$results"/l1-death-*.log 2>/dev/null | wc -l)
+hangs=$((deaths - panics)) runs=0
 while :; do
 	done_n=$(wc -l < "$progress")
 	[ "$done_n" -lt "$boots" ] || break
@@ -84,6 +88,6 @@ n=$(wc -l < "$progress")
 fails=$(grep -c ' fail ' "$progress" || true)
 rate=$(awk -v d="$deaths" -v n="$n" 'BEGIN { printf "%.1f", n ? 100 * d / n : 0 }')
 per=$(awk '{ c[$2]++; t[$2] += $4 } END { for (k in c) { printf "%s%s x%d (%.1f s)", sep, k, c[k], t[k] / c[k]; sep = ", " } }' "$progress")
-bycfg=$( [ -s "$results/deaths-by-config" ] && sort "$results/deaths-by-config" | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }' )
+bycfg=$( [ ! -s "$results/deaths-by-config" ] || sort "$results/deaths-by-config" | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }' )
 line="$label: $n boots, L1 deaths $deaths ($hangs hangs, $panics panics${bycfg:+; during $bycfg}) = $rate per 100 boots, $fails L2 failures; $per"
 echo "$line" | tee "$results/summary"
