@@ -51,7 +51,7 @@ touch "$progress"
 # A run continued in the same DIR (after an interruption) keeps counting
 # the deaths it already kept.
 deaths=$(find "$results" -maxdepth 1 -name 'l1-death-*.log' | wc -l)
-panics=$(grep -l 'Kernel panic' "$results"/l1-death-*.log 2>/dev/null | wc -l)
+panics=$( (grep -l 'Kernel panic' "$results"/l1-death-*.log 2>/dev/null || true) | wc -l)
 hangs=$((deaths - panics)) runs=0
 while :; do
 	done_n=$(wc -l < "$progress")
