@@ -17,6 +17,7 @@ extern const struct device_model piix3_model;     /* piix3.c: PCI-ISA bridge, 01
 extern const struct device_model virtio_blk_model; /* virtio_blk.c */
 extern const struct device_model piix3_ide_model; /* piix3_ide.c */
 extern const struct device_model ahci_model;      /* ahci.c */
+extern const struct device_model fw_cfg_model;    /* fw_cfg.c: QEMU firmware configuration (fw_cfg.h) */
 
 /* Standard PC placements. */
 #define COM1_PORT        0x3f8

@@ -19,5 +19,6 @@ const struct device_model *const device_models[] = {
 	&virtio_blk_model,
 	&piix3_ide_model,
 	&ahci_model,
+	&fw_cfg_model,
 	NULL,
 };
