@@ -5,6 +5,7 @@
  * acpi_pm device model implements (devices.h).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acpi.h"
@@ -461,75 +462,259 @@ static size_t build_madt(struct tbuf *t, unsigned int cpus)
 	return off;
 }
 
-int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa,
-	       const struct acpi_config *cfg, struct acpi_tables *out)
+/*
+ * Where the pointer fields are, for the table loader: each holds the
+ * address of a table in the same blob, written as blob base + offset.
+ */
+#define ACPI_MAX_PTRS 8
+
+struct acpi_ptr {
+	size_t at;       /* offset of the field in the tables blob */
+	uint8_t size;    /* 4 or 8 bytes */
+};
+
+struct acpi_layout {
+	size_t facs, dsdt, fadt, madt, rsdt, xsdt;   /* offsets in the tables blob */
+	size_t tables[5];                            /* the checksummed ones */
+	unsigned int nr_tables;
+	struct acpi_ptr ptrs[ACPI_MAX_PTRS];
+	unsigned int nr_ptrs;
+};
+
+static void layout_ptr(struct acpi_layout *l, size_t at, uint8_t size)
 {
-	struct tbuf t = { buf, len, 0, base_gpa, 0 };
+	l->ptrs[l->nr_ptrs].at = at;
+	l->ptrs[l->nr_ptrs].size = size;
+	l->nr_ptrs++;
+}
+
+/*
+ * The one generator of Hutch's tables (everything but the RSDP): FACS,
+ * DSDT, FADT, MADT, RSDT, XSDT, appended to @t whose first byte lives at
+ * guest address t->base.  Direct boot calls it with the real address; the
+ * fw_cfg blob with base 0, and SeaBIOS's loader adds where it put the blob.
+ */
+static int acpi_build_tables(struct tbuf *t, const struct acpi_config *cfg, struct acpi_layout *l)
+{
 	struct aml body;
-	size_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt, dlen;
+	size_t dlen;
 	uint8_t *p;
 
 	if (!cfg->cpus || cfg->cpus > ACPI_MAX_CPUS)
 		return -EINVAL;
+	memset(l, 0, sizeof(*l));
 	body.len = 0;
 	body.overflow = 0;
 	dsdt_body(&body);
 	if (body.overflow)
 		return -ENOSPC;
-	rsdp = tb_alloc(&t, ACPI_RSDP_LEN, 16);
-	facs = tb_alloc(&t, ACPI_FACS_LEN, 64);
+	l->facs = tb_alloc(t, ACPI_FACS_LEN, 64);
 	dlen = ACPI_HDR_LEN + body.len;
-	dsdt = tb_alloc(&t, dlen, 8);
-	if (t.overflow)
+	l->dsdt = tb_alloc(t, dlen, 8);
+	if (t->overflow)
 		return -ENOSPC;
 
-	p = buf + facs;
+	p = t->buf + l->facs;
 	memcpy(p, "FACS", 4);
 	put32(p + 4, ACPI_FACS_LEN);
 	p[32] = 2;                                   /* version */
 
-	p = buf + dsdt;
+	p = t->buf + l->dsdt;
 	table_header(p, "DSDT", (uint32_t)dlen, 2);
 	memcpy(p + ACPI_HDR_LEN, body.buf, body.len);
 	table_finish(p);
 
-	fadt = build_fadt(&t, base_gpa + facs, base_gpa + dsdt);
-	madt = build_madt(&t, cfg->cpus);
-	rsdt = tb_alloc(&t, ACPI_HDR_LEN + 2 * 4, 8);
-	xsdt = tb_alloc(&t, ACPI_HDR_LEN + 2 * 8, 8);
-	if (t.overflow)
+	l->fadt = build_fadt(t, t->base + l->facs, t->base + l->dsdt);
+	l->madt = build_madt(t, cfg->cpus);
+	l->rsdt = tb_alloc(t, ACPI_HDR_LEN + 2 * 4, 8);
+	l->xsdt = tb_alloc(t, ACPI_HDR_LEN + 2 * 8, 8);
+	if (t->overflow)
 		return -ENOSPC;
 
-	p = buf + rsdt;
+	p = t->buf + l->rsdt;
 	table_header(p, "RSDT", ACPI_HDR_LEN + 2 * 4, 1);
-	put32(p + 36, (uint32_t)(base_gpa + fadt));
-	put32(p + 40, (uint32_t)(base_gpa + madt));
+	put32(p + 36, (uint32_t)(t->base + l->fadt));
+	put32(p + 40, (uint32_t)(t->base + l->madt));
 	table_finish(p);
 
-	p = buf + xsdt;
+	p = t->buf + l->xsdt;
 	table_header(p, "XSDT", ACPI_HDR_LEN + 2 * 8, 1);
-	put64(p + 36, base_gpa + fadt);
-	put64(p + 44, base_gpa + madt);
+	put64(p + 36, t->base + l->fadt);
+	put64(p + 44, t->base + l->madt);
 	table_finish(p);
 
-	/* RSDP (5.2.5.3): checksum over the first 20 bytes, extended over all 36. */
-	p = buf + rsdp;
+	/* The FACS has no checksum; the others do. */
+	l->tables[l->nr_tables++] = l->dsdt;
+	l->tables[l->nr_tables++] = l->fadt;
+	l->tables[l->nr_tables++] = l->madt;
+	l->tables[l->nr_tables++] = l->rsdt;
+	l->tables[l->nr_tables++] = l->xsdt;
+	layout_ptr(l, l->fadt + 36, 4);              /* FIRMWARE_CTRL */
+	layout_ptr(l, l->fadt + 40, 4);              /* DSDT */
+	layout_ptr(l, l->fadt + 132, 8);             /* X_FIRMWARE_CTRL */
+	layout_ptr(l, l->fadt + 140, 8);             /* X_DSDT */
+	layout_ptr(l, l->rsdt + 36, 4);
+	layout_ptr(l, l->rsdt + 40, 4);
+	layout_ptr(l, l->xsdt + 36, 8);
+	layout_ptr(l, l->xsdt + 44, 8);
+	return 0;
+}
+
+/* RSDP (5.2.5.3): checksum over the first 20 bytes, extended over all 36. */
+static void build_rsdp(uint8_t *p, uint64_t rsdt, uint64_t xsdt)
+{
+	memset(p, 0, ACPI_RSDP_LEN);
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, OEM_ID, 6);
 	p[15] = 2;
-	put32(p + 16, (uint32_t)(base_gpa + rsdt));
+	put32(p + 16, (uint32_t)rsdt);
 	put32(p + 20, ACPI_RSDP_LEN);
-	put64(p + 24, base_gpa + xsdt);
+	put64(p + 24, xsdt);
 	p[8] = (uint8_t)(0 - acpi_checksum(p, 20));
 	p[32] = (uint8_t)(0 - acpi_checksum(p, ACPI_RSDP_LEN));
+}
+
+int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa,
+	       const struct acpi_config *cfg, struct acpi_tables *out)
+{
+	struct tbuf t = { buf, len, 0, base_gpa, 0 };
+	struct acpi_layout l;
+	size_t rsdp;
+	int ret;
+
+	if (!cfg->cpus || cfg->cpus > ACPI_MAX_CPUS)
+		return -EINVAL;
+	rsdp = tb_alloc(&t, ACPI_RSDP_LEN, 16);
+	if (t.overflow)
+		return -ENOSPC;
+	ret = acpi_build_tables(&t, cfg, &l);
+	if (ret)
+		return ret;
+	build_rsdp(buf + rsdp, base_gpa + l.rsdt, base_gpa + l.xsdt);
 
 	out->rsdp = base_gpa + rsdp;
-	out->rsdt = base_gpa + rsdt;
-	out->xsdt = base_gpa + xsdt;
-	out->fadt = base_gpa + fadt;
-	out->facs = base_gpa + facs;
-	out->dsdt = base_gpa + dsdt;
-	out->madt = base_gpa + madt;
+	out->rsdt = base_gpa + l.rsdt;
+	out->xsdt = base_gpa + l.xsdt;
+	out->fadt = base_gpa + l.fadt;
+	out->facs = base_gpa + l.facs;
+	out->dsdt = base_gpa + l.dsdt;
+	out->madt = base_gpa + l.madt;
 	out->size = t.pos;
+	return 0;
+}
+
+/* ---- the same tables for SeaBIOS's table loader (fw_cfg) ---- */
+
+static uint8_t *loader_cmd(struct acpi_fw_cfg *o, uint32_t command)
+{
+	uint8_t *c = o->loader + o->loader_len;
+
+	memset(c, 0, ACPI_LOADER_CMD_LEN);
+	put32(c, command);
+	o->loader_len += ACPI_LOADER_CMD_LEN;
+	return c;
+}
+
+static void loader_allocate(struct acpi_fw_cfg *o, const char *file, uint32_t align, uint8_t zone)
+{
+	uint8_t *c = loader_cmd(o, ACPI_LOADER_ALLOCATE);
+
+	strcpy((char *)c + 4, file);
+	put32(c + 4 + ACPI_LOADER_FILESZ, align);
+	c[4 + ACPI_LOADER_FILESZ + 4] = zone;
+}
+
+/* The @size-byte field at @offset of @dest_file gets @src_file's address added. */
+static void loader_add_pointer(struct acpi_fw_cfg *o, const char *dest_file,
+			       const char *src_file, uint32_t offset, uint8_t size)
+{
+	uint8_t *c = loader_cmd(o, ACPI_LOADER_ADD_POINTER);
+
+	strcpy((char *)c + 4, dest_file);
+	strcpy((char *)c + 4 + ACPI_LOADER_FILESZ, src_file);
+	put32(c + 4 + 2 * ACPI_LOADER_FILESZ, offset);
+	c[4 + 2 * ACPI_LOADER_FILESZ + 4] = size;
+}
+
+/* The byte at @offset of @file is set so [start, start+length) sums to 0. */
+static void loader_add_checksum(struct acpi_fw_cfg *o, const char *file, uint32_t offset,
+				uint32_t start, uint32_t length)
+{
+	uint8_t *c = loader_cmd(o, ACPI_LOADER_ADD_CHECKSUM);
+
+	strcpy((char *)c + 4, file);
+	put32(c + 4 + ACPI_LOADER_FILESZ, offset);
+	put32(c + 4 + ACPI_LOADER_FILESZ + 4, start);
+	put32(c + 4 + ACPI_LOADER_FILESZ + 8, length);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+void acpi_fw_cfg_free(struct acpi_fw_cfg *o)
+{
+	free(o->tables);
+	free(o->rsdp);
+	free(o->loader);
+	memset(o, 0, sizeof(*o));
+}
+
+int acpi_build_fw_cfg(const struct acpi_config *cfg, struct acpi_fw_cfg *out)
+{
+	/* Room for the tables at the most CPUs: the MADT grows by 8 per CPU. */
+	size_t cap = 8192 + 8 * ACPI_MAX_CPUS;
+	size_t nr_cmds;
+	struct acpi_layout l;
+	struct tbuf t;
+	unsigned int i;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->tables = calloc(1, cap);
+	out->rsdp = calloc(1, ACPI_RSDP_LEN);
+	if (!out->tables || !out->rsdp) {
+		acpi_fw_cfg_free(out);
+		return -ENOMEM;
+	}
+	t = (struct tbuf){ out->tables, cap, 0, 0, 0 };
+	ret = acpi_build_tables(&t, cfg, &l);
+	if (ret) {
+		acpi_fw_cfg_free(out);
+		return ret;
+	}
+	out->tables_len = t.pos;
+	out->rsdp_len = ACPI_RSDP_LEN;
+	build_rsdp(out->rsdp, l.rsdt, l.xsdt);
+
+	/* 2 allocations, the pointers, a checksum per table, 2 for the RSDP. */
+	nr_cmds = 2 + l.nr_ptrs + 2 + l.nr_tables + 2;
+	out->loader = calloc(nr_cmds, ACPI_LOADER_CMD_LEN);
+	if (!out->loader) {
+		acpi_fw_cfg_free(out);
+		return -ENOMEM;
+	}
+	/*
+	 * The tables anywhere in high memory (aligned for the FACS, 64 bytes),
+	 * the RSDP in the F segment, where the OS searches for it (5.2.5.1).
+	 * Pointers are patched first, checksums after: the loader's checksum
+	 * command fixes the sum of whatever bytes are there by then.
+	 */
+	loader_allocate(out, ACPI_FW_CFG_TABLES, 64, ACPI_LOADER_ZONE_HIGH);
+	loader_allocate(out, ACPI_FW_CFG_RSDP, 16, ACPI_LOADER_ZONE_FSEG);
+	for (i = 0; i < l.nr_ptrs; i++)
+		loader_add_pointer(out, ACPI_FW_CFG_TABLES, ACPI_FW_CFG_TABLES,
+				   (uint32_t)l.ptrs[i].at, l.ptrs[i].size);
+	loader_add_pointer(out, ACPI_FW_CFG_RSDP, ACPI_FW_CFG_TABLES, 16, 4);
+	loader_add_pointer(out, ACPI_FW_CFG_RSDP, ACPI_FW_CFG_TABLES, 24, 8);
+	for (i = 0; i < l.nr_tables; i++) {
+		const uint8_t *h = out->tables + l.tables[i];
+
+		loader_add_checksum(out, ACPI_FW_CFG_TABLES, (uint32_t)l.tables[i] + 9,
+				    (uint32_t)l.tables[i], get32(h + 4));
+	}
+	loader_add_checksum(out, ACPI_FW_CFG_RSDP, 8, 0, 20);
+	loader_add_checksum(out, ACPI_FW_CFG_RSDP, 32, 0, ACPI_RSDP_LEN);
 	return 0;
 }

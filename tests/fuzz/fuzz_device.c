@@ -2,8 +2,9 @@
 /*
  * libFuzzer target for one storage controller (FUZZ_DEVICE: "ahci",
  * "piix3-ide" or "virtio-blk") and the PCI configuration space in front
- * of it, or for one legacy ISA device ("rtc", or "uart16550" with pipes
- * as its back ends; the port range then stands in for BAR 0), driven
+ * of it, or for one legacy ISA device ("rtc", "uart16550" with pipes
+ * as its back ends, or "fw_cfg" filled with a few items and files; the
+ * port range then stands in for BAR 0), driven
  * through the fake machine (tests/fake) by a program of guest actions
  * (fuzz_device_prog.h).  The fake machine's event loop runs after every
  * operation; FOP_PAUSE lets its virtual time pass, so the models'
@@ -36,6 +37,7 @@
 #include "block.h"
 #include "devices.h"
 #include "fake_machine.h"
+#include "fw_cfg.h"
 #include "fuzz_device_prog.h"
 #include "io_worker.h"
 #include "pci.h"
@@ -127,6 +129,8 @@ struct legacy_dev {
 static const struct legacy_dev legacy_devs[] = {
 	{ "rtc", RTC_PORT, 2, true },
 	{ "uart16550", 0x3f8, 8, false },
+	/* selector and data at 0x510-0x511, the DMA address at 0x514-0x51b */
+	{ "fw_cfg", FW_CFG_PORT_SEL, 12, true },
 };
 
 static uint8_t *guest_ram;
@@ -236,6 +240,25 @@ static void rig_up_uart(struct rig *r)
 	}
 }
 
+/*
+ * fw_cfg: what a machine puts there, in miniature: a numbered item, a
+ * few files (keys 0x20, 0x21, 0x22; one empty, one larger than a page),
+ * so reads, skips and the directory have something to walk.
+ */
+static void rig_fw_cfg_items(struct device *dev)
+{
+	static uint8_t big[6000];
+	uint64_t ram = FUZZ_RAM_SIZE;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 13);
+	if (fw_cfg_add_item(dev, FW_CFG_RAM_SIZE, &ram, sizeof(ram)) ||
+	    fw_cfg_add_file(dev, "etc/small", "hutch", 5) ||
+	    fw_cfg_add_file(dev, "etc/empty", NULL, 0) ||
+	    fw_cfg_add_file(dev, "etc/big", big, sizeof(big)))
+		abort();
+}
+
 /* After each operation: what the loop would run, and the UART's reader if it reads. */
 static void run_loop(struct rig *r)
 {
@@ -293,6 +316,8 @@ static void rig_up(struct rig *r, uint8_t flags)
 			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
 			abort();
 		}
+		if (mdl == &fw_cfg_model)
+			rig_fw_cfg_items(r->dev);
 		return;
 	}
 	memimg_open(&r->disk, qcow2 ? "qcow2" : "raw", qcow2 ? qcow2_template : NULL,

@@ -968,10 +968,98 @@ static int seeds_uart(const char *dir)
 	return ret;
 }
 
+/* ---- fw_cfg: selector/data at BAR offsets 0/1, the DMA address at 4 (high) and 8 (low) ---- */
+
+#define FWC_ACCESS 0x1000u    /* where the seeds put the DMA control structure */
+#define FWC_BUF    0x2000u
+
+static void fwc_select(struct seed *s, uint16_t key)
+{
+	bar_wr(s, 0, 0, 2, key);
+}
+
+static uint32_t bswap32_(uint32_t v)
+{
+	return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
+}
+
+/* A DMA request {control, length, address} at @at, and the two outl that start it. */
+static void fwc_dma_at(struct seed *s, uint32_t at, uint32_t control, uint32_t length,
+		       uint64_t addr)
+{
+	ram32(s, at, bswap32_(control));
+	ram32(s, at + 4, bswap32_(length));
+	ram32(s, at + 8, bswap32_((uint32_t)(addr >> 32)));
+	ram32(s, at + 12, bswap32_((uint32_t)addr));
+	bar_wr(s, 0, 4, 4, bswap32_(0));
+	bar_wr(s, 0, 8, 4, bswap32_(at));
+}
+
+static void fwc_dma(struct seed *s, uint32_t control, uint32_t length, uint64_t addr)
+{
+	fwc_dma_at(s, FWC_ACCESS, control, length, addr);
+}
+
+static int seeds_fw_cfg(const char *dir)
+{
+	struct seed s;
+	int ret = 0;
+
+	/* SeaBIOS's probe through the ports: signature, ID, the directory, a file. */
+	seed_begin(&s, 0);
+	fwc_select(&s, 0x0000);
+	for (int i = 0; i < 4; i++)
+		bar_rd(&s, 0, 1, 1);
+	fwc_select(&s, 0x0001);
+	bar_rd(&s, 0, 1, 1);
+	bar_rd(&s, 0, 4, 4);
+	bar_rd(&s, 0, 8, 4);
+	fwc_select(&s, 0x0019);
+	rep_in(&s, 0x511, 1, 4 + 3 * 64 + 8);
+	fwc_select(&s, 0x0020);
+	rep_in(&s, 0x511, 1, 8);
+	fwc_select(&s, 0x0003);
+	rep_in(&s, 0x511, 1, 8);
+	ret |= seed_write(&s, dir, "fwcfg-ports");
+
+	/* DMA as SeaBIOS does it: the directory, then files read and skipped. */
+	seed_begin(&s, 0);
+	fwc_dma(&s, 0x0019u << 16 | 0x08 | 0x02, 4, FWC_BUF);
+	fwc_dma(&s, 0x02, 3 * 64, FWC_BUF + 4);
+	fwc_dma(&s, 0x0022u << 16 | 0x08 | 0x02, 100, FWC_BUF);
+	fwc_dma(&s, 0x04, 4000, 0);
+	fwc_dma(&s, 0x02, 3000, FWC_BUF);
+	fwc_dma(&s, 0x0021u << 16 | 0x08 | 0x02, 16, FWC_BUF);
+	op(&s, FOP_SAVE_LOAD);
+	fwc_dma(&s, 0x0020u << 16 | 0x08 | 0x02, 16, FWC_BUF);
+	ret |= seed_write(&s, dir, "fwcfg-dma");
+
+	/* Malformed: writes, huge lengths, addresses outside RAM, a control
+	 * structure at the end of RAM, unknown keys, a reset mid-item. */
+	seed_begin(&s, 0);
+	fwc_dma(&s, 0x0020u << 16 | 0x08 | 0x10, 4, FWC_BUF);
+	fwc_dma(&s, 0x0022u << 16 | 0x08 | 0x02, 0xffffffffu, FWC_BUF);
+	fwc_dma(&s, 0x0022u << 16 | 0x08 | 0x04, 0xffffffffu, 0);
+	fwc_dma(&s, 0x02, 64, FWC_BUF);
+	fwc_dma(&s, 0x0022u << 16 | 0x08 | 0x02, 64, FUZZ_RAM_SIZE - 8);
+	fwc_dma(&s, 0x0022u << 16 | 0x08 | 0x02, 64, 0xfffffffffffffff0ull);
+	fwc_dma(&s, 0x3fffu << 16 | 0x08 | 0x02, 64, FWC_BUF);
+	fwc_dma(&s, 0xc020u << 16 | 0x08 | 0x02, 64, FWC_BUF);
+	fwc_dma_at(&s, FUZZ_RAM_SIZE - 8, 0x0a, 4, FWC_BUF);
+	fwc_select(&s, 0x0022);
+	rep_in(&s, 0x511, 1, 10);
+	bar_wr(&s, 0, 4, 4, bswap32_(1));
+	op(&s, FOP_RESET);
+	bar_wr(&s, 0, 8, 4, bswap32_(FWC_ACCESS));
+	bar_rd(&s, 0, 1, 1);
+	ret |= seed_write(&s, dir, "fwcfg-malformed");
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550 OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -984,6 +1072,8 @@ int main(int argc, char **argv)
 		return seeds_rtc(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "uart16550"))
 		return seeds_uart(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "fw_cfg"))
+		return seeds_fw_cfg(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }

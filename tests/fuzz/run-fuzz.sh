@@ -22,7 +22,7 @@ shift
 src=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
-targets=${*:-"ahci ide virtio_blk rtc uart qcow2 vdi vmdk raw probe"}
+targets=${*:-"ahci ide virtio_blk rtc uart fw_cfg qcow2 vdi vmdk raw probe"}
 work=$build/fuzz
 mkdir -p "$work/seed" "$work/crashes"
 
@@ -54,7 +54,7 @@ fi
 # Prepare one target's corpus; echo its libFuzzer options.
 prepare() { # target corpus
 	case $1 in
-	ahci|ide|virtio_blk|rtc|uart)
+	ahci|ide|virtio_blk|rtc|uart|fw_cfg)
 		case $1 in ide) model=piix3-ide ;; virtio_blk) model=virtio-blk ;; uart) model=uart16550 ;;
 		*) model=$1 ;; esac
 		"$(find_bin fuzz_device_seeds)" "$model" "$2" || return 1

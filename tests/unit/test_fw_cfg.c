@@ -173,6 +173,19 @@ static void test_items_and_files(void **state)
 	read_port(f, out, 11);
 	assert_memory_equal(out, "longer text", 11);
 
+	/* Shrinking a file under the guest's read position: the rest reads as zeros. */
+	select_key(f, FW_CFG_FILE_FIRST + 1);
+	read_port(f, out, 8);
+	assert_int_equal(fw_cfg_set_file(f->dev, "etc/two", "ab", 2), 0);
+	assert_int_equal(fake_inb(&f->fm, FW_CFG_PORT_DATA), 0);
+	assert_int_equal(dma(f, CTL_READ, 4, BUF_GPA), 0);
+	assert_memory_equal(f->fm.ram + BUF_GPA, "\0\0\0\0", 4);
+	/* An item added again is replaced. */
+	assert_int_equal(fw_cfg_add_item(f->dev, FW_CFG_RAM_SIZE, "xy", 2), 0);
+	select_key(f, FW_CFG_RAM_SIZE);
+	read_port(f, out, 3);
+	assert_memory_equal(out, "xy\0", 3);
+
 	/* Unknown keys, the write-channel bit, arch-local keys. */
 	select_key(f, 0x3fff);
 	assert_int_equal(fake_inb(&f->fm, FW_CFG_PORT_DATA), 0);
@@ -210,7 +223,7 @@ static void test_dma_read_skip(void **state)
 	/* A select without read or skip just rewinds; then the port reads the start. */
 	assert_int_equal(dma(f, (uint32_t)FW_CFG_FILE_FIRST << 16 | CTL_SELECT, 0, 0), 0);
 	assert_int_equal(fake_inb(&f->fm, FW_CFG_PORT_DATA), data[0]);
-	/* The DMA signature read via the directory works, too (what SeaBIOS does first). */
+	/* The directory by DMA, as SeaBIOS reads it: its count first. */
 	assert_int_equal(dma(f, (uint32_t)FW_CFG_FILE_DIR << 16 | CTL_SELECT | CTL_READ, 4,
 			     BUF_GPA), 0);
 	assert_int_equal(be32(buf), 1);

@@ -370,6 +370,175 @@ static void test_bad_config_refused(void **state)
 	assert_int_equal(acpi_build(area, 256, BASE, &cfg, &t), -ENOSPC);
 }
 
+/*
+ * SeaBIOS's table loader in miniature (its commands as QEMU's
+ * bios-linker-loader.c documents them), over a 1 MiB guest memory: each
+ * file is placed where the test says, pointers patched, checksums fixed.
+ */
+static uint8_t guest[0x100000];
+
+struct loaded_file {
+	const char *name;
+	const uint8_t *blob;
+	size_t len;
+	uint64_t gpa;       /* 0 until allocated */
+};
+
+static struct loaded_file *find_file(struct loaded_file *files, unsigned int n, const uint8_t *name)
+{
+	assert_non_null(memchr(name, 0, ACPI_LOADER_FILESZ));   /* NUL-terminated */
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(files[i].name, (const char *)name))
+			return &files[i];
+	fail_msg("loader names an unknown file %s", (const char *)name);
+	return NULL;
+}
+
+static void run_loader(const struct acpi_fw_cfg *o, uint64_t tables_gpa, uint64_t rsdp_gpa)
+{
+	struct loaded_file files[] = {
+		{ ACPI_FW_CFG_TABLES, o->tables, o->tables_len, 0 },
+		{ ACPI_FW_CFG_RSDP, o->rsdp, o->rsdp_len, 0 },
+	};
+	unsigned int allocs = 0, ptrs = 0, sums = 0;
+
+	assert_int_equal(o->loader_len % ACPI_LOADER_CMD_LEN, 0);
+	memset(guest, 0xcc, sizeof(guest));
+	for (size_t off = 0; off < o->loader_len; off += ACPI_LOADER_CMD_LEN) {
+		const uint8_t *c = o->loader + off, *a = c + 4;
+		struct loaded_file *f, *src;
+		uint64_t v = 0;
+		uint32_t at, start, len;
+		uint8_t size, sum;
+
+		switch (rd32(c)) {
+		case ACPI_LOADER_ALLOCATE:
+			f = find_file(files, 2, a);
+			assert_int_equal(f->gpa, 0);             /* exactly once */
+			f->gpa = f == &files[0] ? tables_gpa : rsdp_gpa;
+			assert_int_equal(f->gpa % rd32(a + ACPI_LOADER_FILESZ), 0);
+			assert_int_equal(a[ACPI_LOADER_FILESZ + 4],
+					 f == &files[0] ? ACPI_LOADER_ZONE_HIGH : ACPI_LOADER_ZONE_FSEG);
+			memcpy(guest + f->gpa, f->blob, f->len);
+			allocs++;
+			break;
+		case ACPI_LOADER_ADD_POINTER:
+			f = find_file(files, 2, a);
+			src = find_file(files, 2, a + ACPI_LOADER_FILESZ);
+			assert_true(f->gpa && src->gpa);         /* allocated before use */
+			at = rd32(a + 2 * ACPI_LOADER_FILESZ);
+			size = a[2 * ACPI_LOADER_FILESZ + 4];
+			assert_true(size == 4 || size == 8);
+			assert_true(at + size <= f->len);
+			memcpy(&v, guest + f->gpa + at, size);
+			/* The field holds an offset into the source file. */
+			assert_true(v < src->len);
+			v += src->gpa;
+			memcpy(guest + f->gpa + at, &v, size);
+			ptrs++;
+			break;
+		case ACPI_LOADER_ADD_CHECKSUM:
+			f = find_file(files, 2, a);
+			assert_true(f->gpa);
+			at = rd32(a + ACPI_LOADER_FILESZ);
+			start = rd32(a + ACPI_LOADER_FILESZ + 4);
+			len = rd32(a + ACPI_LOADER_FILESZ + 8);
+			assert_true(at < f->len && start <= f->len && len <= f->len - start);
+			sum = acpi_checksum(guest + f->gpa + start, len);
+			guest[f->gpa + at] = (uint8_t)(guest[f->gpa + at] - sum);
+			sums++;
+			break;
+		default:
+			fail_msg("unknown loader command %u", rd32(c));
+		}
+	}
+	assert_int_equal(allocs, 2);
+	assert_int_equal(ptrs, 10);       /* FADT 4, RSDT 2, XSDT 2, RSDP 2 */
+	assert_int_equal(sums, 7);        /* DSDT, FADT, MADT, RSDT, XSDT, RSDP twice */
+}
+
+static const uint8_t *g(uint64_t gpa) { return guest + gpa; }
+
+static void test_fw_cfg_loader_matches_direct_boot(void **state)
+{
+	static const unsigned int cpus[] = { 1, 4, ACPI_MAX_CPUS };
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(cpus) / sizeof(cpus[0]); i++) {
+		struct acpi_config cfg = { .cpus = cpus[i] };
+		struct acpi_fw_cfg o;
+		struct acpi_tables t;
+		uint64_t rsdp_gpa = 0xf5a30, tables_gpa, rsdt, xsdt, fadt;
+		const uint8_t *rsdp;
+
+		/* Direct boot at BASE: RSDP first, then FACS and the rest. */
+		memset(area, 0, sizeof(area));
+		assert_int_equal(acpi_build(area, sizeof(area), BASE, &cfg, &t), 0);
+		assert_int_equal(acpi_build_fw_cfg(&cfg, &o), 0);
+		/* Put the tables file where direct boot put the FACS. */
+		tables_gpa = t.facs;
+		assert_int_equal(o.tables_len, BASE + t.size - t.facs);
+		assert_int_equal(o.rsdp_len, ACPI_RSDP_LEN);
+		run_loader(&o, tables_gpa, rsdp_gpa);
+
+		/* Byte for byte what direct boot builds at the same addresses. */
+		assert_memory_equal(g(tables_gpa), at(t.facs), o.tables_len);
+		assert_memory_equal(g(rsdp_gpa), at(t.rsdp), ACPI_RSDP_LEN);
+
+		/* And valid on its own: checksums, pointers to the right tables. */
+		rsdp = g(rsdp_gpa);
+		assert_memory_equal(rsdp, "RSD PTR ", 8);
+		assert_int_equal(acpi_checksum(rsdp, 20), 0);
+		assert_int_equal(acpi_checksum(rsdp, 36), 0);
+		rsdt = rd32(rsdp + 16);
+		xsdt = rd64(rsdp + 24);
+		assert_memory_equal(g(rsdt), "RSDT", 4);
+		assert_memory_equal(g(xsdt), "XSDT", 4);
+		assert_int_equal(acpi_checksum(g(rsdt), rd32(g(rsdt) + 4)), 0);
+		assert_int_equal(acpi_checksum(g(xsdt), rd32(g(xsdt) + 4)), 0);
+		fadt = rd64(g(xsdt) + 36);
+		assert_int_equal(rd32(g(rsdt) + 36), fadt);
+		assert_memory_equal(g(fadt), "FACP", 4);
+		assert_int_equal(acpi_checksum(g(fadt), rd32(g(fadt) + 4)), 0);
+		assert_memory_equal(g(rd64(g(xsdt) + 44)), "APIC", 4);
+		assert_int_equal(rd32(g(rsdt) + 40), rd64(g(xsdt) + 44));
+		assert_memory_equal(g(rd32(g(fadt) + 36)), "FACS", 4);
+		assert_memory_equal(g(rd32(g(fadt) + 40)), "DSDT", 4);
+		assert_int_equal(rd64(g(fadt) + 132), rd32(g(fadt) + 36));
+		assert_int_equal(rd64(g(fadt) + 140), rd32(g(fadt) + 40));
+		assert_int_equal(rd32(g(fadt) + 40) % 8, 0);
+		assert_int_equal(acpi_checksum(g(rd32(g(fadt) + 40)), rd32(g(rd32(g(fadt) + 40)) + 4)), 0);
+		assert_int_equal(rd32(g(rd64(g(xsdt) + 44)) + 4), ACPI_HDR_LEN + 8 + 8 * cpus[i] + 12 + 2 * 10 + 6);
+		acpi_fw_cfg_free(&o);
+		assert_null(o.tables);
+	}
+}
+
+/* Elsewhere in memory the loader's result is as valid (nothing depends on where). */
+static void test_fw_cfg_loader_anywhere(void **state)
+{
+	struct acpi_config cfg = { .cpus = 2 };
+	struct acpi_fw_cfg o;
+	const uint8_t *rsdp, *x;
+
+	(void)state;
+	assert_int_equal(acpi_build_fw_cfg(&cfg, &o), 0);
+	run_loader(&o, 0x7c0c0, 0xf0000);
+	rsdp = g(0xf0000);
+	assert_int_equal(acpi_checksum(rsdp, 36), 0);
+	x = g(rd64(rsdp + 24));
+	assert_true(rd64(rsdp + 24) >= 0x7c0c0 && rd64(rsdp + 24) < 0x7c0c0 + o.tables_len);
+	for (unsigned int e = 0; e < 2; e++) {
+		const uint8_t *tbl = g(rd64(x + 36 + 8 * e));
+
+		assert_int_equal(acpi_checksum(tbl, rd32(tbl + 4)), 0);
+	}
+	acpi_fw_cfg_free(&o);
+	cfg.cpus = 0;
+	assert_int_equal(acpi_build_fw_cfg(&cfg, &o), -EINVAL);
+	assert_null(o.tables);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +550,8 @@ int main(void)
 		cmocka_unit_test(test_dsdt_pci0_prt),
 		cmocka_unit_test(test_dsdt_disassembles),
 		cmocka_unit_test(test_bad_config_refused),
+		cmocka_unit_test(test_fw_cfg_loader_matches_direct_boot),
+		cmocka_unit_test(test_fw_cfg_loader_anywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
