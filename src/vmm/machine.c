@@ -16,6 +16,7 @@
 #include "fw_cfg.h"
 #include "machine.h"
 #include "pci.h"
+#include "smbios.h"
 
 #define MIN_MEMORY_MIB 16
 #define MAX_MEMORY_MIB (1024ULL * 1024)   /* 1 TiB */
@@ -249,6 +250,43 @@ static void *machine_read_file(const char *path, size_t max, size_t *len)
 }
 
 /*
+ * ACPI through the table loader and SMBIOS (acpi.h, smbios.h): SeaBIOS
+ * then installs these instead of building tables of its own.
+ */
+static int machine_fw_cfg_tables(struct machine *m)
+{
+	struct acpi_config acfg = { .cpus = m->cfg.cpus };
+	struct smbios_config scfg = {
+		.cpus = m->cfg.cpus,
+		.ram_below_4g = m->layout.low_size,
+		.ram_above_4g = m->layout.high_size,
+	};
+	struct acpi_fw_cfg a;
+	struct smbios_blobs sb;
+	int ret;
+
+	ret = acpi_build_fw_cfg(&acfg, &a);
+	if (ret)
+		return ret;
+	ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_CFG_TABLES, a.tables, a.tables_len);
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_CFG_RSDP, a.rsdp, a.rsdp_len);
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_CFG_LOADER, a.loader, a.loader_len);
+	acpi_fw_cfg_free(&a);
+	if (ret || m->cfg.cpus > SMBIOS_MAX_CPUS)   /* SMBIOS is optional: SeaBIOS makes its own */
+		return ret;
+	ret = smbios_build(&scfg, &sb);
+	if (ret)
+		return ret;
+	ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_CFG_ANCHOR, sb.anchor, sb.anchor_len);
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_CFG_TABLES, sb.tables, sb.tables_len);
+	smbios_blobs_free(&sb);
+	return ret;
+}
+
+/*
  * What SeaBIOS learns from fw_cfg (QEMU's docs/specs/fw_cfg.rst for the
  * items; SeaBIOS's src/fw/paravirt.c and src/boot.c for what it reads):
  * RAM size, CPUs, the e820 map, the boot order and what to do when
@@ -285,13 +323,9 @@ static int machine_setup_fw_cfg(struct machine *m, char *err, size_t errlen)
 		ret = fw_cfg_add_file(m->fw_cfg, "etc/boot-fail-wait", &fail_wait, sizeof(fail_wait));
 	if (!ret)   /* with its NUL, as SeaBIOS reads it as a string */
 		ret = fw_cfg_add_file(m->fw_cfg, "bootorder", order, (size_t)len + 1);
-	/*
-	 * INTEGRATION (H2, branch i11-fwcfg): the ACPI tables through the
-	 * table loader (etc/table-loader, etc/acpi/tables, etc/acpi/rsdp)
-	 * and the SMBIOS tables (etc/smbios/...) are added here by the
-	 * functions src/vmm/acpi.h and src/vmm/smbios.h gain.  Until then
-	 * SeaBIOS builds its own ACPI and SMBIOS tables.
-	 */
+	/* Hutch's own ACPI tables (the same as direct boot) and SMBIOS. */
+	if (!ret)
+		ret = machine_fw_cfg_tables(m);
 	if (!ret && m->cfg.vga_std) {
 		size_t rom_len;
 		void *rom = machine_read_file(FIRMWARE_VGABIOS_STDVGA, 1 << 20, &rom_len);
