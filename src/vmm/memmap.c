@@ -250,13 +250,13 @@ static int alloc_id(struct memmap *mm, uint32_t *id)
 static int memmap_apply(struct memmap *mm)
 {
 	struct memmap_slot plan[MEMMAP_MAX_SLOTS];
-	int n = memmap_plan(mm, plan, MEMMAP_MAX_SLOTS);
-	int ret = 0;
+	int n, ret = 0;
 
+	if (!mm->vm_live)   /* no VM (or no RAM yet): memmap_vm_created does it all */
+		return 0;
+	n = memmap_plan(mm, plan, MEMMAP_MAX_SLOTS);
 	if (n < 0)
 		return n;
-	if (!mm->vm_live)
-		return 0;
 	for (unsigned int i = 0; i < mm->nr_applied; i++) {
 		struct memmap_slot *a = &mm->applied[i];
 		bool keep = false;
@@ -426,13 +426,11 @@ static int region_map(struct host_memregion *hr, uint64_t gpa)
 		r->r.mapped = true;
 		r->all_dirty = true;
 		ret = memmap_apply(mm);
-		if (ret) {   /* KVM refused: leave it unmapped, as promised */
+		if (ret)   /* KVM refused: leave it unmapped, as promised */
 			r->r.mapped = false;
-			memmap_apply(mm);
-		}
 	}
 	if (ret)
-		memmap_apply(mm);   /* a region moved away from its old place */
+		memmap_apply(mm);   /* drop its old place (or the refused one) */
 	mm_unlock(mm);
 	return ret;
 }
