@@ -37,7 +37,7 @@ run_fw() {
 }
 
 note "--- nothing bootable: 'No bootable device.', the VM keeps running"
-sock=$dir/ctl.sock
+sock=${XDG_RUNTIME_DIR:-/tmp}/hutch-fw-$$.sock   # not on the sandbox's 9p share: no sockets there
 "$HUTCH_VM" --serial "file:$dir/none.serial" --control "$sock" --memory 128 \
 	--drive "if=sata,media=cdrom" --boot dvd,disk 2> "$dir/none.stderr" &
 pid=$!
@@ -47,12 +47,12 @@ for _ in $(seq 1 600); do
 	kill -0 "$pid" 2> /dev/null || break
 	sleep 1
 done
-grep -aq "Booting from DVD/CD" "$dir/none.serial" || { kill "$pid"; fail "SeaBIOS did not try the DVD drive"; }
-grep -aq "No bootable device\." "$dir/none.serial" || { kill "$pid"; fail "no 'No bootable device.' on COM1"; }
-grep -aq "Retrying" "$dir/none.serial" && { kill "$pid"; fail "SeaBIOS would reboot (etc/boot-fail-wait)"; }
+grep -aq "Booting from DVD/CD" "$dir/none.serial" || { kill "$pid" 2> /dev/null; fail "SeaBIOS did not try the DVD drive"; }
+grep -aq "No bootable device\." "$dir/none.serial" || { kill "$pid" 2> /dev/null; fail "no 'No bootable device.' on COM1"; }
+grep -aq "Retrying" "$dir/none.serial" && { kill "$pid" 2> /dev/null; fail "SeaBIOS would reboot (etc/boot-fail-wait)"; }
 sleep 2
-python3 "$GUEST_DIR/ctl.py" "$sock" status > "$dir/none.ctl" || { kill "$pid"; fail "status: $(cat "$dir/none.ctl")"; }
-grep -q "ok running" "$dir/none.ctl" || { kill "$pid"; fail "status: $(cat "$dir/none.ctl")"; }
+python3 "$GUEST_DIR/ctl.py" "$sock" status > "$dir/none.ctl" || { kill "$pid" 2> /dev/null; fail "status: $(cat "$dir/none.ctl")"; }
+grep -q "ok running" "$dir/none.ctl" || { kill "$pid" 2> /dev/null; fail "status: $(cat "$dir/none.ctl")"; }
 python3 "$GUEST_DIR/ctl.py" "$sock" poweroff > /dev/null
 set +e; wait "$pid"; st=$?; set -e
 expect_eq "poweroff after 'No bootable device.'" "$st" 0
