@@ -13,6 +13,9 @@
 #     ACPI S5 (status 0).
 #  3. The same ISO as a disk on virtio-blk, --boot disk: SeaBIOS boots its
 #     MBR; the guest's reboot ends hutch-vm (--no-reboot).
+#  4. The ISO in an IDE CD/DVD drive (secondary master), behind a disk
+#     class that names nothing: SeaBIOS sizes PIIX3 IDE's I/O BAR, boots
+#     El Torito from ATAPI.
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -113,4 +116,11 @@ run_fw virtio --memory 256 --drive "file=$dir/boot.iso,format=raw,if=virtio,read
 grep -aq "Booting from Hard Disk" "$VM_SERIAL" || fail "SeaBIOS did not boot the virtio disk"
 expect_result boot first
 grep -q "guest rebooted; exiting (--no-reboot)" "$VM_STDERR" || fail "the reboot did not end hutch-vm"
+expect_status 0
+
+note "--- the ISO in an IDE CD/DVD drive, --boot disk,dvd, --no-reboot"
+run_fw ide --memory 256 --drive "file=$dir/boot.iso,if=ide,media=cdrom,port=2" \
+	--boot disk,dvd --no-reboot
+grep -aq "Booting from DVD/CD" "$VM_SERIAL" || fail "SeaBIOS did not boot the IDE DVD"
+expect_result boot first
 expect_status 0
