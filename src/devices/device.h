@@ -62,6 +62,14 @@ struct dev_host {
 	 * and withdraws it (NULL ops) in destroy().  NULL: nobody looks. */
 	void (*display_publish)(void *opaque, const struct display_ops *ops, void *dev_opaque);
 	void *display_opaque;
+	/*
+	 * The host bridge's PAM registers changed (i440FX config 0x59-0x5F,
+	 * @pam[0] = PAM0): the machine remaps 0xC0000-0xFFFFF between RAM
+	 * and the BIOS ROM accordingly.  Called under the bridge's lock; it
+	 * never calls back into a device.  NULL: nothing to remap.
+	 */
+	void (*pam_changed)(void *opaque, const uint8_t pam[7]);
+	void *pam_opaque;
 };
 
 /* Convenience for models: the host's loop services for @h. */

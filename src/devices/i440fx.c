@@ -13,8 +13,10 @@
  * I/O cycles on the real chip.  The one such register a PC has inside
  * that dword is PIIX3's Reset Control at 0xCF9 (82371SB datasheet,
  * 2.4.1): it is decoded here because the bus gives 0xCF8-0xCFB to one
- * region.  The memory controller registers (PAM, SMRAM, DRAM rows) are
- * plain storage: with direct Linux boot there is no shadow BIOS to manage.
+ * region.  The memory controller registers (SMRAM, DRAM rows) are plain
+ * storage; the PAM registers (datasheet 3.2.18) decide what the CPU sees
+ * at 0xC0000-0xFFFFF, RAM or the BIOS ROM, so every change is handed to
+ * the machine (dev_host.pam_changed), which remaps that window.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,6 +41,9 @@
 #define I440FX_DRAMC     0x57          /* DRAM control */
 #define I440FX_DRAMT     0x58          /* DRAM timing */
 #define I440FX_PAM0      0x59          /* PAM0..PAM6: 0x59..0x5f */
+#define I440FX_NR_PAM    7
+#define  PAM0_WMASK          0x30      /* PAM0: only 0xF0000-0xFFFFF (bits 5:4) */
+#define  PAM_WMASK           0x33      /* PAM1-6: RE/WE for two 16 KiB halves */
 #define I440FX_DRB0      0x60          /* DRAM row boundaries: 0x60..0x67 */
 #define I440FX_FDHC      0x68          /* fixed DRAM hole control */
 #define I440FX_SMRAM     0x72
@@ -109,6 +114,24 @@ static void i440fx_data_write(struct device *dev, uint64_t off, uint64_t v, unsi
 	pthread_mutex_lock(&dev->lock);
 }
 
+/* Tell the machine what 0xC0000-0xFFFFF maps to now. */
+static void i440fx_pam_changed(struct i440fx *h)
+{
+	struct dev_host *host = h->f.dev->host;
+
+	if (host->pam_changed)
+		host->pam_changed(host->pam_opaque, &h->f.config[I440FX_PAM0]);
+}
+
+/* Runs after the PCI core stored the masked value, under our lock. */
+static void i440fx_config_write(struct pci_function *f, unsigned int off, uint32_t val,
+				unsigned int size)
+{
+	(void)val;
+	if (off < I440FX_PAM0 + I440FX_NR_PAM && off + size > I440FX_PAM0)
+		i440fx_pam_changed((struct i440fx *)f);
+}
+
 static const struct io_region_ops i440fx_addr_ops = { i440fx_addr_read, i440fx_addr_write };
 static const struct io_region_ops i440fx_data_ops = { i440fx_data_read, i440fx_data_write };
 
@@ -132,8 +155,10 @@ static int i440fx_create(struct device *dev, const struct device_args *args)
 	h->f.wmask[I440FX_DRT + 1] = 0xff;
 	h->f.wmask[I440FX_DRAMC] = 0xff;
 	h->f.wmask[I440FX_DRAMT] = 0xff;
-	for (unsigned int r = I440FX_PAM0; r <= I440FX_PAM0 + 6; r++)
-		h->f.wmask[r] = 0x33;         /* PAM: RE/WE for two halves */
+	h->f.wmask[I440FX_PAM0] = PAM0_WMASK;
+	for (unsigned int r = I440FX_PAM0 + 1; r < I440FX_PAM0 + I440FX_NR_PAM; r++)
+		h->f.wmask[r] = PAM_WMASK;
+	h->f.config_write = i440fx_config_write;
 	for (unsigned int r = I440FX_DRB0; r < I440FX_DRB0 + 8; r++)
 		h->f.wmask[r] = 0xff;
 	h->f.wmask[I440FX_FDHC] = 0xc0;
@@ -156,9 +181,11 @@ static void i440fx_reset(struct device *dev)
 	pci_function_reset(&h->f);
 	h->confadd = 0;
 	h->rc = 0;
-	for (unsigned int r = I440FX_PAM0; r <= I440FX_PAM0 + 6; r++)
+	/* PAM power-on value 0: the whole window reads the ROM (or nothing). */
+	for (unsigned int r = I440FX_PAM0; r < I440FX_PAM0 + I440FX_NR_PAM; r++)
 		h->f.config[r] = 0;
 	h->f.config[I440FX_SMRAM] = SMRAM_RESET;
+	i440fx_pam_changed(h);
 }
 
 static int i440fx_save(struct device *dev, struct sv_writer *w)
@@ -183,6 +210,11 @@ static int i440fx_load(struct device *dev, struct sv_reader *r, uint32_t version
 		return -EINVAL;
 	h->confadd = confadd & CONFADD_MASK;
 	h->rc = rc & (PIIX_RC_SRST | PIIX_RC_RCPU);
+	/* The saved PAM bytes are the guest's: keep only the defined bits. */
+	h->f.config[I440FX_PAM0] &= PAM0_WMASK;
+	for (unsigned int i = 1; i < I440FX_NR_PAM; i++)
+		h->f.config[I440FX_PAM0 + i] &= PAM_WMASK;
+	i440fx_pam_changed(h);
 	return 0;
 }
 

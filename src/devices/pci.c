@@ -226,7 +226,13 @@ int pci_function_add_bar(struct pci_function *f, unsigned int idx, enum pci_bar_
 		if (size < 4 || size > 256)   /* PCI 3.0 6.2.5.1: at most 256 bytes */
 			return -EINVAL;
 		f->config[off] = BAR_IO_SPACE;
-		cfg_put(f->wmask, off, (uint32_t)~(size - 1) & BAR_IO_ADDR_MASK & BAR_IO_LIMIT, 4);
+		/*
+		 * All 32 address bits writable, as on QEMU: SeaBIOS sizes an I/O
+		 * BAR with a 32-bit mask (pciinit.c) and reads hard-wired zeros
+		 * in bits 31:16 as a BAR of 4 GiB ("out of I/O address space").
+		 * An address above 0xFFFF is never decoded (pci_update_mappings).
+		 */
+		cfg_put(f->wmask, off, (uint32_t)~(size - 1) & BAR_IO_ADDR_MASK, 4);
 		break;
 	case PCI_BAR_MEM32:
 		if (size < 16 || size > 0x80000000ULL)

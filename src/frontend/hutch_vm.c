@@ -22,6 +22,7 @@
 #include "boot_linux.h"
 #include "control.h"
 #include "devices.h"
+#include "firmware.h"
 #include "machine.h"
 #include "seccomp.h"
 #include "serial_backend.h"
@@ -43,9 +44,13 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hutch-vm --kernel FILE [options]\n"
+		"Usage: hutch-vm [--kernel FILE | --bios FILE] [options]\n"
 		"Run one virtual machine on KVM, headless.\n\n"
-		"  --kernel FILE        Linux bzImage to boot directly\n"
+		"  --kernel FILE        Linux bzImage to boot directly (fast path)\n"
+		"  --bios FILE          without --kernel: boot through this BIOS image\n"
+		"                       (default %s)\n"
+		"  --boot LIST          firmware boot order: floppy,dvd,disk,net in any order\n"
+		"                       (default %s); unlisted classes never boot\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --append STR         kernel command line\n"
 		"  --memory MiB         guest RAM (default 512)\n"
@@ -70,7 +75,8 @@ static void usage(FILE *f)
 		"  --state-file PATH    write the VM's state (running/poweroff/aborted) here\n"
 		"  --help, --version\n\n"
 		"Exit status: 0 when the guest powers off (or reboots with --no-reboot),\n"
-		"1 on a VM failure (KVM error, a system call the filter refuses), 2 on a usage error.\n");
+		"1 on a VM failure (KVM error, a system call the filter refuses), 2 on a usage error.\n",
+		FIRMWARE_DEFAULT_BIOS, BOOT_ORDER_DEFAULT);
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -107,7 +113,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
 	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
-	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_HELP,
+	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_HELP,
 	       OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -126,10 +132,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "state-file", required_argument, NULL, OPT_STATE },
 		{ "vga", required_argument, NULL, OPT_VGA },
 		{ "vram", required_argument, NULL, OPT_VRAM },
+		{ "bios", required_argument, NULL, OPT_BIOS },
+		{ "boot", required_argument, NULL, OPT_BOOT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool append_given = false;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -143,7 +152,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case OPT_KERNEL: o->mc.kernel = optarg; break;
 		case OPT_INITRD: o->mc.initrd = optarg; break;
-		case OPT_APPEND: o->mc.cmdline = optarg; break;
+		case OPT_APPEND: o->mc.cmdline = optarg; append_given = true; break;
 		case OPT_MEMORY:
 			o->mc.memory_mib = parse_number("--memory", optarg, 16, 1024 * 1024, "MiB");
 			break;
@@ -181,6 +190,17 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_VRAM:
 			o->mc.vram_mib = parse_number("--vram", optarg, 1, 256, "MiB");
 			break;
+		case OPT_BIOS: o->mc.bios = optarg; break;
+		case OPT_BOOT: {
+			enum boot_class order[BOOT_NR_CLASSES];
+			unsigned int n;
+			char err[256];
+
+			if (boot_order_parse(optarg, order, &n, err, sizeof(err)))
+				die_usage("%s", err);
+			o->mc.boot_order = optarg;
+			break;
+		}
 		case OPT_HELP: usage(stdout); exit(0);
 		case OPT_VERSION: printf("hutch-vm %s\n", HUTCH_VERSION); exit(0);
 		case ':':
@@ -194,8 +214,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->mc.drives = o->drives;
 	/* A firmware boot shows its screen; a direct kernel boot uses the serial console. */
 	o->mc.vga = o->vga ? !strcmp(o->vga, "std") : !o->mc.kernel;
-	if (!o->mc.kernel)
-		die_usage("no --kernel given (firmware boot from disks is not supported yet)");
+	if (o->mc.kernel && (o->mc.bios || o->mc.boot_order))
+		die_usage("--bios and --boot are for firmware boot: not with --kernel");
+	if (!o->mc.kernel && (o->mc.initrd || append_given))
+		die_usage("--initrd and --append need --kernel");
 }
 
 /*
@@ -323,7 +345,7 @@ int main(int argc, char **argv)
 
 	ensure_std_fds();
 	parse_options(argc, argv, &o);
-	if (linux_check_kernel(o.mc.kernel, err, sizeof(err))) {
+	if (o.mc.kernel && linux_check_kernel(o.mc.kernel, err, sizeof(err))) {
 		fprintf(stderr, "hutch-vm: error: --kernel %s\n", err);
 		return 1;
 	}

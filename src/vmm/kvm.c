@@ -140,16 +140,42 @@ void kvm_destroy_vm(struct kvm *k)
 	k->vm_fd = -1;
 }
 
-int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
+		   bool readonly, bool dirty_log)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = (readonly ? KVM_MEM_READONLY : 0) | (dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0),
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
 
 	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+int kvm_get_dirty_log(struct kvm *k, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log d = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return ioctl(k->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0 ? -errno : 0;
+}
+
+bool kvm_readonly_mem_ok(struct kvm *k)
+{
+	return kvm_check_cap(k, KVM_CAP_READONLY_MEM) > 0;
+}
+
+uint64_t kvm_guest_phys_limit(struct kvm *k)
+{
+	unsigned int bits = 36;   /* the architectural minimum with PAE */
+
+	for (unsigned int i = 0; k->cpuid && i < k->cpuid->nent; i++)
+		if (k->cpuid->entries[i].function == 0x80000008 && (k->cpuid->entries[i].eax & 0xff))
+			bits = k->cpuid->entries[i].eax & 0xff;
+	if (bits > 52)
+		bits = 52;
+	return 1ULL << bits;
 }
 
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level)

@@ -10,8 +10,13 @@
 struct kvm_cpuid2;
 struct kvm_irq_routing;
 
-#define KVM_TSS_GPA          0xfffbd000ULL   /* 3 pages KVM needs on Intel */
-#define KVM_IDENTITY_MAP_GPA 0xfffbc000ULL   /* 1 page, Intel EPT real mode */
+/*
+ * Pages KVM needs on Intel, just below 0xFF000000 so that a BIOS ROM of up
+ * to 16 MiB fits under 4 GiB beside them (memmap.h); they are reserved
+ * in the e820 map the firmware gets.
+ */
+#define KVM_TSS_GPA          0xfeffd000ULL   /* 3 pages */
+#define KVM_IDENTITY_MAP_GPA 0xfeffc000ULL   /* 1 page, Intel EPT real mode */
 
 struct kvm {
 	int dev_fd;                 /* /dev/kvm */
@@ -29,7 +34,15 @@ void kvm_close(struct kvm *k);
 int kvm_create_vm(struct kvm *k, char *err, size_t errlen);
 void kvm_destroy_vm(struct kvm *k);
 
-int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+/* Memory slot @slot (size 0 deletes it); @readonly needs KVM_CAP_READONLY_MEM. */
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
+		   bool readonly, bool dirty_log);
+/* KVM_GET_DIRTY_LOG: slot @slot's written pages since the last call. 0 or -errno. */
+int kvm_get_dirty_log(struct kvm *k, uint32_t slot, uint64_t *bitmap);
+/* KVM_CAP_READONLY_MEM: guest writes to a read-only slot exit as MMIO. */
+bool kvm_readonly_mem_ok(struct kvm *k);
+/* The guest's physical address space size (CPUID 0x80000008), bytes. */
+uint64_t kvm_guest_phys_limit(struct kvm *k);
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
 /* Inject a message-signalled interrupt (KVM_SIGNAL_MSI). 0 or -errno. */
 int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data);

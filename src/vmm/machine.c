@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,8 +12,11 @@
 #include "acpi.h"
 #include "boot_linux.h"
 #include "devices.h"
+#include "firmware.h"
+#include "fw_cfg.h"
 #include "machine.h"
 #include "pci.h"
+#include "smbios.h"
 
 #define MIN_MEMORY_MIB 16
 #define MAX_MEMORY_MIB (1024ULL * 1024)   /* 1 TiB */
@@ -148,6 +152,33 @@ static const struct host_loop_ops machine_loop_ops = {
 	.irqfd_new = machine_irqfd_new,
 };
 
+/* The memory map's way into KVM (memmap.h); the caller holds vm_lock. */
+static int machine_set_slot(void *opaque, uint32_t id, uint64_t gpa, uint64_t size, void *hva,
+			    unsigned int flags)
+{
+	struct machine *m = opaque;
+
+	if (m->kvm.vm_fd < 0)
+		return 0;
+	return kvm_set_memory(&m->kvm, id, gpa, size, hva, flags & MEMMAP_SLOT_READONLY,
+			      flags & MEMMAP_SLOT_DIRTY_LOG);
+}
+
+static int machine_get_dirty(void *opaque, uint32_t id, uint64_t *bitmap)
+{
+	struct machine *m = opaque;
+
+	return m->kvm.vm_fd < 0 ? -ENODEV : kvm_get_dirty_log(&m->kvm, id, bitmap);
+}
+
+/* The i440FX's PAM registers changed (under its lock): remap 0xC0000-0xFFFFF. */
+static void machine_pam_changed(void *opaque, const uint8_t pam[7])
+{
+	struct machine *m = opaque;
+
+	memmap_set_pam(&m->memmap, pam);
+}
+
 static struct device *machine_add_device(struct machine *m, const char *model, const char *id,
 					 const struct device_args *args, char *err, size_t errlen)
 {
@@ -158,6 +189,181 @@ static struct device *machine_add_device(struct machine *m, const char *model, c
 		snprintf(err, errlen, "cannot create device %s: %s", id,
 			 dm ? strerror(errno) : "unknown model");
 	return dev;
+}
+
+/*
+ * The BIOS ROM for firmware boot, read once: just below 4 GiB and, through
+ * the PAM window, its last 128 KiB at 0xE0000 (memmap.h).  A reboot maps
+ * the same bytes again; the guest cannot change them (read-only slots).
+ */
+static int machine_load_bios(struct machine *m, char *err, size_t errlen)
+{
+	const char *path = m->cfg.bios ? m->cfg.bios : FIRMWARE_DEFAULT_BIOS;
+	int ret = firmware_load_rom(path, &m->bios, &m->bios_size, err, errlen);
+
+	if (ret)
+		return ret;
+	if (!m->memmap.readonly_ok)
+		fprintf(stderr, "hutch-vm: KVM lacks KVM_CAP_READONLY_MEM: the BIOS ROM is "
+			"mapped writable\n");
+	return memmap_set_rom(&m->memmap, m->bios, m->bios_size);
+}
+
+/* The PCI slot and function of @dev's configuration space, or -1. */
+static int machine_pci_devfn_of(struct machine *m, const struct device *dev)
+{
+	for (unsigned int devfn = 0; devfn < 256; devfn++) {
+		struct pci_function *f = pci_bus_function(m->pci, (uint8_t)devfn);
+
+		if (f && f->dev == dev)
+			return (int)devfn;
+	}
+	return -1;
+}
+
+/* The "bootorder" file from --boot and the attached drives (firmware.h). */
+static int machine_boot_order(struct machine *m, char *out, size_t outlen, char *err,
+			      size_t errlen)
+{
+	const char *list = m->cfg.boot_order ? m->cfg.boot_order : BOOT_ORDER_DEFAULT;
+	enum boot_class order[BOOT_NR_CLASSES];
+	struct boot_drive drives[MAX_DRIVES];
+	unsigned int n, nd = 0;
+	int ret, len;
+
+	ret = boot_order_parse(list, order, &n, err, errlen);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < m->cfg.nr_drives; i++) {
+		int devfn = m->drive_ctrl[i] ? machine_pci_devfn_of(m, m->drive_ctrl[i]) : -1;
+
+		if (devfn < 0)
+			continue;
+		drives[nd++] = (struct boot_drive){
+			.bus = m->cfg.drives[i].bus, .cdrom = m->cfg.drives[i].cdrom,
+			.pci_slot = (unsigned int)devfn >> 3, .pci_func = (unsigned int)devfn & 7,
+			.port = m->drive_port[i],
+		};
+	}
+	len = bootorder_build(order, n, drives, nd, out, outlen);
+	if (len < 0) {
+		snprintf(err, errlen, "the boot order is too long for fw_cfg");
+		return len;
+	}
+	return len;
+}
+
+/* A whole file into malloc'd memory, for an option ROM. */
+static void *machine_read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	uint8_t *buf = f ? malloc(max) : NULL;
+
+	*len = buf ? fread(buf, 1, max, f) : 0;
+	if (f)
+		fclose(f);
+	if (buf && (!*len || *len == max)) {   /* empty, or bigger than any option ROM */
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
+/*
+ * ACPI through the table loader and SMBIOS (acpi.h, smbios.h): SeaBIOS
+ * then installs these instead of building tables of its own.
+ */
+static int machine_fw_cfg_tables(struct machine *m)
+{
+	struct acpi_config acfg = { .cpus = m->cfg.cpus };
+	struct smbios_config scfg = {
+		.cpus = m->cfg.cpus,
+		.ram_below_4g = m->layout.low_size,
+		.ram_above_4g = m->layout.high_size,
+	};
+	struct acpi_fw_cfg a;
+	struct smbios_blobs sb;
+	int ret;
+
+	ret = acpi_build_fw_cfg(&acfg, &a);
+	if (ret)
+		return ret;
+	ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_CFG_TABLES, a.tables, a.tables_len);
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_CFG_RSDP, a.rsdp, a.rsdp_len);
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_CFG_LOADER, a.loader, a.loader_len);
+	acpi_fw_cfg_free(&a);
+	if (ret || m->cfg.cpus > SMBIOS_MAX_CPUS)   /* SMBIOS is optional: SeaBIOS makes its own */
+		return ret;
+	ret = smbios_build(&scfg, &sb);
+	if (ret)
+		return ret;
+	ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_CFG_ANCHOR, sb.anchor, sb.anchor_len);
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_CFG_TABLES, sb.tables, sb.tables_len);
+	smbios_blobs_free(&sb);
+	return ret;
+}
+
+/*
+ * What SeaBIOS learns from fw_cfg (QEMU's docs/specs/fw_cfg.rst for the
+ * items; SeaBIOS's src/fw/paravirt.c and src/boot.c for what it reads):
+ * RAM size, CPUs, the e820 map, the boot order and what to do when
+ * nothing boots, the VGA BIOS.
+ */
+static int machine_setup_fw_cfg(struct machine *m, char *err, size_t errlen)
+{
+	struct device_args none = { .out_fd = -1, .in_fd = -1 };
+	uint64_t ram = htole64(m->ram_size);
+	uint16_t cpus = htole16((uint16_t)m->cfg.cpus);
+	/* -1: after "No bootable device." wait for ever instead of rebooting. */
+	uint32_t fail_wait = htole32(UINT32_MAX);
+	uint16_t sercon = htole16(COM1_PORT);
+	struct e820_map map;
+	char order[4096];
+	int len, ret;
+
+	m->fw_cfg = machine_add_device(m, "fw_cfg", "fw_cfg", &none, err, errlen);
+	if (!m->fw_cfg)
+		return -EIO;
+	firmware_e820(&m->layout, KVM_IDENTITY_MAP_GPA, 4 * 4096, &map);
+	len = machine_boot_order(m, order, sizeof(order), err, errlen);
+	if (len < 0)
+		return len;
+	ret = fw_cfg_add_item(m->fw_cfg, FW_CFG_RAM_SIZE, &ram, sizeof(ram));
+	if (!ret)
+		ret = fw_cfg_add_item(m->fw_cfg, FW_CFG_NB_CPUS, &cpus, sizeof(cpus));
+	if (!ret)
+		ret = fw_cfg_add_item(m->fw_cfg, FW_CFG_MAX_CPUS, &cpus, sizeof(cpus));
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, "etc/e820", map.entries,
+				      map.nr * sizeof(map.entries[0]));
+	if (!ret)
+		ret = fw_cfg_add_file(m->fw_cfg, "etc/boot-fail-wait", &fail_wait, sizeof(fail_wait));
+	if (!ret)   /* with its NUL, as SeaBIOS reads it as a string */
+		ret = fw_cfg_add_file(m->fw_cfg, "bootorder", order, (size_t)len + 1);
+	/* Hutch's own ACPI tables (the same as direct boot) and SMBIOS. */
+	if (!ret)
+		ret = machine_fw_cfg_tables(m);
+	if (!ret && m->cfg.vga) {
+		size_t rom_len;
+		void *rom = machine_read_file(FIRMWARE_VGABIOS_STDVGA, 1 << 20, &rom_len);
+
+		if (!rom) {
+			snprintf(err, errlen, "%s: cannot read the VGA BIOS (is seabios installed?)",
+				 FIRMWARE_VGABIOS_STDVGA);
+			return -ENOENT;
+		}
+		ret = fw_cfg_add_file(m->fw_cfg, "vgaroms/vgabios-stdvga.bin", rom, rom_len);
+		free(rom);
+	} else if (!ret) {
+		/* No screen: SeaBIOS shows its output (menu, errors) on COM1 instead. */
+		ret = fw_cfg_add_file(m->fw_cfg, "etc/sercon-port", &sercon, sizeof(sercon));
+	}
+	if (ret)
+		snprintf(err, errlen, "filling fw_cfg: %s", strerror(-ret));
+	return ret;
 }
 
 int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen)
@@ -201,6 +407,15 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	m->ram_size = cfg->memory_mib * MiB;
 	ram_layout_for(m->ram_size, &m->layout);
 	e820_build(&m->layout, &m->e820);
+	memmap_init(&m->memmap, NULL, m->layout.low_size, m->layout.high_size,
+		    kvm_guest_phys_limit(&m->kvm), kvm_readonly_mem_ok(&m->kvm),
+		    machine_set_slot, machine_get_dirty, m, &m->vm_lock);
+	m->memmap_ready = true;
+	if (!cfg->kernel) {
+		ret = machine_load_bios(m, err, errlen);
+		if (ret)
+			return ret;
+	}
 
 	/* Before the devices: their create() may make timers and watches. */
 	m->loop = event_loop_create(err, errlen);
@@ -217,6 +432,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		.signal_msi = machine_signal_msi, .msi_opaque = m,
 		.loop_ops = &machine_loop_ops, .loop = m,
 		.display_publish = machine_display_publish, .display_opaque = m,
+		.memregion_ops = &memmap_host_mem_ops, .memregion_opaque = &m->memmap,
+		.pam_changed = machine_pam_changed, .pam_opaque = m,
 	};
 	m->pci = pci_bus_create(&m->host);
 	if (!m->pci) {
@@ -254,6 +471,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		m->vga = machine_add_device(m, "vga", "vga", &vga, err, errlen);
 		if (!m->vga)
 			return -EIO;
+	}
+	if (m->bios) {
+		ret = machine_setup_fw_cfg(m, err, errlen);
+		if (ret)
+			return ret;
 	}
 	/* The loop's thread starts before the seccomp filter, which TSYNC puts on it too. */
 	return event_loop_start(m->loop, err, errlen);
@@ -301,11 +523,10 @@ static int machine_map_ram(struct machine *m, char *err, size_t errlen)
 			snprintf(err, errlen, "guest RAM regions: %s", strerror(-ret));
 			return ret;
 		}
+		m->memmap.ram = m->ram;   /* no VM yet: nothing reads it concurrently */
 	}
-	ret = kvm_set_memory(&m->kvm, 0, 0, m->layout.low_size, m->ram);
-	if (!ret && m->layout.high_size)
-		ret = kvm_set_memory(&m->kvm, 1, HIGH_RAM_START, m->layout.high_size,
-				     m->ram + m->layout.low_size);
+	/* RAM, the ROM, the PAM window and the devices' regions, into the new VM. */
+	ret = memmap_vm_created(&m->memmap);
 	if (ret)
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
 	return ret;
@@ -344,9 +565,9 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 		ret = kvm_notify_vm_created(&m->notify, err, errlen);
 	if (!ret)
 		ret = machine_map_ram(m, err, errlen);
-	if (!ret)
+	if (!ret && !m->bios)
 		ret = machine_load_firmware_tables(m, &rsdp, err, errlen);
-	if (!ret)
+	if (!ret && !m->bios)
 		ret = linux_load(&m->mem, &m->layout, &m->e820, m->cfg.kernel, m->cfg.initrd,
 				 m->cfg.cmdline ? m->cfg.cmdline : "", rsdp, &plan, err, errlen);
 	if (!ret) {
@@ -354,7 +575,12 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 		ret = vcpu_create_all(m, err, errlen);
 		pthread_mutex_unlock(&m->lock);
 	}
-	if (!ret)
+	/*
+	 * Firmware boot leaves the vCPUs as KVM_CREATE_VCPU made them: the
+	 * architectural reset state (the BSP fetches at F000:FFF0, i.e. the
+	 * ROM's last 16 bytes below 4 GiB; the APs wait for INIT/SIPI).
+	 */
+	if (!ret && !m->bios)
 		ret = vcpu_set_boot_state(m, plan.entry, BOOT_PARAMS_GPA, err, errlen);
 	pthread_rwlock_unlock(&m->vm_lock);
 	if (ret)
@@ -365,8 +591,10 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 	device_reset(m->rtc);
 	device_reset(m->i8042);
 	device_reset(m->acpi_pm);
-	device_reset(m->i440fx);
+	device_reset(m->i440fx);   /* PAM to power-on: 0xE0000-0xFFFFF reads the ROM again */
 	device_reset(m->piix3);
+	if (m->fw_cfg)
+		device_reset(m->fw_cfg);
 	for (unsigned int i = 0; i < m->nr_storage_devs; i++)
 		device_reset(m->storage_devs[i]);
 	if (m->vga)
@@ -403,6 +631,8 @@ static void machine_teardown_vm(struct machine *m)
 	vcpu_destroy_all(m);
 	pthread_mutex_unlock(&m->lock);
 	kvm_destroy_vm(&m->kvm);
+	if (m->memmap_ready)
+		memmap_vm_destroyed(&m->memmap);
 	if (m->notify.kvm)
 		kvm_notify_vm_destroyed(&m->notify);
 	/* The next boot finds RAM zeroed, as a fresh mapping would be. */
@@ -521,7 +751,7 @@ bool machine_is_paused(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
-	struct device **devs[] = { &m->vga, &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
+	struct device **devs[] = { &m->vga, &m->fw_cfg, &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
 				   &m->piix3, &m->i440fx };
 
 	/* No timer or watch callback runs from here on: devices can go. */
@@ -533,9 +763,16 @@ void machine_destroy(struct machine *m)
 	m->ram = NULL;
 	m->mem.nr_regions = 0;
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
-		device_destroy(*devs[i]);
+		if (*devs[i])
+			device_destroy(*devs[i]);
 		*devs[i] = NULL;
 	}
+	/* After the devices: they free their regions first. */
+	if (m->memmap_ready)
+		memmap_destroy(&m->memmap);
+	m->memmap_ready = false;
+	firmware_free_rom(m->bios, m->bios_size);
+	m->bios = NULL;
 	pci_bus_destroy(m->pci);
 	m->pci = NULL;
 	m->host.pci = NULL;

@@ -3,8 +3,9 @@
  * The PC Hutch emulates, assembled from the KVM core and the device models:
  * guest RAM around the PCI hole, the in-kernel irqchip and PIT, COM1, the
  * RTC, the i8042 reset line, ACPI power management and PCI bus 0 behind
- * an i440FX host bridge and a PIIX3 ISA bridge; booted directly
- * into a Linux kernel.
+ * an i440FX host bridge and a PIIX3 ISA bridge; booted directly into a
+ * Linux kernel, or through firmware (SeaBIOS) from its ROM, which reads
+ * the machine's description from fw_cfg.
  */
 #ifndef HUTCH_MACHINE_H
 #define HUTCH_MACHINE_H
@@ -20,6 +21,7 @@
 #include "guest_mem.h"
 #include "kvm.h"
 #include "kvm_notify.h"
+#include "memmap.h"
 #include "storage.h"
 
 struct vcpu;
@@ -40,6 +42,9 @@ struct machine_config {
 	unsigned int nr_drives;
 	bool vga;              /* the VGA/VBE display adapter (vga.c) */
 	uint64_t vram_mib;     /* its VRAM, 0 = the model's default */
+	/* Firmware boot (no kernel): */
+	const char *bios;      /* the BIOS image; NULL = FIRMWARE_DEFAULT_BIOS */
+	const char *boot_order;/* --boot list (firmware.h); NULL = VirtualBox's default */
 };
 
 /* Why the machine stopped running; the larger value wins when several race. */
@@ -73,6 +78,14 @@ struct machine {
 	unsigned int nr_storage_devs;
 	struct blk_image *drive_imgs[MAX_DRIVES];       /* by cfg.drives index */
 	unsigned int nr_drive_imgs;
+	struct device *drive_ctrl[MAX_DRIVES];          /* by cfg.drives index: its controller */
+	unsigned int drive_port[MAX_DRIVES];            /* and its port there (drive_args.port) */
+
+	struct memmap memmap;       /* every guest-physical mapping but trapped MMIO */
+	bool memmap_ready;
+	uint8_t *bios;              /* the BIOS ROM image, NULL for direct boot */
+	uint64_t bios_size;
+	struct device *fw_cfg;      /* firmware boot only */
 
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;

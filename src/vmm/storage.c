@@ -68,6 +68,20 @@ static int add_controller(struct machine *m, const char *model, const char *id,
 	return 0;
 }
 
+/* Remember where each drive ended up (the firmware's boot order names it). */
+static void note_drives(struct machine *m, struct drive_spec *const *specs,
+			const struct drive_args *args, unsigned int n)
+{
+	struct device *ctrl = m->storage_devs[m->nr_storage_devs - 1];
+
+	for (unsigned int i = 0; i < n; i++) {
+		size_t idx = (size_t)(specs[i] - m->cfg.drives);
+
+		m->drive_ctrl[idx] = ctrl;
+		m->drive_port[idx] = args[i].port;
+	}
+}
+
 int machine_add_storage(struct machine *m, char *err, size_t errlen)
 {
 	struct drive_args args[MAX_DRIVES];
@@ -115,6 +129,7 @@ int machine_add_storage(struct machine *m, char *err, size_t errlen)
 		ret = add_controller(m, "virtio-blk", id, &bus_args[DRIVE_BUS_VIRTIO][i], 1, err, errlen);
 		if (ret)
 			return ret;
+		note_drives(m, &by_bus[DRIVE_BUS_VIRTIO][i], &bus_args[DRIVE_BUS_VIRTIO][i], 1);
 	}
 	if (nr[DRIVE_BUS_SATA]) {
 		ret = assign_ports(bus_args[DRIVE_BUS_SATA], by_bus[DRIVE_BUS_SATA], nr[DRIVE_BUS_SATA],
@@ -124,6 +139,7 @@ int machine_add_storage(struct machine *m, char *err, size_t errlen)
 					     nr[DRIVE_BUS_SATA], err, errlen);
 		if (ret)
 			return ret;
+		note_drives(m, by_bus[DRIVE_BUS_SATA], bus_args[DRIVE_BUS_SATA], nr[DRIVE_BUS_SATA]);
 	}
 	if (nr[DRIVE_BUS_IDE]) {
 		ret = assign_ports(bus_args[DRIVE_BUS_IDE], by_bus[DRIVE_BUS_IDE], nr[DRIVE_BUS_IDE],
@@ -133,6 +149,7 @@ int machine_add_storage(struct machine *m, char *err, size_t errlen)
 					     nr[DRIVE_BUS_IDE], err, errlen);
 		if (ret)
 			return ret;
+		note_drives(m, by_bus[DRIVE_BUS_IDE], bus_args[DRIVE_BUS_IDE], nr[DRIVE_BUS_IDE]);
 	}
 	return 0;
 }

@@ -312,6 +312,14 @@ static void vcpu_mmio(struct vcpu *v)
 
 	if (run->mmio.len > 8)
 		return;
+	/*
+	 * A write to a read-only slot (the BIOS ROM, a PAM segment, an option
+	 * ROM) exits here too: the memory map completes it (dropped, or into
+	 * shadow RAM), quietly, as the chipset would.
+	 */
+	if (run->mmio.is_write &&
+	    memmap_mmio_write(&v->m->memmap, run->mmio.phys_addr, run->mmio.data, run->mmio.len))
+		return;
 	if (run->mmio.is_write)
 		bus_write(&v->m->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
 	else

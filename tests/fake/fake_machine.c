@@ -59,6 +59,14 @@ static void fake_display_publish(void *opaque, const struct display_ops *ops, vo
 	fm->display_publishes++;
 }
 
+static void fake_pam_changed(void *opaque, const uint8_t pam[7])
+{
+	struct fake_machine *fm = opaque;
+
+	memcpy(fm->pam, pam, sizeof(fm->pam));
+	fm->pam_changes++;
+}
+
 int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 {
 	memset(fm, 0, sizeof(*fm));
@@ -83,6 +91,7 @@ int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 		.loop_ops = &fake_loop_ops, .loop = fm,
 		.memregion_ops = &fake_mem_ops, .memregion_opaque = fm,
 		.display_publish = fake_display_publish, .display_opaque = fm,
+		.pam_changed = fake_pam_changed, .pam_opaque = fm,
 	};
 	fm->pci = pci_bus_create(&fm->host);
 	if (!fm->pci) {

@@ -59,6 +59,10 @@ struct fake_machine {
 	const struct display_ops *display_ops;
 	void *display_opaque;
 	unsigned int display_publishes;      /* display_publish calls */
+
+	/* The host bridge's PAM registers as last reported (pam_changed). */
+	uint8_t pam[7];
+	unsigned int pam_changes;            /* pam_changed calls */
 };
 
 /* Set up @fm with @ram_size bytes of zeroed RAM at guest-physical 0

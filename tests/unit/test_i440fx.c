@@ -81,11 +81,54 @@ static void test_host_bridge_ids(void **state)
 	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x08), 2, 1), 0x00);
 	/* SMRAM reset value, PAM writable storage. */
 	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x70), 2, 1), 0x02);
-	cfg_write(f, addr(0, 0, 0, 0x58), 1, 0x33, 1);
-	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x58), 1, 1), 0x33);
+	cfg_write(f, addr(0, 0, 0, 0x58), 2, 0x33, 1);
+	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x58), 2, 1), 0x33);
 	/* A config write to the bridge itself through its own ports (no deadlock). */
 	cfg_write(f, addr(0, 0, 0, PCI_COMMAND), 0, PCI_COMMAND_MASTER, 2);
 	assert_int_equal(cfg_read(f, addr(0, 0, 0, PCI_COMMAND), 0, 2), PCI_COMMAND_MASTER);
+}
+
+/*
+ * PAM0-PAM6 (82441FX datasheet 3.2.18): every change reaches the machine
+ * through pam_changed with the masked values, PAM0's low nibble and the
+ * reserved bits stay 0, and a reset reports the power-on value 0 again,
+ * so a rebooted machine reads its ROM at 0xF0000.
+ */
+static void test_pam_registers(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int before;
+
+	device_reset(f->host);
+	assert_int_equal(f->fm.pam_changes > 0, 1);
+	for (unsigned int i = 0; i < 7; i++)
+		assert_int_equal(f->fm.pam[i], 0);
+
+	/* SeaBIOS's way: two dwords at 0x58 and 0x5C. */
+	before = f->fm.pam_changes;
+	cfg_write(f, addr(0, 0, 0, 0x58), 0, 0x33333333, 4);
+	cfg_write(f, addr(0, 0, 0, 0x5c), 0, 0xffffffff, 4);
+	assert_int_equal(f->fm.pam_changes, before + 2);
+	assert_int_equal(f->fm.pam[0], 0x30);              /* PAM0 bits 3:0 reserved */
+	for (unsigned int i = 1; i < 7; i++)
+		assert_int_equal(f->fm.pam[i], 0x33);      /* bits 7:6, 3:2 reserved */
+	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x58), 1, 1), 0x30);
+	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x5c), 0, 4), 0x33333333);
+	/* 0x58 (DRAMT) is not PAM: a byte write there reports nothing. */
+	before = f->fm.pam_changes;
+	cfg_write(f, addr(0, 0, 0, 0x58), 0, 0x01, 1);
+	assert_int_equal(f->fm.pam_changes, before);
+	/* A byte write to PAM3 alone. */
+	cfg_write(f, addr(0, 0, 0, 0x5c), 0, 0x11, 1);
+	assert_int_equal(f->fm.pam_changes, before + 1);
+	assert_int_equal(f->fm.pam[3], 0x11);
+	/* Reset: back to 0, reported. */
+	before = f->fm.pam_changes;
+	device_reset(f->host);
+	assert_int_equal(f->fm.pam_changes, before + 1);
+	for (unsigned int i = 0; i < 7; i++)
+		assert_int_equal(f->fm.pam[i], 0);
+	assert_int_equal(cfg_read(f, addr(0, 0, 0, 0x5c), 0, 4), 0);
 }
 
 static void test_confadd_register(void **state)
@@ -188,12 +231,14 @@ static void test_save_load(void **state)
 	struct sv_writer w;
 	struct sv_reader r;
 
-	cfg_write(f, addr(0, 0, 0, 0x58), 1, 0x11, 1);
+	cfg_write(f, addr(0, 0, 0, 0x58), 2, 0x11, 1);
 	fake_pio_write(&f->fm, CONFADD, addr(0, 0, 0, 0x58), 4);
 	copy = fake_clone(f->host, &fm2);
 	assert_non_null(copy);
 	assert_int_equal(fake_pio_read(&fm2, CONFADD, 4), addr(0, 0, 0, 0x58));
-	assert_int_equal(fake_pio_read(&fm2, CONFDATA + 1, 1), 0x11);
+	assert_int_equal(fake_pio_read(&fm2, CONFDATA + 2, 1), 0x11);
+	/* The restored PAM value reaches the clone's machine. */
+	assert_int_equal(fm2.pam[1], 0x11);
 	device_destroy(copy);
 	fake_machine_destroy(&fm2);
 	/* A truncated stream is refused. */
@@ -225,6 +270,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_host_bridge_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confadd_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pam_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_absent_and_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_piix3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_control, setup, teardown),
