@@ -477,7 +477,15 @@ static char *boot_list(const struct hutch_machine *m)
 	char buf[64] = "";
 
 	for (size_t i = 0; i < HUTCH_MAX_BOOT; i++) {
+		bool again = false;
+
 		if (!m->boot[i] || !strcmp(m->boot[i], "none"))
+			continue;
+		/* VBoxManage lets a device class fill two slots (--boot1 dvd over
+		 * the default boot2 dvd); only its first place counts. */
+		for (size_t j = 0; j < i; j++)
+			again |= m->boot[j] && !strcmp(m->boot[j], m->boot[i]);
+		if (again)
 			continue;
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", *buf ? "," : "", m->boot[i]);
 	}

@@ -14,10 +14,10 @@ vmctl modifyvm ci --memory 256 --cpus 2 --kernel vmlinuz --initrd initrd.img --c
 # "none" slots), with its display; EFI is refused in one line, the
 # graphics controllers Hutch lacks are named and a VGA used instead.
 vmctl createvm --name biosvm --register > /dev/null
-vmctl modifyvm biosvm --nic1 none --vram 16 --boot1 dvd --boot2 disk --boot3 none --boot4 net
+vmctl modifyvm biosvm --nic1 none --vram 16 --boot1 dvd --boot2 disk --boot3 dvd --boot4 net
 expect_mr biosvm firmware BIOS
 expect_mr biosvm boot1 dvd
-expect_mr biosvm boot3 none
+expect_mr biosvm boot3 dvd   # a class listed twice is passed once
 expect_mr biosvm vram 16
 expect_mr biosvm graphicscontroller vboxvga
 vmctl startvm biosvm --type headless > start.out 2> start.err
@@ -35,7 +35,7 @@ expect_err "^vmctl: error: VM 'biosvm': EFI firmware is not yet supported"
 expect_mr biosvm VMState poweroff
 expect_status 1 vmctl modifyvm biosvm --firmware uefi
 expect_err "invalid firmware 'uefi': expected one of bios, efi"
-vmctl modifyvm biosvm --firmware BIOS --graphicscontroller vmsvga --boot1 none --boot2 none --boot4 none
+vmctl modifyvm biosvm --firmware BIOS --graphicscontroller vmsvga --boot1 none --boot2 none --boot3 none --boot4 none
 expect_mr biosvm firmware BIOS
 vmctl startvm biosvm --type headless > /dev/null 2> start.err
 grep -q "not yet supported by Hutch, started without: graphics controller vmsvga (a standard VGA is used)" start.err ||

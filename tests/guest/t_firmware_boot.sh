@@ -25,14 +25,15 @@ command -v grub-mkrescue > /dev/null && command -v xorriso > /dev/null ||
 	fail "grub-mkrescue and xorriso are needed (apt-get install grub-pc-bin xorriso mtools)"
 [ -f /usr/share/seabios/bios.bin ] || fail "Debian's seabios package is needed"
 
-# run_fw NAME [hutch-vm options]: run_vm without --kernel.
+# run_fw NAME [hutch-vm options]: run_vm without --kernel, without a screen
+# (--vga none), so SeaBIOS shows its messages on COM1 (etc/sercon-port).
 run_fw() {
 	local name=$1; shift
 	VM_SERIAL=$dir/$name.serial
 	VM_STDERR=$dir/$name.stderr
 	LOGS+=("$VM_SERIAL" "$VM_STDERR")
 	set +e
-	timeout -k 5 "$VM_TIMEOUT" "$HUTCH_VM" --serial stdio "$@" \
+	timeout -k 5 "$VM_TIMEOUT" "$HUTCH_VM" --serial stdio --vga none "$@" \
 		< /dev/null 2> "$VM_STDERR" | timestamp_lines > "$VM_SERIAL"
 	VM_STATUS=${PIPESTATUS[0]}
 	set -e
