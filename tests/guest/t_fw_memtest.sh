@@ -17,8 +17,9 @@ VBoxManage storagectl "$VM" --name SATA --add sata || fail "storagectl"
 VBoxManage storageattach "$VM" --storagectl SATA --port 0 --device 0 --type dvddrive \
 	--medium "$HUTCH_TEST_DIR/memtest.iso" || fail "storageattach"
 fw_start "$VM"
-fw_screen_wait "$VM" "Memtest86+" 120
-fw_screen_check "$VM" memtest --expect "Memtest86+" --min-glyphs 100
+# Not just "Memtest86+": its loader prints "Loading Memtest86+..." first.
+fw_screen_wait "$VM" "Memtest86+ v6" 120
+fw_screen_check "$VM" memtest --expect "Memtest86+ v6" --min-glyphs 100
 sleep 3
 expect_eq VMState "$(mr "$VM" VMState)" running
 VBoxManage controlvm "$VM" poweroff || fail "poweroff"
