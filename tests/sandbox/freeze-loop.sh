@@ -17,11 +17,13 @@
 #   qemuN    qemu-system-x86_64 -accel kvm, SeaBIOS then the kernel (QEMU
 #            boots -kernel through its firmware), N vCPUs, the same memory
 #   qemunopvN  the same with -cpu host,kvm=off: no KVM paravirtual features
+#   hutchfwN   hutch-vm through SeaBIOS from a syslinux disk (--disk), a VGA
+#   hutchfwnovgaN  the same without a screen (--vga none)
 # A boot passes when the guest's /init line appears and the VMM exits 0
 # within 180 s; a boot that fails leaves L1 running: it is an L2 failure,
 # counted apart from L1 hangs and panics (which end this script with L1).
 set -euo pipefail
-progress="" from=0 to=0 mix="" vm="" kernel="" initrd=""
+progress="" from=0 to=0 mix="" vm="" kernel="" initrd="" disk=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--progress) progress=$2 ;;
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--hutch-vm) vm=$2 ;;
 	--kernel) kernel=$2 ;;
 	--initrd) initrd=$2 ;;
+	--disk) disk=$2 ;;
 	*) echo "freeze-loop.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -46,6 +49,13 @@ for ((i = from; i < to; i++)); do
 	mem=256
 	[ "$n" = 1 ] || mem=2048
 	case $c in
+	hutchfwnovga*|hutchfw*)
+		# Through SeaBIOS from a syslinux disk (a copy: the guest may write);
+		# hutchfwnovgaN without a screen (SeaBIOS then talks on COM1).
+		cp "$disk" /tmp/freeze-loop-disk.img
+		cmd=("$vm" --drive file=/tmp/freeze-loop-disk.img,format=raw,if=sata --boot disk
+		     --memory "$mem" --cpus "$n" --serial stdio)
+		[[ $c != hutchfwnovga* ]] || cmd+=(--vga none) ;;
 	hutch*) cmd=("$vm" --kernel "$kernel" --initrd "$initrd" --append "$append"
 	             --memory "$mem" --cpus "$n" --serial stdio) ;;
 	qemunopv*|qemu*)

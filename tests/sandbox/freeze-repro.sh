@@ -9,8 +9,9 @@
 # Usage: freeze-repro.sh [--boots N] [--mix LIST] [--results DIR] [--label NAME]
 #   --boots N      L2 boots in all (default 100)
 #   --mix LIST     configurations in rotation (default hutch1,hutch4,qemu1,qemu4;
-#                  also qemunopvN: QEMU without KVM's paravirtual features; see
-#                  freeze-loop.sh)
+#                  also qemunopvN: QEMU without KVM's paravirtual features,
+#                  hutchfwN / hutchfwnovgaN: hutch-vm through SeaBIOS with and
+#                  without a screen; see freeze-loop.sh)
 #   --results DIR  where progress, L1 consoles and the summary go
 #                  (default build/freeze-repro/NAME)
 #   --label NAME   names the run (default: the sandbox settings)
@@ -45,6 +46,8 @@ results=$(cd "$results" && pwd)
 kernel=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n 1)
 initrd=$top/build/freeze-repro-initrd.cpio.gz
 [ -f "$initrd" ] || tests/guest/mkinitramfs.sh "$initrd" tests/bench/bench-init.sh
+disk=$top/build/freeze-repro-disk.img   # for the firmware boots (hutchfw*)
+[ -f "$disk" ] || tests/guest/mkbootimage.sh disk "$disk" "$kernel" "$initrd" "console=ttyS0 quiet panic=-1" > /dev/null
 progress=$results/progress
 touch "$progress"
 
@@ -61,7 +64,7 @@ while :; do
 	set +e
 	tests/sandbox/sandbox.sh --results "$results" --timeout $(((boots - done_n) * 200 + 300)) -- \
 		"$top/tests/sandbox/freeze-loop.sh" --progress "$progress" --from "$done_n" --to "$boots" \
-		--mix "$mix" --hutch-vm "$vm" --kernel "$kernel" --initrd "$initrd" > "$results/sandbox-$runs.out" 2>&1
+		--mix "$mix" --hutch-vm "$vm" --kernel "$kernel" --initrd "$initrd" --disk "$disk" > "$results/sandbox-$runs.out" 2>&1
 	status=$?
 	set -e
 	case $status in
