@@ -48,38 +48,54 @@ def proc_rss_outside_ram(pid, ram_bytes):
     return total_kb / 1024.0
 
 
+def wait_marker(p, marker, timeout):
+    """Read @p's output until @marker shows: (True, output), or (False,
+    output) when it exited or @timeout seconds passed first."""
+    buf = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([p.stdout], [], [], 0.5)
+        if not r:
+            if p.poll() is not None:
+                break
+            continue
+        chunk = os.read(p.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        if marker in buf:
+            return True, buf
+    return False, buf
+
+
+def drain(p, seconds):
+    """Read and drop @p's output for up to @seconds, or until it exits."""
+    end = time.monotonic() + seconds
+    while p.poll() is None and time.monotonic() < end:
+        r, _, _ = select.select([p.stdout], [], [], 0.5)
+        if r and not os.read(p.stdout.fileno(), 65536):
+            break
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
 def run_once(cmd, ram_bytes, timeout):
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-    buf = b""
     result = None
     try:
-        while time.monotonic() - start < timeout:
-            r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if not r:
-                if p.poll() is not None:
-                    break
-                continue
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buf += chunk
-            if MARKER in buf and result is None:
-                wall = time.monotonic() - start
-                result = (wall, proc_cpu_seconds(p.pid),
-                          proc_rss_outside_ram(p.pid, ram_bytes))
-                break
-        # Let the guest power off by itself; drain its output meanwhile.
-        end = time.monotonic() + 60
-        while p.poll() is None and time.monotonic() < end:
-            r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if r and not os.read(p.stdout.fileno(), 65536):
-                break
+        ok, buf = wait_marker(p, MARKER, timeout)
+        if ok:
+            result = (time.monotonic() - start, proc_cpu_seconds(p.pid),
+                      proc_rss_outside_ram(p.pid, ram_bytes))
+            drain(p, 60)   # let the guest power off by itself
     finally:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
+        stop(p)
     if result is None:
         sys.stderr.write(f"no userspace line from: {' '.join(cmd)}\n"
                          f"{buf[-2000:].decode(errors='replace')}\n")

@@ -22,7 +22,6 @@ import argparse
 import array
 import json
 import os
-import select
 import socket
 import statistics
 import subprocess
@@ -31,7 +30,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from boot_bench import proc_cpu_seconds, proc_rss_outside_ram  # noqa: E402
+from boot_bench import (drain, proc_cpu_seconds, proc_rss_outside_ram,  # noqa: E402
+                        stop, wait_marker)
 
 BOOT_MARKER = b"HUTCH-BENCH-USERSPACE"
 IDLE_MARKER = b"HUTCH-BENCH-IDLE"
@@ -56,39 +56,6 @@ def qemu_cmd(a, disk, sock):
             "-device", "ide-hd,drive=d0,bus=ahci.0,bootindex=0",
             "-drive", "if=ide,media=cdrom",
             "-qmp", f"unix:{sock},server=on,wait=off"]
-
-
-def wait_marker(p, marker, timeout):
-    """Read the VMM's output until @marker: its time since @start, or None."""
-    buf = b""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        r, _, _ = select.select([p.stdout], [], [], 0.5)
-        if not r:
-            if p.poll() is not None:
-                break
-            continue
-        chunk = os.read(p.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        if marker in buf:
-            return True, buf
-    return False, buf
-
-
-def drain(p, seconds):
-    end = time.monotonic() + seconds
-    while p.poll() is None and time.monotonic() < end:
-        r, _, _ = select.select([p.stdout], [], [], 0.5)
-        if r and not os.read(p.stdout.fileno(), 65536):
-            break
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
 
 
 def hutch_screenshot(sock_path, out):
