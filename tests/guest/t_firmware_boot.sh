@@ -5,17 +5,16 @@
 #     no VGA here) and waits; the VM keeps running and answers "status" on
 #     its control socket; "poweroff" ends it with status 0.
 #  2. A hybrid ISO made now with grub-mkrescue (Debian's kernel and a test
-#     initramfs, GRUB on the serial console) in a SATA DVD drive, 2 vCPUs:
-#     SeaBIOS boots it from El Torito, Linux reaches the initramfs and sees
-#     both CPUs, Hutch's ACPI tables (through the table loader) and its
-#     SMBIOS; the guest reboots (SeaBIOS runs again from a reset PAM and
-#     ROM, the CMOS byte the first boot wrote survives) and powers off by
-#     ACPI S5 (status 0).
-#  3. The same ISO as a disk on virtio-blk, --boot disk: SeaBIOS boots its
-#     MBR; the guest's reboot ends hutch-vm (--no-reboot).
-#  4. The ISO in an IDE CD/DVD drive (secondary master), behind a disk
-#     class that names nothing: SeaBIOS sizes PIIX3 IDE's I/O BAR, boots
-#     El Torito from ATAPI.
+#     initramfs, GRUB on the serial console) in an IDE CD/DVD drive
+#     (secondary master), behind a disk class that names nothing: SeaBIOS
+#     sizes PIIX3 IDE's I/O BAR and boots El Torito from ATAPI, Linux
+#     reaches the initramfs and sees Hutch's ACPI tables (through the table
+#     loader) and its SMBIOS; the guest reboots (SeaBIOS runs again from a
+#     reset PAM and ROM, the CMOS byte the first boot wrote survives) and
+#     powers off by ACPI S5 (status 0).
+# SATA DVD drives, SMP, and disks on virtio-blk, AHCI and IDE are t_fw_iso's
+# and t_fw_disk's, through vmctl; every SeaBIOS boot here costs sandbox time
+# and risks its L1 (issue 9), so this test adds only what they lack.
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -100,31 +99,12 @@ CFG
 grub-mkrescue -o "$dir/boot.iso" "$dir/iso" > "$dir/grub-mkrescue.log" 2>&1 ||
 	fail "grub-mkrescue: $(tail -n 3 "$dir/grub-mkrescue.log")"
 
-note "--- an ISO on a SATA DVD drive, 2 vCPUs, with a screen: boot, reboot, ACPI poweroff"
-# With a screen, so SeaBIOS talks there and not on COM1: the DVD is the only
-# medium, so the guest's lines prove it booted.  (Without one, 2 vCPUs
-# through SeaBIOS hung the KVM sandbox's L1 in 2 runs of 2: issue 9.)
-run_fw dvd --memory 512 --cpus 2 --drive "file=$dir/boot.iso,if=sata,media=cdrom" --boot dvd \
-	--vga std
-expect_result cpus 2
+note "--- the ISO in an IDE CD/DVD drive, --boot disk,dvd: boot, reboot, ACPI poweroff"
+run_fw ide --memory 256 --drive "file=$dir/boot.iso,if=ide,media=cdrom,port=2" --boot disk,dvd
+grep -aq "Booting from DVD/CD" "$VM_SERIAL" || fail "SeaBIOS did not boot the IDE DVD"
 expect_result acpi APICDSDTFACP
 expect_result cmdline_ok 1
 note "SMBIOS system vendor: $(get_result dmi)"
 [ "$(grep -ac 'HUTCH-RESULT boot=first' "$VM_SERIAL")" = 1 ] || fail "the first boot ran more than once"
 expect_result boot second
-expect_status 0
-
-note "--- the ISO as a disk on virtio-blk, --boot disk, --no-reboot"
-run_fw virtio --memory 256 --drive "file=$dir/boot.iso,format=raw,if=virtio,readonly=on" \
-	--boot disk --no-reboot
-grep -aq "Booting from Hard Disk" "$VM_SERIAL" || fail "SeaBIOS did not boot the virtio disk"
-expect_result boot first
-grep -q "guest rebooted; exiting (--no-reboot)" "$VM_STDERR" || fail "the reboot did not end hutch-vm"
-expect_status 0
-
-note "--- the ISO in an IDE CD/DVD drive, --boot disk,dvd, --no-reboot"
-run_fw ide --memory 256 --drive "file=$dir/boot.iso,if=ide,media=cdrom,port=2" \
-	--boot disk,dvd --no-reboot
-grep -aq "Booting from DVD/CD" "$VM_SERIAL" || fail "SeaBIOS did not boot the IDE DVD"
-expect_result boot first
 expect_status 0
