@@ -3,9 +3,7 @@
  * i8042 keyboard controller: the controller itself, without keyboard or
  * mouse yet.  What a PC needs of it now is the CPU reset line (output port
  * bit 0), which Linux's "reboot=kbd" (its default fallback) pulses with
- * command 0xFE, and an honest "no keyboard": a byte sent to the keyboard
- * times out at once (time-out status bit, 0xFE read back), so firmware
- * probing it (SeaBIOS waits up to a second for an ACK) moves on.
+ * command 0xFE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +15,6 @@
 #define STS_SYS      0x04
 #define STS_A2       0x08   /* last write was a command */
 #define STS_UNLOCKED 0x10
-#define STS_TIMEOUT  0x40   /* the keyboard did not answer */
 
 /* Controller commands */
 #define CMD_READ_CTR     0x20
@@ -40,7 +37,6 @@
 #define OUTPORT_A20      0x02
 
 #define SELF_TEST_OK     0x55
-#define KBD_NO_ANSWER    0xfe   /* what a controller reads back when the keyboard times out */
 
 struct i8042 {
 	uint8_t status, ctr, outport, out_byte;
@@ -62,7 +58,7 @@ static void i8042_command(struct device *dev, uint8_t cmd)
 {
 	struct i8042 *k = dev->priv;
 
-	k->status = (uint8_t)((k->status | STS_A2) & ~STS_TIMEOUT);
+	k->status |= STS_A2;
 	switch (cmd) {
 	case CMD_READ_CTR: i8042_output(k, k->ctr); break;
 	case CMD_WRITE_CTR:
@@ -90,7 +86,7 @@ static void i8042_data(struct device *dev, uint8_t v)
 	struct i8042 *k = dev->priv;
 	uint8_t cmd = k->pending_cmd;
 
-	k->status &= (uint8_t)~(STS_A2 | STS_TIMEOUT);
+	k->status &= (uint8_t)~STS_A2;
 	k->pending_cmd = 0;
 	switch (cmd) {
 	case CMD_WRITE_CTR:
@@ -103,10 +99,7 @@ static void i8042_data(struct device *dev, uint8_t v)
 			i8042_reset_cpu(dev);
 		break;
 	default:
-		/* A byte for the keyboard: none attached yet, so it times out. */
-		k->status |= STS_TIMEOUT;
-		i8042_output(k, KBD_NO_ANSWER);
-		break;
+		break;   /* bytes for the keyboard: none attached yet */
 	}
 }
 
