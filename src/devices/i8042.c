@@ -3,7 +3,9 @@
  * i8042 keyboard controller: the controller itself, without keyboard or
  * mouse yet.  What a PC needs of it now is the CPU reset line (output port
  * bit 0), which Linux's "reboot=kbd" (its default fallback) pulses with
- * command 0xFE.
+ * command 0xFE, and an honest "no keyboard": a byte sent to the keyboard
+ * times out at once (time-out status bit, 0xFE read back), so firmware
+ * probing it (SeaBIOS waits up to a second for an ACK) moves on.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #define STS_SYS      0x04
 #define STS_A2       0x08   /* last write was a command */
 #define STS_UNLOCKED 0x10
+#define STS_TIMEOUT  0x40   /* the keyboard did not answer */
 
 /* Controller commands */
 #define CMD_READ_CTR     0x20
@@ -37,6 +40,7 @@
 #define OUTPORT_A20      0x02
 
 #define SELF_TEST_OK     0x55
+#define KBD_NO_ANSWER    0xfe   /* what a controller reads back when the keyboard times out */
 
 struct i8042 {
 	uint8_t status, ctr, outport, out_byte;
@@ -58,7 +62,7 @@ static void i8042_command(struct device *dev, uint8_t cmd)
 {
 	struct i8042 *k = dev->priv;
 
-	k->status |= STS_A2;
+	k->status = (uint8_t)((k->status | STS_A2) & ~STS_TIMEOUT);
 	switch (cmd) {
 	case CMD_READ_CTR: i8042_output(k, k->ctr); break;
 	case CMD_WRITE_CTR:
@@ -86,7 +90,7 @@ static void i8042_data(struct device *dev, uint8_t v)
 	struct i8042 *k = dev->priv;
 	uint8_t cmd = k->pending_cmd;
 
-	k->status &= (uint8_t)~STS_A2;
+	k->status &= (uint8_t)~(STS_A2 | STS_TIMEOUT);
 	k->pending_cmd = 0;
 	switch (cmd) {
 	case CMD_WRITE_CTR:
@@ -99,7 +103,10 @@ static void i8042_data(struct device *dev, uint8_t v)
 			i8042_reset_cpu(dev);
 		break;
 	default:
-		break;   /* bytes for the keyboard: none attached yet */
+		/* A byte for the keyboard: none attached yet, so it times out. */
+		k->status |= STS_TIMEOUT;
+		i8042_output(k, KBD_NO_ANSWER);
+		break;
 	}
 }
 

@@ -15,6 +15,7 @@
 #define STS_OBF 0x01
 #define STS_IBF 0x02
 #define STS_SYS 0x04
+#define STS_TIMEOUT 0x40
 
 struct fixture {
 	struct fake_machine fm;
@@ -89,18 +90,25 @@ static void test_commands(void **state)
 	assert_int_equal(f->fm.resets, 0);
 }
 
-static void test_keyboard_bytes_ignored(void **state)
+static void test_keyboard_bytes_nak(void **state)
 {
 	struct fixture *f = *state;
 
-	/* No keyboard attached: a keyboard command produces no data. */
-	data_out(f, 0xf2);   /* GET ID */
+	/* No keyboard attached: a byte for it times out at once, as on a
+	 * board with nothing plugged in: time-out bit, 0xFE in the buffer. */
 	data_out(f, 0xff);   /* RESET */
+	assert_int_equal(status(f) & (STS_OBF | STS_TIMEOUT), STS_OBF | STS_TIMEOUT);
+	assert_int_equal(reply(f), 0xfe);
 	assert_int_equal(status(f) & STS_OBF, 0);
 	assert_int_equal(f->fm.resets, 0);
-	/* Nor does it disturb the controller. */
+	/* The next controller command clears the time-out, and works. */
 	cmd(f, 0xaa);
+	assert_int_equal(status(f) & STS_TIMEOUT, 0);
 	assert_int_equal(reply(f), 0x55);
+	/* A data byte that is a command's parameter is not for the keyboard. */
+	cmd(f, 0x60);
+	data_out(f, 0x45);
+	assert_int_equal(status(f) & (STS_OBF | STS_TIMEOUT), 0);
 }
 
 static void test_reset_via_pulse(void **state)
@@ -155,7 +163,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_commands),
-		T(test_keyboard_bytes_ignored),
+		T(test_keyboard_bytes_nak),
 		T(test_reset_via_pulse),
 		T(test_reset_via_output_port),
 		T(test_save_load),
