@@ -352,6 +352,16 @@ bool memmap_mmio_write(struct memmap *mm, uint64_t gpa, const void *data, unsign
 	bool handled = false;
 	int seg;
 
+	/*
+	 * Every MMIO write of every vCPU comes here first: the ones that cannot
+	 * be a write to ROM (outside the PAM window and the highest 16 MiB
+	 * below 4 GiB, while no read-only device region exists) leave without
+	 * taking the lock.
+	 */
+	if (!(gpa >= PAM_WINDOW_START && gpa < PAM_WINDOW_END) &&
+	    !(gpa >= FOUR_GIB - ROM_MAX_SIZE && gpa < FOUR_GIB) &&
+	    !__atomic_load_n(&mm->readonly_regions, __ATOMIC_ACQUIRE))
+		return false;
 	pthread_mutex_lock(&mm->lock);
 	if (mm->rom && gpa >= FOUR_GIB - mm->rom_size && gpa < FOUR_GIB) {
 		mm->rom_writes++;   /* a ROM ignores writes */
@@ -506,6 +516,8 @@ static void region_free(struct host_memregion *hr)
 	for (unsigned int i = 0; i < MEMMAP_MAX_REGIONS; i++)
 		if (mm->regions[i] == r)
 			mm->regions[i] = NULL;
+	if (r->r.flags & HOST_MEM_READONLY)
+		__atomic_fetch_sub(&mm->readonly_regions, 1, __ATOMIC_RELEASE);
 	memmap_apply(mm);
 	mm_unlock(mm);
 	munmap(r->r.hva, r->alloc_size);
@@ -554,8 +566,11 @@ static struct host_memregion *region_new(void *opaque, const char *name, uint64_
 	for (unsigned int i = 0; i < MEMMAP_MAX_REGIONS && slot == MEMMAP_MAX_REGIONS; i++)
 		if (!mm->regions[i])
 			slot = i;
-	if (slot < MEMMAP_MAX_REGIONS)
+	if (slot < MEMMAP_MAX_REGIONS) {
 		mm->regions[slot] = r;
+		if (flags & HOST_MEM_READONLY)
+			__atomic_fetch_add(&mm->readonly_regions, 1, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&mm->lock);
 	if (slot == MEMMAP_MAX_REGIONS) {
 		munmap(hva, size);

@@ -97,6 +97,8 @@ struct memmap {
 	void *slot_opaque;
 	pthread_rwlock_t *vm_lock;      /* the machine's, or NULL (tests) */
 	unsigned int rom_writes;        /* guest writes to ROM dropped (for tests, logs) */
+	unsigned int readonly_regions;  /* device regions made HOST_MEM_READONLY (read
+					   without the lock by memmap_mmio_write) */
 };
 
 /* Set up with RAM (@ram: low then high, one mapping).  No ROM, PAM all disabled. */

@@ -299,6 +299,7 @@ static void test_region_placement(void **state)
 	struct host_memregion *a = memmap_host_mem_ops.region_new(&f->mm, "a", 0x10000, 0);
 	struct host_memregion *b = memmap_host_mem_ops.region_new(&f->mm, "b", 5000,
 								  HOST_MEM_READONLY);
+	unsigned int writes;
 
 	assert_non_null(a);
 	assert_non_null(b);
@@ -322,8 +323,10 @@ static void test_region_placement(void **state)
 	/* A read-only region: reads its bytes, writes are dropped quietly. */
 	b->hva[0] = 0x5c;
 	assert_int_equal(guest_read(&f->k, 0xa8000), 0x5c);
+	writes = f->mm.rom_writes;
 	guest_write(&f->k, &f->mm, 0xa8000, 0x00);
 	assert_int_equal(b->hva[0], 0x5c);
+	assert_int_equal(f->mm.rom_writes, writes + 1);   /* seen, outside the ROM and PAM ranges */
 	/* A refused move leaves it unmapped, and its old slot gone. */
 	assert_int_equal(host_memregion_map(a, 0x1000), -EEXIST);
 	assert_false(a->mapped);
@@ -332,6 +335,8 @@ static void test_region_placement(void **state)
 	assert_null(slot_at(&f->k, 0xa8000));
 	host_memregion_free(a);
 	host_memregion_free(b);
+	assert_int_equal(f->mm.readonly_regions, 0);
+	assert_false(memmap_mmio_write(&f->mm, 0xa8000, "x", 1));   /* no read-only region left */
 	assert_int_equal(nr_slots(&f->k), 4);   /* RAM x2, the ROM and its alias at 0xE0000 stay */
 }
 
