@@ -27,6 +27,10 @@ pkgs=(
 	# the partition table itself), memtest86+'s ISO.  The screenshot checker
 	# (tests/guest/tools/screencheck.py) needs python3 only.
 	grub-pc-bin grub-common mtools syslinux syslinux-common memtest86+
+	# networking: NAT through libslirp (its pkg-config file wants glib's); iPXE option ROMs for PXE boot; the
+	# network guest tests' host side (bridges and namespaces: iproute2) and
+	# the network benchmark (iperf3, also copied into the guest)
+	libslirp-dev libglib2.0-dev ipxe-qemu iproute2 iperf3
 )
 command -v dpkg-query >/dev/null ||
 	{ echo "install-deps: no dpkg-query: this script knows Debian 12 only; install the equivalents of: ${pkgs[*]}" >&2; exit 1; }

@@ -26,6 +26,7 @@ struct device;
 struct display_ops;
 struct pci_bus;
 struct blk_image;
+struct net_backend;
 
 /*
  * What the machine offers a device.  Filled by the VMM (or the unit-test
@@ -96,6 +97,8 @@ struct device_args {
 	unsigned int nr_drives;
 	unsigned int nr_queues; /* virtio: request queues, 0 = model default */
 	uint64_t vram_size;     /* display: bytes of VRAM, 0 = model default */
+	struct net_backend *net; /* NIC: its back end (net.h), made by the VMM */
+	uint8_t mac[6];         /* NIC: its MAC address */
 };
 
 struct device_model {
