@@ -39,6 +39,7 @@ struct options {
 	bool no_seccomp;
 	const char *vga;              /* --vga as given, NULL = the default */
 	struct drive_spec drives[MAX_DRIVES];
+	struct nic_spec nics[NIC_MAX];
 };
 
 static void usage(FILE *f)
@@ -58,6 +59,11 @@ static void usage(FILE *f)
 		"  --serial MODE        COM1: stdio (default), file:PATH, or none\n"
 		"  --serial-limit SIZE  file:PATH grows to SIZE bytes at most, then output is\n"
 		"                       dropped (K/M/G suffixes; 0 = unlimited; default 64M)\n"
+		"  --nic SPEC           a network adapter (repeatable, up to 8):\n"
+		"                       nic=N,model=e1000|virtio,net=null|nat|bridged|intnet,\n"
+		"                       mac=XXXXXXXXXXXX[,cable=on|off][,natnet=A.B.C.D/M]\n"
+		"                       [,fwd=RULE]...[,tftp=DIR][,bootfile=NAME]\n"
+		"                       [,bridge=IF][,intnet=NAME] (docs/hutch-vm.md)\n"
 		"  --drive SPEC         a disk or CD/DVD drive (repeatable):\n"
 		"                       file=PATH[,format=raw|qcow2|vdi|vmdk][,if=virtio|sata|ide]\n"
 		"                       [,media=disk|cdrom][,readonly=on][,port=N]\n"
@@ -113,7 +119,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
 	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
-	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_HELP,
+	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_NIC, OPT_HELP,
 	       OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -134,6 +140,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "vram", required_argument, NULL, OPT_VRAM },
 		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "boot", required_argument, NULL, OPT_BOOT },
+		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -176,6 +183,19 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->mc.nr_drives++;
 			break;
 		}
+		case OPT_NIC: {
+			char err[512];
+
+			if (o->mc.nr_nics == NIC_MAX)
+				die_usage("too many --nic options (at most %d)", NIC_MAX);
+			if (nic_spec_parse(optarg, &o->nics[o->mc.nr_nics], err, sizeof(err)))
+				die_usage("--nic: %s", err);
+			for (unsigned int i = 0; i < o->mc.nr_nics; i++)
+				if (o->nics[i].index == o->nics[o->mc.nr_nics].index)
+					die_usage("--nic: adapter %u is given twice", o->nics[i].index);
+			o->mc.nr_nics++;
+			break;
+		}
 		case OPT_NO_REBOOT: o->mc.no_reboot = true; break;
 		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
 		case OPT_NO_KVM_NOTIFY: o->mc.no_kvm_notify = true; break;
@@ -212,6 +232,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	if (optind < argc)
 		die_usage("unexpected argument '%s' (see hutch-vm --help)", argv[optind]);
 	o->mc.drives = o->drives;
+	o->mc.nics = o->nics;
 	/* A firmware boot shows its screen; a direct kernel boot uses the serial console. */
 	o->mc.vga = o->vga ? !strcmp(o->vga, "std") : !o->mc.kernel;
 	if (o->mc.kernel && (o->mc.bios || o->mc.boot_order))
@@ -432,5 +453,7 @@ int main(int argc, char **argv)
 		fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) & ~O_NONBLOCK);
 	for (unsigned int i = 0; i < o.mc.nr_drives; i++)
 		drive_spec_free(&o.drives[i]);
+	for (unsigned int i = 0; i < o.mc.nr_nics; i++)
+		nic_spec_free(&o.nics[i]);
 	return status;
 }

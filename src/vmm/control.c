@@ -119,6 +119,71 @@ static void control_screentext(struct vm_control *c, struct control_client *cl)
 	free(text);
 }
 
+/*
+ * "N rest" after a network request's verb: the adapter's back end and the
+ * rest, or an error answered here (NULL).
+ */
+static struct net_backend *control_nic_arg(struct machine *m, int fd, const char *verb,
+					   char *args, char **rest)
+{
+	char *end;
+	unsigned long n = strtoul(args, &end, 10);
+	struct net_backend *nb;
+
+	if (end == args || (*end && *end != ' ') || n < 1 || n > NIC_MAX) {
+		reply(fd, "error %s: expected an adapter number 1..%d", verb, NIC_MAX);
+		return NULL;
+	}
+	nb = machine_nic(m, (unsigned int)n);
+	if (!nb) {
+		reply(fd, "error %s: the VM has no network adapter %lu", verb, n);
+		return NULL;
+	}
+	while (*end == ' ')
+		end++;
+	*rest = end;
+	return nb;
+}
+
+/* natpf N RULE | natpf N delete NAME (VirtualBox's controlvm natpf<N>). */
+static void control_natpf(struct machine *m, int fd, char *args)
+{
+	char err[256], *rest;
+	struct net_backend *nb = control_nic_arg(m, fd, "natpf", args, &rest);
+	struct nic_fwd rule;
+	int ret;
+
+	if (!nb)
+		return;
+	if (!strncmp(rest, "delete ", 7)) {
+		ret = net_fwd_delete(nb, rest + 7, err, sizeof(err));
+	} else {
+		ret = nic_fwd_parse(rest, &rule, err, sizeof(err));
+		if (!ret)
+			ret = net_fwd_add(nb, &rule, err, sizeof(err));
+	}
+	if (ret)
+		reply(fd, "error %s", err);
+	else
+		reply(fd, "ok");
+}
+
+/* setlinkstate N on|off: plug or pull adapter N's cable. */
+static void control_setlinkstate(struct machine *m, int fd, char *args)
+{
+	char *rest;
+	struct net_backend *nb = control_nic_arg(m, fd, "setlinkstate", args, &rest);
+
+	if (!nb)
+		return;
+	if (strcmp(rest, "on") && strcmp(rest, "off")) {
+		reply(fd, "error setlinkstate: expected on or off, not '%.32s'", rest);
+		return;
+	}
+	net_set_link(nb, !strcmp(rest, "on"));
+	reply(fd, "ok");
+}
+
 static void control_handle(struct vm_control *c, struct control_client *cl, char *req)
 {
 	struct machine *m = c->m;
@@ -171,6 +236,10 @@ static void control_handle(struct vm_control *c, struct control_client *cl, char
 		control_screenshot(c, cl);
 	} else if (!strcmp(req, "screentext")) {
 		control_screentext(c, cl);
+	} else if (!strncmp(req, "natpf ", 6)) {
+		control_natpf(m, fd, req + 6);
+	} else if (!strncmp(req, "setlinkstate ", 13)) {
+		control_setlinkstate(m, fd, req + 13);
 	} else if (!*req) {
 		reply(fd, "error empty request");
 	} else {

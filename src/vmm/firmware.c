@@ -53,18 +53,21 @@ int boot_order_parse(const char *list, enum boot_class order[BOOT_NR_CLASSES], u
  *   ATA (AHCI port n; IDE channel c, unit u): /pci@i0cf8/W@S[,F]/drive@n/disk@0
  *                                             /pci@i0cf8/W@S[,F]/drive@c/disk@u
  *   virtio-blk (a PCI device of its own):      /pci@i0cf8/W@S[,F]
+ *   a NIC's option ROM (bootprio_find_pci_rom): /pci@i0cf8/W@S[,F] (a prefix match)
  * The names here are QEMU's, for anyone reading the file.
  */
 static int drive_path(const struct boot_drive *d, char *out, size_t outlen)
 {
 	char pci[32];
-	const char *name = d->bus == DRIVE_BUS_VIRTIO ? "scsi" :
+	const char *name = d->nic ? "ethernet" : d->bus == DRIVE_BUS_VIRTIO ? "scsi" :
 			   d->bus == DRIVE_BUS_SATA ? "sata" : "ide";
 
 	if (d->pci_func)
 		snprintf(pci, sizeof(pci), "/pci@i0cf8/%s@%x,%x", name, d->pci_slot, d->pci_func);
 	else
 		snprintf(pci, sizeof(pci), "/pci@i0cf8/%s@%x", name, d->pci_slot);
+	if (d->nic)
+		return snprintf(out, outlen, "%s\n", pci);
 	switch (d->bus) {
 	case DRIVE_BUS_VIRTIO:
 		return snprintf(out, outlen, "%s/disk@0,0\n", pci);
@@ -83,14 +86,13 @@ int bootorder_build(const enum boot_class *order, unsigned int n, const struct b
 	int w;
 
 	for (unsigned int i = 0; i < n; i++) {
-		/*
-		 * No floppy controller and no NIC yet: those classes have no
-		 * devices (the network issue adds the NICs' paths here).
-		 */
-		if (order[i] != BOOT_DVD && order[i] != BOOT_DISK)
+		/* No floppy controller: that class has no devices. */
+		if (order[i] == BOOT_FLOPPY)
 			continue;
 		for (unsigned int j = 0; j < nr_drives; j++) {
-			if (!drives[j].cdrom != (order[i] == BOOT_DISK))
+			if (drives[j].nic != (order[i] == BOOT_NET))
+				continue;
+			if (!drives[j].nic && !drives[j].cdrom != (order[i] == BOOT_DISK))
 				continue;
 			w = drive_path(&drives[j], out + len, outlen - len);
 			if (w < 0 || (size_t)w >= outlen - len)

@@ -8,6 +8,7 @@
 #ifndef HUTCH_FIRMWARE_H
 #define HUTCH_FIRMWARE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,8 @@
 
 #define FIRMWARE_DEFAULT_BIOS   "/usr/share/seabios/bios.bin"
 #define FIRMWARE_VGABIOS_STDVGA "/usr/share/seabios/vgabios-stdvga.bin"
+#define FIRMWARE_IPXE_E1000     "/usr/lib/ipxe/qemu/pxe-e1000.rom"   /* Debian's ipxe-qemu */
+#define FIRMWARE_IPXE_VIRTIO    "/usr/lib/ipxe/qemu/pxe-virtio.rom"
 #define FIRMWARE_ROM_UNIT       0x10000ULL     /* 64 KiB */
 #define FIRMWARE_ROM_MAX        (16ULL << 20)  /* below 4 GiB, beside KVM's pages */
 
@@ -37,10 +40,11 @@ enum boot_class {
 int boot_order_parse(const char *list, enum boot_class order[BOOT_NR_CLASSES], unsigned int *n,
 		     char *err, size_t errlen);
 
-/* One bootable drive as SeaBIOS finds it on the PCI bus. */
+/* One bootable drive (or NIC, through its option ROM) as SeaBIOS finds it on the PCI bus. */
 struct boot_drive {
 	enum drive_bus bus;
 	int cdrom;
+	bool nic;                   /* a network adapter: class net; bus, cdrom, port unused */
 	unsigned int pci_slot, pci_func;
 	unsigned int port;          /* AHCI port; IDE channel * 2 + unit; virtio 0 */
 };

@@ -227,7 +227,7 @@ static int machine_boot_order(struct machine *m, char *out, size_t outlen, char 
 {
 	const char *list = m->cfg.boot_order ? m->cfg.boot_order : BOOT_ORDER_DEFAULT;
 	enum boot_class order[BOOT_NR_CLASSES];
-	struct boot_drive drives[MAX_DRIVES];
+	struct boot_drive drives[MAX_DRIVES + NIC_MAX];
 	unsigned int n, nd = 0;
 	int ret, len;
 
@@ -245,12 +245,75 @@ static int machine_boot_order(struct machine *m, char *out, size_t outlen, char 
 			.port = m->drive_port[i],
 		};
 	}
+	for (unsigned int i = 0; i < m->cfg.nr_nics && nd < sizeof(drives) / sizeof(drives[0]); i++) {
+		int devfn = m->nic_dev[i] ? machine_pci_devfn_of(m, m->nic_dev[i]) : -1;
+
+		if (devfn >= 0)
+			drives[nd++] = (struct boot_drive){
+				.nic = true,
+				.pci_slot = (unsigned int)devfn >> 3, .pci_func = (unsigned int)devfn & 7,
+			};
+	}
 	len = bootorder_build(order, n, drives, nd, out, outlen);
 	if (len < 0) {
 		snprintf(err, errlen, "the boot order is too long for fw_cfg");
 		return len;
 	}
 	return len;
+}
+
+/*
+ * The network adapters: for each --nic, its back end on the event loop
+ * (net.h), then the NIC model on the PCI bus joined to it.  Back ends
+ * survive reboots with the loop (a NAT's connections and forwarded ports
+ * stay, as in QEMU and VirtualBox); the NICs reset with the machine.
+ */
+static int machine_add_nics(struct machine *m, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < m->cfg.nr_nics; i++) {
+		const struct nic_spec *spec = &m->cfg.nics[i];
+		struct device_args args = { .out_fd = -1, .in_fd = -1 };
+		const char *model = spec->model == NIC_MODEL_E1000 ? "e1000" : "virtio-net";
+		char id[16];
+
+		for (unsigned int j = 0; j < i; j++) {
+			if (m->cfg.nics[j].index == spec->index) {
+				snprintf(err, errlen, "--nic: adapter %u is given twice", spec->index);
+				return -EINVAL;
+			}
+		}
+		m->nic_net[i] = net_backend_create(spec, m->cfg.name ? m->cfg.name : "hutch-vm",
+						   &machine_loop_ops, m, err, errlen);
+		if (!m->nic_net[i])
+			return -EIO;
+		args.net = m->nic_net[i];
+		memcpy(args.mac, spec->mac, sizeof(args.mac));
+		snprintf(id, sizeof(id), "nic%u", spec->index);
+		m->nic_dev[i] = machine_add_device(m, model, id, &args, err, errlen);
+		if (!m->nic_dev[i])
+			return -EIO;
+	}
+	return 0;
+}
+
+static void machine_remove_nics(struct machine *m)
+{
+	for (unsigned int i = 0; i < NIC_MAX; i++) {
+		if (m->nic_dev[i])
+			device_destroy(m->nic_dev[i]);   /* detaches from its back end */
+		m->nic_dev[i] = NULL;
+		net_backend_destroy(m->nic_net[i]);
+		m->nic_net[i] = NULL;
+	}
+}
+
+struct net_backend *machine_nic(struct machine *m, unsigned int index)
+{
+	for (unsigned int i = 0; i < m->cfg.nr_nics; i++) {
+		if (m->cfg.nics[i].index == index)
+			return m->nic_net[i];
+	}
+	return NULL;
 }
 
 /* A whole file into malloc'd memory, for an option ROM. */
@@ -304,6 +367,44 @@ static int machine_fw_cfg_tables(struct machine *m)
 		ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_CFG_TABLES, sb.tables, sb.tables_len);
 	smbios_blobs_free(&sb);
 	return ret;
+}
+
+/*
+ * The NICs' boot ROMs: iPXE from Debian's ipxe-qemu, as QEMU loads them.
+ * SeaBIOS looks for "pciVVVV,DDDD.rom" in fw_cfg before a device's ROM
+ * BAR (optionrom.c: lookup_hardcode), so the NIC models need no ROM BAR.
+ * Without the package the NICs still work; they just cannot PXE boot.
+ */
+static int machine_nic_roms(struct machine *m, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < m->cfg.nr_nics; i++) {
+		bool e1000 = m->cfg.nics[i].model == NIC_MODEL_E1000;
+		const char *path = e1000 ? FIRMWARE_IPXE_E1000 : FIRMWARE_IPXE_VIRTIO;
+		int devfn = m->nic_dev[i] ? machine_pci_devfn_of(m, m->nic_dev[i]) : -1;
+		struct pci_function *f = devfn >= 0 ? pci_bus_function(m->pci, (uint8_t)devfn) : NULL;
+		char name[32];
+		size_t len;
+		void *rom;
+		int ret;
+
+		if (!f)
+			continue;
+		snprintf(name, sizeof(name), "pci%04x,%04x.rom",
+			 f->config[0] | f->config[1] << 8, f->config[2] | f->config[3] << 8);
+		rom = machine_read_file(path, 1 << 20, &len);
+		if (!rom) {
+			fprintf(stderr, "hutch-vm: %s: %s; nic%u cannot boot from the network "
+				"(install ipxe-qemu)\n", path, strerror(errno), m->cfg.nics[i].index);
+			continue;
+		}
+		ret = fw_cfg_add_file(m->fw_cfg, name, rom, len);
+		free(rom);
+		if (ret && ret != -EEXIST) {   /* EEXIST: one ROM serves every NIC of a model */
+			snprintf(err, errlen, "fw_cfg: %s: %s", name, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -361,7 +462,9 @@ static int machine_setup_fw_cfg(struct machine *m, char *err, size_t errlen)
 		/* No screen: SeaBIOS shows its output (menu, errors) on COM1 instead. */
 		ret = fw_cfg_add_file(m->fw_cfg, "etc/sercon-port", &sercon, sizeof(sercon));
 	}
-	if (ret)
+	if (!ret)
+		ret = machine_nic_roms(m, err, errlen);
+	else
 		snprintf(err, errlen, "filling fw_cfg: %s", strerror(-ret));
 	return ret;
 }
@@ -472,6 +575,13 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		if (!m->vga)
 			return -EIO;
 	}
+	if (cfg->nr_nics > NIC_MAX) {
+		snprintf(err, errlen, "--nic: at most %d network adapters", NIC_MAX);
+		return -EINVAL;
+	}
+	ret = machine_add_nics(m, err, errlen);
+	if (ret)
+		return ret;
 	if (m->bios) {
 		ret = machine_setup_fw_cfg(m, err, errlen);
 		if (ret)
@@ -758,6 +868,7 @@ void machine_destroy(struct machine *m)
 	event_loop_stop(m->loop);
 	machine_teardown_vm(m);
 	machine_remove_storage(m);   /* their I/O threads stop: RAM can go */
+	machine_remove_nics(m);
 	if (m->ram)
 		munmap(m->ram, m->ram_size);
 	m->ram = NULL;

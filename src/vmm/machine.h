@@ -22,6 +22,8 @@
 #include "kvm.h"
 #include "kvm_notify.h"
 #include "memmap.h"
+#include "net.h"
+#include "nic_spec.h"
 #include "storage.h"
 
 struct vcpu;
@@ -45,6 +47,8 @@ struct machine_config {
 	/* Firmware boot (no kernel): */
 	const char *bios;      /* the BIOS image; NULL = FIRMWARE_DEFAULT_BIOS */
 	const char *boot_order;/* --boot list (firmware.h); NULL = VirtualBox's default */
+	const struct nic_spec *nics;      /* network adapters (--nic), in any order */
+	unsigned int nr_nics;
 };
 
 /* Why the machine stopped running; the larger value wins when several race. */
@@ -80,6 +84,10 @@ struct machine {
 	unsigned int nr_drive_imgs;
 	struct device *drive_ctrl[MAX_DRIVES];          /* by cfg.drives index: its controller */
 	unsigned int drive_port[MAX_DRIVES];            /* and its port there (drive_args.port) */
+
+	/* Network adapters: by cfg.nics index, the back end and the NIC model. */
+	struct net_backend *nic_net[NIC_MAX];
+	struct device *nic_dev[NIC_MAX];
 
 	struct memmap memmap;       /* every guest-physical mapping but trapped MMIO */
 	bool memmap_ready;
@@ -145,6 +153,8 @@ bool machine_is_paused(struct machine *m);
 bool machine_display(struct machine *m, const struct display_ops **ops, void **opaque);
 /* dev_host.display_publish: @opaque is the machine; NULL @ops withdraws. */
 void machine_display_publish(void *opaque, const struct display_ops *ops, void *dev_opaque);
+/* The back end of network adapter @index (1..NIC_MAX, VirtualBox's numbering), or NULL. */
+struct net_backend *machine_nic(struct machine *m, unsigned int index);
 /* A vCPU between exits: parks while paused; false once it must exit. */
 bool machine_vcpu_checkpoint(struct machine *m);
 

@@ -79,6 +79,32 @@ static void test_bootorder_build(void **state)
 	assert_int_equal(bootorder_build(order, 0, drives, 0, out, 4), -ENOSPC);
 }
 
+/* NICs boot through their option ROMs: the class net lists them, in order, and nothing else. */
+static void test_bootorder_nics(void **state)
+{
+	const struct boot_drive devs[] = {
+		{ .nic = true, .pci_slot = 6 },
+		{ .bus = DRIVE_BUS_SATA, .pci_slot = 5, .port = 0 },
+		{ .nic = true, .pci_slot = 3, .pci_func = 2 },
+		{ .bus = DRIVE_BUS_VIRTIO, .pci_slot = 4 },
+	};
+	enum boot_class net_first[] = { BOOT_NET, BOOT_DISK };
+	enum boot_class no_net[] = { BOOT_DVD, BOOT_DISK };
+	char out[512];
+
+	(void)state;
+	bootorder_build(net_first, 2, devs, 4, out, sizeof(out));
+	assert_string_equal(out,
+			    "/pci@i0cf8/ethernet@6\n"
+			    "/pci@i0cf8/ethernet@3,2\n"
+			    "/pci@i0cf8/sata@5/drive@0/disk@0\n"
+			    "/pci@i0cf8/scsi@4/disk@0,0\n"
+			    "HALT");
+	/* Without net in the order, no NIC is booted (it comes after HALT). */
+	bootorder_build(no_net, 2, devs, 4, out, sizeof(out));
+	assert_null(strstr(out, "ethernet"));
+}
+
 static char *write_file(size_t size)
 {
 	static char path[64];
@@ -154,6 +180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_boot_order_parse),
 		cmocka_unit_test(test_bootorder_build),
+		cmocka_unit_test(test_bootorder_nics),
 		cmocka_unit_test(test_rom_checks),
 		cmocka_unit_test(test_firmware_e820),
 	};
