@@ -221,6 +221,13 @@ int nic_fwd_parse(const char *rule, struct nic_fwd *r, char *err, size_t errlen)
 			 too_long ? "a field is too long (a name has at most 63 characters)" : "the rule needs a name");
 		return -EINVAL;
 	}
+	for (i = 0; field[0][i]; i++) {
+		/* The rule travels in one line of the control protocol: no line breaks, no control characters. */
+		if ((unsigned char)field[0][i] < 0x20 || field[0][i] == 0x7f) {
+			snprintf(err, errlen, "port-forwarding rule: its name has a control character");
+			return -EINVAL;
+		}
+	}
 	strcpy(r->name, field[0]);
 	if (!strcmp(field[1], "tcp")) {
 		r->udp = false;

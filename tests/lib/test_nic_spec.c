@@ -345,6 +345,8 @@ static void test_rules(void **state)
 	check_rule_refused("ssh,tcp,,2222,22", "expected name,tcp|udp");
 	check_rule_refused("ssh,tcp,,2222,,22,", "expected name,tcp|udp");
 	check_rule_refused(",tcp,,2222,,22", "needs a name");
+	check_rule_refused("ss\nh,tcp,,2222,,22", "control character");
+	check_rule_refused("ssh\t,tcp,,2222,,22", "control character");
 	check_rule_refused("ssh,sctp,,2222,,22", "protocol 'sctp'");
 	check_rule_refused("ssh,TCP,,2222,,22", "protocol 'TCP'");
 	check_rule_refused("ssh,tcp,localhost,2222,,22", "'localhost' is not an IPv4");
