@@ -61,6 +61,14 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal);
 char *hutch_vm_drive_spec(const struct hutch_storagectl *c, const struct hutch_attachment *a,
 			  const char *format);
 
+/*
+ * hutch-vm's --nic value (src/common/nic_spec.h) for adapter slot (0-based)
+ * of m, malloc'd; NULL when the adapter is "none", when hutch-vm cannot act
+ * on its attachment or type (hutch_vm_unsupported names those), or when its
+ * settings cannot make an adapter (then e, if given, says why).
+ */
+char *hutch_vm_nic_spec(const struct hutch_machine *m, unsigned slot, struct hutch_error *e);
+
 /* Where hutch-vm is: $HUTCH_VM, next to the program (argv0_dir), its parent dir, then PATH. */
 char *hutch_vm_find_binary(const char *exe_dir);
 

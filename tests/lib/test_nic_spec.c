@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "hutch/vm.h"
 #include "nic_spec.h"
 
 static bool same_string(const char *a, const char *b)
@@ -373,6 +374,101 @@ static void test_names(void **state)
 	assert_string_equal(nic_attach_name(NIC_ATTACH_INTNET), "intnet");
 }
 
+/* What libhutch writes for each attachment and type (hutch_vm_nic_spec), and what it leaves out. */
+static void test_libhutch_writes_each_adapter(void **state)
+{
+	struct hutch_machine *m = hutch_machine_new("nics", NULL);
+	struct hutch_natpf pf;
+	struct hutch_error e;
+	struct nic_spec n;
+	char err[256], *spec;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < HUTCH_MAX_NICS; i++) {
+		char mac[13];
+
+		snprintf(mac, sizeof(mac), "0800270000%02X", i + 1);
+		hutch_setstr(&m->nic[i].mac, mac);
+	}
+	/* 1: NAT, e1000, everything set. */
+	assert_int_equal(hutch_natpf_parse("ssh,tcp,,2222,,22", &pf, &e), 0);
+	assert_int_equal(hutch_nic_add_natpf(&m->nic[0], &pf, &e), 0);
+	hutch_natpf_clear(&pf);
+	assert_int_equal(hutch_natpf_parse(",udp,127.0.0.1,5353,10.0.2.15,53", &pf, &e), 0);
+	assert_int_equal(hutch_nic_add_natpf(&m->nic[0], &pf, &e), 0);
+	hutch_natpf_clear(&pf);
+	assert_int_equal(hutch_nic_set_natnet(&m->nic[0], "10.0.3.0/24", &e), 0);
+	hutch_setstr(&m->nic[0].tftp_prefix, "/srv/tf,tp");
+	hutch_setstr(&m->nic[0].tftp_file, "boot.pxe");
+	m->nic[0].dns_host_resolver = true;
+	/* 2: null, virtio, cable out.  3: bridged.  4: intnet, named and not.  */
+	hutch_setstr(&m->nic[1].attachment, "null");
+	hutch_setstr(&m->nic[1].type, "virtio");
+	m->nic[1].cable = false;
+	hutch_setstr(&m->nic[2].attachment, "bridged");
+	hutch_setstr(&m->nic[2].bridge, "br0");
+	hutch_setstr(&m->nic[3].attachment, "intnet");
+	hutch_setstr(&m->nic[3].type, "virtio");
+	hutch_setstr(&m->nic[4].attachment, "intnet");
+	hutch_setstr(&m->nic[4].intnet, "lab,1");
+	/* 6: stored-only attachment; 7: stored-only type; 8: none. */
+	hutch_setstr(&m->nic[5].attachment, "hostonly");
+	hutch_setstr(&m->nic[6].attachment, "nat");
+	hutch_setstr(&m->nic[6].type, "Am79C973");
+
+	spec = hutch_vm_nic_spec(m, 0, &e);
+	assert_non_null(spec);
+	assert_string_equal(spec, "nic=1,model=e1000,net=nat,mac=080027000001,cable=on,natnet=10.0.3.0/24,"
+				  "fwd=ssh,,tcp,,,,2222,,,,22,fwd=udp_5353_53,,udp,,127.0.0.1,,5353,,10.0.2.15,,53,"
+				  "tftp=/srv/tf,,tp,bootfile=boot.pxe,dnshost=on");
+	assert_int_equal(nic_spec_parse(spec, &n, err, sizeof(err)), 0);
+	assert_int_equal(n.nr_fwd, 2);
+	assert_string_equal(n.tftp_prefix, "/srv/tf,tp");
+	nic_spec_free(&n);
+	free(spec);
+	spec = hutch_vm_nic_spec(m, 1, &e);
+	assert_string_equal(spec, "nic=2,model=virtio,net=null,mac=080027000002,cable=off");
+	free(spec);
+	spec = hutch_vm_nic_spec(m, 2, &e);
+	assert_string_equal(spec, "nic=3,model=e1000,net=bridged,mac=080027000003,cable=on,bridge=br0");
+	free(spec);
+	spec = hutch_vm_nic_spec(m, 3, &e);
+	assert_string_equal(spec, "nic=4,model=virtio,net=intnet,mac=080027000004,cable=on,intnet=intnet");
+	free(spec);
+	spec = hutch_vm_nic_spec(m, 4, &e);
+	assert_string_equal(spec, "nic=5,model=e1000,net=intnet,mac=080027000005,cable=on,intnet=lab,,1");
+	free(spec);
+	for (i = 5; i < HUTCH_MAX_NICS; i++)
+		assert_null(hutch_vm_nic_spec(m, i, &e));
+	assert_null(hutch_vm_nic_spec(m, 99, &e));
+	spec = hutch_vm_unsupported(m, &(char *){ NULL });
+	assert_string_equal(spec, "nic6 (hostonly), nic7 (Am79C973)");
+	free(spec);
+
+	/* Settings that cannot make an adapter: refused with a reason, and the VM does not start. */
+	hutch_setstr(&m->nic[2].bridge, NULL);
+	e.msg[0] = 0;
+	assert_null(hutch_vm_nic_spec(m, 2, &e));
+	assert_non_null(strstr(e.msg, "NIC 3 is bridged but names no host interface"));
+	{
+		char *fatal = NULL;
+
+		free(hutch_vm_unsupported(m, &fatal));
+		assert_non_null(fatal);
+		assert_non_null(strstr(fatal, "--bridgeadapter3"));
+		free(fatal);
+	}
+	hutch_setstr(&m->nic[2].bridge, "br0");
+	hutch_setstr(&m->nic[1].mac, "010000000000");	/* multicast, hand-edited */
+	assert_null(hutch_vm_nic_spec(m, 1, &e));
+	assert_non_null(strstr(e.msg, "NIC 2: --nic mac=010000000000"));
+	hutch_setstr(&m->nic[1].mac, "08002700000");
+	assert_null(hutch_vm_nic_spec(m, 1, &e));
+	assert_non_null(strstr(e.msg, "no valid MAC"));
+	hutch_machine_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_bad_specs_are_refused),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_libhutch_writes_each_adapter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
