@@ -6,6 +6,7 @@
 #ifndef HUTCH_VM_H
 #define HUTCH_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -92,6 +93,18 @@ int hutch_control_request(const char *sockpath, const char *request, char *reply
 /* The same, passing @pass_fd (>= 0) with the request as SCM_RIGHTS ancillary data. */
 int hutch_control_request_fd(const char *sockpath, const char *request, int pass_fd, char *reply,
 			     size_t replylen, unsigned timeout_ms, struct hutch_error *e);
+
+/*
+ * A running VM's network adapters (slot 0-based), over its control socket
+ * (docs/control-protocol.md: "natpf N RULE", "natpf N delete NAME",
+ * "setlinkstate N on|off").  The caller saves the change in the settings
+ * on success, as VirtualBox does.  The VM's own refusal (no such adapter,
+ * not on NAT, host port taken) is -EREMOTEIO with its message in e.
+ */
+int hutch_vm_natpf_add(const struct hutch_machine *m, unsigned slot, const struct hutch_natpf *pf,
+		       struct hutch_error *e);
+int hutch_vm_natpf_delete(const struct hutch_machine *m, unsigned slot, const char *name, struct hutch_error *e);
+int hutch_vm_set_link(const struct hutch_machine *m, unsigned slot, bool up, struct hutch_error *e);
 
 /*
  * Write a PNG of the VM's screen to @path (created with the caller's

@@ -596,6 +596,49 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 	return list;
 }
 
+/* --- a running VM's adapters --- */
+
+int hutch_vm_natpf_add(const struct hutch_machine *m, unsigned slot, const struct hutch_natpf *pf,
+		       struct hutch_error *e)
+{
+	char *req;
+	int rc;
+
+	if (slot >= HUTCH_MAX_NICS)
+		return hutch_seterr(e, -EINVAL, "NIC %u does not exist (1 to %d)", slot + 1, HUTCH_MAX_NICS);
+	/* The rule as stored: named (VirtualBox names unnamed ones), protocol in lower case. */
+	req = hutch_xasprintf("natpf %u %s,%s,%s,%u,%s,%u", slot + 1, pf->name, pf->proto, pf->hostip ? pf->hostip : "",
+			      pf->hostport, pf->guestip ? pf->guestip : "", pf->guestport);
+	rc = hutch_vm_control(m, req, NULL, 0, e);
+	free(req);
+	return rc;
+}
+
+int hutch_vm_natpf_delete(const struct hutch_machine *m, unsigned slot, const char *name, struct hutch_error *e)
+{
+	char *req;
+	int rc;
+
+	if (slot >= HUTCH_MAX_NICS)
+		return hutch_seterr(e, -EINVAL, "NIC %u does not exist (1 to %d)", slot + 1, HUTCH_MAX_NICS);
+	if (!*name || strpbrk(name, "\r\n"))
+		return hutch_seterr(e, -EINVAL, "invalid rule name '%s'", name);
+	req = hutch_xasprintf("natpf %u delete %s", slot + 1, name);
+	rc = hutch_vm_control(m, req, NULL, 0, e);
+	free(req);
+	return rc;
+}
+
+int hutch_vm_set_link(const struct hutch_machine *m, unsigned slot, bool up, struct hutch_error *e)
+{
+	char req[32];
+
+	if (slot >= HUTCH_MAX_NICS)
+		return hutch_seterr(e, -EINVAL, "NIC %u does not exist (1 to %d)", slot + 1, HUTCH_MAX_NICS);
+	snprintf(req, sizeof(req), "setlinkstate %u %s", slot + 1, up ? "on" : "off");
+	return hutch_vm_control(m, req, NULL, 0, e);
+}
+
 /* --- launching --- */
 
 /*
