@@ -40,11 +40,17 @@ struct hutch_natpf {
 };
 
 struct hutch_nic {
-	char *attachment;	/* none null nat bridged (acting); intnet hostonly ... (stored) */
+	char *attachment;	/* none null nat bridged intnet (acting); hostonly ... (stored) */
 	char *type;		/* 82540EM virtio (acting); Am79C973 ... (stored) */
 	char *bridge;		/* host interface for bridged */
-	char *mac;		/* 12 upper-case hex digits */
+	char *intnet;		/* internal network's name; NULL: "intnet", VirtualBox's default */
+	char *mac;		/* 12 upper-case hex digits, generated once (hutch_machine_new) */
 	bool cable;		/* cable connected */
+	/* NAT */
+	char *natnet;		/* "A.B.C.D/M"; NULL: VirtualBox's 10.0.2.0/24 */
+	char *tftp_prefix;	/* the NAT's TFTP root (absolute); NULL: no TFTP server */
+	char *tftp_file;	/* the DHCP boot file name; NULL: none */
+	bool dns_host_resolver;	/* answer DNS with the host's resolver */
 	struct hutch_natpf *pf;
 	size_t npf;
 };
@@ -158,7 +164,15 @@ int hutch_ctl_attach(struct hutch_storagectl *c, unsigned port, unsigned device,
 void hutch_nic_random_mac(char out[13]);
 int hutch_nic_add_natpf(struct hutch_nic *n, const struct hutch_natpf *pf, struct hutch_error *e);
 int hutch_nic_delete_natpf(struct hutch_nic *n, const char *name, struct hutch_error *e);
-/* Parse VBoxManage's "name,tcp,hostip,hostport,guestip,guestport". */
+/* The internal network's name, VirtualBox's "intnet" when none was set. */
+const char *hutch_nic_intnet(const struct hutch_nic *n);
+/* --natnet<N>: "A.B.C.D/M" (M 8..28, no host bits) or "default" (NULL). */
+int hutch_nic_set_natnet(struct hutch_nic *n, const char *net, struct hutch_error *e);
+/*
+ * Parse VBoxManage's "name,tcp,hostip,hostport,guestip,guestport"; the
+ * same checks as hutch-vm's (nic_fwd_parse), so a stored rule can always
+ * be started.  An empty name becomes VirtualBox's "tcp_2222_22".
+ */
 int hutch_natpf_parse(const char *rule, struct hutch_natpf *out, struct hutch_error *e);
 void hutch_natpf_clear(struct hutch_natpf *pf);
 

@@ -6,6 +6,7 @@
 #ifndef HUTCH_VM_H
 #define HUTCH_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -61,6 +62,14 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal);
 char *hutch_vm_drive_spec(const struct hutch_storagectl *c, const struct hutch_attachment *a,
 			  const char *format);
 
+/*
+ * hutch-vm's --nic value (src/common/nic_spec.h) for adapter slot (0-based)
+ * of m, malloc'd; NULL when the adapter is "none", when hutch-vm cannot act
+ * on its attachment or type (hutch_vm_unsupported names those), or when its
+ * settings cannot make an adapter (then e, if given, says why).
+ */
+char *hutch_vm_nic_spec(const struct hutch_machine *m, unsigned slot, struct hutch_error *e);
+
 /* Where hutch-vm is: $HUTCH_VM, next to the program (argv0_dir), its parent dir, then PATH. */
 char *hutch_vm_find_binary(const char *exe_dir);
 
@@ -84,6 +93,18 @@ int hutch_control_request(const char *sockpath, const char *request, char *reply
 /* The same, passing @pass_fd (>= 0) with the request as SCM_RIGHTS ancillary data. */
 int hutch_control_request_fd(const char *sockpath, const char *request, int pass_fd, char *reply,
 			     size_t replylen, unsigned timeout_ms, struct hutch_error *e);
+
+/*
+ * A running VM's network adapters (slot 0-based), over its control socket
+ * (docs/control-protocol.md: "natpf N RULE", "natpf N delete NAME",
+ * "setlinkstate N on|off").  The caller saves the change in the settings
+ * on success, as VirtualBox does.  The VM's own refusal (no such adapter,
+ * not on NAT, host port taken) is -EREMOTEIO with its message in e.
+ */
+int hutch_vm_natpf_add(const struct hutch_machine *m, unsigned slot, const struct hutch_natpf *pf,
+		       struct hutch_error *e);
+int hutch_vm_natpf_delete(const struct hutch_machine *m, unsigned slot, const char *name, struct hutch_error *e);
+int hutch_vm_set_link(const struct hutch_machine *m, unsigned slot, bool up, struct hutch_error *e);
 
 /*
  * Write a PNG of the VM's screen to @path (created with the caller's

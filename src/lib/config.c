@@ -13,6 +13,7 @@
 
 #include "hutch/config.h"
 #include "hutch/ostype.h"
+#include "nic_spec.h"
 #include "hutch/registry.h"
 #include "internal.h"
 
@@ -116,6 +117,10 @@ void hutch_machine_free(struct hutch_machine *m)
 		free(n->attachment);
 		free(n->type);
 		free(n->bridge);
+		free(n->intnet);
+		free(n->natnet);
+		free(n->tftp_prefix);
+		free(n->tftp_file);
 		free(n->mac);
 		for (j = 0; j < n->npf; j++)
 			hutch_natpf_clear(&n->pf[j]);
@@ -452,6 +457,18 @@ int hutch_natpf_parse(const char *rule, struct hutch_natpf *out, struct hutch_er
 		free(f[0]);
 		f[0] = hutch_xasprintf("%s_%llu_%llu", f[1], hp, gp);
 	}
+	{
+		/* hutch-vm's own check (src/common/nic_spec.c): what is stored can be started. */
+		char *canon = hutch_xasprintf("%s,%s,%s,%llu,%s,%llu", f[0], f[1], f[2], hp, f[4], gp), why[256];
+		struct nic_fwd r;
+
+		i = nic_fwd_parse(canon, &r, why, sizeof(why));
+		free(canon);
+		if (i) {
+			hutch_seterr(e, -EINVAL, "%s", why);
+			goto bad;
+		}
+	}
 	out->name = f[0];
 	out->proto = f[1];
 	out->hostip = f[2];
@@ -467,11 +484,41 @@ bad:
 	return -EINVAL;
 }
 
+const char *hutch_nic_intnet(const struct hutch_nic *n)
+{
+	return n->intnet ? n->intnet : "intnet";
+}
+
+int hutch_nic_set_natnet(struct hutch_nic *n, const char *net, struct hutch_error *e)
+{
+	char spec[128], why[256];
+	struct nic_spec ns;
+
+	if (!strcasecmp(net, "default")) {
+		hutch_setstr(&n->natnet, NULL);
+		return 0;
+	}
+	/* Checked by hutch-vm's parser itself, so a stored network always starts. */
+	if (strlen(net) > 32 || strchr(net, ','))
+		return hutch_seterr(e, -EINVAL, "NAT network '%s': expected A.B.C.D/M (M from 8 to 28) or default",
+				    net);
+	snprintf(spec, sizeof(spec), "nic=1,model=e1000,net=nat,mac=080027000001,natnet=%s", net);
+	if (nic_spec_parse(spec, &ns, why, sizeof(why)))
+		return hutch_seterr(e, -EINVAL,
+				    "NAT network '%s': expected a network A.B.C.D/M, M from 8 to 28, no host bits set, "
+				    "or default", net);
+	nic_spec_free(&ns);
+	hutch_setstr(&n->natnet, net);
+	return 0;
+}
+
 int hutch_nic_add_natpf(struct hutch_nic *n, const struct hutch_natpf *pf, struct hutch_error *e)
 {
 	struct hutch_natpf *d;
 	size_t i;
 
+	if (n->npf >= NIC_MAX_FWD)
+		return hutch_seterr(e, -ENOSPC, "an adapter has at most %d port forwarding rules", NIC_MAX_FWD);
 	for (i = 0; i < n->npf; i++) {
 		if (!strcmp(n->pf[i].name, pf->name))
 			return hutch_seterr(e, -EEXIST, "a port forwarding rule named '%s' already exists",

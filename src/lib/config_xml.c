@@ -38,6 +38,12 @@ static void save_nic(xmlNodePtr net, unsigned slot, const struct hutch_nic *n)
 	hutch_xml_set(a, "mac", n->mac);
 	hutch_xml_set(a, "cable", n->cable ? "true" : "false");
 	hutch_xml_set(a, "bridge", n->bridge);
+	hutch_xml_set(a, "intnet", n->intnet);
+	hutch_xml_set(a, "natnet", n->natnet);
+	hutch_xml_set(a, "tftpprefix", n->tftp_prefix);
+	hutch_xml_set(a, "tftpfile", n->tftp_file);
+	if (n->dns_host_resolver)
+		hutch_xml_set(a, "dnshostresolver", "true");
 	for (i = 0; i < n->npf; i++) {
 		const struct hutch_natpf *pf = &n->pf[i];
 		xmlNodePtr f = child(a, "Forwarding");
@@ -236,6 +242,23 @@ static int load_nic(struct loader *L, xmlNodePtr a, struct hutch_machine *m)
 		return rc;
 	free(nic->bridge);
 	nic->bridge = hutch_xml_attr(a, "bridge");
+	free(nic->intnet);
+	nic->intnet = hutch_xml_attr(a, "intnet");
+	free(nic->tftp_prefix);
+	nic->tftp_prefix = hutch_xml_attr(a, "tftpprefix");
+	free(nic->tftp_file);
+	nic->tftp_file = hutch_xml_attr(a, "tftpfile");
+	if ((rc = hutch_xml_attr_bool(a, "dnshostresolver", L->file, false, &nic->dns_host_resolver, L->e)))
+		return rc;
+	{
+		char *net = hutch_xml_attr(a, "natnet");
+		struct hutch_error why;
+
+		rc = net ? hutch_nic_set_natnet(nic, net, &why) : 0;
+		free(net);
+		if (rc)
+			return bad(L, a, why.msg);
+	}
 	for (f = a->children; f; f = f->next) {
 		struct hutch_natpf pf = { 0 };
 
@@ -403,6 +426,68 @@ static int load_extra(struct loader *L, xmlNodePtr xs, struct hutch_machine *m)
 	return 0;
 }
 
+static void drop_extra(struct hutch_machine *m, size_t i)
+{
+	struct hutch_extra *x = &m->extra[i];
+	size_t j;
+
+	for (j = 0; j < x->nargs; j++)
+		free(x->args[j]);
+	free(x->args);
+	free(x->option);
+	memmove(x, x + 1, (m->nextra - i - 1) * sizeof(*x));
+	m->nextra--;
+}
+
+/*
+ * Files written before Hutch acted on --intnet<N>, --natnet<N>,
+ * --nattftpprefix<N>, --nattftpfile<N> and --natdnshostresolver<N> kept
+ * them as extra settings: they become the adapter's own, so a VM set up
+ * then gets the network it was given.  A value the adapter would refuse
+ * stays where it was (stored, reported, not lost).
+ */
+static void adopt_nic_extras(struct hutch_machine *m)
+{
+	static const char *const opts[] = { "intnet", "natnet", "nattftpprefix", "nattftpfile",
+					    "natdnshostresolver" };
+	size_t i, k, len;
+	unsigned slot;
+
+	for (i = 0; i < m->nextra;) {
+		struct hutch_extra *x = &m->extra[i];
+		struct hutch_nic *n;
+		struct hutch_error e;
+		bool taken = false, b;
+		char *end;
+
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+			len = strlen(opts[k]);
+			if (strncmp(x->option, opts[k], len) || x->nargs != 1 || x->option[len] < '1' ||
+			    x->option[len] > '8')
+				continue;
+			slot = (unsigned)strtoul(x->option + len, &end, 10);
+			if (*end)
+				continue;
+			n = &m->nic[slot - 1];
+			if (k == 0 && !n->intnet && *x->args[0])
+				hutch_setstr(&n->intnet, x->args[0]), taken = true;
+			else if (k == 1)
+				taken = !hutch_nic_set_natnet(n, x->args[0], &e);
+			else if (k == 2 && !n->tftp_prefix && x->args[0][0] == '/')
+				hutch_setstr(&n->tftp_prefix, x->args[0]), taken = true;
+			else if (k == 3 && !n->tftp_file && *x->args[0])
+				hutch_setstr(&n->tftp_file, x->args[0]), taken = true;
+			else if (k == 4 && !hutch_parse_bool(x->args[0], &b))
+				n->dns_host_resolver = b, taken = true;
+			break;
+		}
+		if (taken)
+			drop_extra(m, i);
+		else
+			i++;
+	}
+}
+
 static int load_root(struct loader *L, xmlNodePtr root, struct hutch_machine *m)
 {
 	char *version = NULL, *uuid = NULL;
@@ -453,6 +538,7 @@ static int load_root(struct loader *L, xmlNodePtr root, struct hutch_machine *m)
 		if (rc)
 			return rc;
 	}
+	adopt_nic_extras(m);
 	return 0;
 }
 

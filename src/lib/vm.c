@@ -22,6 +22,7 @@
 #include "hutch/vm.h"
 #include "internal.h"
 #include "drive_spec.h"
+#include "nic_spec.h"
 
 #define CONTROL_TIMEOUT_MS 10000
 #define SCREENSHOT_TIMEOUT_MS 30000   /* 2560x1600 drawn and compressed on a busy host */
@@ -423,6 +424,122 @@ static int drive_specs(const struct hutch_machine *m, char **drives, size_t *ndr
 	return rc;
 }
 
+/* The attachments and adapter types hutch-vm acts on ("none" adds no adapter). */
+static bool nic_attach_of(const char *attachment, enum nic_attach *out)
+{
+	static const struct {
+		const char *name;
+		enum nic_attach attach;
+	} kinds[] = { { "null", NIC_ATTACH_NULL }, { "nat", NIC_ATTACH_NAT }, { "bridged", NIC_ATTACH_BRIDGED },
+		      { "intnet", NIC_ATTACH_INTNET } };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!strcmp(attachment, kinds[i].name)) {
+			*out = kinds[i].attach;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool nic_model_of(const char *type, enum nic_model *out)
+{
+	if (!strcmp(type, "82540EM"))
+		*out = NIC_MODEL_E1000;
+	else if (!strcmp(type, "virtio"))
+		*out = NIC_MODEL_VIRTIO;
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Adapter i's --nic spec into *spec: 1 when hutch-vm gets it, 0 when it
+ * adds no adapter or cannot act on its kind, -EINVAL with a reason in err
+ * when the settings cannot make an adapter (a bridge without an interface,
+ * a hand-edited MAC).  The spec is parsed back with hutch-vm's parser, so
+ * a start fails here, named, rather than in hutch-vm.
+ */
+static int nic_spec_of(const struct hutch_machine *m, size_t i, char **spec, char *err, size_t errlen)
+{
+	const struct hutch_nic *n = &m->nic[i];
+	struct nic_spec ns = { .index = (unsigned)i + 1, .cable = n->cable };
+	struct nic_fwd *fwd = NULL;
+	struct nic_spec back;
+	char why[256];
+	size_t j;
+	int k;
+
+	*spec = NULL;
+	if (!nic_attach_of(n->attachment, &ns.attach) || !nic_model_of(n->type, &ns.model))
+		return 0;
+	if (!n->mac || strlen(n->mac) != 12 || strspn(n->mac, "0123456789abcdefABCDEF") != 12) {
+		snprintf(err, errlen, "VM '%s': NIC %zu has no valid MAC address (vmctl modifyvm \"%s\" --macaddress%zu auto)",
+			 m->name, i + 1, m->name, i + 1);
+		return -EINVAL;
+	}
+	for (k = 0; k < 6; k++) {
+		char byte[3] = { n->mac[2 * k], n->mac[2 * k + 1], 0 };
+
+		ns.mac[k] = (uint8_t)strtoul(byte, NULL, 16);
+	}
+	if (ns.attach == NIC_ATTACH_BRIDGED && !n->bridge) {
+		snprintf(err, errlen, "VM '%s': NIC %zu is bridged but names no host interface "
+			 "(vmctl modifyvm \"%s\" --bridgeadapter%zu IFNAME)", m->name, i + 1, m->name, i + 1);
+		return -EINVAL;
+	}
+	if (ns.attach == NIC_ATTACH_BRIDGED)
+		ns.bridge = n->bridge;
+	if (ns.attach == NIC_ATTACH_INTNET)
+		ns.intnet = (char *)hutch_nic_intnet(n);
+	if (ns.attach == NIC_ATTACH_NAT) {
+		ns.natnet = n->natnet;
+		ns.tftp_prefix = n->tftp_prefix;
+		ns.tftp_file = n->tftp_file;
+		ns.dns_host_resolver = n->dns_host_resolver;
+		if (n->npf)
+			fwd = hutch_xmalloc(n->npf * sizeof(*fwd));
+		for (j = 0; j < n->npf; j++) {
+			const struct hutch_natpf *pf = &n->pf[j];
+
+			memset(&fwd[j], 0, sizeof(fwd[j]));
+			snprintf(fwd[j].name, sizeof(fwd[j].name), "%s", pf->name);
+			fwd[j].udp = !strcmp(pf->proto, "udp");
+			snprintf(fwd[j].hostip, sizeof(fwd[j].hostip), "%s", pf->hostip ? pf->hostip : "");
+			fwd[j].hostport = (uint16_t)pf->hostport;
+			snprintf(fwd[j].guestip, sizeof(fwd[j].guestip), "%s", pf->guestip ? pf->guestip : "");
+			fwd[j].guestport = (uint16_t)pf->guestport;
+		}
+		ns.fwd = fwd;
+		ns.nr_fwd = (unsigned)n->npf;
+	}
+	*spec = nic_spec_format(&ns);
+	free(fwd);
+	if (!*spec)
+		abort();	/* out of memory, as hutch_xmalloc */
+	if (nic_spec_parse(*spec, &back, why, sizeof(why))) {
+		snprintf(err, errlen, "VM '%s': NIC %zu: %s", m->name, i + 1, why);
+		free(*spec);
+		*spec = NULL;
+		return -EINVAL;
+	}
+	nic_spec_free(&back);
+	return 1;
+}
+
+char *hutch_vm_nic_spec(const struct hutch_machine *m, unsigned slot, struct hutch_error *e)
+{
+	char *spec, err[512];
+	int rc;
+
+	if (slot >= HUTCH_MAX_NICS)
+		return NULL;
+	rc = nic_spec_of(m, slot, &spec, err, sizeof(err));
+	if (rc < 0 && e)
+		hutch_seterr(e, rc, "%s", err);
+	return rc > 0 ? spec : NULL;
+}
+
 char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 {
 	char *list = NULL, item[512];
@@ -437,9 +554,23 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 		list_add(&list, item);
 	}
 	for (i = 0; i < HUTCH_MAX_NICS; i++) {
-		if (!strcmp(m->nic[i].attachment, "none"))
+		const struct hutch_nic *n = &m->nic[i];
+		enum nic_attach a;
+		enum nic_model t;
+		char *spec, err[512];
+		bool attach_acts = nic_attach_of(n->attachment, &a), type_acts = nic_model_of(n->type, &t);
+
+		if (!strcmp(n->attachment, "none"))
 			continue;
-		snprintf(item, sizeof(item), "nic%zu (%s)", i + 1, m->nic[i].attachment);
+		if (attach_acts && type_acts) {
+			if (nic_spec_of(m, i, &spec, err, sizeof(err)) < 0 && !*fatal)
+				*fatal = hutch_xstrdup(err);
+			free(spec);
+			continue;
+		}
+		/* Named by what hutch-vm lacks: the attachment, the adapter type, or both. */
+		snprintf(item, sizeof(item), "nic%zu (%s%s%s)", i + 1, attach_acts ? "" : n->attachment,
+			 attach_acts || type_acts ? "" : ", ", type_acts ? "" : n->type);
 		list_add(&list, item);
 	}
 	for (i = 0; i < m->nctl; i++) {
@@ -463,6 +594,49 @@ char *hutch_vm_unsupported(const struct hutch_machine *m, char **fatal)
 		list_add(&list, item);
 	}
 	return list;
+}
+
+/* --- a running VM's adapters --- */
+
+int hutch_vm_natpf_add(const struct hutch_machine *m, unsigned slot, const struct hutch_natpf *pf,
+		       struct hutch_error *e)
+{
+	char *req;
+	int rc;
+
+	if (slot >= HUTCH_MAX_NICS)
+		return hutch_seterr(e, -EINVAL, "NIC %u does not exist (1 to %d)", slot + 1, HUTCH_MAX_NICS);
+	/* The rule as stored: named (VirtualBox names unnamed ones), protocol in lower case. */
+	req = hutch_xasprintf("natpf %u %s,%s,%s,%u,%s,%u", slot + 1, pf->name, pf->proto, pf->hostip ? pf->hostip : "",
+			      pf->hostport, pf->guestip ? pf->guestip : "", pf->guestport);
+	rc = hutch_vm_control(m, req, NULL, 0, e);
+	free(req);
+	return rc;
+}
+
+int hutch_vm_natpf_delete(const struct hutch_machine *m, unsigned slot, const char *name, struct hutch_error *e)
+{
+	char *req;
+	int rc;
+
+	if (slot >= HUTCH_MAX_NICS)
+		return hutch_seterr(e, -EINVAL, "NIC %u does not exist (1 to %d)", slot + 1, HUTCH_MAX_NICS);
+	if (!*name || strpbrk(name, "\r\n"))
+		return hutch_seterr(e, -EINVAL, "invalid rule name '%s'", name);
+	req = hutch_xasprintf("natpf %u delete %s", slot + 1, name);
+	rc = hutch_vm_control(m, req, NULL, 0, e);
+	free(req);
+	return rc;
+}
+
+int hutch_vm_set_link(const struct hutch_machine *m, unsigned slot, bool up, struct hutch_error *e)
+{
+	char req[32];
+
+	if (slot >= HUTCH_MAX_NICS)
+		return hutch_seterr(e, -EINVAL, "NIC %u does not exist (1 to %d)", slot + 1, HUTCH_MAX_NICS);
+	snprintf(req, sizeof(req), "setlinkstate %u %s", slot + 1, up ? "on" : "off");
+	return hutch_vm_control(m, req, NULL, 0, e);
 }
 
 /* --- launching --- */
@@ -599,8 +773,9 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 	char *bin = NULL, *rt = hutch_runtime_dir(), *sock = NULL, *state = NULL, *folder = NULL;
 	char *log = NULL, *serial = NULL, *fatal = NULL, *unsup, mem[16], cpus[16], vram[16];
 	char *boot = NULL;
-	char *argv[32 + 2 * HUTCH_VM_MAX_DRIVES], *drives[HUTCH_VM_MAX_DRIVES];
-	size_t ndrives = 0;
+	char *argv[32 + 2 * HUTCH_VM_MAX_DRIVES + 2 * HUTCH_MAX_NICS], *drives[HUTCH_VM_MAX_DRIVES];
+	char *nics[HUTCH_MAX_NICS];
+	size_t ndrives = 0, nnics = 0;
 	struct stat st;
 	off_t log_start = 0;
 	int argc = 0, logfd = -1, rc = 0, status;
@@ -633,6 +808,13 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 	}
 	if ((rc = drive_specs(m, drives, &ndrives, e)))
 		goto out;
+	for (size_t i = 0; i < HUTCH_MAX_NICS; i++) {
+		char *spec, err[512];
+
+		/* hutch_vm_unsupported has refused the ones that fail (fatal). */
+		if (nic_spec_of(m, i, &spec, err, sizeof(err)) > 0)
+			nics[nnics++] = spec;
+	}
 	sock = hutch_vm_socket_path(m);
 	state = hutch_vm_state_path(m);
 	folder = hutch_vm_folder(m);
@@ -700,6 +882,11 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 		argv[argc++] = "--drive";
 		argv[argc++] = drives[i];
 	}
+	/* One --nic per adapter, in slot order: the guest's PCI order follows VirtualBox's. */
+	for (size_t i = 0; i < nnics; i++) {
+		argv[argc++] = "--nic";
+		argv[argc++] = nics[i];
+	}
 	argv[argc++] = "--serial";
 	argv[argc++] = serial;
 	argv[argc++] = "--control";
@@ -763,6 +950,8 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 out:
 	while (ndrives)
 		free(drives[--ndrives]);
+	while (nnics)
+		free(nics[--nnics]);
 	if (logfd >= 0)
 		close(logfd);
 	free(fatal);

@@ -13,7 +13,7 @@ grep -q -- "--nested-hw-virt, --clipboard-mode, --drag-and-drop" warn.out || fai
 vmctl modifyvm "$VM" --nic2 bridged --bridge-adapter2 br0 --nic-type2 virtio
 vmctl modifyvm "$VM" --uart1 0x3F8 4 --uart-mode1 file serial.log
 vmctl modifyvm "$VM" --intnet3 testnet --nic3 intnet 2> warn2.out
-grep -q -- "--intnet3, --nic3" warn2.out || fail "intnet not named: $(cat warn2.out)"
+[ ! -s warn2.out ] || fail "internal networks are acted on (issue 12), yet: $(cat warn2.out)"
 cd images
 vmctl createmedium disk --filename root.qcow2 --size 2048 --format qcow2 > /dev/null 2>&1
 vmctl createmedium --filename data --size 64 --format RAW > /dev/null 2>&1

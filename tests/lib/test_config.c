@@ -75,6 +75,11 @@ static struct hutch_machine *full_machine(void)
 	hutch_setstr(&m->nic[1].bridge, "br0");
 	m->nic[1].cable = false;
 	hutch_setstr(&m->nic[2].attachment, "intnet");
+	hutch_setstr(&m->nic[2].intnet, "lab \"one\" & <two>");
+	assert_int_equal(hutch_nic_set_natnet(&m->nic[0], "192.168.7.0/24", &e), 0);
+	hutch_setstr(&m->nic[0].tftp_prefix, "/srv/tftp");
+	hutch_setstr(&m->nic[0].tftp_file, "pxelinux.0");
+	m->nic[0].dns_host_resolver = true;
 	m->uart[0].enabled = true;
 	hutch_setstr(&m->uart[0].mode, "file");
 	hutch_setstr(&m->uart[0].path, "/tmp/serial.log");
@@ -122,6 +127,16 @@ static void test_round_trip_lossless(void **state)
 	assert_string_equal(back->nic[0].pf[1].name, "udp_5353_53");
 	assert_string_equal(back->nic[0].pf[1].guestip, "10.0.2.15");
 	assert_false(back->nic[1].cable);
+	assert_string_equal(back->nic[0].natnet, "192.168.7.0/24");
+	assert_string_equal(back->nic[0].tftp_prefix, "/srv/tftp");
+	assert_string_equal(back->nic[0].tftp_file, "pxelinux.0");
+	assert_true(back->nic[0].dns_host_resolver);
+	assert_false(back->nic[1].dns_host_resolver);
+	assert_string_equal(hutch_nic_intnet(&back->nic[2]), "lab \"one\" & <two>");
+	assert_string_equal(hutch_nic_intnet(&back->nic[3]), "intnet");
+	/* MACs are generated once and kept: every slot's comes back unchanged. */
+	for (size_t i = 0; i < HUTCH_MAX_NICS; i++)
+		assert_string_equal(back->nic[i].mac, m->nic[i].mac);
 	assert_int_equal(back->ctl[0].natt, 2);
 	assert_int_equal(back->ctl[0].att[0].port, 1);	/* kept sorted by port */
 	assert_string_equal(back->ctl[0].type, "IntelAhci");
@@ -131,6 +146,64 @@ static void test_round_trip_lossless(void **state)
 	hutch_machine_free(m);
 	free(a);
 	free(b);
+}
+
+/* Settings kept as extras before Hutch acted on them become the adapter's own on load. */
+static void test_nic_extras_adopted(void **state)
+{
+	struct hutch_machine *m = hutch_machine_new("old", NULL), *back;
+	char *intnet[] = { "lab" }, *natnet[] = { "10.9.0.0/16" }, *badnet[] = { "10.9.0.1/16" };
+	char *prefix[] = { "/srv/tftp" }, *file[] = { "boot.pxe" }, *dns[] = { "on" };
+	struct hutch_error e;
+	char *a;
+	size_t alen;
+
+	(void)state;
+	hutch_machine_set_extra(m, "intnet2", intnet, 1);
+	hutch_machine_set_extra(m, "natnet1", natnet, 1);
+	hutch_machine_set_extra(m, "natnet3", badnet, 1);
+	hutch_machine_set_extra(m, "nattftpprefix1", prefix, 1);
+	hutch_machine_set_extra(m, "nattftpfile1", file, 1);
+	hutch_machine_set_extra(m, "natdnshostresolver1", dns, 1);
+	hutch_machine_set_extra(m, "intnet", intnet, 1);	/* not an adapter's: kept */
+	assert_int_equal(hutch_config_serialize(m, &a, &alen, &e), 0);
+	assert_int_equal(validate(a, alen, "hutch-vm.xsd"), 0);
+	assert_int_equal(hutch_config_parse(a, alen, "old.hutch", &back, &e), 0);
+	assert_string_equal(back->nic[1].intnet, "lab");
+	assert_string_equal(back->nic[0].natnet, "10.9.0.0/16");
+	assert_null(back->nic[2].natnet);
+	assert_string_equal(back->nic[0].tftp_prefix, "/srv/tftp");
+	assert_string_equal(back->nic[0].tftp_file, "boot.pxe");
+	assert_true(back->nic[0].dns_host_resolver);
+	/* The bad network and the unnumbered flag stay stored. */
+	assert_int_equal(back->nextra, 2);
+	assert_non_null(hutch_machine_get_extra(back, "natnet3"));
+	assert_non_null(hutch_machine_get_extra(back, "intnet"));
+	hutch_machine_free(back);
+	hutch_machine_free(m);
+	free(a);
+}
+
+static void test_natnet(void **state)
+{
+	struct hutch_machine *m = hutch_machine_new("n", NULL);
+	struct hutch_error e;
+	static const char *const bad[] = { "10.0.2.0", "10.0.2.1/24", "10.0.2.0/29", "10.0.0.0/7", "nat",
+					   "10.0.2.0/24,fwd=x", "300.0.0.0/8", "" };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(hutch_nic_set_natnet(&m->nic[0], "10.0.3.0/24", &e), 0);
+	assert_string_equal(m->nic[0].natnet, "10.0.3.0/24");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (hutch_nic_set_natnet(&m->nic[0], bad[i], &e) != -EINVAL)
+			fail_msg("natnet '%s' accepted", bad[i]);
+		assert_non_null(strstr(e.msg, "NAT network"));
+	}
+	assert_string_equal(m->nic[0].natnet, "10.0.3.0/24");
+	assert_int_equal(hutch_nic_set_natnet(&m->nic[0], "default", &e), 0);
+	assert_null(m->nic[0].natnet);
+	hutch_machine_free(m);
 }
 
 static void test_defaults_validate(void **state)
@@ -292,6 +365,14 @@ static void test_natpf_parse(void **state)
 	assert_int_equal(hutch_natpf_parse("web,tcp,,0,,80", &pf, &e), -EINVAL);
 	assert_int_equal(hutch_natpf_parse("web,tcp,,65536,,80", &pf, &e), -EINVAL);
 	assert_int_equal(hutch_natpf_parse("web,tcp,,x,,80", &pf, &e), -EINVAL);
+	/* hutch-vm's checks too: what is stored can be started. */
+	assert_int_equal(hutch_natpf_parse("web,tcp,localhost,8080,,80", &pf, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "'localhost' is not an IPv4 address"));
+	assert_int_equal(hutch_natpf_parse("web,tcp,,8080,10.0.2,80", &pf, &e), -EINVAL);
+	assert_int_equal(hutch_natpf_parse("a-name-longer-than-sixty-three-characters-which-hutch-vm-cannot-take,tcp,,1,,2",
+					   &pf, &e), -EINVAL);
+	assert_int_equal(hutch_natpf_parse("ok,udp,0.0.0.0,53,10.0.2.15,53", &pf, &e), 0);
+	hutch_natpf_clear(&pf);
 }
 
 static void test_value_parsers(void **state)
@@ -343,6 +424,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_lossless),
+		cmocka_unit_test(test_nic_extras_adopted),
+		cmocka_unit_test(test_natnet),
 		cmocka_unit_test(test_defaults_validate),
 		cmocka_unit_test(test_save_load_file),
 		cmocka_unit_test(test_parse_errors),

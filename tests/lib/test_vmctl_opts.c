@@ -114,7 +114,10 @@ static void test_index_range(void **state)
 static void test_stored_table(void **state)
 {
 	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "pae", false), 1);
-	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "intnet", true), 1);
+	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "hostonlyadapter", true), 1);
+	/* Acted on since issue 12: no longer in the stored-only table. */
+	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "intnet", true), -1);
+	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "natdnshostresolver", true), -1);
 	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "intnet", false), -1);
 	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "pae", true), -1);
 	assert_int_equal(vbox_stored_flag_nargs("modifyvm", "lpt", true), 2);

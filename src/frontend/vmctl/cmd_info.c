@@ -48,6 +48,17 @@ static const char *os_desc(const char *id)
 	return t ? t->description : id;
 }
 
+/* A stored-only per-adapter setting's value (hostonlyadapter2), "" when unset. */
+static const char *nic_extra(const struct hutch_machine *m, const char *option, unsigned slot)
+{
+	const struct hutch_extra *x;
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s%u", option, slot);
+	x = hutch_machine_get_extra(m, key);
+	return x && x->nargs ? x->args[0] : "";
+}
+
 void show_vm_machinereadable(struct hutch_machine *m)
 {
 	char key[192], val[512], since[64], *folder = hutch_vm_folder(m), *reason;
@@ -125,30 +136,52 @@ void show_vm_machinereadable(struct hutch_machine *m)
 	for (i = 0; i < HUTCH_MAX_NICS; i++) {
 		struct hutch_nic *n = &m->nic[i];
 		unsigned s = (unsigned)i + 1;
+		const char *nic = n->attachment;
 
 		if (!strcmp(n->attachment, "none")) {
 			snprintf(key, sizeof(key), "nic%u", s);
 			mr_str(key, "none");
 			continue;
 		}
+		/* VBoxManage's order: the attachment's own key, then the adapter's, then NAT's settings and rules. */
 		if (!strcmp(n->attachment, "nat")) {
 			snprintf(key, sizeof(key), "natnet%u", s);
-			mr_str(key, "nat");
+			mr_str(key, n->natnet ? n->natnet : "nat");
+		} else if (!strcmp(n->attachment, "bridged")) {
+			snprintf(key, sizeof(key), "bridgeadapter%u", s);
+			mr_str(key, n->bridge ? n->bridge : "");
+		} else if (!strcmp(n->attachment, "intnet")) {
+			snprintf(key, sizeof(key), "intnet%u", s);
+			mr_str(key, hutch_nic_intnet(n));
+		} else if (!strcmp(n->attachment, "hostonly")) {
+			snprintf(key, sizeof(key), "hostonlyadapter%u", s);
+			mr_str(key, nic_extra(m, "hostonlyadapter", s));
+		} else if (!strcmp(n->attachment, "generic")) {
+			snprintf(key, sizeof(key), "generic%u", s);
+			mr_str(key, nic_extra(m, "nicgenericdrv", s));
+			nic = "Generic";
+		} else if (!strcmp(n->attachment, "natnetwork")) {
+			snprintf(key, sizeof(key), "nat-network%u", s);
+			mr_str(key, nic_extra(m, "natnetwork", s));
 		}
 		snprintf(key, sizeof(key), "macaddress%u", s);
 		mr_str(key, n->mac);
 		snprintf(key, sizeof(key), "cableconnected%u", s);
 		mr_str(key, n->cable ? "on" : "off");
 		snprintf(key, sizeof(key), "nic%u", s);
-		mr_str(key, n->attachment);
-		if (!strcmp(n->attachment, "bridged")) {
-			snprintf(key, sizeof(key), "bridgeadapter%u", s);
-			mr_str(key, n->bridge ? n->bridge : "");
-		}
+		mr_str(key, nic);
 		snprintf(key, sizeof(key), "nictype%u", s);
 		mr_str(key, n->type);
 		snprintf(key, sizeof(key), "nicspeed%u", s);
 		mr_str(key, "0");
+		if (!strcmp(n->attachment, "nat")) {
+			/* slirp's defaults, which VBoxManage prints as 0 (MTU) and 64 (KiB). */
+			mr_str("mtu", "0");
+			mr_str("sockSnd", "64");
+			mr_str("sockRcv", "64");
+			mr_str("tcpWndSnd", "64");
+			mr_str("tcpWndRcv", "64");
+		}
 		for (j = 0; j < n->npf; j++) {
 			struct hutch_natpf *pf = &n->pf[j];
 
@@ -156,6 +189,19 @@ void show_vm_machinereadable(struct hutch_machine *m)
 			snprintf(val, sizeof(val), "%s,%s,%s,%u,%s,%u", pf->name, pf->proto, pf->hostip,
 				 pf->hostport, pf->guestip, pf->guestport);
 			mr_str(key, val);
+		}
+		/* Not VBoxManage's keys, but scripts read back what they set (they were stored settings once). */
+		if (n->dns_host_resolver) {
+			snprintf(key, sizeof(key), "natdnshostresolver%u", s);
+			mr_str(key, "on");
+		}
+		if (n->tftp_prefix) {
+			snprintf(key, sizeof(key), "nattftpprefix%u", s);
+			mr_str(key, n->tftp_prefix);
+		}
+		if (n->tftp_file) {
+			snprintf(key, sizeof(key), "nattftpfile%u", s);
+			mr_str(key, n->tftp_file);
 		}
 	}
 	for (i = 0; i < HUTCH_MAX_UARTS; i++) {
@@ -268,7 +314,7 @@ void show_vm_human(struct hutch_machine *m, bool details)
 	}
 	for (i = 0; i < HUTCH_MAX_NICS; i++) {
 		struct hutch_nic *n = &m->nic[i];
-		char label[64];
+		char label[64], attach[160];
 
 		snprintf(label, sizeof(label), "NIC %zu", i + 1);
 		if (!strcmp(n->attachment, "none")) {
@@ -276,15 +322,35 @@ void show_vm_human(struct hutch_machine *m, bool details)
 				H(label, "disabled");
 			continue;
 		}
-		H(label, "MAC: %s, Attachment: %s%s%s%s, Cable connected: %s, Type: %s", n->mac, n->attachment,
-		  n->bridge ? " Interface '" : "", n->bridge ? n->bridge : "", n->bridge ? "'" : "",
-		  n->cable ? "on" : "off", n->type);
+		if (!strcmp(n->attachment, "null"))
+			snprintf(attach, sizeof(attach), "none");
+		else if (!strcmp(n->attachment, "nat"))
+			snprintf(attach, sizeof(attach), "NAT");
+		else if (!strcmp(n->attachment, "bridged"))
+			snprintf(attach, sizeof(attach), "Bridged Interface '%s'", n->bridge ? n->bridge : "");
+		else if (!strcmp(n->attachment, "intnet"))
+			snprintf(attach, sizeof(attach), "Internal Network '%s'", hutch_nic_intnet(n));
+		else if (!strcmp(n->attachment, "hostonly"))
+			snprintf(attach, sizeof(attach), "Host-only Interface '%s'",
+				 nic_extra(m, "hostonlyadapter", (unsigned)i + 1));
+		else if (!strcmp(n->attachment, "generic"))
+			snprintf(attach, sizeof(attach), "Generic '%s'", nic_extra(m, "nicgenericdrv", (unsigned)i + 1));
+		else if (!strcmp(n->attachment, "natnetwork"))
+			snprintf(attach, sizeof(attach), "NAT Network '%s'", nic_extra(m, "natnetwork", (unsigned)i + 1));
+		else
+			snprintf(attach, sizeof(attach), "%s", n->attachment);
+		H(label, "MAC: %s, Attachment: %s, Cable connected: %s, Trace: off (file: none), Type: %s, "
+		  "Reported speed: 0 Mbps, Boot priority: 0, Promisc Policy: deny, Bandwidth group: none",
+		  n->mac, attach, n->cable ? "on" : "off", n->type);
+		if (!strcmp(n->attachment, "nat"))
+			printf("NIC %zu Settings:  MTU: 0, Socket (send: 64, receive: 64), TCP Window (send:64, receive: 64)\n",
+			       i + 1);
 		for (j = 0; j < n->npf; j++) {
 			struct hutch_natpf *pf = &n->pf[j];
 
-			snprintf(label, sizeof(label), "NIC %zu Rule(%zu)", i + 1, j);
-			H(label, "name = %s, protocol = %s, host ip = %s, host port = %u, guest ip = %s, guest port = %u",
-			  pf->name, pf->proto, pf->hostip, pf->hostport, pf->guestip, pf->guestport);
+			printf("NIC %zu Rule(%zu):   name = %s, protocol = %s, host ip = %s, host port = %u, guest ip = %s, "
+			       "guest port = %u\n", i + 1, j, pf->name, pf->proto, pf->hostip, pf->hostport, pf->guestip,
+			       pf->guestport);
 		}
 	}
 	for (i = 0; i < HUTCH_MAX_UARTS; i++) {

@@ -112,8 +112,88 @@ static int controlvm_screenshot(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The adapter number of an indexed action ("natpf3" for word "natpf"): 1..8,
+ * 0 when action is not word followed by digits.  Out of range is a usage
+ * error, as VBoxManage's.
+ */
+static unsigned nic_action(const char *action, const char *word)
+{
+	size_t n = strlen(word);
+	unsigned long long slot;
+
+	if (strncasecmp(action, word, n) || !action[n] || strspn(action + n, "0123456789") != strlen(action + n))
+		return 0;
+	if (hutch_parse_uint(action + n, HUTCH_MAX_NICS, &slot) || !slot)
+		usage_error("controlvm", "%s: NIC number %s is out of range (1 to %d)", action, action + n,
+			    HUTCH_MAX_NICS);
+	return (unsigned)slot;
+}
+
+/*
+ * natpf<N> RULE, natpf<N> delete NAME, setlinkstate<N> on|off: to the
+ * running VM first, then, once it took the change, into the settings (as
+ * VirtualBox saves them), so showvminfo and the next start agree with the
+ * VM.  The settings' lock is held throughout, and the change is tried on
+ * the loaded settings before the VM sees it, so a rule the settings would
+ * refuse (a duplicate name) never reaches the VM.
+ */
+static int controlvm_nic(int argc, char **argv, const char *word, unsigned slot)
+{
+	struct stored_list none = { "" };
+	struct hutch_machine *m;
+	struct hutch_natpf pf = { 0 };
+	struct hutch_error e;
+	struct hutch_lock lk;
+	enum hutch_vm_state st;
+	struct hutch_nic *n;
+	const char *action = argv[2];
+	bool del = false, up = false;
+	int rc;
+
+	if (!strcmp(word, "setlinkstate")) {
+		if (argc != 4)
+			usage_error("controlvm", "%s: expected on or off", action);
+		if (strcmp(argv[3], "on") && strcmp(argv[3], "off"))
+			usage_error("controlvm", "%s '%s': expected on or off", action, argv[3]);
+		up = !strcmp(argv[3], "on");
+	} else if (argc == 5 && !strcmp(argv[3], "delete")) {
+		del = true;
+	} else if (argc == 4 && strcmp(argv[3], "delete")) {
+		if (hutch_natpf_parse(argv[3], &pf, &e))
+			usage_error("controlvm", "%s: %s", action, e.msg);
+	} else {
+		usage_error("controlvm", "%s: expected a rule [<name>],tcp|udp,[<hostip>],<hostport>,[<guestip>],"
+			    "<guestport> or delete <name>", action);
+	}
+	m = vm_find_locked(argv[1], &lk);
+	st = hutch_vm_get_state(m, NULL, NULL, NULL);
+	if (!hutch_vm_is_live(st))
+		die("Machine '%s' is not currently running", m->name);
+	n = &m->nic[slot - 1];
+	if (!strcmp(word, "setlinkstate")) {
+		rc = hutch_vm_set_link(m, slot - 1, up, &e);
+		if (!rc)
+			n->cable = up;
+	} else if (del) {
+		rc = hutch_nic_delete_natpf(n, argv[4], &e);
+		if (!rc)
+			rc = hutch_vm_natpf_delete(m, slot - 1, argv[4], &e);
+	} else {
+		rc = hutch_nic_add_natpf(n, &pf, &e);
+		if (!rc)
+			rc = hutch_vm_natpf_add(m, slot - 1, &pf, &e);
+		hutch_natpf_clear(&pf);
+	}
+	if (rc)
+		die("%s", e.msg);
+	vm_verb_finish(m, &lk, &none);
+	return 0;
+}
+
 int cmd_controlvm(int argc, char **argv)
 {
+	static const char *const nic_words[] = { "natpf", "setlinkstate", NULL };
 	struct hutch_machine *m;
 	struct hutch_error e;
 	enum hutch_vm_state st;
@@ -124,11 +204,17 @@ int cmd_controlvm(int argc, char **argv)
 	action = argv[2];
 	if (!strcasecmp(action, "screenshotpng"))
 		return controlvm_screenshot(argc, argv);
+	for (size_t i = 0; nic_words[i]; i++) {
+		unsigned slot = nic_action(action, nic_words[i]);
+
+		if (slot)
+			return controlvm_nic(argc, argv, nic_words[i], slot);
+	}
 	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "reset") &&
 	    strcmp(action, "poweroff") && strcmp(action, "acpipowerbutton")) {
 		static const char *const later[] = {
 			"savestate", "acpisleepbutton", "keyboardputscancode", "keyboardputstring",
-			"setlinkstate", "nic", "nictrace", "nicproperty", "nicpromisc", "natpf",
+			"nic", "nictrace", "nicproperty", "nicpromisc",
 			"guestmemoryballoon", "usbattach", "usbdetach", "audioin", "audioout",
 			"clipboard", "draganddrop", "vrde", "vrdeport", "setvideomodehint",
 			"recording", "setcredentials", "teleport", "plugcpu",
@@ -138,8 +224,14 @@ int cmd_controlvm(int argc, char **argv)
 		};
 		size_t i;
 
+		/* Per-adapter actions carry their number (nic2, nicpromisc1): compared without it. */
+		size_t len = strlen(action);
+
+		while (len && action[len - 1] >= '0' && action[len - 1] <= '9')
+			len--;
 		for (i = 0; later[i]; i++)
-			if (!strcasecmp(action, later[i]))
+			if (!strcasecmp(action, later[i]) ||
+			    (len < strlen(action) && strlen(later[i]) == len && !strncasecmp(action, later[i], len)))
 				die("controlvm %s is not yet supported", action);
 		usage_error("controlvm", "unknown action '%s'", action);
 	}

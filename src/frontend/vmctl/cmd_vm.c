@@ -14,8 +14,8 @@
 #include "hutch/vm.h"
 #include "vmctl.h"
 
-#define NIC_KINDS_ACTING "none", "null", "nat", "bridged"
-#define NIC_KINDS_STORED "intnet", "hostonly", "hostonlynet", "generic", "natnetwork", "cloud"
+#define NIC_KINDS_ACTING "none", "null", "nat", "bridged", "intnet"
+#define NIC_KINDS_STORED "hostonly", "hostonlynet", "generic", "natnetwork", "cloud"
 
 /* The registered VM with this name, if any (so names stay unique). */
 static bool name_taken(struct hutch_registry *r, const char *name, const char *except_uuid)
@@ -154,9 +154,11 @@ static void set_mac(const char *verb, struct hutch_nic *n, const char *v, const 
 		if (v[i] || k != 12)
 			usage_error(verb, "%s '%s': expected 'auto' or 12 hexadecimal digits", opt, v);
 		mac[12] = 0;
-		/* A multicast MAC cannot be a NIC's address. */
+		/* A multicast MAC cannot be a NIC's address, nor can no address at all. */
 		if (strchr("13579BDF", mac[1]))
 			die("%s '%s': the address is a multicast address (odd first byte)", opt, v);
+		if (!strcmp(mac, "000000000000"))
+			die("%s '%s': the address is all zero", opt, v);
 	}
 	hutch_setstr(&n->mac, mac);
 }
@@ -326,7 +328,49 @@ static void modify_one(struct optscan *s, struct hutch_machine *m, struct stored
 		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
 
 		v = opt_value(s);
+		/* A Linux interface name (IFNAMSIZ, no '/' or blanks): hutch-vm opens it as one. */
+		if (strcasecmp(v, "none") && (!*v || strlen(v) > 15 || strpbrk(v, "/ \t\n:") || !strcmp(v, ".") ||
+					      !strcmp(v, "..")))
+			usage_error(verb, "%s '%s': expected a host network interface name (at most 15 characters, "
+				    "no '/', ':' or blanks) or none", s->raw, v);
 		hutch_setstr(&n->bridge, strcasecmp(v, "none") ? v : NULL);
+	} else if (!strcmp(s->name, "intnet") && s->index >= 0) {
+		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
+
+		v = opt_value(s);
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == '/')
+				usage_error(verb, "%s '%s': a network's name has no '/' or control characters", s->raw,
+					    v);
+		if (!*v || strlen(v) > 64)
+			usage_error(verb, "%s '%s': expected a network name of 1 to 64 characters", s->raw, v);
+		hutch_setstr(&n->intnet, v);
+	} else if (!strcmp(s->name, "natnet") && s->index >= 0) {
+		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
+
+		if (hutch_nic_set_natnet(n, opt_value(s), &e))
+			usage_error(verb, "%s: %s", s->raw, e.msg);
+	} else if (!strcmp(s->name, "nattftpprefix") && s->index >= 0) {
+		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
+		char *abs;
+
+		/* Relative to where vmctl runs, as a user means it; hutch-vm may run elsewhere. */
+		v = opt_value(s);
+		abs = *v ? hutch_abspath(v) : NULL;
+		hutch_setstr(&n->tftp_prefix, abs);
+		free(abs);
+	} else if (!strcmp(s->name, "nattftpfile") && s->index >= 0) {
+		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
+
+		v = opt_value(s);
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				usage_error(verb, "%s: the boot file's name has a control character", s->raw);
+		hutch_setstr(&n->tftp_file, *v ? v : NULL);
+	} else if (!strcmp(s->name, "natdnshostresolver") && s->index >= 0) {
+		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
+
+		n->dns_host_resolver = parse_onoff(verb, s->raw, opt_value(s));
 	} else if (!strcmp(s->name, "cableconnected") && s->index >= 0) {
 		struct hutch_nic *n = &m->nic[opt_index(s, HUTCH_MAX_NICS) - 1];
 

@@ -247,11 +247,14 @@ static const struct verb verbs[] = {
 	  "         [--cpus <n>] [--vram <MB>] [--graphicscontroller none|vboxvga|vmsvga|vboxsvga]\n"
 	  "         [--boot<1-4> none|floppy|dvd|disk|net] [--firmware bios|efi]\n"
 	  "         [--description <text>]\n"
-	  "         [--nic<1-8> none|null|nat|bridged] [--nictype<1-8> 82540EM|virtio]\n"
-	  "         [--bridgeadapter<1-8> <interface>] [--cableconnected<1-8> on|off]\n"
-	  "         [--macaddress<1-8> auto|<12 hex digits>]\n"
+	  "         [--nic<1-8> none|null|nat|bridged|intnet] [--nictype<1-8> 82540EM|virtio]\n"
+	  "         [--bridgeadapter<1-8> <interface>] [--intnet<1-8> <network>]\n"
+	  "         [--cableconnected<1-8> on|off] [--macaddress<1-8> auto|<12 hex digits>]\n"
+	  "         [--natnet<1-8> <network>/<prefix>|default]\n"
 	  "         [--natpf<1-8> [<name>],tcp|udp,[<hostip>],<hostport>,[<guestip>],<guestport>]\n"
-	  "         [--natpf<1-8> delete <name>] [--uart<1-4> off|<I/O base> <IRQ>]\n"
+	  "         [--natpf<1-8> delete <name>] [--nattftpprefix<1-8> <dir>]\n"
+	  "         [--nattftpfile<1-8> <file>] [--natdnshostresolver<1-8> on|off]\n"
+	  "         [--uart<1-4> off|<I/O base> <IRQ>]\n"
 	  "         [--uartmode<1-4> disconnected|file <path>|server <pipe>|client <pipe>|\n"
 	  "                          tcpserver <port>|tcpclient <host:port>|<devicename>]\n"
 	  "         [--kernel <file>|none] [--initrd <file>|none] [--cmdline <text>]\n"
@@ -294,7 +297,9 @@ static const struct verb verbs[] = {
 	{ "startvm", cmd_startvm, "startvm <uuid|vmname>... [--type gui|headless|sdl|separate]" },
 	{ "controlvm", cmd_controlvm,
 	  "controlvm <uuid|vmname> pause|resume|reset|poweroff|acpipowerbutton|\n"
-	  "         screenshotpng <file>" },
+	  "         screenshotpng <file>|setlinkstate<1-8> on|off|\n"
+	  "         natpf<1-8> [<name>],tcp|udp,[<hostip>],<hostport>,[<guestip>],<guestport>|\n"
+	  "         natpf<1-8> delete <name>" },
 	{ "setproperty", cmd_setproperty, "setproperty machinefolder default|<folder>" },
 	{ "setextradata", cmd_setextradata, "setextradata <uuid|vmname> <key> [<value>]" },
 	{ "getextradata", cmd_getextradata, "getextradata <uuid|vmname> <key>|enumerate" },
