@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -230,6 +233,8 @@ static void test_arp_for_gateway(void **state)
 	assert_memory_not_equal(gw, zero, 6);
 	assert_memory_not_equal(gw, guest_mac, 6);
 	assert_false(gw[0] & 1);   /* a unicast MAC */
+	/* libslirp's: 52:55 and the gateway's IPv4 address. */
+	assert_memory_equal(gw, ((const uint8_t[]){ 0x52, 0x55, 10, 0, 2, 2 }), 6);
 	nt_close(&env);
 }
 
@@ -533,6 +538,102 @@ static void test_garbage_frames(void **state)
 	nt_close(&env);
 }
 
+/*
+ * DNS at .3 is relayed to the host's name server from /etc/resolv.conf;
+ * a loopback one included (the guest tests run theirs on 127.0.0.1).
+ * Root only: a child in its own network and mount namespaces, with a
+ * resolv.conf bind-mounted over the host's and a server on 127.0.0.1:53.
+ */
+#define CHECK(cond)                                                              \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,   \
+				__LINE__, #cond);                                \
+			_exit(1);                                                \
+		}                                                                \
+	} while (0)
+
+static int dns_child(bool host_resolver)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in peer;
+	socklen_t pl = sizeof(peer);
+	char conf[] = "/tmp/hutch-resolv-XXXXXX", err[256], buf[64];
+	struct nt_env env;
+	struct nic_spec spec = nat_spec(NULL);
+	struct udp_want w = { NT_IP(10, 0, 2, 3), NT_IP(10, 0, 2, 15), 53, 3333, "answer" };
+	uint8_t gw[6], f[200];
+	unsigned int from = 0;
+	int fd, s;
+
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    system("ip link set lo up") != 0)
+		return 77;
+	fd = mkstemp(conf);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "nameserver 127.0.0.1\n", 21) == 21);
+	close(fd);
+	if (mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+		return 77;
+	unlink(conf);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0);
+
+	spec.dns_host_resolver = host_resolver;
+	CHECK(nt_open(&env, &spec, err, sizeof(err)));
+	nt_send(env.nb, f, nt_arp_request(f, guest_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2)));
+	nt_sleep_ms(50);
+	memcpy(gw, (const uint8_t[]){ 0x52, 0x55, 10, 0, 2, 2 }, 6);
+	nt_send(env.nb, f, nt_udp(f, gw, guest_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 3),
+				  3333, 53, "query", 5));
+	{
+		struct pollfd p = { .fd = s, .events = POLLIN };
+
+		CHECK(poll(&p, 1, WAIT_MS) == 1);
+	}
+	CHECK(recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &pl) == 5);
+	CHECK(!memcmp(buf, "query", 5));
+	CHECK(sendto(s, "answer", 6, 0, (struct sockaddr *)&peer, pl) == 6);
+	CHECK(nt_wait(&env.nic, &from, match_udp, &w, WAIT_MS) >= 0);
+	nt_close(&env);
+	close(s);
+	return 0;
+}
+
+static void check_dns(bool host_resolver)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		skip();
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(dns_child(host_resolver));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_dns_relayed_to_loopback_server(void **state)
+{
+	(void)state;
+	check_dns(false);
+}
+
+/* --natdnshostresolver: accepted, the same relay (docs/design.md, "Networking"). */
+static void test_dns_host_resolver_accepted(void **state)
+{
+	(void)state;
+	check_dns(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_port_forwarding_errors),
 		cmocka_unit_test(test_bad_rule_at_open),
 		cmocka_unit_test(test_garbage_frames),
+		cmocka_unit_test(test_dns_relayed_to_loopback_server),
+		cmocka_unit_test(test_dns_host_resolver_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
