@@ -303,6 +303,93 @@ static void test_udp_to_host_loopback_and_back(void **state)
 	close(s);
 }
 
+/* ---- a guest TCP connection to the host's loopback through .2 ---- */
+
+struct tcp_want {
+	uint16_t sport, dport;
+	uint8_t flags;           /* all of these set */
+	const char *payload;     /* NULL: any */
+	uint32_t seq, ack;       /* out */
+};
+
+static bool match_tcp(const uint8_t *f, size_t len, void *arg)
+{
+	struct tcp_want *w = arg;
+	size_t l4, hl, plen;
+	const uint8_t *t = ipv4_of(f, len, 6, &l4);
+
+	if (!t || l4 < 20 || nt_be16(t) != w->sport || nt_be16(t + 2) != w->dport ||
+	    (t[13] & w->flags) != w->flags)
+		return false;
+	hl = (size_t)(t[12] >> 4) * 4;
+	plen = nt_be16(f + 16) - (size_t)(f[14] & 15) * 4 - hl;
+	if (w->payload && (plen != strlen(w->payload) || memcmp(t + hl, w->payload, plen)))
+		return false;
+	w->seq = nt_be32(t + 4);
+	w->ack = nt_be32(t + 8);
+	return true;
+}
+
+/*
+ * The guest opens a TCP connection to 10.0.2.2:<port of a listener on
+ * 127.0.0.1>: slirp connects on the host (its socket watched for OUT
+ * until the connect completes), answers SYN-ACK, and data flows both ways.
+ */
+static void test_tcp_to_host_loopback(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct nt_env env;
+	struct nic_spec spec = nat_spec(NULL);
+	char err[256], buf[16];
+	unsigned int from = 0;
+	uint8_t gw[6], f[200];
+	uint32_t g = 1000, h;   /* the guest's and the host's sequence numbers */
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
+	struct pollfd p;
+	uint16_t port;
+	struct tcp_want synack = { 0, 40000, 0x12, NULL, 0, 0 };
+	struct tcp_want pong = { 0, 40000, 0x10, "pong", 0, 0 };
+
+	(void)state;
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin_port);
+	synack.sport = pong.sport = port;
+
+	assert_non_null(nt_open(&env, &spec, err, sizeof(err)));
+	prime_arp(&env, &from, gw);
+	nt_send(env.nb, f, nt_tcp(f, gw, guest_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2),
+				  40000, port, g, 0, 0x02, NULL, 0));
+	assert_true(nt_wait(&env.nic, &from, match_tcp, &synack, WAIT_MS) >= 0);
+	assert_int_equal(synack.ack, g + 1);
+	h = synack.seq + 1;
+	g++;
+	/* The hand-made ACK completes the handshake; then "ping" with PSH. */
+	nt_send(env.nb, f, nt_tcp(f, gw, guest_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2),
+				  40000, port, g, h, 0x10, NULL, 0));
+	nt_send(env.nb, f, nt_tcp(f, gw, guest_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2),
+				  40000, port, g, h, 0x18, "ping", 4));
+	p = (struct pollfd){ .fd = l, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	c = accept(l, NULL, NULL);
+	assert_true(c >= 0);
+	p = (struct pollfd){ .fd = c, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_int_equal(read(c, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "ping", 4);
+	/* And back: the host's answer arrives as a segment from .2. */
+	assert_int_equal(write(c, "pong", 4), 4);
+	assert_true(nt_wait(&env.nic, &from, match_tcp, &pong, WAIT_MS) >= 0);
+	assert_int_equal(pong.seq, h);
+	assert_int_equal(pong.ack, g + 4);
+	close(c);
+	nt_close(&env);
+	close(l);
+}
+
 /* ---- port forwarding ---- */
 
 /* A port nothing listens on now (bound, read back, closed). */
@@ -642,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_bad_natnet_refused),
 		cmocka_unit_test(test_arp_for_gateway),
 		cmocka_unit_test(test_udp_to_host_loopback_and_back),
+		cmocka_unit_test(test_tcp_to_host_loopback),
 		cmocka_unit_test(test_port_forwarding),
 		cmocka_unit_test(test_port_forwarding_errors),
 		cmocka_unit_test(test_bad_rule_at_open),
