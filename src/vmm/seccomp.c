@@ -67,7 +67,7 @@
 enum rule_kind {
 	RULE_ALLOW,          /* any arguments */
 	RULE_IOCTL,          /* KVM's ioctls (type KVMIO), TCGETS and FIONREAD only */
-	RULE_SOCKET_INET,    /* socket(AF_INET, ...) only: NAT's connections for the guest */
+	RULE_SOCKET_NET,     /* socket(AF_INET or AF_UNIX, ...) only: NAT's and intnet's connections */
 	RULE_CLONE_THREAD,   /* a new thread (CLONE_THREAD), never a new process */
 	RULE_ENOSYS,         /* fails with ENOSYS: glibc then falls back to a call we can check */
 };
@@ -205,12 +205,13 @@ static const struct syscall_rule rules[] = {
 	 * (connect, or bind + listen + accept for a forwarded port added
 	 * with `controlvm natpf`), its options and names, MSG_ERRQUEUE reads
 	 * (recvmsg, above), /etc/resolv.conf re-read for DNS (openat, above).
-	 * Internal networks: sendmsg/recvfrom (above), the network's
-	 * directory rescanned (getdents64), a dead peer's socket unlinked,
-	 * the directory removed by the last one out (rmdir).  Bridged: read
-	 * and writev on the TAP (above).
+	 * Internal networks: AF_UNIX seqpacket connections to adapters that
+	 * join (socket, connect; accept4 and sendmsg/recvfrom above), the
+	 * network's directory rescanned (getdents64), a dead peer's socket
+	 * unlinked, the directory removed by the last one out (rmdir).
+	 * Bridged: read and writev on the TAP (above).
 	 */
-	{ __NR_socket, RULE_SOCKET_INET },
+	{ __NR_socket, RULE_SOCKET_NET },
 	{ __NR_connect, RULE_ALLOW },
 	{ __NR_bind, RULE_ALLOW },
 	{ __NR_listen, RULE_ALLOW },
@@ -322,11 +323,12 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 		emit(p, BPF_RET | BPF_K, 0, 0, deny);
 		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 		break;
-	case RULE_SOCKET_INET:
+	case RULE_SOCKET_NET:
 		/* The domain is an int: the argument's low half. */
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)r->nr);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 5, (uint32_t)r->nr);
 		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(0));
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AF_INET);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 2, 0, AF_INET);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AF_UNIX);
 		emit(p, BPF_RET | BPF_K, 0, 0, deny);
 		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 		break;

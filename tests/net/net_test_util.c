@@ -12,9 +12,18 @@
 static bool nt_receive(void *opaque, const struct iovec *iov, int iovcnt, size_t len)
 {
 	struct nt_nic *nic = opaque;
-	uint8_t *copy = malloc(len);
+	uint8_t *copy;
 	size_t off = 0;
+	bool refuse;
 
+	pthread_mutex_lock(&nic->mu);
+	refuse = nic->refuse;
+	if (!refuse)
+		nic->total++;
+	pthread_mutex_unlock(&nic->mu);
+	if (refuse)
+		return false;
+	copy = malloc(len);
 	if (!copy)
 		return true;
 	for (int i = 0; i < iovcnt && off < len; i++) {
@@ -68,6 +77,25 @@ void nt_close(struct nt_env *env)
 	pthread_cond_destroy(&env->nic.cv);
 	pthread_mutex_destroy(&env->nic.mu);
 	memset(env, 0, sizeof(*env));
+}
+
+void nt_refuse(struct nt_env *env, bool refuse)
+{
+	pthread_mutex_lock(&env->nic.mu);
+	env->nic.refuse = refuse;
+	pthread_mutex_unlock(&env->nic.mu);
+	if (!refuse)
+		net_rx_ready(env->nb);
+}
+
+unsigned int nt_total(struct nt_nic *nic)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&nic->mu);
+	n = nic->total;
+	pthread_mutex_unlock(&nic->mu);
+	return n;
 }
 
 void nt_sleep_ms(unsigned int ms)

@@ -23,6 +23,8 @@ struct nt_nic {
 	uint8_t *frames[NT_MAX_FRAMES];
 	size_t lens[NT_MAX_FRAMES];
 	unsigned int n;
+	bool refuse;        /* receive() says "no buffer" (a guest that does not read) */
+	unsigned int total; /* frames taken, kept or not */
 };
 
 struct nt_env {
@@ -35,6 +37,9 @@ struct nt_env {
 struct net_backend *nt_open(struct nt_env *env, const struct nic_spec *spec, char *err,
 			    size_t errlen);
 void nt_close(struct nt_env *env);
+/* Make receive() refuse frames (the queue fills), or take them again (and net_rx_ready). */
+void nt_refuse(struct nt_env *env, bool refuse);
+unsigned int nt_total(struct nt_nic *nic);
 
 typedef bool nt_match(const uint8_t *f, size_t len, void *arg);
 /* Wait up to @ms for a received frame (from index *@from on) that matches; its index or -1. */

@@ -142,36 +142,46 @@ static void test_two_vms_one_network(void **state)
 	nt_close(&d);
 }
 
-/* A VM that died without closing: its socket file stays, nobody bound. */
+/*
+ * A VM that was killed leaves its socket file with nobody listening: the
+ * next adapter to find it removes it.  A VM that leaves closes its
+ * connections: the others drop them and go on.
+ */
 static void test_dead_peer_dropped(void **state)
 {
-	struct nt_env a, b;
+	struct nt_env a, b, c;
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	char dir[90];
 	struct stat st;
 	uint8_t f[64];
-	unsigned int fb = 0;
+	unsigned int fc = 0, fa = 0;
 	int s;
 
 	(void)state;
 	open_ep(&b, 2, "lab");   /* makes the directory */
 	snprintf(dir, sizeof(dir), "%s/hutch/intnet/lab", runtime_dir);
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s/vm999999n1", dir);
-	s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	assert_true(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&un, sizeof(un)), 0);
-	close(s);
+	close(s);   /* never listened: as after a crash */
 	assert_int_equal(stat(un.sun_path, &st), 0);
 
-	open_ep(&a, 1, "lab");   /* finds b and the dead one when it scans */
-	nt_send(a.nb, f, test_frame(f, bcast, 1, "anyone"));
-	/* send() runs synchronously: the refused peer is gone already. */
+	open_ep(&a, 1, "lab");   /* connects to every socket there at once */
 	assert_int_equal(stat(un.sun_path, &st), -1);
 	assert_int_equal(errno, ENOENT);
-	/* The live peer still got the frame. */
-	assert_true(nt_wait(&b.nic, &fb, match_tag, "anyone", WAIT_MS) >= 0);
-	nt_close(&a);
+
+	/* b leaves; a and a newcomer c still talk, both ways. */
 	nt_close(&b);
+	open_ep(&c, 3, "lab");
+	nt_send(c.nb, f, test_frame(f, bcast, 3, "c joined"));
+	assert_true(nt_wait(&a.nic, &fa, match_tag, "c joined", WAIT_MS) >= 0);
+	nt_send(a.nb, f, test_frame(f, bcast, 1, "after b left"));
+	assert_true(nt_wait(&c.nic, &fc, match_tag, "after b left", WAIT_MS) >= 0);
+	nt_close(&c);
+	nt_close(&a);
+	/* The last one out removed the network's directory. */
+	assert_int_equal(stat(dir, &st), -1);
 }
 
 /* Names are escaped: "../x" stays inside intnet/, and two names never meet. */
@@ -196,6 +206,47 @@ static void test_name_escaped(void **state)
 	nt_sleep_ms(200);
 	assert_int_equal(nt_count(&b.nic, match_tag, "escape"), 0);
 	(void)fb;
+	nt_close(&b);
+	nt_close(&a);
+}
+
+/*
+ * A guest that posts no receive buffers: net.c's queue fills (1024
+ * frames), the back end stops reading its socket (the rest waits there)
+ * and resumes when the queue drains.  Without the pause every frame past
+ * the queue's size would be lost; with it only the one that found the
+ * queue full is.
+ */
+static void test_paused_while_guest_does_not_read(void **state)
+{
+	enum { N = 1100, QUEUE = 1024 };
+	struct nt_env a, b;
+	uint8_t f[64], mac_b[6];
+	struct net_stats st;
+	unsigned int got = 0, fa = 0;
+
+	(void)state;
+	open_ep(&a, 1, "lab");
+	open_ep(&b, 2, "lab");
+	mac_of(mac_b, 2);
+	/* a learns of b (and where b's MAC is) from b's broadcast. */
+	nt_send(b.nb, f, test_frame(f, bcast, 2, "hi"));
+	assert_true(nt_wait(&a.nic, &fa, match_tag, "hi", WAIT_MS) >= 0);
+	nt_refuse(&b, true);
+	for (int i = 0; i < N; i++) {
+		nt_send(a.nb, f, test_frame(f, mac_b, 1, "burst"));
+	}
+	nt_sleep_ms(300);
+	net_get_stats(b.nb, &st);
+	assert_int_equal(nt_total(&b.nic), 0);
+	assert_int_equal(st.rx_dropped, 1);   /* the frame that found the queue full */   /* the frame that found the queue full */
+	nt_refuse(&b, false);
+	for (int i = 0; i < 500 && got < N - 1; i++) {
+		nt_sleep_ms(10);
+		got = nt_total(&b.nic);
+	}
+	assert_int_equal(got, N - 1);
+	assert_true(got > QUEUE);
 	nt_close(&b);
 	nt_close(&a);
 }
@@ -226,6 +277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_vms_one_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_peer_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paused_while_guest_does_not_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names_refused, setup, teardown),
 	};
 

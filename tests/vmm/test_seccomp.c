@@ -237,7 +237,7 @@ static int body_socket(void)
 {
 	if (install(SECCOMP_VIOLATION_KILL))
 		return 99;
-	socket(AF_PACKET, SOCK_RAW, 0);   /* only NAT's AF_INET sockets are allowed */
+	socket(AF_PACKET, SOCK_RAW, 0);   /* only AF_INET (NAT) and AF_UNIX (intnet) are allowed */
 	return 0;   /* not reached */
 }
 
@@ -280,6 +280,10 @@ static int body_network(void)
 	if (n < 0 || getpeername(t, (struct sockaddr *)&a, &al) ||
 	    getsockopt(t, SOL_SOCKET, SO_ERROR, &one, &al) || one != 0)
 		return 24;
+	n = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (n < 0)
+		return 27;
+	close(n);
 	d = opendir(net_dir);
 	if (!d || !readdir(d))
 		return 25;
@@ -370,7 +374,7 @@ static void *thread_socket_later(void *arg)
 
 	(void)arg;
 	if (read(gate[0], &c, 1) == 1)
-		socket(AF_UNIX, SOCK_STREAM, 0);
+		socket(AF_INET6, SOCK_STREAM, 0);   /* IPv4 and AF_UNIX only */
 	return NULL;
 }
 
@@ -453,7 +457,7 @@ static void test_names(void **state)
 	assert_null(seccomp_syscall_name(100000));
 	assert_true(seccomp_syscall_listed(__NR_ioctl));
 	assert_true(seccomp_syscall_listed(__NR_fdatasync));
-	/* Listed for NAT (socket only with AF_INET: test_socket_is_refused). */
+	/* Listed for NAT and intnet (AF_INET and AF_UNIX only: test_socket_is_refused). */
 	assert_true(seccomp_syscall_listed(__NR_socket));
 	assert_true(seccomp_syscall_listed(__NR_connect));
 	assert_false(seccomp_syscall_listed(__NR_socketpair));
