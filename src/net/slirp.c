@@ -51,6 +51,27 @@
 #define NAT_LOG_BURST 10
 #define NAT_LOG_WINDOW_NS (10LL * 1000000000LL)
 
+/*
+ * libslirp 4.7 crashes (SIGSEGV/SIGBUS in its reassembly) on the last
+ * fragment of an IPv4 datagram (MF clear, offset non-zero) when it holds
+ * no reassembly queue for it: a lone last fragment, one after the
+ * datagram was completed, or after slirp's 30 s fragment timeout.  So we
+ * pass a last fragment only for a datagram whose earlier fragments we
+ * passed within NAT_FRAG_LIFE_NS, and then close that datagram: later
+ * fragments of it are dropped until its entry expires.  A guest sends
+ * fragments in order; a reordered datagram is lost, as on a lossy link.
+ */
+#define NAT_FRAGS 16
+#define NAT_FRAG_LIFE_NS (20LL * 1000000000LL)   /* under slirp's IPFRAGTTL (30 s) */
+
+struct nat_frag {
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto;
+	bool closed;         /* its last fragment went through */
+	int64_t born;        /* 0 = free */
+};
+
 struct slirp_fwd_rule {
 	struct nic_fwd rule;
 	struct in_addr hostaddr;
@@ -100,6 +121,7 @@ struct nat {
 	struct slirp_fwd_rule *fwd;
 	size_t nr_fwd;
 	uint8_t *buf;                    /* one guest frame gathered for slirp_input */
+	struct nat_frag frags[NAT_FRAGS]; /* IPv4 datagrams in fragments (see NAT_FRAGS) */
 	int64_t log_window;              /* rate limit for slirp's messages */
 	unsigned int log_count;
 };
@@ -455,6 +477,83 @@ static void nat_watch_fire(void *opaque, unsigned int revents)
 
 /* ---- net_backend_ops ---- */
 
+/* The checks libslirp's ip_input makes before reassembly (@avail: bytes after the Ethernet header). */
+static bool nat_ipv4_header_ok(const uint8_t *ip, size_t avail)
+{
+	size_t hlen = (size_t)(ip[0] & 15) * 4;
+	size_t total = (size_t)(ip[2] << 8 | ip[3]);
+	uint32_t sum = 0;
+
+	if ((ip[0] >> 4) != 4 || hlen < 20 || hlen > avail || total < hlen || total > avail ||
+	    ip[8] == 0)
+		return false;
+	for (size_t i = 0; i < hlen; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* May this guest frame go to slirp_input?  Only IPv4 fragments are ever refused.  Lock held. */
+static bool nat_frame_ok(struct nat *sl, const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + 14;
+	struct nat_frag *e = NULL, *slot = NULL;
+	uint16_t off;
+	bool more, first;
+	int64_t now;
+
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
+		return true;   /* not IPv4, or too short for slirp to look further */
+	off = (uint16_t)(ip[6] << 8 | ip[7]);
+	more = off & 0x2000;
+	first = !(off & 0x1fff);
+	if (first && !more)
+		return true;   /* not a fragment */
+	/*
+	 * slirp drops a fragment that fails its header checks before it
+	 * makes a queue; so do we, or we would think a queue exists.
+	 */
+	if (!nat_ipv4_header_ok(ip, len - 14))
+		return false;
+	now = now_ns();
+	for (size_t i = 0; i < NAT_FRAGS; i++) {
+		struct nat_frag *c = &sl->frags[i];
+
+		if (c->born && now - c->born > NAT_FRAG_LIFE_NS)
+			c->born = 0;
+		if (!c->born) {
+			if (!slot)
+				slot = c;
+			continue;
+		}
+		if (!memcmp(&c->src, ip + 12, 4) && !memcmp(&c->dst, ip + 16, 4) &&
+		    c->id == (uint16_t)(ip[4] << 8 | ip[5]) && c->proto == ip[9])
+			e = c;
+	}
+	if (e && e->closed)
+		return false;
+	if (more) {
+		/* A first or middle fragment: slirp makes a queue for it. */
+		if (!e) {
+			if (!slot)
+				return false;   /* too many datagrams in pieces at once */
+			memcpy(&slot->src, ip + 12, 4);
+			memcpy(&slot->dst, ip + 16, 4);
+			slot->id = (uint16_t)(ip[4] << 8 | ip[5]);
+			slot->proto = ip[9];
+			slot->closed = false;
+			slot->born = now;
+		}
+		return true;
+	}
+	/* The last fragment: only onto a queue slirp still has. */
+	if (!e)
+		return false;
+	e->closed = true;
+	return true;
+}
+
 static void nat_send(void *priv, const struct iovec *iov, int iovcnt, size_t len)
 {
 	struct nat *sl = priv;
@@ -467,7 +566,8 @@ static void nat_send(void *priv, const struct iovec *iov, int iovcnt, size_t len
 		memcpy(sl->buf + off, iov[i].iov_base, n);
 		off += n;
 	}
-	slirp_input(sl->slirp, sl->buf, (int)off);
+	if (nat_frame_ok(sl, sl->buf, off))
+		slirp_input(sl->slirp, sl->buf, (int)off);
 	/* New sockets or data to write: the loop thread re-reads slirp's wishes. */
 	nat_kick_locked(sl);
 	pthread_mutex_unlock(&sl->lock);

@@ -592,7 +592,23 @@ static void test_bad_rule_at_open(void **state)
 	assert_int_equal(connect_loopback(p, false), -ECONNREFUSED);
 }
 
-/* Garbage frames (short, truncated IP, bad lengths) are taken without harm. */
+static uint16_t ip_header_sum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * Garbage frames (short, truncated IP, bad lengths, random protocols and
+ * ports) are taken without harm.  Every IPv4 frame that could pass
+ * slirp's header checksum goes to 10.0.2.2, which slirp maps to the
+ * host's loopback: no traffic leaves the machine.
+ */
 static void test_garbage_frames(void **state)
 {
 	struct nt_env env;
@@ -605,24 +621,121 @@ static void test_garbage_frames(void **state)
 
 	(void)state;
 	assert_non_null(nt_open(&env, &spec, err, sizeof(err)));
-	for (int k = 0; k < 2000; k++) {
+	for (int k = 0; k < 4000; k++) {
 		size_t len = 14 + (seed % 600);
+		uint16_t sum;
 
 		for (size_t i = 0; i < len; i++) {
 			seed = seed * 1103515245u + 12345u;
 			f[i] = (uint8_t)(seed >> 16);
 		}
-		/* Mostly IPv4 and ARP headers, so slirp parses further. */
 		f[12] = 0x08;
-		f[13] = (k & 3) ? 0x00 : 0x06;
-		if (k & 1)
-			f[14] = 0x45;
+		f[13] = (k & 3) == 0 ? 0x06 : 0x00;   /* ARP, else IPv4 */
+		if (f[13] == 0x00 && len >= 34) {
+			uint8_t *ip = f + 14;
+
+			ip[0] = 0x45;
+			if (k & 4) {   /* a consistent total length, so slirp parses on */
+				ip[2] = (uint8_t)((len - 14) >> 8);
+				ip[3] = (uint8_t)(len - 14);
+			}
+			ip[9] = (uint8_t[]){ 1, 6, 17, ip[9] }[k >> 3 & 3];   /* ICMP, TCP, UDP, any */
+			ip[16] = 10;
+			ip[17] = 0;
+			ip[18] = 2;
+			ip[19] = 2;
+			ip[10] = ip[11] = 0;
+			sum = ip_header_sum(ip);
+			if (k & 8)
+				sum ^= 0x5a5a;   /* a bad checksum */
+			ip[10] = (uint8_t)(sum >> 8);
+			ip[11] = (uint8_t)sum;
+		} else if (f[13] == 0x00) {
+			f[14] = 0x45;   /* too short for its header */
+		}
 		nt_send(env.nb, f, len);
 	}
 	/* Still serving. */
 	nt_send(env.nb, f, dhcp_discover(f, 7));
 	assert_true(nt_wait(&env.nic, &from, match_dhcp, &o, WAIT_MS) >= 0);
 	nt_close(&env);
+}
+
+/* One IPv4 fragment from the guest to .2 (UDP, id @id, @off8 in 8-byte units). */
+static size_t ip_fragment(uint8_t *f, const uint8_t gw[6], uint16_t id, uint16_t off8, bool more,
+			  const uint8_t *payload, size_t plen, uint8_t ttl, bool bad_sum)
+{
+	uint8_t *ip = f + nt_eth(f, gw, guest_mac, 0x0800);
+	uint16_t off = (uint16_t)(off8 | (more ? 0x2000 : 0)), sum;
+
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + plen) >> 8);
+	ip[3] = (uint8_t)(20 + plen);
+	ip[4] = (uint8_t)(id >> 8);
+	ip[5] = (uint8_t)id;
+	ip[6] = (uint8_t)(off >> 8);
+	ip[7] = (uint8_t)off;
+	ip[8] = ttl;
+	ip[9] = 17;
+	ip[12] = 10; ip[13] = 0; ip[14] = 2; ip[15] = 15;
+	ip[16] = 10; ip[17] = 0; ip[18] = 2; ip[19] = 2;
+	sum = ip_header_sum(ip);
+	if (bad_sum)
+		sum ^= 1;
+	ip[10] = (uint8_t)(sum >> 8);
+	ip[11] = (uint8_t)sum;
+	memcpy(ip + 20, payload, plen);
+	return 14 + 20 + plen;
+}
+
+/*
+ * A datagram in two fragments is reassembled and reaches the host; the
+ * fragment sequences libslirp 4.7 crashes on (a last fragment it holds no
+ * queue for) are dropped before it, and NAT goes on serving.
+ */
+static void test_ip_fragments(void **state)
+{
+	struct nt_env env;
+	struct nic_spec spec = nat_spec(NULL);
+	char err[256];
+	uint8_t gw[6], f[1200], udp[1008], buf[1100];
+	unsigned int from = 0;
+	uint16_t port;
+	int s = udp_socket_on_loopback(&port);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	struct dhcp_offer o;
+
+	(void)state;
+	assert_non_null(nt_open(&env, &spec, err, sizeof(err)));
+	prime_arp(&env, &from, gw);
+	/* UDP header (checksum 0: none) and 1000 bytes, cut at 600. */
+	memset(udp, 0, sizeof(udp));
+	udp[0] = 0x30; udp[1] = 0x39;
+	udp[2] = (uint8_t)(port >> 8); udp[3] = (uint8_t)port;
+	udp[4] = (uint8_t)(sizeof(udp) >> 8); udp[5] = (uint8_t)sizeof(udp);
+	for (size_t i = 8; i < sizeof(udp); i++)
+		udp[i] = (uint8_t)i;
+	nt_send(env.nb, f, ip_fragment(f, gw, 7, 0, true, udp, 600, 64, false));
+	nt_send(env.nb, f, ip_fragment(f, gw, 7, 75, false, udp + 600, 408, 64, false));
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_int_equal(recv(s, buf, sizeof(buf), 0), 1000);
+	assert_memory_equal(buf, udp + 8, 1000);
+
+	/* Each of these used to end the process. */
+	nt_send(env.nb, f, ip_fragment(f, gw, 7, 75, false, udp + 600, 408, 64, false)); /* again */
+	nt_send(env.nb, f, ip_fragment(f, gw, 8, 75, false, udp + 600, 408, 64, false)); /* alone */
+	nt_send(env.nb, f, ip_fragment(f, gw, 9, 0, true, udp, 600, 64, true));    /* bad sum */
+	nt_send(env.nb, f, ip_fragment(f, gw, 9, 75, false, udp + 600, 408, 64, false));
+	nt_send(env.nb, f, ip_fragment(f, gw, 10, 0, true, udp, 600, 0, false));   /* TTL 0 */
+	nt_send(env.nb, f, ip_fragment(f, gw, 10, 75, false, udp + 600, 408, 64, false));
+	nt_send(env.nb, f, ip_fragment(f, gw, 11, 75, false, udp + 600, 408, 64, false)); /* reversed */
+	nt_send(env.nb, f, ip_fragment(f, gw, 11, 0, true, udp, 600, 64, false));
+
+	nt_send(env.nb, f, dhcp_discover(f, 9));
+	assert_true(nt_wait(&env.nic, &from, match_dhcp, &o, WAIT_MS) >= 0);
+	nt_close(&env);
+	close(s);
 }
 
 /*
@@ -733,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_port_forwarding),
 		cmocka_unit_test(test_port_forwarding_errors),
 		cmocka_unit_test(test_bad_rule_at_open),
+		cmocka_unit_test(test_ip_fragments),
 		cmocka_unit_test(test_garbage_frames),
 		cmocka_unit_test(test_dns_relayed_to_loopback_server),
 		cmocka_unit_test(test_dns_host_resolver_accepted),
