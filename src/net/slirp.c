@@ -94,6 +94,7 @@ struct slirp_pollfd {
 };
 
 struct slirp_timer {
+	struct slirp_timer *next_dead;  /* freed by slirp, released after the lock */
 	struct nat *sl;
 	struct host_timer *t;
 	SlirpTimerCb cb;       /* old style (timer_new), or NULL */
@@ -114,6 +115,7 @@ struct nat {
 	bool tick_soon;                  /* tick armed for "now" */
 	bool paused;                     /* net_deliver said full: do not read the host sockets */
 	bool dying;                      /* nat_destroy began: callbacks do nothing */
+	struct slirp_timer *dead_timers; /* slirp freed them under our lock: free after it */
 	struct slirp_watch **watches;    /* one per fd slirp polls (stable: the watch's opaque) */
 	size_t nr_watches, cap_watches;
 	struct slirp_pollfd *pfds;
@@ -209,6 +211,8 @@ static int64_t nat_clock_ns(void *opaque)
 
 static void nat_kick_locked(struct nat *sl)
 {
+	if (sl->dying)
+		return;   /* the tick is gone (slirp_cleanup closes sockets) */
 	if (!sl->tick_soon) {
 		sl->tick_soon = true;
 		host_timer_arm(sl->tick, 0, 0);
@@ -244,18 +248,21 @@ static void *nat_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque
 }
 
 /*
- * Only slirp_cleanup frees timers (the RA timer, IPv6, which we leave
- * off), and nat_destroy calls it without sl->lock: freeing here is safe.
+ * slirp frees a timer from inside its calls (slirp_cleanup: its RA timer,
+ * IPv6, which we leave off), so with sl->lock held: a host timer may not
+ * be freed under the lock it was registered with, so cancel it now and
+ * free it once the lock is dropped (nat_destroy).
  */
 static void nat_timer_free(void *timer, void *opaque)
 {
 	struct slirp_timer *st = timer;
+	struct nat *sl = opaque;
 
-	(void)opaque;
 	if (!st)
 		return;
-	host_timer_free(st->t);
-	free(st);
+	host_timer_cancel(st->t);
+	st->next_dead = sl->dead_timers;
+	sl->dead_timers = st;
 }
 
 static void nat_timer_mod(void *timer, int64_t expire_ms, void *opaque)
@@ -428,6 +435,8 @@ static void nat_tick(void *opaque)
 {
 	struct nat *sl = opaque;
 
+	if (sl->dying)
+		return;
 	for (size_t i = 0; i < sl->nr_pfds; i++)
 		sl->pfds[i].revents = 0;
 	slirp_pollfds_poll(sl->slirp, 0, nat_get_revents, sl);
@@ -439,6 +448,8 @@ static void nat_timer_fire(void *opaque)
 	struct slirp_timer *st = opaque;
 	struct nat *sl = st->sl;
 
+	if (sl->dying)
+		return;
 	if (st->cb)
 		st->cb(st->cb_opaque);
 	else
@@ -699,6 +710,7 @@ static void nat_destroy(void *priv)
 {
 	struct nat *sl = priv;
 	struct slirp_watch **ws;
+	struct slirp_timer *dead;
 	size_t nr;
 
 	if (!sl)
@@ -717,8 +729,20 @@ static void nat_destroy(void *priv)
 		free(ws[i]);
 	}
 	free(ws);
+	pthread_mutex_lock(&sl->lock);
 	if (sl->slirp)
 		slirp_cleanup(sl->slirp);   /* closes its sockets, frees its timers */
+	sl->slirp = NULL;
+	dead = sl->dead_timers;
+	sl->dead_timers = NULL;
+	pthread_mutex_unlock(&sl->lock);
+	while (dead) {
+		struct slirp_timer *next = dead->next_dead;
+
+		host_timer_free(dead->t);
+		free(dead);
+		dead = next;
+	}
 	free(sl->pfds);
 	free(sl->fwd);
 	free(sl->buf);
