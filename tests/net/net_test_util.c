@@ -252,7 +252,8 @@ size_t nt_udp(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t s
 	put16(u + 2, dport);
 	put16(u + 4, (uint16_t)(8 + plen));
 	put16(u + 6, 0);
-	memcpy(u + 8, payload, plen);
+	if (plen)
+		memcpy(u + 8, payload, plen);
 	sum = csum_fold(csum_add(pseudo(saddr, daddr, 17, 8 + plen), u, 8 + plen));
 	put16(u + 6, sum ? sum : 0xffff);
 	return 14 + 20 + 8 + plen;
@@ -274,7 +275,8 @@ size_t nt_tcp(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t s
 	put16(t + 14, 65535);
 	put16(t + 16, 0);
 	put16(t + 18, 0);
-	memcpy(t + 20, payload, plen);
+	if (plen)
+		memcpy(t + 20, payload, plen);
 	put16(t + 16, csum_fold(csum_add(pseudo(saddr, daddr, 6, 20 + plen), t, 20 + plen)));
 	return 14 + 20 + 20 + plen;
 }
