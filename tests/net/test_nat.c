@@ -7,7 +7,8 @@
  * a socket the test opens on 127.0.0.1 and its answer comes back, port
  * forwarding from 127.0.0.1 produces a SYN toward the guest and stops
  * once deleted, and the rules' errors (duplicate name, port in use,
- * unknown name, bad network) are refused with a reason.
+ * unknown name, bad network) are refused with a reason; PXE's boot file
+ * by DHCP and TFTP; a TCP connection to the host; IP fragments; garbage.
  *
  * Traffic stays on the loopback: slirp's sockets connect to 127.0.0.1 only.
  */
@@ -61,6 +62,17 @@ static const uint8_t *ipv4_of(const uint8_t *f, size_t len, uint8_t proto, size_
 		return NULL;
 	*l4len = len - 14 - ihl;
 	return f + 14 + ihl;
+}
+
+/* TFTP DATA block 1 to the guest's port 2000 carrying @arg. */
+static bool match_tftp_data(const uint8_t *f, size_t len, void *arg)
+{
+	const char *want = arg;
+	size_t l4, wl = strlen(want);
+	const uint8_t *u = ipv4_of(f, len, 17, &l4);
+
+	return u && nt_be16(u + 2) == 2000 && l4 >= 8 + 4 + wl && nt_be16(u + 8) == 3 &&
+	       nt_be16(u + 10) == 1 && nt_be16(u + 4) == 8 + 4 + wl && !memcmp(u + 12, want, wl);
 }
 
 struct dhcp_offer {
@@ -168,6 +180,65 @@ static void test_dhcp_natnet(void **state)
 {
 	(void)state;
 	check_dhcp("192.168.50.0/24", NT_IP(192, 168, 50, 0));
+}
+
+static bool match_dhcp_frame(const uint8_t *f, size_t len, void *arg)
+{
+	struct dhcp_offer o;
+
+	(void)arg;
+	return parse_dhcp_reply(f, len, &o);
+}
+
+/*
+ * PXE: DHCP names the boot file (--nattftpfile) and slirp's TFTP server at
+ * .2 serves it from --nattftpprefix (RFC 1350: RRQ in, DATA block 1 out).
+ */
+static void test_tftp_boot_file(void **state)
+{
+	char dir[] = "/tmp/hutch-tftp-XXXXXX", path[64], err[256];
+	struct nic_spec spec = nat_spec(NULL);
+	struct nt_env env;
+	uint8_t f[600], rrq[64];
+	unsigned int from = 0;
+	size_t n = 0, l4;
+	const uint8_t *u;
+	FILE *fp;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/boot.pxe", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("hello from tftp", fp);
+	fclose(fp);
+	spec.tftp_prefix = dir;
+	spec.tftp_file = "boot.pxe";
+	assert_non_null(nt_open(&env, &spec, err, sizeof(err)));
+
+	nt_send(env.nb, f, dhcp_discover(f, 0x42));
+	i = nt_wait(&env.nic, &from, match_dhcp_frame, NULL, WAIT_MS);
+	assert_true(i >= 0);
+	pthread_mutex_lock(&env.nic.mu);
+	u = ipv4_of(env.nic.frames[i], env.nic.lens[i], 17, &l4);
+	assert_non_null(u);
+	assert_string_equal((const char *)u + 8 + 108, "boot.pxe");   /* BOOTP "file" */
+	pthread_mutex_unlock(&env.nic.mu);
+
+	/* RRQ "boot.pxe" octet from the leased address. */
+	rrq[n++] = 0; rrq[n++] = 1;
+	memcpy(rrq + n, "boot.pxe", 9); n += 9;
+	memcpy(rrq + n, "octet", 6); n += 6;
+	nt_send(env.nb, f, nt_arp_request(f, guest_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2)));
+	nt_send(env.nb, f, nt_udp(f, (const uint8_t[]){ 0x52, 0x55, 10, 0, 2, 2 }, guest_mac,
+				  NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2), 2000, 69, rrq, n));
+	/* DATA (3), block 1, the file's 15 bytes (a short block: the end). */
+	i = nt_wait(&env.nic, &from, match_tftp_data, "hello from tftp", WAIT_MS);
+	assert_true(i >= 0);
+	nt_close(&env);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_bad_natnet_refused(void **state)
@@ -841,6 +912,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dhcp_default_network),
 		cmocka_unit_test(test_dhcp_natnet),
+		cmocka_unit_test(test_tftp_boot_file),
 		cmocka_unit_test(test_bad_natnet_refused),
 		cmocka_unit_test(test_arp_for_gateway),
 		cmocka_unit_test(test_udp_to_host_loopback_and_back),
