@@ -686,13 +686,17 @@ static void test_garbage_frames(void **state)
 {
 	struct nt_env env;
 	struct nic_spec spec = nat_spec(NULL);
-	char err[256];
+	char err[256], tftp[] = "/tmp/hutch-tftp-XXXXXX";
 	uint8_t f[1600];
 	unsigned int from = 0;
 	struct dhcp_offer o;
 	uint32_t seed = getenv("NAT_SEED") ? (uint32_t)atoi(getenv("NAT_SEED")) : 12345;
 
 	(void)state;
+	/* DHCP and TFTP (an empty root) get their share of garbage too. */
+	assert_non_null(mkdtemp(tftp));
+	spec.tftp_prefix = tftp;
+	spec.tftp_file = "boot.pxe";
 	assert_non_null(nt_open(&env, &spec, err, sizeof(err)));
 	for (int k = 0; k < (getenv("NAT_GARBAGE") ? atoi(getenv("NAT_GARBAGE")) : 4000); k++) {
 		size_t len = 14 + (seed % 600);
@@ -726,12 +730,29 @@ static void test_garbage_frames(void **state)
 		} else if (f[13] == 0x00) {
 			f[14] = 0x45;   /* too short for its header */
 		}
+		if ((k & 15) == 7 && len >= 14 + 8) {
+			f[13] = 0xdd;   /* IPv6 (off here) */
+			f[12] = 0x86;
+		} else if ((k & 15) == 11 && len >= 14 + 28 + 4) {
+			/* Valid UDP to the DHCP or TFTP server, garbage inside. */
+			uint8_t pl[600];
+			bool dhcp = k & 32, bc = dhcp && (k & 16);   /* broadcast: DHCP only */
+
+			memcpy(pl, f + 20, len - 14 - 28);
+			len = nt_udp(f, bc ? bcast : (const uint8_t[]){ 0x52, 0x55, 10, 0, 2, 2 },
+				     guest_mac, NT_IP(10, 0, 2, 15),
+				     bc ? 0xffffffffu : NT_IP(10, 0, 2, 2), 68, dhcp ? 67 : 69, pl,
+				     len - 14 - 28);
+			if (k & 64)
+				f[14 + 28 + 1] = (uint8_t)(k >> 7 & 7);   /* a TFTP opcode, 0..7 */
+		}
 		nt_send(env.nb, f, len);
 	}
 	/* Still serving. */
 	nt_send(env.nb, f, dhcp_discover(f, 7));
 	assert_true(nt_wait(&env.nic, &from, match_dhcp, &o, WAIT_MS) >= 0);
 	nt_close(&env);
+	rmdir(tftp);
 }
 
 /* One IPv4 fragment from the guest to .2 (UDP, id @id, @off8 in 8-byte units). */
