@@ -6,7 +6,9 @@
  *   intnet: 1514-byte frames between two adapters on one network;
  *   nat:    1472-byte UDP datagrams from the guest to a socket on
  *           127.0.0.1 (through 10.0.2.2), and back to the guest.
- * Usage: bench_net_backends [frames]
+ *   nat tcp: host -> guest through a forwarded port, a minimal guest
+ *           TCP receiver acknowledging every segment.
+ * Usage: bench_net_backends [frames] [MiB]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -150,6 +152,180 @@ static void bench_nat(unsigned int n)
 	close(s);
 }
 
+/*
+ * NAT, TCP from the host to the guest through a forwarded port: the
+ * host writes @mib MiB into 127.0.0.1:<port>; a minimal guest side (this
+ * NIC's receive()) takes segments in order and acknowledges each one,
+ * window 64 KiB, MSS 1460, as a guest without window scaling would.
+ */
+struct tcp_sink {
+	struct net_backend *nb;
+	pthread_mutex_t mu;
+	uint16_t sport;          /* slirp's port (from its SYN) */
+	uint32_t next;           /* the next byte we expect */
+	uint64_t bytes;
+	bool established;
+	uint32_t syn_seq;
+	bool got_syn;
+};
+
+static const uint8_t sink_mac[6] = { 0x08, 0, 0x27, 0xdd, 0, 1 };
+static const uint8_t slirp_gw[6] = { 0x52, 0x55, 10, 0, 2, 2 };
+
+static void sink_ack(struct tcp_sink *k, uint32_t ack, uint8_t flags, uint32_t seq)
+{
+	uint8_t f[80];
+	size_t len = nt_tcp(f, slirp_gw, sink_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2), 80,
+			    k->sport, seq, ack, flags, NULL, 0);
+
+	nt_send(k->nb, f, len);
+}
+
+static bool sink_receive(void *opaque, const struct iovec *iov, int iovcnt, size_t len)
+{
+	struct tcp_sink *k = opaque;
+	const uint8_t *f = iov[0].iov_base;
+	const uint8_t *t;
+	size_t ihl, hl, plen;
+	uint32_t seq;
+
+	(void)iovcnt;
+	if (len < 54 || nt_be16(f + 12) != 0x0800 || f[23] != 6)
+		return true;
+	ihl = (size_t)(f[14] & 15) * 4;
+	t = f + 14 + ihl;
+	if (nt_be16(t + 2) != 80)
+		return true;
+	hl = (size_t)(t[12] >> 4) * 4;
+	plen = nt_be16(f + 16) - ihl - hl;
+	seq = nt_be32(t + 4);
+	pthread_mutex_lock(&k->mu);
+	if ((t[13] & 0x12) == 0x02) {   /* slirp's SYN: answer SYN-ACK below */
+		k->sport = nt_be16(t);
+		k->syn_seq = seq;
+		k->got_syn = true;
+		k->next = seq + 1;
+		pthread_mutex_unlock(&k->mu);
+		return true;
+	}
+	if (plen && seq == k->next) {
+		k->next += (uint32_t)plen;
+		k->bytes += plen;
+	}
+	seq = k->next;
+	pthread_mutex_unlock(&k->mu);
+	if (plen)
+		sink_ack(k, seq, 0x10, 1001);
+	return true;
+}
+
+static const struct net_port_ops sink_ops = { .receive = sink_receive };
+
+struct writer {
+	uint16_t port;
+	size_t total;
+};
+
+static void *host_writer(void *arg)
+{
+	struct writer *w = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(w->port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static char chunk[65536];
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t done = 0;
+
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return NULL;
+	while (done < w->total) {
+		ssize_t n = write(c, chunk, w->total - done < sizeof(chunk) ? w->total - done
+									   : sizeof(chunk));
+
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	nt_sleep_ms(3000);   /* let it drain before the close */
+	close(c);
+	return NULL;
+}
+
+static void bench_nat_tcp(unsigned int mib)
+{
+	struct nic_spec spec = { .index = 1, .attach = NIC_ATTACH_NAT, .cable = true };
+	struct nic_fwd rule = { .name = "bench", .hostip = "127.0.0.1", .guestport = 80 };
+	struct tcp_sink k = { .next = 0 };
+	struct writer w = { .total = (size_t)mib << 20 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct event_loop *loop;
+	pthread_t th;
+	char err[256];
+	uint8_t f[80];
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	double t0, t;
+	uint64_t got = 0;
+
+	bind(s, (struct sockaddr *)&a, sizeof(a));
+	getsockname(s, (struct sockaddr *)&a, &al);
+	close(s);
+	rule.hostport = ntohs(a.sin_port);
+	w.port = rule.hostport;
+	memcpy(spec.mac, sink_mac, 6);
+	spec.fwd = &rule;
+	spec.nr_fwd = 1;
+	pthread_mutex_init(&k.mu, NULL);
+	loop = event_loop_create(err, sizeof(err));
+	if (!loop || event_loop_start(loop, err, sizeof(err)) < 0)
+		return;
+	k.nb = net_backend_create(&spec, "bench", &event_loop_ops, loop, err, sizeof(err));
+	if (!k.nb) {
+		fprintf(stderr, "nat tcp: %s\n", err);
+		return;
+	}
+	net_attach(k.nb, &sink_ops, &k);
+	nt_send(k.nb, f, nt_arp_request(f, sink_mac, NT_IP(10, 0, 2, 15), NT_IP(10, 0, 2, 2)));
+	nt_sleep_ms(50);
+	pthread_create(&th, NULL, host_writer, &w);
+	for (int i = 0; i < 500; i++) {
+		bool syn;
+
+		pthread_mutex_lock(&k.mu);
+		syn = k.got_syn;
+		pthread_mutex_unlock(&k.mu);
+		if (syn)
+			break;
+		nt_sleep_ms(10);
+	}
+	/* SYN-ACK with MSS 1460 (the option is the segment's first 4 bytes of payload room). */
+	{
+		uint8_t syn[80];
+		size_t len = nt_tcp_mss(syn, slirp_gw, sink_mac, NT_IP(10, 0, 2, 15),
+					NT_IP(10, 0, 2, 2), 80, k.sport, 1000, k.syn_seq + 1, 1460);
+
+		nt_send(k.nb, syn, len);
+	}
+	t0 = now_s();
+	for (int idle = 0; idle < 200 && got < w.total; idle++) {
+		uint64_t was = got;
+
+		nt_sleep_ms(10);
+		pthread_mutex_lock(&k.mu);
+		got = k.bytes;
+		pthread_mutex_unlock(&k.mu);
+		if (got != was)
+			idle = 0;
+	}
+	t = now_s() - t0;
+	printf("%-28s %7u MiB sent %7.1f MiB arrived in %.2f s  %7.1f MB/s\n",
+	       "nat host->guest TCP", mib, (double)got / (1 << 20), t, (double)got / t / 1e6);
+	pthread_join(th, NULL);
+	net_detach(k.nb);
+	net_backend_destroy(k.nb);
+	event_loop_stop(loop);
+	event_loop_destroy(loop);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int n = argc > 1 ? (unsigned int)atoi(argv[1]) : 100000;
@@ -159,6 +335,7 @@ int main(int argc, char **argv)
 		setenv("XDG_RUNTIME_DIR", dir, 1);
 	bench_intnet(n);
 	bench_nat(n);
+	bench_nat_tcp(argc > 2 ? (unsigned int)atoi(argv[2]) : 100);
 	rmdir(dir);
 	return 0;
 }

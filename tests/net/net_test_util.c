@@ -280,3 +280,26 @@ size_t nt_tcp(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t s
 	put16(t + 16, csum_fold(csum_add(pseudo(saddr, daddr, 6, 20 + plen), t, 20 + plen)));
 	return 14 + 20 + 20 + plen;
 }
+
+size_t nt_tcp_mss(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t saddr,
+		  uint32_t daddr, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		  uint16_t mss)
+{
+	uint8_t *ip = f + nt_eth(f, dst, src, 0x0800);
+	uint8_t *t = ip + ipv4(ip, 6, saddr, daddr, 24);
+
+	put16(t, sport);
+	put16(t + 2, dport);
+	put32(t + 4, seq);
+	put32(t + 8, ack);
+	t[12] = 6 << 4;   /* 24 bytes: the MSS option */
+	t[13] = 0x12;     /* SYN, ACK */
+	put16(t + 14, 65535);
+	put16(t + 16, 0);
+	put16(t + 18, 0);
+	t[20] = 2;
+	t[21] = 4;
+	put16(t + 22, mss);
+	put16(t + 16, csum_fold(csum_add(pseudo(saddr, daddr, 6, 24), t, 24)));
+	return 14 + 20 + 24;
+}

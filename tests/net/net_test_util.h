@@ -61,6 +61,11 @@ size_t nt_tcp(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t s
 	      uint32_t daddr, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 	      uint8_t flags, const void *payload, size_t plen);
 
+/* A SYN-ACK carrying an MSS option (what a guest answers a connection with). */
+size_t nt_tcp_mss(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t saddr,
+		  uint32_t daddr, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		  uint16_t mss);
+
 static inline uint16_t nt_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t nt_be32(const uint8_t *p)
 {
