@@ -136,13 +136,13 @@ static void bench_nat(unsigned int n)
 	t0 = now_s();
 	back = nt_total(&env.nic);
 	for (unsigned int i = 0; i < n; i += 32) {
-		unsigned int base = nt_total(&env.nic);
+		unsigned int base = nt_total(&env.nic), burst = n - i < 32 ? n - i : 32;
 		double w;
 
-		for (unsigned int k = 0; k < 32; k++)
+		for (unsigned int k = 0; k < burst; k++)
 			sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&peer, pl);
 		w = now_s();
-		while (nt_total(&env.nic) < base + 32 && now_s() - w < 0.02)
+		while (nt_total(&env.nic) < base + burst && now_s() - w < 0.02)
 			sched_yield();
 	}
 	nt_sleep_ms(50);
