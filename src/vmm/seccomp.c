@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <unistd.h>
@@ -65,7 +66,8 @@
 
 enum rule_kind {
 	RULE_ALLOW,          /* any arguments */
-	RULE_IOCTL,          /* KVM's ioctls (type KVMIO) and TCGETS only */
+	RULE_IOCTL,          /* KVM's ioctls (type KVMIO), TCGETS and FIONREAD only */
+	RULE_SOCKET_NET,     /* socket(AF_INET or AF_UNIX, ...) only: NAT's and intnet's connections */
 	RULE_CLONE_THREAD,   /* a new thread (CLONE_THREAD), never a new process */
 	RULE_ENOSYS,         /* fails with ENOSYS: glibc then falls back to a call we can check */
 };
@@ -86,7 +88,8 @@ static const struct syscall_rule rules[] = {
 	 * KVM_CREATE_VCPU and the register set-up; KVM_IOEVENTFD, KVM_IRQFD
 	 * and KVM_SET_GSI_ROUTING when devices register doorbells and MSIs
 	 * and at every reboot (kvm_notify.c; all of type KVMIO, so this one
-	 * rule covers them).  TCGETS is stdio's isatty() on the console.
+	 * rule covers them).  TCGETS is stdio's isatty() on the console;
+	 * FIONREAD is libslirp sizing a UDP datagram before it reads it.
 	 */
 	{ __NR_ioctl, RULE_IOCTL },
 	/* Locks and condition variables; the event loop's and vCPUs' sleeps. */
@@ -195,12 +198,35 @@ static const struct syscall_rule rules[] = {
 	{ __NR_gettimeofday, RULE_ALLOW },
 	{ __NR_clock_nanosleep, RULE_ALLOW },
 	{ __NR_nanosleep, RULE_ALLOW },
+	/*
+	 * Networking (src/net; the back ends are opened before the filter,
+	 * so what is here is only what they do while the guest runs).  NAT
+	 * (libslirp): an IPv4 socket per guest connection or UDP flow
+	 * (connect, or bind + listen + accept for a forwarded port added
+	 * with `controlvm natpf`), its options and names, MSG_ERRQUEUE reads
+	 * (recvmsg, above), /etc/resolv.conf re-read for DNS (openat, above).
+	 * Internal networks: AF_UNIX seqpacket connections to adapters that
+	 * join (socket, connect; accept4 and sendmsg/recvfrom above), the
+	 * network's directory rescanned (getdents64), a dead peer's socket
+	 * unlinked, the directory removed by the last one out (rmdir).
+	 * Bridged: read and writev on the TAP (above).
+	 */
+	{ __NR_socket, RULE_SOCKET_NET },
+	{ __NR_connect, RULE_ALLOW },
+	{ __NR_bind, RULE_ALLOW },
+	{ __NR_listen, RULE_ALLOW },
+	{ __NR_accept, RULE_ALLOW },
+	{ __NR_getsockname, RULE_ALLOW },
+	{ __NR_getpeername, RULE_ALLOW },
+	{ __NR_setsockopt, RULE_ALLOW },
+	{ __NR_getsockopt, RULE_ALLOW },
+	{ __NR_getdents64, RULE_ALLOW },
+	{ __NR_rmdir, RULE_ALLOW },
 #ifdef HUTCH_SANITIZER_RUNTIME
 	/* AddressSanitizer/LeakSanitizer runtime: reports, the leak check at exit. */
 	{ __NR_sigaltstack, RULE_ALLOW },
 	{ __NR_readlink, RULE_ALLOW },
-	{ __NR_getdents, RULE_ALLOW },        /* LeakSanitizer lists /proc/self/task */
-	{ __NR_getdents64, RULE_ALLOW },
+	{ __NR_getdents, RULE_ALLOW },        /* LeakSanitizer lists /proc/self/task (getdents64: above) */
 	{ __NR_ptrace, RULE_ALLOW },
 	{ __NR_wait4, RULE_ALLOW },
 	{ __NR_getppid, RULE_ALLOW },
@@ -288,11 +314,21 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 		break;
 	case RULE_IOCTL:
 		/* The command is an unsigned int: the argument's low half. */
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 6, (uint32_t)r->nr);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 7, (uint32_t)r->nr);
 		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(1));
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 3, 0, TCGETS);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 4, 0, TCGETS);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 3, 0, FIONREAD);
 		emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xff00);    /* _IOC_TYPE */
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, KVMIO << 8);
+		emit(p, BPF_RET | BPF_K, 0, 0, deny);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+		break;
+	case RULE_SOCKET_NET:
+		/* The domain is an int: the argument's low half. */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 5, (uint32_t)r->nr);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(0));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 2, 0, AF_INET);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AF_UNIX);
 		emit(p, BPF_RET | BPF_K, 0, 0, deny);
 		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 		break;

@@ -4,6 +4,8 @@
  * forked child: what the running VM needs still works, everything else
  * ends the process with the message naming the call, on every thread.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -234,8 +237,74 @@ static int body_socket(void)
 {
 	if (install(SECCOMP_VIOLATION_KILL))
 		return 99;
-	socket(AF_INET, SOCK_STREAM, 0);
+	socket(AF_PACKET, SOCK_RAW, 0);   /* only AF_INET (NAT) and AF_UNIX (intnet) are allowed */
 	return 0;   /* not reached */
+}
+
+/*
+ * What the network back ends do while the guest runs (src/net): NAT's
+ * IPv4 sockets (bind, listen, connect, names, options, datagrams,
+ * FIONREAD), an internal network's directory scan and clean-up.
+ */
+static char net_dir[64];
+
+static int body_network(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int one = 1, n = 0, u, t, l;
+	char buf[8];
+	DIR *d;
+
+	if (install(SECCOMP_VIOLATION_KILL))
+		return 99;
+	u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (u < 0 || setsockopt(u, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(u, (struct sockaddr *)&a, sizeof(a)) || getsockname(u, (struct sockaddr *)&a, &al) ||
+	    connect(u, (struct sockaddr *)&a, sizeof(a)))
+		return 20;
+	if (sendto(u, "x", 1, 0, NULL, 0) != 1 || ioctl(u, FIONREAD, &n) || n != 1 ||
+	    recvfrom(u, buf, sizeof(buf), 0, NULL, NULL) != 1)
+		return 21;
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_port = 0;
+	al = sizeof(a);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &al))
+		return 22;
+	t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t < 0 || connect(t, (struct sockaddr *)&a, sizeof(a)))
+		return 23;
+	n = accept(l, NULL, NULL);
+	al = sizeof(a);
+	if (n < 0 || getpeername(t, (struct sockaddr *)&a, &al) ||
+	    getsockopt(t, SOL_SOCKET, SO_ERROR, &one, &al) || one != 0)
+		return 24;
+	n = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (n < 0)
+		return 27;
+	close(n);
+	d = opendir(net_dir);
+	if (!d || !readdir(d))
+		return 25;
+	closedir(d);
+	if (rmdir(net_dir))
+		return 26;
+	return 0;
+}
+
+static void test_network_calls_work(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+	snprintf(net_dir, sizeof(net_dir), "/tmp/hutch-seccomp-XXXXXX");
+	assert_non_null(mkdtemp(net_dir));
+	run_child(body_network, &r);
+	assert_string_equal(r.err, "");
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	rmdir(net_dir);
 }
 
 static void test_socket_is_refused(void **state)
@@ -253,7 +322,8 @@ static int body_ioctl(void)
 
 	if (pipe(p) || install(SECCOMP_VIOLATION_KILL))
 		return 99;
-	ioctl(p[0], FIONREAD, &n);   /* not a KVM ioctl */
+	n = 1;
+	ioctl(p[0], FIONBIO, &n);   /* not a KVM ioctl, nor FIONREAD */
 	return 0;
 }
 
@@ -265,7 +335,7 @@ static void test_other_ioctls_are_refused(void **state)
 	(void)state;
 	run_child(body_ioctl, &r);
 	snprintf(want, sizeof(want), "hutch-vm: seccomp: system call %d (ioctl) is not allowed: request 0x%x\n",
-		 __NR_ioctl, FIONREAD);
+		 __NR_ioctl, FIONBIO);
 	assert_true(WIFEXITED(r.status));
 	assert_int_equal(WEXITSTATUS(r.status), SECCOMP_EXIT_STATUS);
 	assert_string_equal(r.err, want);
@@ -304,7 +374,7 @@ static void *thread_socket_later(void *arg)
 
 	(void)arg;
 	if (read(gate[0], &c, 1) == 1)
-		socket(AF_UNIX, SOCK_STREAM, 0);
+		socket(AF_INET6, SOCK_STREAM, 0);   /* IPv4 and AF_UNIX only */
 	return NULL;
 }
 
@@ -352,7 +422,8 @@ static int body_log(void)
 		close(sv[0]);
 		close(sv[1]);
 	}
-	if (write(p[1], "ab", 2) != 2 || ioctl(p[0], FIONREAD, &n) || n != 2)
+	n = 1;
+	if (ioctl(p[0], FIONBIO, &n) || !(fcntl(p[0], F_GETFL) & O_NONBLOCK))
 		return 14;
 	if (syscall(__NR_pivot_root, "/nonexistent", "/nonexistent") != -1 || errno == 0)
 		return 15;
@@ -370,7 +441,7 @@ static void test_log_mode_lets_calls_through(void **state)
 		 "hutch-vm: seccomp: system call %d (socketpair) is not allowed (HUTCH_SECCOMP_LOG: let through)\n"
 		 "hutch-vm: seccomp: system call %d (ioctl) is not allowed: request 0x%x (HUTCH_SECCOMP_LOG: let through)\n"
 		 "hutch-vm: seccomp: system call %d (pivot_root) is not allowed (HUTCH_SECCOMP_LOG: let through)\n",
-		 __NR_socketpair, __NR_ioctl, FIONREAD, __NR_pivot_root);
+		 __NR_socketpair, __NR_ioctl, FIONBIO, __NR_pivot_root);
 	assert_true(WIFEXITED(r.status));
 	assert_int_equal(WEXITSTATUS(r.status), 0);
 	assert_string_equal(r.err, want);
@@ -386,9 +457,12 @@ static void test_names(void **state)
 	assert_null(seccomp_syscall_name(100000));
 	assert_true(seccomp_syscall_listed(__NR_ioctl));
 	assert_true(seccomp_syscall_listed(__NR_fdatasync));
-	assert_false(seccomp_syscall_listed(__NR_socket));
-	assert_false(seccomp_syscall_listed(__NR_connect));
-	assert_false(seccomp_syscall_listed(__NR_bind));
+	/* Listed for NAT and intnet (AF_INET and AF_UNIX only: test_socket_is_refused). */
+	assert_true(seccomp_syscall_listed(__NR_socket));
+	assert_true(seccomp_syscall_listed(__NR_connect));
+	assert_false(seccomp_syscall_listed(__NR_socketpair));
+	assert_false(seccomp_syscall_listed(__NR_mkdir));
+	assert_false(seccomp_syscall_listed(__NR_pivot_root));
 }
 
 int main(void)
@@ -397,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_allowed_calls_work),
 		cmocka_unit_test(test_screenshot_path_allowed),
+		cmocka_unit_test(test_network_calls_work),
 		cmocka_unit_test(test_socket_is_refused),
 		cmocka_unit_test(test_other_ioctls_are_refused),
 		cmocka_unit_test(test_new_processes_are_refused),
