@@ -343,6 +343,7 @@ struct e1000 {
 	uint8_t *tx_buf;              /* NET_FRAME_MAX */
 	uint8_t *rx_buf;              /* E1000_RX_BUF */
 	unsigned int unknown_logged;
+	size_t tx_budget;             /* bytes of work left in this pass over the TX ring */
 	struct e1000_state st;
 };
 
@@ -1017,6 +1018,8 @@ static void e1000_tx_send(struct e1000 *s, uint8_t *buf, size_t len, bool vle, u
 		len += 4;
 	}
 	stat_frame(s, false, buf, len);
+	/* A frame costs its bytes and a fixed part, so tiny TSO segments count too. */
+	s->tx_budget = s->tx_budget > len + 512 ? s->tx_budget - len - 512 : 0;
 	if (s->net)
 		net_send(s->net, iov, cnt, len);
 }
@@ -1094,20 +1097,19 @@ static void e1000_tso_emit(struct e1000 *s, bool last, bool vle, uint16_t vlan)
 }
 
 /* Copy @len bytes at @gpa into tx_buf at tx_len; false if outside RAM. */
-static bool e1000_tx_fetch(struct e1000 *s, uint64_t gpa, size_t len, size_t *budget)
+static bool e1000_tx_fetch(struct e1000 *s, uint64_t gpa, size_t len)
 {
 	if (gm_read(s->dev->host->mem, gpa, s->tx_buf + s->st.tx_len, len)) {
 		device_log(s->dev, "TX buffer 0x%llx+%zu outside RAM", (unsigned long long)gpa, len);
 		return false;
 	}
 	s->st.tx_len += (uint32_t)len;
-	*budget = *budget > len ? *budget - len : 0;
+	s->tx_budget = s->tx_budget > len ? s->tx_budget - len : 0;
 	return true;
 }
 
 /* A data descriptor's buffer, for a TSO packet: cut into segments as it comes. */
-static void e1000_tso_data(struct e1000 *s, uint64_t gpa, size_t len, bool vle, uint16_t vlan,
-			   size_t *budget)
+static void e1000_tso_data(struct e1000 *s, uint64_t gpa, size_t len, bool vle, uint16_t vlan)
 {
 	const struct e1000_tx_ctx *c = &s->st.act;
 
@@ -1116,7 +1118,7 @@ static void e1000_tso_data(struct e1000 *s, uint64_t gpa, size_t len, bool vle, 
 
 		if (s->st.tx_len < c->hdrlen) {
 			k = c->hdrlen - s->st.tx_len < len ? c->hdrlen - s->st.tx_len : len;
-			if (!e1000_tx_fetch(s, gpa, k, budget)) {
+			if (!e1000_tx_fetch(s, gpa, k)) {
 				s->st.tx_bad = true;
 				return;
 			}
@@ -1131,7 +1133,7 @@ static void e1000_tso_data(struct e1000 *s, uint64_t gpa, size_t len, bool vle, 
 			k = room < len ? room : len;
 			if (k > c->paylen - s->st.tso_sent - (s->st.tx_len - c->hdrlen))
 				k = c->paylen - s->st.tso_sent - (s->st.tx_len - c->hdrlen);
-			if (!e1000_tx_fetch(s, gpa, k, budget)) {
+			if (!e1000_tx_fetch(s, gpa, k)) {
 				s->st.tx_bad = true;
 				return;
 			}
@@ -1151,7 +1153,7 @@ static void e1000_tx_packet_end(struct e1000 *s)
 }
 
 /* One descriptor (SDM 3.3): returns its command byte. */
-static uint8_t e1000_tx_desc(struct e1000 *s, const uint8_t *d, size_t *budget)
+static uint8_t e1000_tx_desc(struct e1000 *s, const uint8_t *d)
 {
 	uint64_t addr = get32le(d) | (uint64_t)get32le(d + 4) << 32;
 	uint32_t lower = get32le(d + 8), upper = get32le(d + 12);
@@ -1207,11 +1209,11 @@ static uint8_t e1000_tx_desc(struct e1000 *s, const uint8_t *d, size_t *budget)
 	if (s->st.tx_bad || !len) {
 		/* nothing to fetch */
 	} else if (s->st.tx_tse) {
-		e1000_tso_data(s, addr, len, vle, vlan, budget);
+		e1000_tso_data(s, addr, len, vle, vlan);
 	} else if (s->st.tx_len + len > NET_FRAME_MAX) {
 		device_log(s->dev, "TX packet longer than %u bytes dropped", NET_FRAME_MAX);
 		s->st.tx_bad = true;
-	} else if (!e1000_tx_fetch(s, addr, len, budget)) {
+	} else if (!e1000_tx_fetch(s, addr, len)) {
 		s->st.tx_bad = true;
 	}
 
@@ -1230,7 +1232,6 @@ static uint8_t e1000_tx_desc(struct e1000 *s, const uint8_t *d, size_t *budget)
 				e1000_tx_offload(s, s->tx_buf, s->st.tx_len);
 			e1000_tx_send(s, s->tx_buf, s->st.tx_len, vle, vlan);
 		}
-		*budget = *budget > 1500 ? *budget - 1500 : 0;
 	}
 	e1000_tx_packet_end(s);
 	return cmd;
@@ -1251,7 +1252,6 @@ static void e1000_tx_run(struct e1000 *s)
 	unsigned int n = e1000_tx_ring_size(s);
 	uint32_t tdh = REG(s, REG_TDH), tdt = REG(s, REG_TDT);
 	uint64_t base = (uint64_t)REG(s, REG_TDBAH) << 32 | REG(s, REG_TDBAL);
-	size_t budget = TX_BUDGET_BYTES;
 	bool written = false, delayed = false;
 
 	if (!(REG(s, REG_TCTL) & TCTL_EN) || !pci_bus_master(&s->pci) || !n)
@@ -1261,7 +1261,8 @@ static void e1000_tx_run(struct e1000 *s)
 			   n);
 		return;
 	}
-	for (unsigned int i = 0; i < n && tdh != tdt && budget; i++) {
+	s->tx_budget = TX_BUDGET_BYTES;
+	for (unsigned int i = 0; i < n && tdh != tdt && s->tx_budget; i++) {
 		uint64_t gpa = base + (uint64_t)tdh * DESC_SIZE;
 		uint8_t d[DESC_SIZE], cmd;
 
@@ -1270,7 +1271,7 @@ static void e1000_tx_run(struct e1000 *s)
 				   (unsigned long long)gpa);
 			break;
 		}
-		cmd = e1000_tx_desc(s, d, &budget);
+		cmd = e1000_tx_desc(s, d);
 		if (cmd & TXD_RS) {
 			uint8_t st = d[12] | TXD_STAT_DD;
 

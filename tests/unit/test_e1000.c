@@ -976,6 +976,31 @@ static void test_tx_huge_ring_bounded(void **state)
 	teardown(&f);
 }
 
+/* TSO packets of 1-byte segments: the frames count against the pass's budget too. */
+static void test_tx_tiny_segments_bounded(void **state)
+{
+	enum { N = 64 };
+	struct fixture f;
+
+	(void)state;
+	setup(&f, true);
+	f.net->keep_none = true;
+	tx_setup(&f, N);
+	tcp_header(f.fm.ram + TX_DATA, 0x10);
+	for (unsigned int i = 0; i < N; i += 2) {
+		tx_context(&f, i, 14, 24, 33, 34, 50, 0, 1024, TXD_TSE | 3, 54, 1);
+		tx_data(&f, i + 1, TX_DATA, 54 + 1024, TXD_TSE | TXD_EOP | TXD_RS, 3);
+	}
+	wr(&f, TDT, N - 1);
+	assert_true(f.net->sent >= 1024);
+	assert_true(f.net->sent <= 2 * 1024);
+	for (unsigned int i = 0; i < 100 && rd(&f, TDH) != N - 1; i++)
+		fake_loop_run(&f.fm);
+	assert_int_equal(rd(&f, TDH), N - 1);
+	assert_int_equal(f.net->sent, (N / 2 - 1) * 1024);
+	teardown(&f);
+}
+
 static void test_oversized_rx(void **state)
 {
 	struct fixture f;
@@ -1163,6 +1188,7 @@ int main(void)
 		cmocka_unit_test(test_delays_and_throttling),
 		cmocka_unit_test(test_malformed_tx),
 		cmocka_unit_test(test_tx_huge_ring_bounded),
+		cmocka_unit_test(test_tx_tiny_segments_bounded),
 		cmocka_unit_test(test_oversized_rx),
 		cmocka_unit_test(test_reset_ctrl_rst),
 		cmocka_unit_test(test_reset_machine),
