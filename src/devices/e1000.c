@@ -890,7 +890,6 @@ static bool e1000_rx_frame(struct e1000 *s, const struct iovec *iov, int iovcnt,
 		len = ETH_ZLEN;
 	}
 	e1000_rx_checksum(s, f, len, &status, &errors);
-	stat_frame(s, true, f, len);
 	total = len;
 	if (!(rctl & RCTL_SECRC)) {     /* the FCS stays in the buffer unless stripped */
 		uint32_t crc = (uint32_t)crc32(0L, f, (uInt)len);
@@ -944,6 +943,7 @@ static bool e1000_rx_frame(struct e1000 *s, const struct iovec *iov, int iovcnt,
 		rdh = (rdh + 1) % n;
 	}
 	REG(s, REG_RDH) = rdh;
+	stat_frame(s, true, f, len);
 	/* Free descriptors down to RCTL.RDMTS of the ring (1/2, 1/4, 1/8). */
 	if ((rdt + n - rdh) % n <= n >> (((rctl >> RCTL_RDMTS_SHIFT) & 3) + 1))
 		e1000_raise(s, ICR_RXDMT0);

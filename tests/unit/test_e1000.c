@@ -747,6 +747,8 @@ static void test_rx_flow_control(void **state)
 	assert_int_equal(rd(&f, RDH), 2);
 	/* Few free descriptors left: RXDMT0 (threshold 1/2 of 8). */
 	assert_true(rd(&f, ICR) & ICR_RXDMT0);
+	/* Counted once each, not per attempt. */
+	assert_int_equal(rd(&f, GPRC), 2);
 	teardown(&f);
 }
 
