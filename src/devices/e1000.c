@@ -1252,7 +1252,7 @@ static void e1000_tx_run(struct e1000 *s)
 	unsigned int n = e1000_tx_ring_size(s);
 	uint32_t tdh = REG(s, REG_TDH), tdt = REG(s, REG_TDT);
 	uint64_t base = (uint64_t)REG(s, REG_TDBAH) << 32 | REG(s, REG_TDBAL);
-	bool written = false, delayed = false;
+	bool written = false, delayed = false, stuck = false;
 
 	if (!(REG(s, REG_TCTL) & TCTL_EN) || !pci_bus_master(&s->pci) || !n)
 		return;
@@ -1269,6 +1269,7 @@ static void e1000_tx_run(struct e1000 *s)
 		if (gm_read(s->dev->host->mem, gpa, d, sizeof(d))) {
 			device_log(s->dev, "TX descriptor %u at 0x%llx outside RAM", tdh,
 				   (unsigned long long)gpa);
+			stuck = true;   /* until the guest writes TDT again */
 			break;
 		}
 		cmd = e1000_tx_desc(s, d);
@@ -1282,8 +1283,9 @@ static void e1000_tx_run(struct e1000 *s)
 		tdh = (tdh + 1) % n;
 		REG(s, REG_TDH) = tdh;
 	}
-	if (tdh != tdt && s->timers[TM_TX] && !s->st.armed[TM_TX])
-		e1000_timer_arm(s, TM_TX, 0);       /* more to do: on the loop */
+	/* Only the budget stopped us: the rest on the loop. */
+	if (tdh != tdt && !stuck && s->timers[TM_TX] && !s->st.armed[TM_TX])
+		e1000_timer_arm(s, TM_TX, 0);
 	if (written) {
 		if (delayed)
 			e1000_delayed_cause(s, TM_TIDV, TM_TADV, REG(s, REG_TIDV) & 0xffff,

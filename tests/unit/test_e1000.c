@@ -904,6 +904,9 @@ static void test_malformed_tx(void **state)
 	wr(&f, TDBAH, 1);
 	wr(&f, TDT, 6);
 	assert_int_equal(f.net->sent, 1);
+	/* ... and nothing keeps retrying it on the loop (the fuzzer found that spin). */
+	assert_int_equal(fake_timers_armed(&f.fm), 0);
+	assert_int_equal(fake_loop_run(&f.fm), 0);
 	/* A buffer outside RAM: the packet is dropped, the descriptor done. */
 	tx_setup(&f, 8);
 	tx_legacy(&f, 0, RAM_SIZE - 10, 64, TXD_EOP | TXD_RS, 0, 0);
