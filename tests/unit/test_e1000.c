@@ -808,6 +808,45 @@ static void test_rx_filters(void **state)
 	teardown(&f);
 }
 
+/* 802.1Q: VLE inserts the tag on TX; VME strips it on RX, VFE filters by VFTA. */
+static void test_vlan(void **state)
+{
+	struct fixture f;
+	uint8_t frame[100], tagged[104];
+
+	(void)state;
+	setup(&f, true);
+	wr(&f, CTRL, CTRL_SLU | (1u << 30));                   /* VME */
+	tx_setup(&f, 8);
+	make_frame(frame, sizeof(frame), peer_mac, 1);
+	memcpy(f.fm.ram + TX_DATA, frame, sizeof(frame));
+	tx_legacy(&f, 0, TX_DATA, sizeof(frame), TXD_EOP | TXD_RS | 0x40, 0, 0);
+	put16le(f.fm.ram + TX_RING + 14, 0x2005);                /* priority 1, VLAN 5 */
+	wr(&f, TDT, 1);
+	assert_int_equal(f.net->sent, 1);
+	assert_int_equal(f.net->lens[0], sizeof(frame) + 4);
+	assert_memory_equal(f.net->frames[0], frame, 12);
+	assert_memory_equal(f.net->frames[0] + 12, "\x81\x00\x20\x05", 4);
+	assert_memory_equal(f.net->frames[0] + 16, frame + 12, sizeof(frame) - 12);
+
+	rx_setup(&f, 8, 7, RCTL_SECRC | (1u << 18));           /* VFE */
+	wr(&f, 0x5600, 1u << 5);                                /* VFTA: VLAN 5 */
+	make_frame(frame, sizeof(frame), our_mac, 2);
+	memcpy(tagged, frame, 12);
+	memcpy(tagged + 12, "\x81\x00\x20\x05", 4);
+	memcpy(tagged + 16, frame + 12, sizeof(frame) - 12);
+	fake_net_inject(f.net, tagged, sizeof(tagged));
+	tagged[15] = 6;                                         /* VLAN 6: filtered */
+	fake_net_inject(f.net, tagged, sizeof(tagged));
+	fake_loop_run(&f.fm);
+	assert_int_equal(rd(&f, RDH), 1);
+	assert_int_equal(rx_len(&f, 0), sizeof(frame));
+	assert_true(rx_status(&f, 0) & 0x08);                   /* VP */
+	assert_int_equal(f.fm.ram[RX_RING + 14] | f.fm.ram[RX_RING + 15] << 8, 0x2005);
+	assert_memory_equal(f.fm.ram + RX_BUF(0), frame, sizeof(frame));
+	teardown(&f);
+}
+
 static void test_delays_and_throttling(void **state)
 {
 	struct fixture f;
@@ -1190,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_rx_checksum_status),
 		cmocka_unit_test(test_rx_flow_control),
 		cmocka_unit_test(test_rx_filters),
+		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_delays_and_throttling),
 		cmocka_unit_test(test_malformed_tx),
 		cmocka_unit_test(test_tx_huge_ring_bounded),
