@@ -20,6 +20,10 @@
  * input survives into the next.  The device's I/O threads are waited for
  * after each operation and stopped before the machine is freed.
  *
+ * A NIC ("e1000") gets the recording fake back end (fake_net.h, frames
+ * only counted) with its cable in; FOP_NET_RX plays frames from the host
+ * and FOP_NET_LINK the cable, and the loop delivers as it runs.
+ *
  * The display adapter ("vga") is a PCI function without drives: its VRAM
  * BAR is played as the guest writing RAM-backed memory
  * (fake_guest_mem_write), and the BAR numbers it leaves unused stand for
@@ -47,6 +51,7 @@
 #include "devices.h"
 #include "display.h"
 #include "fake_machine.h"
+#include "fake_net.h"
 #include "fw_cfg.h"
 #include "fuzz_device_prog.h"
 #include "io_worker.h"
@@ -121,6 +126,7 @@ struct rig {
 	const struct legacy_dev *legacy;
 	uint8_t flags;
 	int out_pipe[2], in_pipe[2];    /* the UART's back ends; -1 otherwise */
+	struct fake_net *net;           /* a NIC's back end; NULL otherwise */
 };
 
 /*
@@ -360,6 +366,22 @@ static void rig_up(struct rig *r, uint8_t flags)
 			rig_fw_cfg_items(r->dev);
 		return;
 	}
+	if (mdl == &e1000_model) {
+		static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+		r->net = fake_net_new(&r->fm, true);
+		r->net->keep_none = true;
+		args.net = r->net->nb;
+		memcpy(args.mac, mac, sizeof(mac));
+		rig_bridges(r);
+		r->dev = fake_device_create(&r->fm, mdl, &args);
+		if (!r->dev) {
+			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
+			abort();
+		}
+		rig_find_function(r);
+		return;
+	}
 	if (mdl == &vga_model) {
 		args.vram_size = FUZZ_VGA_VRAM;
 		rig_bridges(r);
@@ -428,6 +450,7 @@ static void rig_down(struct rig *r)
 	device_destroy(r->dev);         /* stops the I/O threads first */
 	device_destroy(r->isa_bridge);
 	device_destroy(r->host_bridge);
+	fake_net_free(r->net);          /* after its NIC detached */
 	fake_machine_destroy(&r->fm);
 	memimg_close(&r->disk);
 	memimg_close(&r->cd);
@@ -547,6 +570,18 @@ static void ram_fill(struct rig *r, struct prog *g)
 	if (len > FUZZ_RAM_SIZE - gpa)
 		len = FUZZ_RAM_SIZE - gpa;
 	memset(r->ram + gpa, byte, (size_t)len);
+}
+
+/* A frame from the host: cut at the end of the input; ignored without a NIC. */
+static void net_rx(struct rig *r, struct prog *g)
+{
+	size_t len = (size_t)take(g, 2);
+
+	if (len > (size_t)(g->end - g->p))
+		len = (size_t)(g->end - g->p);
+	if (r->net)
+		(void)fake_net_inject(r->net, g->p, len);
+	g->p += len;
 }
 
 static void save_load(struct rig *r)
@@ -724,6 +759,14 @@ static void run(struct rig *r, struct prog *g)
 		case FOP_SAVE_LOAD:
 			drain_workers();
 			save_load(r);
+			break;
+		case FOP_NET_RX:
+			net_rx(r, g);
+			break;
+		case FOP_NET_LINK:
+			v = (uint32_t)take(g, 1);
+			if (r->net)
+				net_set_link(r->net->nb, v & 1);
 			break;
 		case FOP_PAUSE:
 			count = (unsigned int)take(g, 1);

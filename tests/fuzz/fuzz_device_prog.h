@@ -12,7 +12,8 @@
  * (through the BARs wherever the guest moved them, raw port I/O, PCI
  * configuration space), bytes of its choosing anywhere in its RAM (so
  * command lists, PRD tables, FISes, descriptor tables and rings point
- * wherever it likes), device resets, and save/load round trips.
+ * wherever it likes), device resets, and save/load round trips; for a
+ * NIC also what the network does to it: frames arriving, the cable.
  *
  * After every operation the harness waits until the device's I/O threads
  * are idle, so a program means the same thing on every run (libFuzzer
@@ -77,6 +78,11 @@ enum fuzz_op {
 	 * its request; and let n * FUZZ_PAUSE_VIRTUAL_NS pass on the fake
 	 * machine's virtual clock, firing the timers that fall due */
 	FOP_PAUSE,
+	/* NICs: len u16, then len bytes: a frame from the host for the guest
+	 * (through the fake back end's queue; delivered when the loop runs) */
+	FOP_NET_RX,
+	/* NICs: up u8: plug in (odd) or pull (even) the cable */
+	FOP_NET_LINK,
 	FOP_COUNT
 };
 

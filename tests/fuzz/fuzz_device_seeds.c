@@ -3,7 +3,7 @@
  * Seed corpora for the device fuzz targets, written at run time (no binary
  * corpus lives in the tree):
  *
- *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga OUTDIR
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000 OUTDIR
  *
  * Each seed is a program (fuzz_device_prog.h) that does what a driver
  * does: enable the PCI function, bring the controller up, build the
@@ -1279,10 +1279,262 @@ static int seeds_vga(const char *dir)
 	return ret;
 }
 
+/* ---- e1000 (82540EM; 8254x SDM) ---- */
+
+#define E_CTRL    0x0000
+#define E_EECD    0x0010
+#define E_EERD    0x0014
+#define E_MDIC    0x0020
+#define E_ICR     0x00c0
+#define E_ITR     0x00c4
+#define E_IMS     0x00d0
+#define E_IMC     0x00d8
+#define E_RCTL    0x0100
+#define E_TCTL    0x0400
+#define E_RDBAL   0x2800
+#define E_RDLEN   0x2808
+#define E_RDH     0x2810
+#define E_RDT     0x2818
+#define E_RDTR    0x2820
+#define E_RADV    0x282c
+#define E_TDBAL   0x3800
+#define E_TDLEN   0x3808
+#define E_TDH     0x3810
+#define E_TDT     0x3818
+#define E_TIDV    0x3820
+#define E_TADV    0x382c
+#define E_RXCSUM  0x5000
+#define E_MTA     0x5200
+#define E_RAL0    0x5400
+#define E_VFTA    0x5600
+#define E_TXRING  0x10000u
+#define E_RXRING  0x20000u
+#define E_RXBUF   0x40000u
+#define E_TXDATA  0x80000u
+#define E_NDESC   16u
+
+static const uint8_t e_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+static void e_wr(struct seed *s, uint32_t off, uint32_t v)
+{
+	bar_wr(s, 0, off, 4, v);
+}
+
+static void e_rd(struct seed *s, uint32_t off)
+{
+	bar_rd(s, 0, off, 4);
+}
+
+static void e_net_rx(struct seed *s, const uint8_t *frame, uint16_t len)
+{
+	put(s, FOP_NET_RX, 1);
+	put(s, len, 2);
+	for (uint16_t i = 0; i < len; i++)
+		put(s, frame[i], 1);
+}
+
+/* A frame to @dst: Ethernet, IPv4, UDP, @len bytes in all. */
+static void e_frame(uint8_t *f, uint16_t len, const uint8_t *dst, uint8_t seed)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x02", 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	for (uint16_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * 3 + seed);
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[23] = 17;
+}
+
+/* Linux's bring-up: reset through IOADDR/IODATA, EEPROM both ways, PHY. */
+static void e_bringup(struct seed *s, bool microwire)
+{
+	cfg_wr(s, CFG_COMMAND, 2, CMD_IO | CMD_MEMORY | CMD_MASTER);
+	e_wr(s, E_IMC, 0xffffffffu);
+	e_wr(s, E_RCTL, 0);
+	e_wr(s, E_TCTL, 0x8);
+	bar_wr(s, 1, 0, 4, E_CTRL);
+	bar_wr(s, 1, 4, 4, 1u << 26);                       /* CTRL.RST */
+	e_rd(s, E_ICR);
+	if (microwire) {
+		/* One word bit-banged: REQ, CS, start + READ, address 1, 16 bits in. */
+		uint32_t e = 0x40 | 0x2;
+
+		e_wr(s, E_EECD, 0x40);
+		e_rd(s, E_EECD);
+		e_wr(s, E_EECD, e);
+		for (int i = 8; i >= 0; i--) {
+			uint32_t bit = ((0x6u << 6 | 1u) >> i) & 1 ? 0x4 : 0;
+
+			e_wr(s, E_EECD, e | bit);
+			e_wr(s, E_EECD, e | bit | 1);
+			e_wr(s, E_EECD, e | bit);
+		}
+		for (int i = 0; i < 16; i++) {
+			e_wr(s, E_EECD, e | 1);
+			e_rd(s, E_EECD);
+			e_wr(s, E_EECD, e);
+		}
+		e_wr(s, E_EECD, 0);
+	}
+	for (uint32_t w = 0; w < 3; w++) {
+		e_wr(s, E_EERD, w << 8 | 1);
+		e_rd(s, E_EERD);
+	}
+	e_wr(s, E_MDIC, 2u << 16 | 1u << 21 | 2u << 26);  /* PHY ID1 */
+	e_rd(s, E_MDIC);
+	e_wr(s, E_MDIC, 1u << 16 | 1u << 21 | 2u << 26);  /* BMSR */
+	e_rd(s, E_MDIC);
+	e_wr(s, E_MDIC, 0x9340u | 1u << 21 | 1u << 26);    /* BMCR: reset, restart AN */
+	e_wr(s, E_CTRL, 0x40 | 1);                          /* SLU, FD */
+	e_wr(s, E_RAL0, 0x12005452u);
+	e_wr(s, E_RAL0 + 4, 0x80005634u);
+	e_wr(s, E_MTA, 0);
+}
+
+static void e_rx_ring(struct seed *s, uint32_t posted, uint32_t rctl)
+{
+	for (uint32_t i = 0; i < E_NDESC; i++) {
+		ram32(s, E_RXRING + i * 16, E_RXBUF + i * 2048);
+		ram32(s, E_RXRING + i * 16 + 4, 0);
+		ram32(s, E_RXRING + i * 16 + 8, 0);
+		ram32(s, E_RXRING + i * 16 + 12, 0);
+	}
+	e_wr(s, E_RDBAL, E_RXRING);
+	e_wr(s, E_RDLEN, E_NDESC * 16);
+	e_wr(s, E_RDH, 0);
+	e_wr(s, E_RDT, posted);
+	e_wr(s, E_RCTL, rctl | 0x2);
+}
+
+static void e_tx_ring(struct seed *s)
+{
+	fill(s, E_TXRING, E_NDESC * 16, 0);
+	e_wr(s, E_TDBAL, E_TXRING);
+	e_wr(s, E_TDLEN, E_NDESC * 16);
+	e_wr(s, E_TDH, 0);
+	e_wr(s, E_TDT, 0);
+	e_wr(s, E_TCTL, 0x2 | 0x8);
+}
+
+/* TX descriptor @i: its 16 bytes as two dwords of address and two of fields. */
+static void e_txd(struct seed *s, uint32_t i, uint32_t addr, uint32_t lower, uint32_t upper)
+{
+	ram32(s, E_TXRING + i * 16, addr);
+	ram32(s, E_TXRING + i * 16 + 4, 0);
+	ram32(s, E_TXRING + i * 16 + 8, lower);
+	ram32(s, E_TXRING + i * 16 + 12, upper);
+}
+
+static int seeds_e1000(const char *dir)
+{
+	static struct seed s;
+	uint8_t f[600];
+	int ret = 0;
+
+	/* Linux: bring-up, rings, a legacy packet out, frames in, a TSO packet. */
+	seed_begin(&s, 0);
+	e_bringup(&s, true);
+	e_rx_ring(&s, E_NDESC - 1, 1u << 15);
+	e_wr(&s, E_RDTR, 0);
+	e_wr(&s, E_RADV, 8);
+	e_wr(&s, E_ITR, 195);
+	e_wr(&s, E_IMS, 0x9d);                              /* RXT0 RXDMT0 LSC TXDW RXSEQ */
+	e_tx_ring(&s);
+	e_wr(&s, E_TIDV, 8);
+	e_wr(&s, E_TADV, 32);
+	e_frame(f, 100, (const uint8_t *)"\x02\x00\x00\x00\x00\x02", 1);
+	ram(&s, E_TXDATA, f, 100);
+	e_txd(&s, 0, E_TXDATA, 100 | (0x01u | 0x02 | 0x08 | 0x80) << 24, 0);
+	e_wr(&s, E_TDT, 1);
+	e_frame(f, 200, e_mac, 2);
+	e_net_rx(&s, f, 200);
+	e_frame(f, 60, (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 3);
+	e_net_rx(&s, f, 60);
+	e_rd(&s, E_ICR);
+	op(&s, FOP_PAUSE);
+	put(&s, 1, 1);
+	e_rd(&s, E_ICR);
+	e_rd(&s, E_RDH);
+	/* TSO: context (IPv4, TCP, MSS 500, HDRLEN 54, PAYLEN 1200), one data descriptor. */
+	e_frame(f, 54, (const uint8_t *)"\x02\x00\x00\x00\x00\x02", 4);
+	f[23] = 6;
+	f[46] = 0x50;
+	ram(&s, E_TXDATA + 0x1000, f, 54);
+	fill(&s, E_TXDATA + 0x1000 + 54, 1200, 0x5a);
+	ram32(&s, E_TXRING + 16, 14u | 24u << 8 | 33u << 16);
+	ram32(&s, E_TXRING + 20, 34u | 50u << 8);
+	ram32(&s, E_TXRING + 24, 1200u | (0x20u | 0x08 | 0x04 | 0x02 | 0x01) << 24);
+	ram32(&s, E_TXRING + 28, 54u << 8 | 500u << 16);
+	e_txd(&s, 2, E_TXDATA + 0x1000, 1254u | 1u << 20 | (0x20u | 0x04 | 0x08 | 0x01) << 24,
+	      0x3u << 8);
+	e_wr(&s, E_TDT, 3);
+	e_rd(&s, E_TDH);
+	put(&s, FOP_NET_LINK, 1);
+	put(&s, 0, 1);
+	e_rd(&s, E_ICR);
+	put(&s, FOP_NET_LINK, 1);
+	put(&s, 1, 1);
+	op(&s, FOP_SAVE_LOAD);
+	e_rd(&s, 0x4074);                                   /* GPRC */
+	op(&s, FOP_RESET);
+	ret |= seed_write(&s, dir, "e1000-linux");
+
+	/* iPXE: EERD, reset through BAR0, SECRC, legacy TX, polling ICR. */
+	seed_begin(&s, 0);
+	e_bringup(&s, false);
+	e_wr(&s, E_CTRL, 1u << 26);
+	e_wr(&s, E_CTRL, 0x40);
+	e_rx_ring(&s, 8, 1u << 15 | 1u << 26 | 1u << 3 | 1u << 4);
+	e_tx_ring(&s);
+	e_frame(f, 300, (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 5);
+	ram(&s, E_TXDATA, f, 300);
+	e_txd(&s, 0, E_TXDATA, 300 | (0x01u | 0x02 | 0x08) << 24, 0);
+	e_txd(&s, 1, E_TXDATA, 42 | (0x01u | 0x02 | 0x08) << 24, 0);
+	e_wr(&s, E_TDT, 2);
+	for (uint8_t i = 0; i < 4; i++) {
+		e_frame(f, (uint16_t)(64 + 300 * i), e_mac, i);
+		e_net_rx(&s, f, (uint16_t)(64 + 300 * i));
+	}
+	e_rd(&s, E_ICR);
+	e_wr(&s, E_RDT, 12);
+	e_rd(&s, E_RDH);
+	ret |= seed_write(&s, dir, "e1000-ipxe");
+
+	/* RX edge cases: no buffers then some, 256-byte buffers, VLAN strip and filter, RXCSUM. */
+	seed_begin(&s, 0);
+	e_bringup(&s, false);
+	e_wr(&s, E_IMS, 0xffff);
+	e_wr(&s, E_CTRL, 0x40 | 1u << 30);                  /* VME */
+	e_wr(&s, E_VFTA + 4 * (5 >> 5), 1u << 5);
+	e_wr(&s, E_RXCSUM, 3u << 8);
+	e_rx_ring(&s, 0, 1u << 15 | 1u << 18 | 3u << 16); /* BAM VFE BSIZE 256 */
+	e_frame(f, 600, e_mac, 6);
+	e_net_rx(&s, f, 600);
+	memmove(f + 16, f + 12, 500);
+	f[12] = 0x81;
+	f[13] = 0x00;
+	f[14] = 0x00;
+	f[15] = 0x05;                                       /* VLAN 5 */
+	e_net_rx(&s, f, 504);
+	e_wr(&s, E_RDT, 3);
+	e_wr(&s, E_RDT, 10);
+	e_wr(&s, E_RDTR, 20 | 1u << 31);
+	op(&s, FOP_PAUSE);
+	put(&s, 2, 1);
+	e_rd(&s, E_ICR);
+	e_rd(&s, E_RDH);
+	op(&s, FOP_SAVE_LOAD);
+	ret |= seed_write(&s, dir, "e1000-rx");
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000 OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -1299,6 +1551,8 @@ int main(int argc, char **argv)
 		return seeds_fw_cfg(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "vga"))
 		return seeds_vga(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "e1000"))
+		return seeds_e1000(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }
