@@ -21,5 +21,6 @@ const struct device_model *const device_models[] = {
 	&ahci_model,
 	&fw_cfg_model,
 	&vga_model,
+	&virtio_net_model,
 	NULL,
 };
