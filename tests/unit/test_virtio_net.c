@@ -448,7 +448,8 @@ static void tx_frame(struct drv *d, const uint8_t *hdr, const uint8_t *frame, si
 	unsigned int n = 0;
 
 	memcpy(ram(d, gpa), hdr, HDR_LEN);
-	memcpy(ram(d, gpa + HDR_LEN), frame, len);
+	if (len)
+		memcpy(ram(d, gpa + HDR_LEN), frame, len);
 	if (split) {
 		p[n++] = (struct piece){ gpa, HDR_LEN, 0 };
 		p[n++] = (struct piece){ gpa + HDR_LEN, (uint32_t)(len / 2), 0 };
