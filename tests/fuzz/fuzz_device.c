@@ -368,26 +368,20 @@ static void rig_up(struct rig *r, uint8_t flags)
 			rig_fw_cfg_items(r->dev);
 		return;
 	}
-	if (mdl == &virtio_net_model) {
-		/* A NIC on a recording back end that keeps no frames, only counts them. */
+	if (mdl == &vga_model || mdl == &virtio_net_model) {
+		/* PCI functions without drives: the VGA with small VRAM, a NIC on a
+		 * recording back end that keeps no frames, only counts them. */
 		static const uint8_t mac[6] = { 0x08, 0x00, 0x27, 0x12, 0x34, 0x56 };
 
-		r->net = fake_net_new(&r->fm, true);
-		r->net->keep_none = true;
-		r->cable = true;
-		args.net = r->net->nb;
-		memcpy(args.mac, mac, sizeof(mac));
-		rig_bridges(r);
-		r->dev = fake_device_create(&r->fm, mdl, &args);
-		if (!r->dev) {
-			fprintf(stderr, "fuzz: cannot create %s: %s\n", FUZZ_DEVICE, strerror(errno));
-			abort();
+		if (mdl == &vga_model) {
+			args.vram_size = FUZZ_VGA_VRAM;
+		} else {
+			r->net = fake_net_new(&r->fm, true);
+			r->net->keep_none = true;
+			r->cable = true;
+			args.net = r->net->nb;
+			memcpy(args.mac, mac, sizeof(mac));
 		}
-		rig_find_function(r);
-		return;
-	}
-	if (mdl == &vga_model) {
-		args.vram_size = FUZZ_VGA_VRAM;
 		rig_bridges(r);
 		r->dev = fake_device_create(&r->fm, mdl, &args);
 		if (!r->dev) {
