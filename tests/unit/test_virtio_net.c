@@ -667,6 +667,38 @@ static void test_tx_one_frame(void **state)
 	assert_true(next_used(d, Q_TX, NULL, NULL));
 }
 
+/* Linux puts a TX chain with many pieces in an indirect table (2.7.5.3). */
+static void test_tx_indirect(void **state)
+{
+	struct drv *d = *state;
+	uint8_t hdr[HDR_LEN], f[1000];
+	uint64_t table = TX_GPA + 0x10000;
+	struct piece p = { table, 3 * 16, VIRTQ_DESC_F_INDIRECT };
+
+	hdr_init(hdr, 0, GSO_NONE, 0, 0, 0);
+	make_frame(f, sizeof(f), host_mac, 21);
+	memcpy(ram(d, TX_GPA), hdr, HDR_LEN);
+	memcpy(ram(d, TX_GPA + 0x100), f, 300);
+	memcpy(ram(d, TX_GPA + 0x2000), f + 300, 700);
+	put64(d, table, TX_GPA);
+	put32(d, table + 8, HDR_LEN);
+	put16(d, table + 12, D_NEXT);
+	put16(d, table + 14, 1);
+	put64(d, table + 16, TX_GPA + 0x100);
+	put32(d, table + 24, 300);
+	put16(d, table + 28, D_NEXT);
+	put16(d, table + 30, 2);
+	put64(d, table + 32, TX_GPA + 0x2000);
+	put32(d, table + 40, 700);
+	put16(d, table + 44, 0);
+	publish(d, Q_TX, chain(d, Q_TX, &p, 1));
+	notify(d, Q_TX);
+	assert_int_equal(d->fn->sent, 1);
+	assert_int_equal(d->fn->lens[0], sizeof(f));
+	assert_memory_equal(d->fn->frames[0], f, sizeof(f));
+	assert_true(next_used(d, Q_TX, NULL, NULL));
+}
+
 static void test_tx_needs_csum(void **state)
 {
 	struct drv *d = *state;
@@ -878,6 +910,10 @@ static void test_rx_waits_for_buffers(void **state)
 	rx_post(d, 0, 1, 2048);
 	fake_loop_run(d->fm);
 	assert_int_equal(used_idx(d, Q_RX), 0);
+	/* EVENT_IDX (2.7.10): the driver is asked to notify when it adds the next buffer,
+	 * though the one it posted was given back. */
+	assert_true(d->features & BIT(VIRTIO_F_EVENT_IDX));
+	assert_int_equal(get16(d, RING_GPA(Q_RX) + 0x8000 + 4 + 8 * QSIZE), 1);
 	/* A second one is: both, in order, and the frame is the one kept. */
 	rx_post(d, 1, 1, 2048);
 	fake_loop_run(d->fm);
@@ -1574,6 +1610,7 @@ int main(void)
 		cmocka_unit_test(test_cable_out_at_creation),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test_setup_teardown(test_tx_one_frame, setup_msix, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_indirect, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_needs_csum, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_tso4, setup_msix, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_tso6, setup_msix, teardown),
