@@ -22,5 +22,6 @@ const struct device_model *const device_models[] = {
 	&fw_cfg_model,
 	&vga_model,
 	&e1000_model,
+	&virtio_net_model,
 	NULL,
 };

@@ -179,6 +179,13 @@ int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req
 	return ret;
 }
 
+void virtio_pci_unpop(struct virtio_pci *vp, unsigned int queue, struct io_req *io)
+{
+	/* A cancelled request's queue has been reset: nothing to give back. */
+	if (io_req_complete(io) && queue < vp->nr_queues)
+		vq_unpop(&vp->vqs[queue]);
+}
+
 void virtio_pci_complete(struct virtio_pci *vp, unsigned int queue, struct io_req *io,
 			 uint16_t head, uint32_t len)
 {

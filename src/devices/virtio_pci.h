@@ -194,6 +194,13 @@ bool virtio_pci_running(const struct virtio_pci *vp);
  */
 int virtio_pci_pop(struct virtio_pci *vp, unsigned int queue, struct vq_req *req,
 		   struct io_req *io);
+/*
+ * Give back the request of @queue popped last, unused (a receive buffer
+ * the frame at hand does not fit yet): it is no longer in flight and the
+ * next pop returns it again.  Requests go back in the reverse order of
+ * their pops, the device lock held since.
+ */
+void virtio_pci_unpop(struct virtio_pci *vp, unsigned int queue, struct io_req *io);
 /* Hand a request back as used (or drop it if a reset cancelled it). */
 void virtio_pci_complete(struct virtio_pci *vp, unsigned int queue, struct io_req *io,
 			 uint16_t head, uint32_t len);

@@ -246,6 +246,13 @@ int vq_pop(struct virtqueue *vq, struct vq_req *req)
 	return 1;
 }
 
+void vq_unpop(struct virtqueue *vq)
+{
+	/* The avail ring still holds the chain: the driver reuses no entry before it is used. */
+	if (vq->started)
+		vq->last_avail_idx--;
+}
+
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
 	uint8_t *e;

@@ -110,6 +110,13 @@ void vq_req_init(struct vq_req *req, struct vq_seg *segs, unsigned int cap);
  */
 int vq_pop(struct virtqueue *vq, struct vq_req *req);
 
+/*
+ * Give back the chain popped last and not pushed: the next vq_pop returns
+ * it again (a receive buffer the device could not use yet).  Chains go
+ * back in the reverse order of their pops.
+ */
+void vq_unpop(struct virtqueue *vq);
+
 /* Put @head back as used with @len bytes written into its writable part. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 

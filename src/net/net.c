@@ -43,6 +43,7 @@ struct net_backend {
 	unsigned int qframes;
 	size_t qbytes;
 	bool stalled;              /* the NIC refused the head frame: wait for net_rx_ready */
+	unsigned int ready_gen;    /* net_rx_ready calls, so one during receive() is not lost */
 	bool backend_paused;       /* the queue filled: the back end waits for rx_resume */
 	bool flush_armed;
 	unsigned int delivering;   /* flushes running now (0 or 1: only the loop flushes) */
@@ -89,6 +90,7 @@ static void net_flush(void *opaque)
 		const struct net_port_ops *ops = nb->port_ops;
 		void *po = nb->port_opaque;
 		struct iovec iov = { f->data, f->len };
+		unsigned int gen = nb->ready_gen;
 		bool taken;
 
 		/* The NIC takes its own lock inside receive(): drop ours. */
@@ -98,6 +100,14 @@ static void net_flush(void *opaque)
 		if (nb->head != f)
 			continue;   /* net_rx_flush ran meanwhile: f is gone */
 		if (!taken) {
+			/*
+			 * The guest may have posted buffers (and the NIC called
+			 * net_rx_ready) after the NIC looked and before we got
+			 * our lock back: then try again rather than wait for a
+			 * kick that has already come.
+			 */
+			if (gen != nb->ready_gen)
+				continue;
 			nb->stalled = true;
 			break;
 		}
@@ -280,6 +290,7 @@ void net_rx_ready(struct net_backend *nb)
 {
 	pthread_mutex_lock(&nb->lock);
 	nb->stalled = false;
+	nb->ready_gen++;
 	net_kick_locked(nb);
 	pthread_mutex_unlock(&nb->lock);
 }

@@ -20,9 +20,11 @@
  * input survives into the next.  The device's I/O threads are waited for
  * after each operation and stopped before the machine is freed.
  *
- * A NIC ("e1000") gets the recording fake back end (fake_net.h, frames
- * only counted) with its cable in; FOP_NET_RX plays frames from the host
- * and FOP_NET_LINK the cable, and the loop delivers as it runs.
+ * A NIC ("e1000", "virtio-net") gets the recording fake back end
+ * (fake_net.h, frames only counted) with its cable in; FOP_NET_RX plays
+ * frames from the host and FOP_NET_LINK the cable, and each FOP_PAUSE
+ * plays frames from guest RAM and may pull or plug the cable
+ * (fuzz_device_prog.h); the loop delivers as it runs.
  *
  * The display adapter ("vga") is a PCI function without drives: its VRAM
  * BAR is played as the guest writing RAM-backed memory
@@ -37,6 +39,7 @@
  * the target is linked with --wrap=io_worker_start,--wrap=io_worker_stop,
  * so the wrappers below see every worker a model starts and can drain it.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -127,6 +130,7 @@ struct rig {
 	uint8_t flags;
 	int out_pipe[2], in_pipe[2];    /* the UART's back ends; -1 otherwise */
 	struct fake_net *net;           /* a NIC's back end; NULL otherwise */
+	bool cable;
 };
 
 /*
@@ -371,6 +375,7 @@ static void rig_up(struct rig *r, uint8_t flags)
 
 		r->net = fake_net_new(&r->fm, true);
 		r->net->keep_none = true;
+		r->cable = true;
 		args.net = r->net->nb;
 		memcpy(args.mac, mac, sizeof(mac));
 		rig_bridges(r);
@@ -382,8 +387,20 @@ static void rig_up(struct rig *r, uint8_t flags)
 		rig_find_function(r);
 		return;
 	}
-	if (mdl == &vga_model) {
-		args.vram_size = FUZZ_VGA_VRAM;
+	if (mdl == &vga_model || mdl == &virtio_net_model) {
+		/* PCI functions without drives: the VGA with small VRAM, a NIC on a
+		 * recording back end that keeps no frames, only counts them. */
+		static const uint8_t mac[6] = { 0x08, 0x00, 0x27, 0x12, 0x34, 0x56 };
+
+		if (mdl == &vga_model) {
+			args.vram_size = FUZZ_VGA_VRAM;
+		} else {
+			r->net = fake_net_new(&r->fm, true);
+			r->net->keep_none = true;
+			r->cable = true;
+			args.net = r->net->nb;
+			memcpy(args.mac, mac, sizeof(mac));
+		}
 		rig_bridges(r);
 		r->dev = fake_device_create(&r->fm, mdl, &args);
 		if (!r->dev) {
@@ -437,6 +454,14 @@ static void dump(struct rig *r)
 	for (unsigned int i = 0; i < FAKE_NR_GSI; i++)
 		edges += r->fm.irq_edges[i];
 	fprintf(stderr, "fuzz: %u INTx edges, %u MSIs; RAM in %s\n", edges, r->fm.nr_msis, path);
+	if (r->net) {
+		struct net_stats st;
+
+		net_get_stats(r->net->nb, &st);
+		fprintf(stderr, "fuzz: frames sent %llu (dropped %llu), received %llu (dropped %llu)\n",
+			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
+			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_dropped);
+	}
 	f = fopen(path, "wb");
 	if (f) {
 		fwrite(r->ram, 1, FUZZ_RAM_SIZE, f);
@@ -690,6 +715,26 @@ static void display_read(struct rig *r, bool screenshot)
 		abort();
 }
 
+/* The host's side of a NIC's wire, on FOP_PAUSE (fuzz_device_prog.h). */
+static void net_traffic(struct rig *r, unsigned int n)
+{
+	uint16_t len;
+
+	if (!r->net)
+		return;
+	if (n & 0x80) {
+		r->cable = !r->cable;
+		net_set_link(r->net->nb, r->cable);
+	}
+	memcpy(&len, r->ram + FUZZ_NET_LEN_GPA, 2);
+	len = le16toh(len);
+	if (len < NET_FRAME_MIN)
+		len = 60;
+	/* 0x1f0000 + 0xffff stays inside the 2 MiB of RAM. */
+	for (unsigned int i = 0; i <= (n & 3); i++)
+		(void)fake_net_inject(r->net, r->ram + FUZZ_NET_FRAME_GPA, len);
+}
+
 static void run(struct rig *r, struct prog *g)
 {
 	unsigned int async = 0, paused_us = 0, renders = 0;
@@ -781,6 +826,7 @@ static void run(struct rig *r, struct prog *g)
 				usleep(v);
 			/* Virtual time is free: timers fire without sleeping. */
 			fake_advance(&r->fm, (int64_t)count * FUZZ_PAUSE_VIRTUAL_NS);
+			net_traffic(r, count);
 			/* A frontend refreshes meanwhile. */
 			if (renders < FUZZ_MAX_RENDERS) {
 				renders++;

@@ -41,6 +41,16 @@
 #define FUZZ_MAX_REP    4096u         /* FOP_PIO_REP_* repeat count, at most */
 #define FUZZ_MAX_PAUSE_US 5000u       /* FOP_PAUSE time per input, at most */
 #define FUZZ_PAUSE_VIRTUAL_NS 1000000u /* FOP_PAUSE: virtual time per unit of n (1 ms) */
+/*
+ * NICs: each FOP_PAUSE also plays the host's side of the wire.  It
+ * delivers (n & 3) + 1 frames from the host, all the bytes at
+ * FUZZ_NET_FRAME_GPA in guest RAM (the program writes them there like any
+ * RAM), as long as the le16 at FUZZ_NET_LEN_GPA says (60 if that is
+ * shorter than an Ethernet header), and with n & 0x80 pulls or plugs the
+ * cable first.
+ */
+#define FUZZ_NET_FRAME_GPA 0x1f0000u
+#define FUZZ_NET_LEN_GPA   (FUZZ_NET_FRAME_GPA - 2)
 
 enum fuzz_op {
 	/* bar u8, off u32, width u8, value u64: write at the BAR's current
@@ -76,7 +86,8 @@ enum fuzz_op {
 	/* n u8: sleep n * 10 us (at most FUZZ_MAX_PAUSE_US per input) if an
 	 * I/O thread left running by FOP_ASYNC may be busy, so it gets into
 	 * its request; and let n * FUZZ_PAUSE_VIRTUAL_NS pass on the fake
-	 * machine's virtual clock, firing the timers that fall due */
+	 * machine's virtual clock, firing the timers that fall due; and for
+	 * a NIC, frames from the host (FUZZ_NET_FRAME_GPA) */
 	FOP_PAUSE,
 	/* NICs: len u16, then len bytes: a frame from the host for the guest
 	 * (through the fake back end's queue; delivered when the loop runs) */

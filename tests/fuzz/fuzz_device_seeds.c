@@ -3,7 +3,7 @@
  * Seed corpora for the device fuzz targets, written at run time (no binary
  * corpus lives in the tree):
  *
- *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000 OUTDIR
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net OUTDIR
  *
  * Each seed is a program (fuzz_device_prog.h) that does what a driver
  * does: enable the PCI function, bring the controller up, build the
@@ -639,7 +639,8 @@ struct vdesc {
 	uint16_t flags, next;
 };
 
-static void vio_start(struct seed *s, unsigned int nq, bool msix, uint32_t more_features)
+/* Bring-up (3.1.1) with @nq queues, the driver taking the low feature word @low. */
+static void vio_start_features(struct seed *s, unsigned int nq, bool msix, uint32_t low)
 {
 	cf8_rd(s, 2 << 3, 0);
 	cf8_rd(s, 2 << 3, 0x34);                                   /* capability list */
@@ -650,7 +651,7 @@ static void vio_start(struct seed *s, unsigned int nq, bool msix, uint32_t more_
 	bar_wr(s, VBAR, COMMON + C_DFSEL, 4, 0);
 	bar_rd(s, VBAR, COMMON + C_DF, 4);
 	bar_wr(s, VBAR, COMMON + C_GFSEL, 4, 0);
-	bar_wr(s, VBAR, COMMON + C_GF, 4, F_LOW | more_features);
+	bar_wr(s, VBAR, COMMON + C_GF, 4, low);
 	bar_wr(s, VBAR, COMMON + C_GFSEL, 4, 1);
 	bar_wr(s, VBAR, COMMON + C_GF, 4, 1);                      /* VERSION_1 */
 	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 0xb);
@@ -679,6 +680,11 @@ static void vio_start(struct seed *s, unsigned int nq, bool msix, uint32_t more_
 	}
 	bar_wr(s, VBAR, COMMON + C_STATUS, 1, 0xf);
 	bar_rd(s, VBAR, DEVCFG, 8);
+}
+
+static void vio_start(struct seed *s, unsigned int nq, bool msix, uint32_t more_features)
+{
+	vio_start_features(s, nq, msix, F_LOW | more_features);
 }
 
 /*
@@ -807,6 +813,197 @@ static int seeds_virtio(const char *dir)
 	put(&s, 5, 1);
 	op(&s, FOP_RESET);
 	ret |= seed_write(&s, dir, "vblk-reset-inflight");
+	return ret;
+}
+
+/* ---- virtio-net (virtio 1.2, 5.1): receiveq1, transmitq1, controlq ---- */
+
+/* CSUM, MAC, HOST_TSO4/6, HOST_ECN, MRG_RXBUF, STATUS, CTRL_VQ, CTRL_RX, CTRL_RX_EXTRA,
+ * CTRL_MAC_ADDR (5.1.3), INDIRECT_DESC (6) */
+#define N_FEATURES  ((1u << 0) | (1u << 5) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 15) | \
+		     (1u << 16) | (1u << 17) | (1u << 18) | (1u << 20) | (1u << 23) | (1u << 28))
+#define N_MRG_RXBUF (1u << 15)
+#define N_RX_BUF    0x40000u          /* receive buffers, 0x800 apart */
+#define N_TX_BUF    0x60000u          /* transmit chains, 0x4000 apart */
+#define N_CTRL_BUF  0x80000u
+#define N_HDR_LEN   12
+
+static const uint8_t n_mac[6] = { 0x08, 0x00, 0x27, 0x12, 0x34, 0x56 };
+
+/* Publish descriptors @d (at @first on) as entry @avail of queue @q, and notify. */
+static void vnet_chain(struct seed *s, unsigned int q, uint16_t avail, uint16_t first,
+		       const struct vdesc *d, unsigned int nd)
+{
+	uint16_t ent[2] = { first, (uint16_t)(avail + 1) };
+
+	for (unsigned int i = 0; i < nd; i++)
+		ram(s, RING(q) + (first + i) * 16u, &d[i], sizeof(d[i]));
+	ram(s, RING(q) + 0x1000 + 4 + 2u * (avail % QSIZE), &ent[0], 2);
+	ram(s, RING(q) + 0x1000 + 2, &ent[1], 2);
+	bar_wr(s, VBAR, NOTIFY + q * NOTIFY_MULT, 2, q);
+}
+
+/* @n receive buffers of @len bytes from avail entry @avail on. */
+static void vnet_rx_post(struct seed *s, uint16_t avail, unsigned int n, uint32_t len)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t k = (uint16_t)(avail + i);
+		struct vdesc d = { N_RX_BUF + (k % QSIZE) * 0x800u, len, DESC_WRITE, 0 };
+
+		vnet_chain(s, 0, k, (uint16_t)(k % QSIZE), &d, 1);
+	}
+}
+
+/* A TCP/IPv4 frame of @payload bytes from the NIC to the gateway, at @gpa. */
+static uint16_t vnet_tcp_frame(struct seed *s, uint32_t gpa, uint16_t payload)
+{
+	uint8_t f[14 + 20 + 20] = {
+		0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, 0x08, 0x00, 0x27, 0x12, 0x34, 0x56, 0x08, 0x00,
+		0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2,
+		0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+	};
+
+	f[16] = (uint8_t)((40 + payload) >> 8);
+	f[17] = (uint8_t)(40 + payload);
+	ram(s, gpa, f, sizeof(f));
+	fill(s, gpa + sizeof(f), payload, 0x5a);
+	return (uint16_t)(sizeof(f) + payload);
+}
+
+/* Transmit: header at @gpa, frame after it, as two descriptors, entry @avail. */
+static void vnet_tx(struct seed *s, uint16_t avail, uint8_t flags, uint8_t gso, uint16_t gso_size,
+		    uint16_t csum_start, uint16_t csum_off, uint16_t frame_len)
+{
+	uint32_t gpa = N_TX_BUF + (avail % 8u) * 0x4000u;
+	uint8_t hdr[N_HDR_LEN] = { flags, gso, 54, 0, (uint8_t)gso_size, (uint8_t)(gso_size >> 8),
+				   (uint8_t)csum_start, (uint8_t)(csum_start >> 8),
+				   (uint8_t)csum_off, (uint8_t)(csum_off >> 8), 0, 0 };
+	struct vdesc d[2] = {
+		{ gpa, N_HDR_LEN, DESC_NEXT, (uint16_t)((avail * 2 + 1) % QSIZE) },
+		{ gpa + N_HDR_LEN, frame_len, 0, 0 },
+	};
+
+	ram(s, gpa, hdr, sizeof(hdr));
+	vnet_chain(s, 1, avail, (uint16_t)((avail * 2) % QSIZE), d, 2);
+}
+
+/* A control command: class, command, @len bytes of data, the ack byte. */
+static void vnet_ctrl(struct seed *s, uint16_t avail, uint8_t cls, uint8_t cmd, const void *data,
+		      uint16_t len)
+{
+	uint32_t gpa = N_CTRL_BUF + (avail % 8u) * 0x400u;
+	uint8_t cc[2] = { cls, cmd };
+	struct vdesc d[3] = {
+		{ gpa, 2, DESC_NEXT, (uint16_t)((avail * 3 + 1) % QSIZE) },
+		{ gpa + 0x10, len, DESC_NEXT, (uint16_t)((avail * 3 + 2) % QSIZE) },
+		{ gpa + 0x3ff, 1, DESC_WRITE, 0 },
+	};
+
+	ram(s, gpa, cc, 2);
+	ram(s, gpa + 0x10, data, len);
+	vnet_chain(s, 2, avail, (uint16_t)((avail * 3) % QSIZE), d, 3);
+}
+
+/* A frame from the host for the NIC (delivered by the next FOP_PAUSE). */
+static void vnet_host_frame(struct seed *s, const uint8_t *dst, uint16_t len)
+{
+	uint8_t hdr[2 + 14] = { (uint8_t)len, (uint8_t)(len >> 8) };
+
+	memcpy(hdr + 2, dst, 6);
+	memcpy(hdr + 8, "\x52\x55\x0a\x00\x02\x02\x08\x00", 8);
+	ram(s, FUZZ_NET_LEN_GPA, hdr, sizeof(hdr));
+	fill(s, FUZZ_NET_FRAME_GPA + 14, len > 14 ? len - 14u : 0, 0x3c);
+}
+
+static int seeds_virtio_net(const char *dir)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t other[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+	static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	struct seed s;
+	int ret = 0;
+	static const uint8_t variants[] = { 0, FFLAG_LOOP };
+	static const char *const suffix[] = { "", "-loop" };
+
+	for (unsigned int i = 0; i < sizeof(variants); i++) {
+		char name[64];
+		uint16_t len;
+
+		/* Linux's bring-up: rx mode and MAC table, buffers, then traffic both ways. */
+		seed_begin(&s, variants[i]);
+		vio_start_features(&s, 3, true, N_FEATURES | F_EVENT_IDX);
+		bar_rd(&s, VBAR, DEVCFG + 6, 2);                         /* link status */
+		vnet_ctrl(&s, 0, 0, 0, "\0", 1);                       /* promiscuous off */
+		vnet_ctrl(&s, 1, 0, 1, "\0", 1);                       /* all-multicast off */
+		{
+			uint8_t table[4 + 6 + 4 + 6] = { 1, 0, 0, 0 };
+
+			memcpy(table + 4, other, 6);
+			table[10] = 1;
+			memcpy(table + 14, mcast, 6);
+			vnet_ctrl(&s, 2, 1, 0, table, sizeof(table));
+		}
+		vnet_rx_post(&s, 0, 8, 1536);
+		len = vnet_tcp_frame(&s, N_TX_BUF + N_HDR_LEN, 1000);
+		vnet_tx(&s, 0, 1, 0, 0, 34, 16, len);                 /* NEEDS_CSUM */
+		len = vnet_tcp_frame(&s, N_TX_BUF + 0x4000 + N_HDR_LEN, 6000);
+		vnet_tx(&s, 1, 1, 1, 1448, 34, 16, len);              /* TSO4 */
+		vnet_host_frame(&s, n_mac, 3000);                      /* over two buffers */
+		op(&s, FOP_PAUSE);
+		put(&s, 1, 1);
+		vnet_host_frame(&s, bcast, 60);
+		op(&s, FOP_PAUSE);
+		put(&s, 3, 1);
+		vnet_host_frame(&s, other, 200);
+		op(&s, FOP_PAUSE);
+		put(&s, 0x80, 1);                                      /* cable out */
+		bar_rd(&s, VBAR, DEVCFG + 6, 2);
+		op(&s, FOP_PAUSE);
+		put(&s, 0x81, 1);                                      /* and back */
+		bar_rd(&s, VBAR, 0x1000, 1);                           /* ISR */
+		op(&s, FOP_SAVE_LOAD);
+		vnet_rx_post(&s, 8, 4, 1536);
+		op(&s, FOP_PAUSE);
+		put(&s, 2, 1);
+		snprintf(name, sizeof(name), "vnet-traffic%s", suffix[i]);
+		ret |= seed_write(&s, dir, name);
+	}
+
+	/* Without MRG_RXBUF, INTx: small buffers, frames that do not fit; MAC address set. */
+	seed_begin(&s, 0);
+	vio_start_features(&s, 3, false, N_FEATURES & ~N_MRG_RXBUF);
+	vnet_ctrl(&s, 0, 1, 1, "\x02\x00\x00\x00\x00\x07", 6);
+	vnet_rx_post(&s, 0, 4, 200);
+	vnet_host_frame(&s, bcast, 500);
+	op(&s, FOP_PAUSE);
+	put(&s, 0, 1);
+	vnet_host_frame(&s, bcast, 100);
+	op(&s, FOP_PAUSE);
+	put(&s, 1, 1);
+	bar_rd(&s, VBAR, 0x1000, 1);
+	vnet_tx(&s, 0, 0, 0, 0, 0, 0, vnet_tcp_frame(&s, N_TX_BUF + N_HDR_LEN, 64));
+	ret |= seed_write(&s, dir, "vnet-nomrg-intx");
+
+	/* Frames waiting for buffers and TX work left, then a device reset and a machine reset. */
+	seed_begin(&s, FFLAG_LOOP);
+	vio_start_features(&s, 3, true, N_FEATURES);
+	vnet_host_frame(&s, n_mac, 1000);
+	op(&s, FOP_PAUSE);
+	put(&s, 3, 1);
+	op(&s, FOP_ASYNC);
+	put(&s, 1, 1);
+	vnet_tx(&s, 0, 1, 1, 100, 34, 16, vnet_tcp_frame(&s, N_TX_BUF + N_HDR_LEN, 8000));
+	bar_wr(&s, VBAR, COMMON + C_STATUS, 1, 0);
+	vio_start_features(&s, 3, true, N_FEATURES);
+	vnet_rx_post(&s, 0, 2, 1536);
+	op(&s, FOP_PAUSE);
+	put(&s, 1, 1);
+	op(&s, FOP_RESET);
+	vio_start_features(&s, 3, true, N_FEATURES);
+	vnet_rx_post(&s, 0, 2, 1536);
+	op(&s, FOP_PAUSE);
+	put(&s, 1, 1);
+	ret |= seed_write(&s, dir, "vnet-reset");
 	return ret;
 }
 
@@ -1534,7 +1731,7 @@ static int seeds_e1000(const char *dir)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000 OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -1543,6 +1740,8 @@ int main(int argc, char **argv)
 		return seeds_ide(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "virtio-blk"))
 		return seeds_virtio(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "virtio-net"))
+		return seeds_virtio_net(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "rtc"))
 		return seeds_rtc(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "uart16550"))

@@ -15,6 +15,7 @@
 #include "block.h"
 #include "devices.h"
 #include "fake_machine.h"
+#include "fake_net.h"
 #include "savestate.h"
 
 static void test_round_trip(void **state)
@@ -80,7 +81,7 @@ static void test_short_stream_fails(void **state)
 /*
  * Every model refuses a truncated or over-long stream, and a newer
  * version.  A model that cannot exist without a disk (virtio-blk) gets
- * one small raw image.
+ * one small raw image; a NIC (virtio-net) a recording network back end.
  */
 static void test_models_refuse_bad_streams(void **state)
 {
@@ -102,11 +103,19 @@ static void test_models_refuse_bad_streams(void **state)
 		struct sv_writer w;
 		struct sv_reader r;
 		struct device *dev;
+		struct fake_net *fn = NULL;
 
 		assert_int_equal(fake_machine_init(&fm, 0), 0);
 		dev = fake_device_create(&fm, m, NULL);
 		if (!dev)
 			dev = fake_device_create(&fm, m, &with_disk);
+		if (!dev) {
+			struct device_args with_net = { .out_fd = -1, .in_fd = -1, .mac = { 2 } };
+
+			fn = fake_net_new(&fm, true);
+			with_net.net = fn->nb;
+			dev = fake_device_create(&fm, m, &with_net);
+		}
 		assert_non_null(dev);
 		assert_int_equal(fake_save(dev, &w), 0);
 		assert_true(w.len > 0);
@@ -124,6 +133,7 @@ static void test_models_refuse_bad_streams(void **state)
 		assert_int_equal(device_load(dev, &r, m->state_version + 1), -EINVAL);
 		sv_writer_free(&w);
 		device_destroy(dev);
+		fake_net_free(fn);
 		assert_int_equal(fm.pio.nr, 0);   /* destroy dropped every region */
 		assert_int_equal(fm.mmio.nr, 0);
 		fake_machine_destroy(&fm);
