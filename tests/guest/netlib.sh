@@ -38,6 +38,9 @@
 #                        $NET_PEER_NS whose end is $NET_PEER_IP/24
 #                        (192.168.77.1); guests on the bridge use
 #                        192.168.77.0/24 too ($NET_GUEST_IP, .10)
+#   net_pxe_root DIR INITRD
+#                        a TFTP root: vmlinuz, INITRD as initrd.gz and an
+#                        iPXE script boot.ipxe that boots them (role pxe)
 #   net_tap_add NAME     a TAP device (for QEMU's -netdev tap) on the bridge
 #   net_peer CMD...      CMD inside the peer namespace
 #   net_bridge_ns_teardown
@@ -53,7 +56,19 @@
 #   net_xfer ...         tests/guest/tools/netxfer.py (recv, send, get, hmp)
 #   net_bg NAME CMD...   CMD in the background, its output in
 #                        $NET_DIR/NAME.log, killed by net_cleanup; sets NET_BG_PID
-#   net_cleanup          stops what the helpers started, undoes the bind
+# VMs set up through vmctl (VBoxManage syntax), in a guest test:
+#   net_vmctl_init       finds vmctl ($VMCTL), settings under $NET_DIR/config,
+#                        runtime directory under /tmp
+#   net_vmctl ARGS...    vmctl, its stderr appended to $NET_DIR/vmctl.log
+#   net_vm_create VM INITRD APPEND [modifyvm options]...
+#                        a VM (256 MiB, 1 vCPU) booting $HUTCH_KERNEL with
+#                        INITRD and APPEND (INITRD "-": no direct kernel
+#                        boot, the firmware boots), its console in
+#                        $NET_DIR/VM.serial
+#   net_vm_start VM      startvm --type headless (fails the test if refused)
+#   net_vm_info VM KEY   a value of showvminfo --machinereadable
+#   net_vm_wait_off VM [TIMEOUT]  until VMState is poweroff (or aborted)
+#   net_cleanup          stops what the helpers started (VMs too), undoes the bind
 #                        mount and the bridge; set as the EXIT trap by
 #                        net_isolate (a test with its own trap calls it)
 NETLIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,9 +78,12 @@ NET_PEER_NS=${NET_PEER_NS:-hutchpeer$$}
 NET_PEER_IP=${NET_PEER_IP:-192.168.77.1}
 NET_GUEST_IP=${NET_GUEST_IP:-192.168.77.10}
 NET_PIDS=()
+NET_VMS=()
 NET_MOUNTS=()
 NET_TAPS=()
 NET_BRIDGE_UP=""
+
+LOGS=(${LOGS[@]+"${LOGS[@]}"})
 
 net_die() {
 	if declare -F fail > /dev/null; then fail "$*"; fi
@@ -215,6 +233,22 @@ net_bridge_ns_setup() {
 	ip -n "$NET_PEER_NS" link set hveth1 up
 }
 
+net_pxe_root() {   # DIR INITRD
+	local kernel=${HUTCH_KERNEL:-$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n 1)}
+	mkdir -p "$1"
+	cp "$kernel" "$1/vmlinuz"
+	cp "$2" "$1/initrd.gz"
+	# iPXE fetches the script as the DHCP boot file; names in it are
+	# relative to the script's own URI (tftp://10.0.2.2/).
+	cat > "$1/boot.ipxe" <<-EOF
+	#!ipxe
+	echo hutch: booting the test kernel over TFTP
+	kernel vmlinuz initrd=initrd.gz $(net_append pxe)
+	initrd initrd.gz
+	boot
+	EOF
+}
+
 net_tap_add() {   # NAME
 	ip tuntap add "$1" mode tap || net_die "cannot create the TAP device $1"
 	NET_TAPS+=("$1")
@@ -265,8 +299,65 @@ net_wait_done() { net_wait_result "$1" "done" "${2:-120}"; }   # LOG [TIMEOUT]
 
 net_xfer() { python3 "$NETLIB_DIR/tools/netxfer.py" "$@"; }
 
+net_vmctl_init() {
+	VMCTL=${HUTCH_BUILD_DIR:+$HUTCH_BUILD_DIR/src/frontend/vmctl/vmctl}
+	[ -x "${VMCTL:-}" ] || VMCTL=$(dirname "$HUTCH_VM")/vmctl/vmctl
+	[ -x "$VMCTL" ] || net_die "no vmctl at $VMCTL"
+	export HUTCH_CONFIG_HOME=$NET_DIR/config
+	# UNIX socket paths are limited to 108 bytes: a short /tmp path.
+	HUTCH_RUNTIME_DIR=$(mktemp -d /tmp/hutch-rt.XXXXXX)
+	export HUTCH_RUNTIME_DIR
+	# Nested KVM in the sandbox can take 10 s and more to reach "running".
+	export HUTCH_START_TIMEOUT=${HUTCH_START_TIMEOUT:-180}
+	export HUTCH_VM
+	LOGS+=("$NET_DIR/vmctl.log")
+}
+
+net_vmctl() { "$VMCTL" "$@" 2>> "$NET_DIR/vmctl.log"; }
+
+net_vm_create() {   # VM INITRD APPEND [modifyvm options]...
+	local vm=$1 initrd=$2 append=$3 boot=()
+	shift 3
+	[ "$initrd" = - ] || boot=(--kernel "$HUTCH_KERNEL" --initrd "$initrd" --cmdline "$append")
+	net_vmctl createvm --name "$vm" --ostype Linux_64 --register > /dev/null ||
+		net_die "createvm $vm failed: $(tail -n 3 "$NET_DIR/vmctl.log")"
+	NET_VMS+=("$vm")
+	LOGS+=("$NET_DIR/$vm.serial" "$HUTCH_CONFIG_HOME/Hutch VMs/$vm/Logs/hutch-vm.log")
+	net_vmctl modifyvm "$vm" --memory 256 --cpus 1 ${boot[@]+"${boot[@]}"} \
+		--uart1 0x3F8 4 --uartmode1 file "$NET_DIR/$vm.serial" "$@" ||
+		net_die "modifyvm $vm $*: $(tail -n 3 "$NET_DIR/vmctl.log")"
+}
+
+net_vm_start() {   # VM
+	net_vmctl startvm "$1" --type headless > /dev/null ||
+		net_die "startvm $1 failed: $(tail -n 3 "$NET_DIR/vmctl.log")"
+}
+
+net_vm_info() {   # VM KEY
+	net_vmctl showvminfo "$1" --machinereadable |
+		sed -n "s/^\"\{0,1\}$2\"\{0,1\}=\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p"
+}
+
+net_vm_wait_off() {   # VM [TIMEOUT]
+	local end=$((SECONDS + ${2:-240})) st
+	while [ $SECONDS -lt $end ]; do
+		st=$(net_vm_info "$1" VMState)
+		case $st in poweroff|aborted) return 0 ;; esac
+		sleep 0.5
+	done
+	return 1
+}
+
 net_cleanup() {
 	local p m
+	for m in ${NET_VMS[@]+"${NET_VMS[@]}"}; do
+		case $(net_vm_info "$m" VMState 2> /dev/null) in
+		running|paused) net_vmctl controlvm "$m" poweroff > /dev/null 2>&1 || true ;;
+		esac
+	done
+	NET_VMS=()
+	[ -z "${HUTCH_RUNTIME_DIR:-}" ] || [ "${HUTCH_RUNTIME_DIR#/tmp/hutch-rt.}" = "$HUTCH_RUNTIME_DIR" ] ||
+		rm -rf "$HUTCH_RUNTIME_DIR"
 	for p in ${NET_PIDS[@]+"${NET_PIDS[@]}"}; do kill "$p" 2> /dev/null || true; done
 	for p in ${NET_PIDS[@]+"${NET_PIDS[@]}"}; do wait "$p" 2> /dev/null || true; done
 	NET_PIDS=()

@@ -31,16 +31,7 @@ if [ "${1:-}" != --inside ]; then
 	. "$top/tests/guest/netlib.sh"
 	net_initramfs "$work/net.cpio.gz"
 	kernel=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n 1)
-	mkdir -p "$work/tftp"
-	cp "$kernel" "$work/tftp/vmlinuz"
-	cp "$work/net.cpio.gz" "$work/tftp/initrd.gz"
-	cat > "$work/tftp/boot.ipxe" <<EOF
-#!ipxe
-echo hutch: booting the test kernel over TFTP
-kernel vmlinuz initrd=initrd.gz $(net_append pxe)
-initrd initrd.gz
-boot
-EOF
+	net_pxe_root "$work/tftp" "$work/net.cpio.gz"
 	if "$top/tests/sandbox/sandbox.sh" --check | grep -q '^kvm:'; then
 		exec bash "$0" --inside "$work" "${checks[@]}"
 	fi
@@ -202,7 +193,7 @@ check_intnet() {
 	local neta="socket,id=n0,mcast=230.0.0.1:12001,localaddr=127.0.0.1"
 	local netb="socket,id=n0,mcast=230.0.0.2:12002,localaddr=127.0.0.1"
 	qemu_start intnet-c "$netb" "$(MAC=52:54:00:00:77:03 nic_device e1000)" \
-		"$(net_append quiet ip=192.168.50.3/24 peer=192.168.50.1 hold=100)"
+		"$(net_append quiet ip=192.168.50.3/24 peer=192.168.50.1 hold=150)"
 	pc=$QPID
 	net_wait_result "$c" quiet_ready 120 "$pc" > /dev/null || bad "VM C never got ready"
 	qemu_start intnet-a "$neta" "$(MAC=52:54:00:00:77:01 nic_device e1000)" \
