@@ -51,7 +51,8 @@ def qemu_nic_args(model, path, tap):
         netdev = "user,id=n0"
     else:
         netdev = f"tap,id=n0,ifname={tap},script=no,downscript=no"
-    dev = {"e1000": "e1000", "virtio": "virtio-net-pci"}[model]
+    # Modern-only virtio-net (1af4:1041), as Hutch's.
+    dev = {"e1000": "e1000", "virtio": "virtio-net-pci,disable-legacy=on"}[model]
     return ["-netdev", netdev, "-device", f"{dev},netdev=n0,mac={MAC},romfile="]
 
 

@@ -61,7 +61,7 @@ qemu_start() {
 	shift 4
 	[ -z "$append" ] || boot=(-kernel "$kernel" -initrd "$initrd" -append "$append")
 	rm -f "$work/$name.serial"
-	timeout -k 5 300 qemu-system-x86_64 -accel kvm -M pc -nodefaults -cpu host -m 256 -smp 1 \
+	timeout -k 5 "${QTIMEOUT:-300}" qemu-system-x86_64 -accel kvm -M pc -nodefaults -cpu host -m 256 -smp 1 \
 		-display none -no-reboot -serial "file:$work/$name.serial" \
 		-monitor "unix:$rt/$name.mon,server,nowait" \
 		-netdev "$netdev" -device "$device" \
@@ -95,11 +95,14 @@ check_end() {
 	fi
 	echo "${results[-1]}"
 }
+# virtio-net modern-only (1af4:1041) as Hutch's: Debian's pxe-virtio.rom
+# names 1af4:1041 in its PCI header, and SeaBIOS runs a ROM only for the
+# device it names (a transitional 1af4:1000 boots nothing).
 nic_device() {   # MODEL [romfile] -> -device argument
 	local rom=${2:-}
 	case $1 in
 	e1000) echo "e1000,netdev=n0,mac=${MAC:-52:54:00:12:34:56},romfile=$rom" ;;
-	virtio) echo "virtio-net-pci,netdev=n0,mac=${MAC:-52:54:00:12:34:56},romfile=$rom" ;;
+	virtio) echo "virtio-net-pci,disable-legacy=on,netdev=n0,mac=${MAC:-52:54:00:12:34:56},romfile=$rom" ;;
 	esac
 }
 
@@ -253,8 +256,9 @@ check_pxe() {   # MODEL
 	touch "$work/.check-start"
 	rom=/usr/lib/ipxe/qemu/pxe-$1.rom
 	# No -kernel: SeaBIOS finds no disk and boots the NIC's iPXE ROM.
+	# SeaBIOS's log (port 0x402) shows whether the ROM ran.
 	qemu_start "pxe-$1" "user,id=n0,tftp=$work/tftp,bootfile=boot.ipxe" "$(nic_device "$1" "$rom")" "" \
-		-boot order=n
+		-boot order=n -debugcon "file:$work/pxe-$1.seabios" -global isa-debugcon.iobase=0x402
 	qemu_wait "$QPID" || bad "QEMU exited with $?"
 	want pxe_booted "$(net_result pxe_booted "$s")" 1
 	want "ip after PXE" "$(net_result ip "$s")" 10.0.2.15
