@@ -11,7 +11,7 @@
 #                        DNS; fetch http://NAME:hnet.port/big.bin and
 #                        big.bin.sha256; report the address, the name's
 #                        address and whether the checksum matches
-#               fwd      DHCP; busybox httpd on hnet.port serving index.html
+#               fwd      DHCP; busybox httpd on hnet.fwdport serving index.html
 #                        (hnet.token); "fwd_ready=PORT"; holds until
 #                        /cgi-bin/quit is fetched or hnet.hold seconds pass
 #               link     eth0 up; every 100 ms reads its carrier and reports
@@ -29,6 +29,7 @@
 #               bench    DHCP (or static hnet.ip); iperf3 -c hnet.server
 #                        -p hnet.port -t hnet.secs, then the same with -R,
 #                        each between "bench_begin=DIR" and "bench_end=DIR"
+#               several, comma-separated, run in that order
 #   hnet.if=     the interface (default eth0)
 #   hnet.hold=   seconds a waiting role waits at most (default 120)
 
@@ -55,6 +56,7 @@ ip link set lo up
 # dhcp: busybox udhcpc with /etc/udhcpc.script (it configures the
 # interface, the default route and /etc/resolv.conf, and notes the lease).
 dhcp() {
+	[ ! -f "/tmp/lease.$ifc" ] || return 0   # an earlier role got the lease
 	t0=$(now)
 	if udhcpc -i "$ifc" -s /etc/udhcpc.script -n -q -t 20 -T 1 > /tmp/udhcpc.log 2>&1 &&
 		[ -f "/tmp/lease.$ifc" ]; then
@@ -95,10 +97,9 @@ ping_peer() {
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-case $role in
-nat)
+role_nat() {
 	name=$(arg name); name=${name:-files.hutch.test}
-	dhcp || finish nat
+	dhcp || return 1
 	addr=$(nslookup "$name" 2>/dev/null | awk '/^Name:/ { n = 1 } n && /^Address/ { print $2; exit }')
 	say "resolved=${addr:-none}"
 	t0=$(now)
@@ -111,22 +112,26 @@ nat)
 	else
 		say "http=failed"
 	fi
-	finish nat ;;
-fwd)
-	port=${port:-8080}
+	return 0
+}
+
+role_fwd() {
+	port=$(arg fwdport); port=${port:-8080}
 	token=$(arg token); token=${token:-hutch-forwarded}
-	dhcp || finish fwd
+	dhcp || return 1
 	mkdir -p /www/cgi-bin
 	echo "$token" > /www/index.html
 	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\nbye\\n"\ntouch /tmp/quit\n' > /www/cgi-bin/quit
 	chmod +x /www/cgi-bin/quit
-	httpd -p "$port" -h /www || { say "httpd=failed"; finish fwd; }
+	httpd -p "$port" -h /www || { say "httpd=failed"; return 1; }
 	say "fwd_ready=$port"
 	i=0
 	while [ ! -e /tmp/quit ] && [ $i -lt $((hold * 10)) ]; do sleep 0.1; i=$((i + 1)); done
 	say "fwd_quit=$([ -e /tmp/quit ] && echo asked || echo timeout)"
-	finish fwd ;;
-link)
+	return 0
+}
+
+role_link() {
 	want=$(arg changes); want=${want:-2}
 	ip link set "$ifc" up
 	prev="" n=-1 i=0
@@ -141,17 +146,19 @@ link)
 		sleep 0.1
 		i=$((i + 1))
 	done
-	finish link ;;
-peer)
+	return 0
+}
+
+role_peer() {
 	peer=$(arg peer)
-	static_ip "$(arg ip)" || finish peer
+	static_ip "$(arg ip)" || return 1
 	wait_carrier
 	printf '#!/bin/sh\ncat > /tmp/in.bin\n' > /bin/net-recv
 	chmod +x /bin/net-recv
 	# Listen before anything else: the peer may send as soon as it can.
 	nc -l -p 5001 -e /bin/net-recv &
 	rx=$!
-	ping_peer "$peer" 60 || finish peer
+	ping_peer "$peer" 60 || return 1
 	dd if=/dev/urandom of=/tmp/out.bin bs=1M count="$mib" 2>/dev/null
 	say "sent_sha=$(sha /tmp/out.bin)"
 	t0=$(now) i=0
@@ -165,13 +172,15 @@ peer)
 	while kill -0 "$rx" 2>/dev/null && [ $i -lt $((hold * 10)) ]; do sleep 0.1; i=$((i + 1)); done
 	kill "$rx" 2>/dev/null
 	say "recv_bytes=$(wc -c < /tmp/in.bin 2>/dev/null || echo 0) recv_sha=$(sha /tmp/in.bin 2>/dev/null)"
-	finish peer ;;
-quiet)
+	return 0
+}
+
+role_quiet() {
 	# No IPv6: the guest itself then sends nothing while it counts (its
 	# router solicitations and DAD would come back to it through a
 	# multicast analogue of an internal network).
 	echo 1 > "/proc/sys/net/ipv6/conf/$ifc/disable_ipv6" 2>/dev/null
-	static_ip "$(arg ip)" || finish quiet
+	static_ip "$(arg ip)" || return 1
 	wait_carrier
 	rx0=$(cat "/sys/class/net/$ifc/statistics/rx_packets")
 	say "quiet_ready=1"
@@ -182,14 +191,18 @@ quiet)
 		say "quiet_rx_frames=$(($(cat "/sys/class/net/$ifc/statistics/rx_packets") - rx0)) quiet_secs=$i"
 	done
 	ping_peer "$(arg peer)" 3
-	finish quiet ;;
-pxe)
+	return 0
+}
+
+role_pxe() {
 	say "pxe_booted=1 bootif=$(echo "$cmdline" | sed -n 's/.* BOOTIF=\([^ ]*\) .*/\1/p')"
 	dhcp
-	finish pxe ;;
-bench)
+	return 0
+}
+
+role_bench() {
 	server=$(arg server) port=${port:-5201} secs=$(arg secs)
-	if [ -n "$(arg ip)" ]; then static_ip "$(arg ip)"; wait_carrier; else dhcp; fi || finish bench
+	if [ -n "$(arg ip)" ]; then static_ip "$(arg ip)"; wait_carrier; else dhcp; fi || return 1
 	for dir in up down; do
 		r=""; [ $dir = up ] || r=-R
 		say "bench_begin=$dir"
@@ -202,8 +215,15 @@ bench)
 		say "bench_end=$dir bench_rc=$([ $i -lt 20 ] && echo 0 || echo 1)"
 		grep -e receiver -e error /tmp/iperf.log | sed "s/^/iperf3 $dir: /"
 	done
-	finish bench ;;
-*)
-	say "role=unknown:$role"
-	finish unknown ;;
-esac
+	return 0
+}
+
+# Roles run in order (hnet.role=nat,link,fwd: one VM serves several
+# checks, which keeps the sandbox's boots few); the first that fails ends it.
+for r in $(echo "$role" | tr , ' '); do
+	case $r in
+	nat|fwd|link|peer|quiet|pxe|bench) "role_$r" || break ;;
+	*) say "role=unknown:$r"; break ;;
+	esac
+done
+finish "$role"

@@ -140,7 +140,7 @@ check_fwd() {
 	touch "$work/.check-start"
 	hp=$(net_free_port)
 	qemu_start fwd "user,id=n0,hostfwd=tcp:127.0.0.1:$hp-:8080" "$(nic_device virtio)" \
-		"$(net_append fwd port=8080 token=hutch-fwd-token hold=120)"
+		"$(net_append fwd fwdport=8080 token=hutch-fwd-token hold=120)"
 	if ! net_wait_result "$s" fwd_ready 120 "$QPID" > /dev/null; then
 		bad "the guest never said fwd_ready"
 	else
