@@ -23,9 +23,10 @@
  * linear buffer: the guest cannot change a header between our check
  * and its use, the partial checksum (NEEDS_CSUM) is completed there,
  * and a GSO frame (HOST_TSO4/6, HOST_ECN) is cut into MSS-sized frames
- * by offload.c.  The back ends take plain Ethernet frames only, so
- * nothing is offered toward the guest (no GUEST_CSUM, no GUEST_TSO):
- * frames from the host arrive whole and checksummed.
+ * by offload.c, unless the back end takes such frames whole
+ * (net_takes_gso: a TAP with virtio headers), where the host kernel does
+ * both.  Toward the guest every back end delivers plain, finished
+ * frames, so nothing is offered there (no GUEST_CSUM, no GUEST_TSO).
  *
  * Receive: net.c hands frames over on the loop thread (receive()).  A
  * frame the receive filter rejects, or that comes while the driver is
@@ -266,12 +267,21 @@ static void vnet_tx_chain(struct vnet *n, const struct vq_req *req)
 	vq_iter_out(&it, req);
 	len = vq_iter_read(&it, n->tx_frame, (size_t)req->out_len) - VNET_HDR_LEN;
 
+	if (hdr[HDR_GSO_TYPE] != VIRTIO_NET_HDR_GSO_NONE && !vnet_gso_ok(n, hdr[HDR_GSO_TYPE])) {
+		device_log(n->dev, "transmit frame with GSO type 0x%x not negotiated: dropped",
+			   hdr[HDR_GSO_TYPE]);
+		return;
+	}
+	if ((hdr[HDR_GSO_TYPE] != VIRTIO_NET_HDR_GSO_NONE ||
+	     (hdr[HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) && net_takes_gso(n->nb)) {
+		/* The host kernel finishes it (a TAP with virtio headers): no copy, no segments. */
+		struct iovec iov = { frame, len };
+
+		net_send_gso(n->nb, hdr, &iov, 1, len);
+		n->tx_sent++;
+		return;
+	}
 	if (hdr[HDR_GSO_TYPE] != VIRTIO_NET_HDR_GSO_NONE) {
-		if (!vnet_gso_ok(n, hdr[HDR_GSO_TYPE])) {
-			device_log(n->dev, "transmit frame with GSO type 0x%x not negotiated: dropped",
-				   hdr[HDR_GSO_TYPE]);
-			return;
-		}
 		/* Every segment's checksums are computed whole: csum_start/offset are not needed. */
 		segs = net_tso_segment(frame, len, get_le16(hdr + HDR_GSO_SIZE), n->tx_seg,
 				       NET_FRAME_MAX, vnet_emit_segment, n);

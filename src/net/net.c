@@ -286,6 +286,26 @@ void net_send(struct net_backend *nb, const struct iovec *iov, int iovcnt, size_
 	nb->ops->send(nb->priv, iov, iovcnt, len);
 }
 
+bool net_takes_gso(const struct net_backend *nb)
+{
+	return nb->ops && nb->ops->send_gso;
+}
+
+void net_send_gso(struct net_backend *nb, const uint8_t hdr[NET_VNET_HDR_LEN],
+		  const struct iovec *iov, int iovcnt, size_t len)
+{
+	pthread_mutex_lock(&nb->lock);
+	if (!nb->link_up || len < NET_FRAME_MIN || len > NET_FRAME_MAX || !nb->ops->send_gso) {
+		nb->stats.tx_dropped++;
+		pthread_mutex_unlock(&nb->lock);
+		return;
+	}
+	nb->stats.tx_frames++;
+	nb->stats.tx_bytes += len;
+	pthread_mutex_unlock(&nb->lock);
+	nb->ops->send_gso(nb->priv, hdr, iov, iovcnt, len);
+}
+
 void net_rx_ready(struct net_backend *nb)
 {
 	pthread_mutex_lock(&nb->lock);

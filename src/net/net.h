@@ -73,6 +73,20 @@ int net_attach(struct net_backend *nb, const struct net_port_ops *ops, void *opa
 void net_detach(struct net_backend *nb);
 /* A frame from the guest (gathered from @iovcnt pieces, @len bytes in all). */
 void net_send(struct net_backend *nb, const struct iovec *iov, int iovcnt, size_t len);
+/*
+ * Back ends that take TCP frames of up to 64 KiB whole, with their
+ * checksum unfinished, and let the host kernel segment them (a TAP with
+ * IFF_VNET_HDR): a virtio-net then passes the guest's GSO frames through
+ * instead of segmenting them itself, as QEMU's vhost-less TAP path does.
+ * @hdr is the guest's virtio_net_hdr (virtio 1.2, 5.1.6: flags, gso_type,
+ * hdr_len, gso_size, csum_start, csum_offset, num_buffers; little-endian)
+ * and the host kernel checks it (a header it refuses drops the frame).
+ * Only when net_takes_gso() says so.
+ */
+#define NET_VNET_HDR_LEN 12
+bool net_takes_gso(const struct net_backend *nb);
+void net_send_gso(struct net_backend *nb, const uint8_t hdr[NET_VNET_HDR_LEN],
+		  const struct iovec *iov, int iovcnt, size_t len);
 /* The guest posted receive buffers: deliver what is queued (later, on the loop). */
 void net_rx_ready(struct net_backend *nb);
 /* Is the cable connected? (for the NIC's link-status bit at reset) */

@@ -23,6 +23,9 @@ struct net_backend_ops {
 	 * synchronously into the NIC (net_deliver only queues, so it is safe).
 	 */
 	void (*send)(void *priv, const struct iovec *iov, int iovcnt, size_t len);
+	/* A frame with a virtio_net_hdr (net_send_gso), same rules as send.  Optional. */
+	void (*send_gso)(void *priv, const uint8_t *hdr, const struct iovec *iov, int iovcnt,
+			 size_t len);
 	/* The queue toward the guest has room again: resume reading.  Optional. */
 	void (*rx_resume)(void *priv);
 	/* Port forwarding (NAT).  Optional: NULL = -EOPNOTSUPP. */

@@ -5,7 +5,8 @@
 # KVM sandbox when this host has no /dev/kvm (tests/bench/net_bench.py says
 # what is measured).
 #
-#   run-net-bench.sh [--qemu-only] [--build-dir DIR] [--secs N] [ROUNDS]
+#   run-net-bench.sh [--qemu-only] [--build-dir DIR] [--secs N] [--paths nat,tap]
+#                    [--models e1000,virtio] [ROUNDS]
 #
 # ROUNDS defaults to 3; --secs (default 5) is iperf3's time per direction.
 # hutch-vm (DIR/src/frontend/hutch-vm, default build/) is left out with
@@ -16,18 +17,20 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-build=$top/build qemu_only="" secs=5 rounds=3 inside=""
+build=$top/build qemu_only="" secs=5 rounds=3 inside="" paths=nat,tap models=e1000,virtio
 while [ $# -gt 0 ]; do
 	case $1 in
 	--qemu-only) qemu_only=--qemu-only; shift ;;
 	--build-dir) build=$(cd "$2" && pwd); shift 2 ;;
 	--secs) secs=$2; shift 2 ;;
+	--paths) paths=$2; shift 2 ;;
+	--models) models=$2; shift 2 ;;
 	--inside) inside=$2; shift 2 ;;
 	[0-9]*) rounds=$1; shift ;;
-	*) echo "usage: run-net-bench.sh [--qemu-only] [--build-dir DIR] [--secs N] [ROUNDS]" >&2; exit 2 ;;
+	*) echo "usage: run-net-bench.sh [--qemu-only] [--build-dir DIR] [--secs N] [--paths nat,tap] [--models e1000,virtio] [ROUNDS]" >&2; exit 2 ;;
 	esac
 done
-args=(--build-dir "$build" --secs "$secs" ${qemu_only:+"$qemu_only"} "$rounds")
+args=(--build-dir "$build" --secs "$secs" --paths "$paths" --models "$models" ${qemu_only:+"$qemu_only"} "$rounds")
 
 if [ -z "$inside" ]; then
 	work=$top/build/sandbox/net-bench
@@ -55,5 +58,5 @@ net_tap_add htap0
 kernel=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n 1)
 python3 "$top/tests/bench/net_bench.py" ${qemu_only:+"$qemu_only"} \
 	--hutch-vm "$build/src/frontend/hutch-vm" --kernel "$kernel" --initrd "$work/bench.cpio.gz" \
-	--rounds "$rounds" --secs "$secs" --bridge "$NET_BR" --tap htap0 \
+	--rounds "$rounds" --secs "$secs" --paths "$paths" --models "$models" --bridge "$NET_BR" --tap htap0 \
 	--peer-ns "$NET_PEER_NS" --peer-ip "$NET_PEER_IP" --guest-ip "$NET_GUEST_IP" --work "$work"
