@@ -37,6 +37,7 @@
 
 #include "devices.h"
 #include "net.h"
+#include "offload.h"
 #include "pci.h"
 
 /* PCI identity (SDM 4.1; subsystem as on Intel's PRO/1000 MT Desktop) */
@@ -408,36 +409,18 @@ static uint16_t csum_fold(uint64_t sum)
 
 /*
  * Add the big-endian 16-bit words of @p to @sum (an odd last byte is the
- * high half of a word).  Summed 4 bytes at a time in host order, then
- * folded and read back in network order: the ones'-complement sum does
- * not care about byte order or word width (RFC 1071, 2.(B) and (C)).
+ * high half of a word), so that callers can mix in host-order values
+ * (protocol, lengths) for the pseudo-header.  offload.c sums in the
+ * data's byte order; its folded sum, read back in network order, is the
+ * same ones'-complement sum (RFC 1071, 2.(B)).
  */
 static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
-	uint64_t acc = 0;
-	uint16_t folded;
+	uint16_t folded = (uint16_t)~net_csum_finish(net_csum_add(0, p, len));
 	uint8_t be[2];
-	size_t i = 0;
 
-	for (; i + 4 <= len; i += 4) {
-		uint32_t w;
-
-		memcpy(&w, p + i, 4);
-		acc += w;
-	}
-	if (i + 2 <= len) {
-		uint16_t w;
-
-		memcpy(&w, p + i, 2);
-		acc += w;
-		i += 2;
-	}
-	folded = csum_fold(acc);
 	memcpy(be, &folded, 2);
-	sum += (uint64_t)(be[0] << 8 | be[1]);
-	if (i < len)
-		sum += (uint64_t)p[i] << 8;
-	return sum;
+	return sum + (uint64_t)(be[0] << 8 | be[1]);
 }
 
 /* Store the checksum of bytes [start, end] (inclusive; end 0 = to the last byte) at @at. */
