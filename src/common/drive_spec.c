@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "drive_spec.h"
+#include "spec_item.h"
 
 static const char *const format_names[] = { "raw", "qcow2", "vdi", "vmdk", NULL };
 
@@ -35,35 +36,6 @@ void drive_spec_free(struct drive_spec *d)
 	free(d->file);
 	free(d->format);
 	d->file = d->format = NULL;
-}
-
-/*
- * Next "key=value" item of s at *pos, with ",," standing for a comma.
- * Returns a malloc'ed copy (unescaped) or NULL at the end / on ENOMEM.
- */
-static char *next_item(const char *s, size_t *pos)
-{
-	size_t i = *pos, n = 0;
-	char *out;
-
-	if (!s[i])
-		return NULL;
-	out = malloc(strlen(s + i) + 1);
-	if (!out)
-		return NULL;
-	while (s[i]) {
-		if (s[i] == ',') {
-			if (s[i + 1] != ',')
-				break;
-			i++;
-		}
-		out[n++] = s[i++];
-	}
-	out[n] = '\0';
-	if (s[i] == ',')
-		i++;
-	*pos = i;
-	return out;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -139,14 +111,14 @@ static int parse_item(const char *s, const char *key, const char *val, struct dr
 
 int drive_spec_parse(const char *s, struct drive_spec *d, char *err, size_t errlen)
 {
-	bool bus_given = false;
+	bool bus_given = false, oom = false;
 	size_t pos = 0;
 	char *item;
 	int ret = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->port = -1;
-	while (!ret && (item = next_item(s, &pos))) {
+	while (!ret && (item = spec_next_item(s, &pos, &oom))) {
 		char *eq = strchr(item, '=');
 
 		if (!eq) {
@@ -157,6 +129,10 @@ int drive_spec_parse(const char *s, struct drive_spec *d, char *err, size_t errl
 			ret = parse_item(s, item, eq + 1, d, &bus_given, err, errlen);
 		}
 		free(item);
+	}
+	if (!ret && oom) {
+		snprintf(err, errlen, "--drive '%s': %s", s, strerror(ENOMEM));
+		ret = -ENOMEM;
 	}
 	if (!ret && d->file == NULL && !d->cdrom) {
 		snprintf(err, errlen, "--drive '%s': a disk needs file=PATH (only media=cdrom may be empty)", s);

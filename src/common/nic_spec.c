@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nic_spec.h"
+#include "spec_item.h"
 
 const char *nic_model_name(enum nic_model m)
 {
@@ -44,38 +45,6 @@ void nic_spec_free(struct nic_spec *n)
 	n->natnet = n->tftp_prefix = n->tftp_file = n->bridge = n->intnet = NULL;
 	n->fwd = NULL;
 	n->nr_fwd = 0;
-}
-
-/*
- * Next item of s at *pos, split at a single comma, ",," standing for a
- * comma.  A malloc'ed, unescaped copy, or NULL at the end or on ENOMEM
- * (*oom tells which).
- */
-static char *next_item(const char *s, size_t *pos, bool *oom)
-{
-	size_t i = *pos, n = 0;
-	char *out;
-
-	if (!s[i])
-		return NULL;
-	out = malloc(strlen(s + i) + 1);
-	if (!out) {
-		*oom = true;
-		return NULL;
-	}
-	while (s[i]) {
-		if (s[i] == ',') {
-			if (s[i + 1] != ',')
-				break;
-			i++;
-		}
-		out[n++] = s[i++];
-	}
-	out[n] = '\0';
-	if (s[i] == ',')
-		i++;
-	*pos = i;
-	return out;
 }
 
 static int parse_onoff(const char *v, bool *out)
@@ -441,7 +410,7 @@ int nic_spec_parse(const char *s, struct nic_spec *n, char *err, size_t errlen)
 
 	memset(n, 0, sizeof(*n));
 	n->cable = true;
-	while (!ret && (item = next_item(s, &pos, &oom))) {
+	while (!ret && (item = spec_next_item(s, &pos, &oom))) {
 		char *eq = strchr(item, '=');
 
 		if (!eq) {
