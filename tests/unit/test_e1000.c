@@ -23,6 +23,7 @@
 #include "devices.h"
 #include "fake_machine.h"
 #include "fake_net.h"
+#include "ref_csum.h"
 #include "pci.h"
 
 #define RAM_SIZE   (16u << 20)
@@ -298,22 +299,6 @@ static void make_frame(uint8_t *buf, size_t len, const uint8_t *dst, uint8_t see
 
 /* ---- the test's own checksums ---- */
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += be16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* Is the IPv4 header at @ip and its TCP/UDP checksum (with the pseudo-header) right? */
 static void check_ipv4_l4(const uint8_t *ip, size_t iplen)
 {
@@ -321,9 +306,9 @@ static void check_ipv4_l4(const uint8_t *ip, size_t iplen)
 	uint32_t s;
 
 	assert_int_equal(be16(ip + 2), iplen);
-	assert_int_equal(fold(sum16(ip, ihl, 0)), 0xffff);
-	s = sum16(ip + 12, 8, 0) + ip[9] + (uint32_t)(iplen - ihl);
-	assert_int_equal(fold(sum16(ip + ihl, iplen - ihl, s)), 0xffff);
+	assert_int_equal(ref_fold(ref_sum(0, ip, ihl)), 0xffff);
+	s = ref_sum(0, ip + 12, 8) + ip[9] + (uint32_t)(iplen - ihl);
+	assert_int_equal(ref_fold(ref_sum(s, ip + ihl, iplen - ihl)), 0xffff);
 }
 
 /* ---- tests ---- */
@@ -515,7 +500,7 @@ static void test_tx_legacy(void **state)
 	tx_legacy(&f, 2, TX_DATA, sizeof(frame), TXD_EOP | TXD_IC | TXD_RS, 16, 14);
 	wr(&f, TDT, 3);
 	assert_int_equal(f.net->sent, 2);
-	assert_int_equal(fold(sum16(f.net->frames[1] + 14, sizeof(frame) - 14, 0)), 0xffff);
+	assert_int_equal(ref_fold(ref_sum(0, f.net->frames[1] + 14, sizeof(frame) - 14)), 0xffff);
 
 	/* Wrapping around the ring's end. */
 	for (unsigned int i = 3; i < 8; i++)
@@ -551,7 +536,7 @@ static void tcp_header(uint8_t *h, uint8_t flags)
 	h[47] = flags;
 	h[48] = 0xff; h[49] = 0xff;
 	/* Pseudo-header sum without the length, not complemented. */
-	ps = fold(sum16(h + 26, 8, 6));
+	ps = ref_fold(ref_sum(6, h + 26, 8));
 	h[50] = (uint8_t)(ps >> 8);
 	h[51] = (uint8_t)ps;
 }
@@ -624,7 +609,7 @@ static void test_tx_checksum_offload(void **state)
 	for (unsigned int i = 42; i < 243; i++)
 		g[i] = (uint8_t)(i ^ 0x5a);
 	/* Linux leaves the pseudo-header sum (with the length) in the field. */
-	ps = fold(sum16(g + 26, 8, 17 + 209));
+	ps = ref_fold(ref_sum(17 + 209, g + 26, 8));
 	g[40] = (uint8_t)(ps >> 8);
 	g[41] = (uint8_t)ps;
 	tx_context(&f, 0, 14, 24, 33, 34, 40, 0, 0, TXD_RS | 0x02, 0, 0);

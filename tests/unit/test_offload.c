@@ -18,24 +18,9 @@
 
 #include "net.h"
 #include "offload.h"
+#include "ref_csum.h"
 
 /* ---- an independent checksum: big-endian words, one at a time ---- */
-
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static uint16_t be16(const uint8_t *p)
 {

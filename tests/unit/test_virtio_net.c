@@ -26,6 +26,7 @@
 #include "devices.h"
 #include "fake_machine.h"
 #include "fake_net.h"
+#include "ref_csum.h"
 #include "net.h"
 #include "virtio_pci.h"
 
@@ -362,23 +363,6 @@ static void make_frame(uint8_t *f, size_t len, const uint8_t *dst, uint32_t seed
 		seed = seed * 1103515245u + 12345u;
 		f[i] = (uint8_t)(seed >> 16);
 	}
-}
-
-/* The plain checksum: big-endian words. */
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 #define ETH  14
