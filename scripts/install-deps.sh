@@ -31,6 +31,12 @@ pkgs=(
 	# network guest tests' host side (bridges and namespaces: iproute2) and
 	# the network benchmark (iperf3, also copied into the guest)
 	libslirp-dev libglib2.0-dev ipxe-qemu iproute2 iperf3
+	# the desktop: the VM window (SDL2), the manager's widgets (Dear ImGui
+	# with its SDL2 back ends, C++), its font; the desktop tests drive both
+	# under a virtual X server (Xvfb) with xdotool and read windows with xwd
+	libsdl2-dev libimgui-dev g++ fonts-dejavu-core xvfb xdotool x11-apps
+	# disk I/O through io_uring (with a thread-pool fallback)
+	liburing-dev
 )
 command -v dpkg-query >/dev/null ||
 	{ echo "install-deps: no dpkg-query: this script knows Debian 12 only; install the equivalents of: ${pkgs[*]}" >&2; exit 1; }

@@ -24,6 +24,7 @@
 
 struct device;
 struct display_ops;
+struct input_ops;
 struct pci_bus;
 struct blk_image;
 struct net_backend;
@@ -63,6 +64,11 @@ struct dev_host {
 	 * and withdraws it (NULL ops) in destroy().  NULL: nobody looks. */
 	void (*display_publish)(void *opaque, const struct display_ops *ops, void *dev_opaque);
 	void *display_opaque;
+	/* An input device publishes each input (input.h) in create() and
+	 * withdraws them (NULL ops, the same dev_opaque) in destroy().
+	 * NULL: nobody sends input. */
+	void (*input_publish)(void *opaque, const struct input_ops *ops, void *dev_opaque);
+	void *input_opaque;
 	/*
 	 * The host bridge's PAM registers changed (i440FX config 0x59-0x5F,
 	 * @pam[0] = PAM0): the machine remaps 0xC0000-0xFFFFF between RAM

@@ -483,6 +483,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	m->kvm.dev_fd = m->kvm.vm_fd = -1;
 	m->pause_notify_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	input_router_init(&m->input);
 	pthread_cond_init(&m->cond, NULL);
 	pthread_rwlock_init(&m->vm_lock, NULL);
 	bus_init(&m->pio, "pio");
@@ -535,6 +536,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 		.signal_msi = machine_signal_msi, .msi_opaque = m,
 		.loop_ops = &machine_loop_ops, .loop = m,
 		.display_publish = machine_display_publish, .display_opaque = m,
+		.input_publish = input_router_publish, .input_opaque = &m->input,
 		.memregion_ops = &memmap_host_mem_ops, .memregion_opaque = &m->memmap,
 		.pam_changed = machine_pam_changed, .pam_opaque = m,
 	};
@@ -897,4 +899,5 @@ void machine_destroy(struct machine *m)
 	m->host.loop = NULL;
 	bus_destroy(&m->pio);
 	bus_destroy(&m->mmio);
+	input_router_destroy(&m->input);
 }

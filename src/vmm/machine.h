@@ -21,6 +21,7 @@
 #include "guest_mem.h"
 #include "kvm.h"
 #include "kvm_notify.h"
+#include "input.h"
 #include "memmap.h"
 #include "net.h"
 #include "nic_spec.h"
@@ -112,6 +113,8 @@ struct machine {
 	/* The display a device published (display.h), under lock; NULL = none. */
 	const struct display_ops *display_ops;
 	void *display_opaque;
+	/* Where frontends send keys and the pointer (input.h). */
+	struct input_router input;
 };
 
 /* Where a pause stands (machine_pause_state). */

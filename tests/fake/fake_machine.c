@@ -59,6 +59,25 @@ static void fake_display_publish(void *opaque, const struct display_ops *ops, vo
 	fm->display_publishes++;
 }
 
+static void fake_input_publish(void *opaque, const struct input_ops *ops, void *dev_opaque)
+{
+	struct fake_machine *fm = opaque;
+	unsigned int i, j;
+
+	if (!ops) {
+		for (i = j = 0; i < fm->nr_inputs; i++)
+			if (fm->inputs[i].opaque != dev_opaque)
+				fm->inputs[j++] = fm->inputs[i];
+		fm->nr_inputs = j;
+		return;
+	}
+	if (fm->nr_inputs < sizeof(fm->inputs) / sizeof(fm->inputs[0])) {
+		fm->inputs[fm->nr_inputs].ops = ops;
+		fm->inputs[fm->nr_inputs].opaque = dev_opaque;
+		fm->nr_inputs++;
+	}
+}
+
 static void fake_pam_changed(void *opaque, const uint8_t pam[7])
 {
 	struct fake_machine *fm = opaque;
@@ -91,6 +110,7 @@ int fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 		.loop_ops = &fake_loop_ops, .loop = fm,
 		.memregion_ops = &fake_mem_ops, .memregion_opaque = fm,
 		.display_publish = fake_display_publish, .display_opaque = fm,
+		.input_publish = fake_input_publish, .input_opaque = fm,
 		.pam_changed = fake_pam_changed, .pam_opaque = fm,
 	};
 	fm->pci = pci_bus_create(&fm->host);

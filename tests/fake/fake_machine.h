@@ -60,6 +60,13 @@ struct fake_machine {
 	void *display_opaque;
 	unsigned int display_publishes;      /* display_publish calls */
 
+	/* Inputs published (input.h), in order; withdrawn ones removed. */
+	struct {
+		const struct input_ops *ops;
+		void *opaque;
+	} inputs[8];
+	unsigned int nr_inputs;
+
 	/* The host bridge's PAM registers as last reported (pam_changed). */
 	uint8_t pam[7];
 	unsigned int pam_changes;            /* pam_changed calls */
