@@ -81,6 +81,16 @@ char *hutch_vm_find_binary(const char *exe_dir);
 int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned timeout_s,
 		   pid_t *pid, struct hutch_error *e);
 
+/* How a started VM shows itself (VBoxManage's startvm --type). */
+enum hutch_vm_frontend {
+	HUTCH_FRONTEND_HEADLESS,   /* no window: serial log, control socket, screenshots */
+	HUTCH_FRONTEND_GUI,        /* a window on the user's display (hutch-vm --display sdl) */
+};
+/* hutch_vm_start with a frontend; hutch_vm_start is HUTCH_FRONTEND_HEADLESS. */
+int hutch_vm_start_frontend(const struct hutch_machine *m, const char *exe_dir,
+			    enum hutch_vm_frontend fe, unsigned timeout_s, pid_t *pid,
+			    struct hutch_error *e);
+
 /*
  * Send one request to the VM's control socket and read the reply line.
  * Returns 0 for "ok[ text]" (text in reply, may be NULL), -EREMOTEIO for

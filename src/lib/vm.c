@@ -770,6 +770,13 @@ static void child_exec(const char *bin, char **argv, int logfd)
 int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned timeout_s, pid_t *pidp,
 		   struct hutch_error *e)
 {
+	return hutch_vm_start_frontend(m, exe_dir, HUTCH_FRONTEND_HEADLESS, timeout_s, pidp, e);
+}
+
+int hutch_vm_start_frontend(const struct hutch_machine *m, const char *exe_dir,
+			    enum hutch_vm_frontend fe, unsigned timeout_s, pid_t *pidp,
+			    struct hutch_error *e)
+{
 	char *bin = NULL, *rt = hutch_runtime_dir(), *sock = NULL, *state = NULL, *folder = NULL;
 	char *log = NULL, *serial = NULL, *fatal = NULL, *unsup, mem[16], cpus[16], vram[16];
 	char *boot = NULL;
@@ -886,6 +893,11 @@ int hutch_vm_start(const struct hutch_machine *m, const char *exe_dir, unsigned 
 	for (size_t i = 0; i < nnics; i++) {
 		argv[argc++] = "--nic";
 		argv[argc++] = nics[i];
+	}
+	if (fe == HUTCH_FRONTEND_GUI) {
+		/* The window opens on $DISPLAY / $WAYLAND_DISPLAY, which the child inherits. */
+		argv[argc++] = "--display";
+		argv[argc++] = "sdl";
 	}
 	argv[argc++] = "--serial";
 	argv[argc++] = serial;
