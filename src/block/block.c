@@ -209,12 +209,20 @@ int blk_file_pread_zero(int fd, void *buf, size_t len, uint64_t off)
 	return blk_file_pread_all(fd, buf, len, off, true);
 }
 
+int (*blk_file_hook)(int fd, char op, const void *buf, size_t len, uint64_t off);
+
 int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *p = buf;
 
 	if (off > (uint64_t)INT64_MAX - len)
 		return -EFBIG;
+	if (blk_file_hook) {
+		int ret = blk_file_hook(fd, 'w', buf, len, off);
+
+		if (ret < 0)
+			return ret;
+	}
 	while (len) {
 		ssize_t n = pwrite(fd, p, len, (off_t)off);
 
@@ -298,11 +306,27 @@ int blk_file_preadv_zero(int fd, const struct iovec *iov, int iovcnt, uint64_t o
 
 int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
 {
+	if (blk_file_hook) {
+		size_t len = 0;
+		int ret;
+
+		for (int i = 0; i < iovcnt; i++)
+			len += iov[i].iov_len;
+		ret = blk_file_hook(fd, 'w', NULL, len, off);
+		if (ret < 0)
+			return ret;
+	}
 	return blk_file_rwv(fd, iov, iovcnt, off, true, false);
 }
 
 int blk_file_sync(int fd)
 {
+	if (blk_file_hook) {
+		int ret = blk_file_hook(fd, 's', NULL, 0, 0);
+
+		if (ret < 0)
+			return ret;
+	}
 	while (fdatasync(fd) < 0) {
 		if (errno != EINTR)
 			return -errno;

@@ -102,6 +102,15 @@ int blk_fmterr(char *err, size_t errlen, const char *path, int errnum,
 int blk_file_pread(int fd, void *buf, size_t len, uint64_t off);
 int blk_file_pread_zero(int fd, void *buf, size_t len, uint64_t off);
 int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+/*
+ * Tests only (NULL otherwise): called before every write ('w', buf the
+ * bytes or NULL for a scatter list) and every fdatasync ('s') of the
+ * file helpers below.  A negative return fails that call with it: from
+ * then on the image behaves as if its process had died there, which is
+ * how the qcow2 tests stop a write-back between any two steps.
+ */
+extern int (*blk_file_hook)(int fd, char op, const void *buf, size_t len,
+			    uint64_t off);
 /* The same over a scatter list (preadv zero-fills past the end). */
 int blk_file_preadv_zero(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
