@@ -11,20 +11,32 @@
  * Crash safety: new metadata is made durable before anything points at
  * it, and references go before the clusters they held are freed:
  *
- *   data cluster -> its refcount -> fdatasync -> L2 entry
- *   new L2 table (zeros) -> its refcount -> fdatasync -> L1 entry
- *   new refcount block -> fdatasync -> refcount table entry
+ *   data cluster -> its refcount -> barrier -> L2 entry
+ *   new L2 table (zeros) -> its refcount -> barrier -> L1 entry
+ *   new refcount blocks -> barrier -> refcount table entries
  *   L2 entry changed -> fdatasync -> old cluster's refcount decremented
  *
- * Refcounts, L1 and refcount tables are written through at once.  New L2
- * entries are applied to the cached L2 table at once (so reads see them)
- * but reach the file only at the next commit: before a cached table is
- * evicted, when QCOW2_MAX_PENDING pile up, after a discard, on flush and
- * on close.  One fdatasync then covers every data cluster and refcount
- * written since, as QEMU's metadata cache does; a guest flush makes all
- * of it durable.
+ * Two write-back caches hold the metadata that changes per request:
+ * refcount blocks and L2 tables (LRU, sized by blk_set_cache_size).  A
+ * refcount change is made in its cached block, which goes to the file
+ * when evicted or at the next barrier (qcow2_barrier: write back dirty
+ * refcount blocks, then fdatasync); writing one early is always safe,
+ * since increments only leak and decrements are made only once the
+ * reference is gone from the file.  A new L2 entry is made in its cached
+ * table (so reads see it), which goes to the file whole at the next
+ * commit (qcow2_commit): before a dirty table is evicted, after
+ * QCOW2_MAX_PENDING changed entries, after a discard, on flush and on
+ * close, each time behind one barrier covering every data cluster and
+ * refcount written since, as QEMU's metadata cache does.  A guest flush
+ * commits and syncs: everything written before it is durable.  The L1
+ * and refcount tables are written through at once (rare).
  *
- * so a process killed at any point leaves at worst leaked clusters
+ * Data goes straight between the caller's scatter list and the file
+ * (qcow2_preadv/qcow2_pwritev): clusters that lie next to each other in
+ * the file, allocated ones or whole clusters newly allocated together at
+ * its end, go in one preadv/pwritev.
+ *
+ * So a process killed at any point leaves at worst leaked clusters
  * (refcount > 0, unreferenced), which `qemu-img check` reports as leaks,
  * never as corruption.  Images with internal snapshots, encryption, an
  * external data file or extended L2 entries are refused for writing (the
