@@ -1785,6 +1785,18 @@ static void qcow2_cache_free(struct qcow2 *s)
 	s->l2_slots = s->rb_slots = 0;
 }
 
+/*
+ * A cluster-sized buffer, page aligned: with the host cache off
+ * (O_DIRECT) the buffers that go to the file whole (new clusters, L2
+ * tables, refcount blocks) then need no bounce.  NULL if out of memory.
+ */
+static void *qcow2_alloc_cluster(const struct qcow2 *s)
+{
+	void *p;
+
+	return posix_memalign(&p, 4096, s->cluster_size) ? NULL : p;
+}
+
 static unsigned qcow2_slots(uint64_t bytes, uint32_t cluster_size)
 {
 	uint64_t n = bytes / cluster_size;
@@ -1835,10 +1847,10 @@ static int qcow2_set_cache_size(struct blk_image *img, uint64_t l2_bytes,
 	s->l2_slots = l2n;
 	s->rb_slots = rbn;
 	for (unsigned i = 0; i < l2n; i++)
-		if (!(s->l2_cache[i].table = malloc(s->cluster_size)))
+		if (!(s->l2_cache[i].table = qcow2_alloc_cluster(s)))
 			goto oom;
 	for (unsigned i = 0; i < rbn; i++)
-		if (!(s->rb_cache[i].data = malloc(s->cluster_size)))
+		if (!(s->rb_cache[i].data = qcow2_alloc_cluster(s)))
 			goto oom;
 	return 0;
 oom:
@@ -2285,9 +2297,9 @@ static int qcow2_open(struct blk_image *img, struct blk_chain *chain)
 	ret = qcow2_set_cache_size(img, 0, 0);
 	if (ret < 0)
 		goto fail;
-	s->cluster_buf = malloc(s->cluster_size);
-	s->meta_buf = malloc(s->cluster_size);
-	s->gather_buf = malloc(s->cluster_size);
+	s->cluster_buf = qcow2_alloc_cluster(s);
+	s->meta_buf = qcow2_alloc_cluster(s);
+	s->gather_buf = qcow2_alloc_cluster(s);
 	s->zbuf = malloc(2 * (size_t)s->cluster_size);
 	s->dcache = malloc(s->cluster_size);
 	s->pending = calloc(QCOW2_MAX_PENDING, sizeof(*s->pending));
