@@ -79,6 +79,93 @@ int blk_seterr(struct blk_image *img, int errnum, const char *fmt, ...)
 	return -errnum;
 }
 
+/*
+ * Host cache off (BLK_NOCACHE) opens the file O_DIRECT, which refuses
+ * buffers, offsets and lengths not aligned to the device's logical block
+ * (EINVAL).  Guest data from the devices is page-aligned in practice and
+ * goes straight through; what is not (qcow2's 8-byte table entries, a
+ * 512-byte sector on a 4 KiB-sector disk) comes back here, through an
+ * aligned bounce buffer: read the covering aligned range, patch it, write
+ * it back.  Image calls are serialised by the image lock, so nothing else
+ * writes the range meanwhile.  Only on that EINVAL is the descriptor
+ * asked whether it is O_DIRECT at all.
+ */
+#define BLK_DIRECT_ALIGN 4096u
+
+static bool blk_fd_is_direct(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_DIRECT);
+}
+
+static int blk_direct_rw(int fd, const struct iovec *iov, int iovcnt,
+			 uint64_t off, bool write, bool zero_past_end)
+{
+	uint64_t len = 0, start = off & ~(uint64_t)(BLK_DIRECT_ALIGN - 1), end, fsize = 0;
+	size_t span, got = 0, pos;
+	uint8_t *bounce;
+	int ret = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	end = (off + len + BLK_DIRECT_ALIGN - 1) & ~(uint64_t)(BLK_DIRECT_ALIGN - 1);
+	span = (size_t)(end - start);
+	if (posix_memalign((void **)&bounce, BLK_DIRECT_ALIGN, span ? span : 1))
+		return -ENOMEM;
+	/* Whole aligned blocks are read back unchanged by a write: skip the read
+	 * only when the write covers them all. */
+	if (!write || start != off || end != off + len) {
+		while (got < span) {
+			ssize_t n = pread(fd, bounce + got, span - got, (off_t)(start + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				ret = -errno;
+				goto out;
+			}
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+		if (got < span)
+			memset(bounce + got, 0, span - got);
+		if (!write && start + got < off + len && !zero_past_end) {
+			ret = -EIO;
+			goto out;
+		}
+	}
+	pos = (size_t)(off - start);
+	for (int i = 0; i < iovcnt; i++) {
+		if (write)
+			memcpy(bounce + pos, iov[i].iov_base, iov[i].iov_len);
+		else
+			memcpy(iov[i].iov_base, bounce + pos, iov[i].iov_len);
+		pos += iov[i].iov_len;
+	}
+	if (!write)
+		goto out;
+	ret = blk_file_size(fd, &fsize);
+	for (size_t done = 0; ret == 0 && done < span;) {
+		ssize_t n = pwrite(fd, bounce + done, span - done, (off_t)(start + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			ret = n < 0 ? -errno : -EIO;
+		else
+			done += (size_t)n;
+	}
+	/* The padding must not make the file longer than the write did. */
+	if (ret == 0 && end > fsize && end > off + len &&
+	    ftruncate(fd, (off_t)(fsize > off + len ? fsize : off + len)) < 0)
+		ret = -errno;
+out:
+	free(bounce);
+	return ret;
+}
+
 /* pread all of len; at the end of the file: zeros, or -EIO. */
 static int blk_file_pread_all(int fd, void *buf, size_t len, uint64_t off,
 			      bool zero_past_end)
@@ -92,6 +179,11 @@ static int blk_file_pread_all(int fd, void *buf, size_t len, uint64_t off,
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EINVAL && blk_fd_is_direct(fd)) {
+			struct iovec v = { p, len };
+
+			return blk_direct_rw(fd, &v, 1, off, false, zero_past_end);
+		}
 		if (n < 0)
 			return -errno;
 		if (n == 0) {
@@ -117,17 +209,30 @@ int blk_file_pread_zero(int fd, void *buf, size_t len, uint64_t off)
 	return blk_file_pread_all(fd, buf, len, off, true);
 }
 
+int (*blk_file_hook)(int fd, char op, const void *buf, size_t len, uint64_t off);
+
 int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *p = buf;
 
 	if (off > (uint64_t)INT64_MAX - len)
 		return -EFBIG;
+	if (blk_file_hook) {
+		int ret = blk_file_hook(fd, 'w', buf, len, off);
+
+		if (ret < 0)
+			return ret;
+	}
 	while (len) {
 		ssize_t n = pwrite(fd, p, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EINVAL && blk_fd_is_direct(fd)) {
+			struct iovec v = { (void *)p, len };
+
+			return blk_direct_rw(fd, &v, 1, off, true, false);
+		}
 		if (n < 0)
 			return -errno;
 		if (n == 0)
@@ -139,8 +244,89 @@ int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * The vectored forms: one preadv/pwritev per IOV_MAX segments.  A short
+ * transfer finishes the segment it stopped in with the scalar helpers
+ * and carries on with the next ones.
+ */
+static int blk_file_rwv(int fd, const struct iovec *iov, int iovcnt,
+			uint64_t off, bool write, bool zero_past_end)
+{
+	int i = 0;
+
+	while (i < iovcnt) {
+		int cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
+		ssize_t n = write ? pwritev(fd, iov + i, cnt, (off_t)off) :
+				    preadv(fd, iov + i, cnt, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EINVAL && blk_fd_is_direct(fd))
+			return blk_direct_rw(fd, iov + i, cnt, off, write,
+					     zero_past_end);
+		if (n < 0)
+			return -errno;
+		if (n == 0 && write)
+			return -EIO;
+		if (n == 0) {
+			/* End of file: the scalar path zero-fills or fails. */
+			int ret = blk_file_pread_all(fd, iov[i].iov_base, iov[i].iov_len,
+						     off, zero_past_end);
+
+			if (ret < 0)
+				return ret;
+			off += iov[i].iov_len;
+			i++;
+			continue;
+		}
+		off += (uint64_t)n;
+		while (i < iovcnt && (size_t)n >= iov[i].iov_len) {
+			n -= (ssize_t)iov[i].iov_len;
+			i++;
+		}
+		if (n) {
+			uint8_t *rest = (uint8_t *)iov[i].iov_base + n;
+			size_t left = iov[i].iov_len - (size_t)n;
+			int ret = write ? blk_file_pwrite(fd, rest, left, off) :
+					  blk_file_pread_all(fd, rest, left, off, zero_past_end);
+
+			if (ret < 0)
+				return ret;
+			off += left;
+			i++;
+		}
+	}
+	return 0;
+}
+
+int blk_file_preadv_zero(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return blk_file_rwv(fd, iov, iovcnt, off, false, true);
+}
+
+int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	if (blk_file_hook) {
+		size_t len = 0;
+		int ret;
+
+		for (int i = 0; i < iovcnt; i++)
+			len += iov[i].iov_len;
+		ret = blk_file_hook(fd, 'w', NULL, len, off);
+		if (ret < 0)
+			return ret;
+	}
+	return blk_file_rwv(fd, iov, iovcnt, off, true, false);
+}
+
 int blk_file_sync(int fd)
 {
+	if (blk_file_hook) {
+		int ret = blk_file_hook(fd, 's', NULL, 0, 0);
+
+		if (ret < 0)
+			return ret;
+	}
 	while (fdatasync(fd) < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -533,6 +719,23 @@ int blk_open(const char *path, const char *format, unsigned flags,
 		return blk_fmterr(err, errlen, path, -ret, "%s", why);
 	}
 	ret = blk_open_fd(fd, path, format, flags, &chain, out, err, errlen);
+	/*
+	 * Host cache off: O_DIRECT only now, so that probing and the
+	 * format's open read headers the ordinary way.
+	 */
+	if (ret == 0 && (flags & BLK_NOCACHE)) {
+		int fl = fcntl((*out)->fd, F_GETFL);
+
+		if (fl < 0 || fcntl((*out)->fd, F_SETFL, fl | O_DIRECT) < 0) {
+			int e = errno;
+
+			blk_close(*out);
+			*out = NULL;
+			return blk_fmterr(err, errlen, path, e, "host I/O cache off "
+					  "needs O_DIRECT, which this file system "
+					  "refuses: %s", strerror(e));
+		}
+	}
 	/* A backing file's error names that file; say which image led there. */
 	if (ret < 0 && chain.backing_failed && err && errlen) {
 		char inner[BLK_ERR_MAX];
@@ -746,16 +949,13 @@ static int blk_guard_sector0(struct blk_image *img, const void *buf,
 	return 1;
 }
 
-int blk_pwrite(struct blk_image *img, const void *buf, size_t len,
-	       uint64_t off)
+/* blk_pwrite under img->lock, range and writability checked. */
+static int blk_pwrite_locked(struct blk_image *img, const void *buf, size_t len,
+			     uint64_t off)
 {
 	uint8_t sector[BLK_PROBE_LEN];
-	int ret;
+	int ret = blk_guard_sector0(img, buf, len, off, sector);
 
-	pthread_mutex_lock(&img->lock);
-	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
-	if (!ret)
-		ret = blk_guard_sector0(img, buf, len, off, sector);
 	if (ret > 0) {
 		size_t n = BLK_PROBE_LEN - (size_t)off < len ?
 			   BLK_PROBE_LEN - (size_t)off : len;
@@ -767,6 +967,96 @@ int blk_pwrite(struct blk_image *img, const void *buf, size_t len,
 	} else if (!ret && len) {
 		ret = img->fmt->pwrite(img, buf, len, off);
 	}
+	return ret;
+}
+
+int blk_pwrite(struct blk_image *img, const void *buf, size_t len,
+	       uint64_t off)
+{
+	int ret;
+
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
+	if (!ret)
+		ret = blk_pwrite_locked(img, buf, len, off);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+static int blk_iov_len(const struct iovec *iov, int iovcnt, size_t *len)
+{
+	size_t total = 0;
+
+	if (iovcnt < 0)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > SIZE_MAX - total)
+			return -EINVAL;
+		total += iov[i].iov_len;
+	}
+	*len = total;
+	return 0;
+}
+
+int blk_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt,
+	       uint64_t off)
+{
+	size_t len;
+	int ret = blk_iov_len(iov, iovcnt, &len);
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_range(img, len, off);
+	if (!ret && len && img->fmt->preadv) {
+		ret = img->fmt->preadv(img, iov, iovcnt, len, off);
+	} else {
+		for (int i = 0; !ret && i < iovcnt; i++) {
+			if (iov[i].iov_len)
+				ret = img->fmt->pread(img, iov[i].iov_base,
+						      iov[i].iov_len, off);
+			off += iov[i].iov_len;
+		}
+	}
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
+		uint64_t off)
+{
+	size_t len;
+	int ret = blk_iov_len(iov, iovcnt, &len);
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&img->lock);
+	ret = blk_check_change(img, len, off, img->fmt->pwrite != NULL, "writes");
+	/* The sector-0 guard checks one buffer: a probed raw image's first
+	 * sector goes the scalar way. */
+	if (!ret && len && img->fmt->pwritev &&
+	    !(img->probed_raw && off < BLK_PROBE_LEN)) {
+		ret = img->fmt->pwritev(img, iov, iovcnt, len, off);
+	} else {
+		for (int i = 0; !ret && i < iovcnt; i++) {
+			if (iov[i].iov_len)
+				ret = blk_pwrite_locked(img, iov[i].iov_base,
+							iov[i].iov_len, off);
+			off += iov[i].iov_len;
+		}
+	}
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int blk_set_cache_size(struct blk_image *img, uint64_t l2_bytes,
+		       uint64_t refcount_bytes)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&img->lock);
+	if (img->fmt->set_cache_size)
+		ret = img->fmt->set_cache_size(img, l2_bytes, refcount_bytes);
 	pthread_mutex_unlock(&img->lock);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define BLK_SECTOR_SIZE 512u
 /* Backing chains deeper than this are refused (and loops always are). */
@@ -32,6 +33,15 @@
  * VM holds (showmediuminfo); what it reads may be mid-update.
  */
 #define BLK_FORCE_SHARE (1u << 2)
+/*
+ * Host I/O cache off (VirtualBox's --hostiocache off): the image file is
+ * used O_DIRECT, so guest data bypasses the host's page cache.  Requests
+ * the file system cannot take O_DIRECT (unaligned buffers or offsets,
+ * small metadata writes) go through an aligned bounce buffer.  A file
+ * system without O_DIRECT (tmpfs) makes the open fail.  Backing files
+ * are read through the cache as before.
+ */
+#define BLK_NOCACHE (1u << 3)
 
 /* blk_caps() bits */
 #define BLK_CAP_DISCARD (1u << 0)    /* blk_discard() may free space */
@@ -111,6 +121,24 @@ const char *blk_last_error(struct blk_image *img);
 int blk_pread(struct blk_image *img, void *buf, size_t len, uint64_t off);
 int blk_pwrite(struct blk_image *img, const void *buf, size_t len,
 	       uint64_t off);
+/*
+ * The same over a scatter list (total length = the segments' sum), as
+ * few system calls as the format allows: raw and qcow2 clusters that lie
+ * next to each other in the file go in one preadv/pwritev straight from
+ * and to the caller's segments.
+ */
+int blk_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt,
+	       uint64_t off);
+int blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
+		uint64_t off);
+/*
+ * Metadata cache sizes in bytes (qcow2: L2 tables and refcount blocks;
+ * others ignore it).  0 = the default: L2 tables covering the whole disk
+ * up to 1 MiB of them, and 4 refcount blocks.  Rounded to whole tables
+ * (at least 2 each).  Dirty tables are written back first.
+ */
+int blk_set_cache_size(struct blk_image *img, uint64_t l2_bytes,
+		       uint64_t refcount_bytes);
 /* Make every completed write durable (fdatasync and metadata). */
 int blk_flush(struct blk_image *img);
 /*

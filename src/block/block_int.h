@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "block.h"
 
@@ -50,6 +51,15 @@ struct blk_format {
 		     uint64_t off);
 	int (*pwrite)(struct blk_image *img, const void *buf, size_t len,
 		      uint64_t off);
+	/*
+	 * Optional vectored forms (len = the iovecs' total): straight
+	 * between the file and the caller's segments where the format can.
+	 * Without them the generic layer calls pread/pwrite per segment.
+	 */
+	int (*preadv)(struct blk_image *img, const struct iovec *iov, int iovcnt,
+		      size_t len, uint64_t off);
+	int (*pwritev)(struct blk_image *img, const struct iovec *iov, int iovcnt,
+		       size_t len, uint64_t off);
 	int (*flush)(struct blk_image *img);
 	int (*discard)(struct blk_image *img, uint64_t off, uint64_t len);
 	/* Optional; without it, zeros are written with pwrite. */
@@ -60,6 +70,9 @@ struct blk_format {
 	unsigned (*caps)(struct blk_image *img);
 	uint32_t (*cluster_size)(struct blk_image *img);
 	int (*info)(struct blk_image *img, struct blk_info *info);
+	/* Optional; see blk_set_cache_size (0 = the format's default). */
+	int (*set_cache_size)(struct blk_image *img, uint64_t l2_bytes,
+			      uint64_t refcount_bytes);
 	/* Optional; new_size > img->size; sets img->size. */
 	int (*resize)(struct blk_image *img, uint64_t new_size);
 	/* fd is a new, empty file opened read-write. */
@@ -89,6 +102,18 @@ int blk_fmterr(char *err, size_t errlen, const char *path, int errnum,
 int blk_file_pread(int fd, void *buf, size_t len, uint64_t off);
 int blk_file_pread_zero(int fd, void *buf, size_t len, uint64_t off);
 int blk_file_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+/*
+ * Tests only (NULL otherwise): called before every write ('w', buf the
+ * bytes or NULL for a scatter list) and every fdatasync ('s') of the
+ * file helpers below.  A negative return fails that call with it: from
+ * then on the image behaves as if its process had died there, which is
+ * how the qcow2 tests stop a write-back between any two steps.
+ */
+extern int (*blk_file_hook)(int fd, char op, const void *buf, size_t len,
+			    uint64_t off);
+/* The same over a scatter list (preadv zero-fills past the end). */
+int blk_file_preadv_zero(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
+int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 int blk_file_sync(int fd);
 /* fdatasync img's file, recording an error line on failure. */
 int blk_sync(struct blk_image *img);

@@ -11,20 +11,32 @@
  * Crash safety: new metadata is made durable before anything points at
  * it, and references go before the clusters they held are freed:
  *
- *   data cluster -> its refcount -> fdatasync -> L2 entry
- *   new L2 table (zeros) -> its refcount -> fdatasync -> L1 entry
- *   new refcount block -> fdatasync -> refcount table entry
+ *   data cluster -> its refcount -> barrier -> L2 entry
+ *   new L2 table (zeros) -> its refcount -> barrier -> L1 entry
+ *   new refcount blocks -> barrier -> refcount table entries
  *   L2 entry changed -> fdatasync -> old cluster's refcount decremented
  *
- * Refcounts, L1 and refcount tables are written through at once.  New L2
- * entries are applied to the cached L2 table at once (so reads see them)
- * but reach the file only at the next commit: before a cached table is
- * evicted, when QCOW2_MAX_PENDING pile up, after a discard, on flush and
- * on close.  One fdatasync then covers every data cluster and refcount
- * written since, as QEMU's metadata cache does; a guest flush makes all
- * of it durable.
+ * Two write-back caches hold the metadata that changes per request:
+ * refcount blocks and L2 tables (LRU, sized by blk_set_cache_size).  A
+ * refcount change is made in its cached block, which goes to the file
+ * when evicted or at the next barrier (qcow2_barrier: write back dirty
+ * refcount blocks, then fdatasync); writing one early is always safe,
+ * since increments only leak and decrements are made only once the
+ * reference is gone from the file.  A new L2 entry is made in its cached
+ * table (so reads see it), which goes to the file whole at the next
+ * commit (qcow2_commit): before a dirty table is evicted, after
+ * QCOW2_MAX_PENDING changed entries, after a discard, on flush and on
+ * close, each time behind one barrier covering every data cluster and
+ * refcount written since, as QEMU's metadata cache does.  A guest flush
+ * commits and syncs: everything written before it is durable.  The L1
+ * and refcount tables are written through at once (rare).
  *
- * so a process killed at any point leaves at worst leaked clusters
+ * Data goes straight between the caller's scatter list and the file
+ * (qcow2_preadv/qcow2_pwritev): clusters that lie next to each other in
+ * the file, allocated ones or whole clusters newly allocated together at
+ * its end, go in one preadv/pwritev.
+ *
+ * So a process killed at any point leaves at worst leaked clusters
  * (refcount > 0, unreferenced), which `qemu-img check` reports as leaks,
  * never as corruption.  Images with internal snapshots, encryption, an
  * external data file or extended L2 entries are refused for writing (the
@@ -101,8 +113,24 @@
 #define QCOW2_MAX_REFCOUNT_ORDER 6
 #define QCOW2_DEFAULT_REFCOUNT_ORDER 4 /* 16-bit, the only order in v2 */
 #define QCOW2_MAX_HOST_OFFSET (1ull << 56)
-#define QCOW2_L2_CACHE_SIZE 16
+/*
+ * Metadata caches.  L2 tables: by default enough to map the whole disk,
+ * at most QCOW2_L2_CACHE_DEFAULT bytes of them (QEMU's default too: 1 MiB
+ * maps 8 GiB with 64 KiB clusters), so a sequential pass over a disk of
+ * up to that size reads each table once.  Refcount blocks: 4 (one block
+ * of 64 KiB covers 2 GiB of file).  Both settable (blk_set_cache_size,
+ * the drive spec's l2-cache-size / refcount-cache-size).
+ */
+#define QCOW2_L2_CACHE_DEFAULT (1u << 20)
+#define QCOW2_RB_CACHE_DEFAULT_SLOTS 4
+#define QCOW2_CACHE_MIN_SLOTS 2
+#define QCOW2_CACHE_MAX_SLOTS 4096
+/* L2 entries changed in the cache before a commit writes them back. */
 #define QCOW2_MAX_PENDING 1024
+/* Missing refcount blocks allocated together (one barrier for all). */
+#define QCOW2_RB_PREALLOC 4
+/* Guest clusters one vectored extent may allocate before it is written. */
+#define QCOW2_EXTENT_CLUSTERS 64
 
 enum qcow2_ctype {
 	QCOW2_UNALLOCATED,
@@ -116,6 +144,15 @@ struct qcow2_l2_slot {
 	uint64_t offset; /* host offset of the table; 0 = empty slot */
 	uint64_t *table; /* host-endian entries */
 	uint64_t used;   /* LRU clock */
+	bool dirty;      /* entries changed since the file's copy */
+};
+
+/* A cached refcount block, in the file's (big-endian) layout. */
+struct qcow2_rb_slot {
+	uint64_t offset; /* host offset of the block; 0 = empty slot */
+	uint8_t *data;
+	uint64_t used;
+	bool dirty;
 };
 
 struct qcow2 {
@@ -143,9 +180,18 @@ struct qcow2 {
 	struct blk_image *backing;
 	uint64_t file_size; /* bytes really in the file */
 	uint64_t file_end;  /* next cluster to hand out (>= file_size) */
-	struct qcow2_l2_slot l2_cache[QCOW2_L2_CACHE_SIZE];
+	struct qcow2_l2_slot *l2_cache;
+	unsigned l2_slots;
 	uint64_t l2_clock;
+	struct qcow2_rb_slot *rb_cache;
+	unsigned rb_slots;
+	uint64_t rb_clock;
+	size_t nchanged;        /* L2 entries changed since the last commit */
+	struct iovec *xiov;     /* a slice of the caller's segments */
+	size_t xiov_cap;
 	uint8_t *cluster_buf;   /* one cluster, for copy-on-write */
+	uint8_t *meta_buf;      /* one cluster, for writing an L2 table back */
+	uint8_t *gather_buf;    /* one cluster: a partial write's bytes */
 	uint8_t *zbuf;          /* compressed bytes: two clusters */
 	uint8_t *dcache;        /* the last decompressed cluster */
 	uint64_t dcache_entry;  /* its L2 entry; 0 = empty */
@@ -164,12 +210,12 @@ struct qcow2 {
 	bool corrupt;
 };
 
-/* An L2 entry changed in the cache, waiting for the barrier to be written. */
+/*
+ * An L2 entry whose old value held clusters: they are freed only after
+ * the new entry is durable (the commit).
+ */
 struct qcow2_pending {
-	uint64_t l2_offset;
-	uint32_t index;
-	uint64_t new_entry;
-	uint64_t old_entry; /* its clusters are freed after the write */
+	uint64_t old_entry;
 };
 
 static bool qcow2_probe(const uint8_t *buf, size_t len)
@@ -349,16 +395,6 @@ static void qcow2_rc_field_set(uint8_t *p, uint64_t idx, unsigned order,
 	}
 }
 
-/* Bytes of a refcount block holding entry idx: [*start, *start + *len). */
-static void qcow2_rc_field_bytes(struct qcow2 *s, uint64_t idx,
-				 uint64_t *start, size_t *len)
-{
-	unsigned bits = 1u << s->refcount_order;
-
-	*start = idx * bits / 8;
-	*len = bits < 8 ? 1 : bits / 8;
-}
-
 static int qcow2_reserve(struct blk_image *img, struct qcow2 *s, uint64_t n,
 			 uint64_t *off)
 {
@@ -400,16 +436,83 @@ static int qcow2_refcount_update(struct blk_image *img, struct qcow2 *s,
 				 uint64_t host_off, int64_t delta,
 				 uint64_t *newval);
 
-/* Write one refcount table entry, in memory and in the file. */
-static int qcow2_set_rt_entry(struct blk_image *img, struct qcow2 *s,
-			      uint64_t idx, uint64_t rb_off)
-{
-	uint8_t be[8];
+/* ------------------------------------------------------------------ */
+/* The refcount block cache                                             */
 
-	blk_put_be64(be, rb_off);
-	s->rt[idx] = rb_off;
-	return qcow2_write(img, s, be, 8, s->rt_offset + idx * 8,
-			   "refcount table entry");
+/*
+ * Refcount changes are made in cached blocks and written back whole:
+ * when a dirty block is evicted, and at every barrier.  Writing a block
+ * back early is always safe: an increment on disk before the L2 entry
+ * that uses the cluster only leaks it if the process dies, and a
+ * decrement is only ever made once the reference it drops is gone from
+ * the file (qcow2_commit, the table moves).
+ */
+static int qcow2_rb_write_slot(struct blk_image *img, struct qcow2 *s,
+			       struct qcow2_rb_slot *slot)
+{
+	int ret = qcow2_write(img, s, slot->data, s->cluster_size, slot->offset,
+			      "refcount block");
+
+	if (ret == 0)
+		slot->dirty = false;
+	return ret;
+}
+
+static int qcow2_rb_writeback(struct blk_image *img, struct qcow2 *s)
+{
+	for (unsigned i = 0; i < s->rb_slots; i++) {
+		if (s->rb_cache[i].dirty) {
+			int ret = qcow2_rb_write_slot(img, s, &s->rb_cache[i]);
+
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Everything written so far (data clusters, new tables, refcounts still
+ * in the cache) is durable when this returns; only then may something
+ * point at it.
+ */
+static int qcow2_barrier(struct blk_image *img, struct qcow2 *s)
+{
+	int ret = qcow2_rb_writeback(img, s);
+
+	return ret < 0 ? ret : blk_sync(img);
+}
+
+/* The cached copy of the refcount block at rb_off (LRU eviction). */
+static int qcow2_rb_get(struct blk_image *img, struct qcow2 *s, uint64_t rb_off,
+			struct qcow2_rb_slot **out)
+{
+	struct qcow2_rb_slot *slot = &s->rb_cache[0];
+	int ret;
+
+	for (unsigned i = 0; i < s->rb_slots; i++) {
+		if (s->rb_cache[i].offset == rb_off) {
+			s->rb_cache[i].used = ++s->rb_clock;
+			*out = &s->rb_cache[i];
+			return 0;
+		}
+		if (s->rb_cache[i].used < slot->used)
+			slot = &s->rb_cache[i];
+	}
+	if (slot->offset && slot->dirty) {
+		ret = qcow2_rb_write_slot(img, s, slot);
+		if (ret < 0)
+			return ret;
+	}
+	slot->offset = 0;
+	ret = blk_file_pread(img->fd, slot->data, s->cluster_size, rb_off);
+	if (ret < 0)
+		return blk_seterr(img, -ret, "reading refcount block at %llu: %s",
+				  (unsigned long long)rb_off, strerror(-ret));
+	slot->offset = rb_off;
+	slot->used = ++s->rb_clock;
+	*out = slot;
+	return 0;
 }
 
 /*
@@ -505,7 +608,7 @@ static int qcow2_grow_reftable(struct blk_image *img, struct qcow2 *s,
 		if (ret < 0)
 			goto out;
 	}
-	ret = blk_sync(img);
+	ret = qcow2_barrier(img, s);
 	if (ret < 0)
 		goto out;
 	/* Offset and size are adjacent: one write switches both. */
@@ -540,11 +643,18 @@ out:
 	return ret;
 }
 
-/* Host offset of the refcount block for cluster c, allocating it. */
+/*
+ * Host offset of the refcount block for cluster c, allocating it.  A
+ * missing block is allocated together with the next missing ones (up to
+ * QCOW2_RB_PREALLOC, inside the table): a growing file needs them soon,
+ * and one barrier and one table write then serve them all.  Blocks that
+ * fall into their own range count themselves; the others are counted in
+ * existing blocks, all before the barrier that precedes the table entries.
+ */
 static int qcow2_refblock_for(struct blk_image *img, struct qcow2 *s,
 			      uint64_t c, uint64_t *rb_off)
 {
-	uint64_t idx = c / s->rb_entries, off = 0, self;
+	uint64_t idx = c / s->rb_entries, off = 0, n = 0;
 	uint8_t *buf;
 	int ret;
 
@@ -557,26 +667,44 @@ static int qcow2_refblock_for(struct blk_image *img, struct qcow2 *s,
 		*rb_off = s->rt[idx];
 		return 0;
 	}
-	ret = qcow2_reserve(img, s, 1, &off);
+	while (n < QCOW2_RB_PREALLOC && idx + n < s->rt_entries && !s->rt[idx + n])
+		n++;
+	ret = qcow2_reserve(img, s, n, &off);
 	if (ret < 0)
 		return ret;
-	buf = calloc(1, s->cluster_size);
+	buf = calloc(n, s->cluster_size);
 	if (!buf)
 		return blk_seterr(img, ENOMEM, "out of memory");
-	self = off >> s->cluster_bits;
-	/* A block that falls into its own range counts itself. */
-	if (self / s->rb_entries == idx)
-		qcow2_rc_field_set(buf, self % s->rb_entries, s->refcount_order, 1);
-	ret = qcow2_write(img, s, buf, s->cluster_size, off, "refcount block");
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t self = (off >> s->cluster_bits) + k, b = self / s->rb_entries;
+
+		if (b >= idx && b < idx + n)
+			qcow2_rc_field_set(buf + (b - idx) * s->cluster_size,
+					   self % s->rb_entries, s->refcount_order, 1);
+	}
+	ret = qcow2_write(img, s, buf, (size_t)n * s->cluster_size, off,
+			  "refcount block");
+	for (uint64_t k = 0; ret == 0 && k < n; k++) {
+		uint64_t self = (off >> s->cluster_bits) + k, b = self / s->rb_entries;
+
+		if (b < idx || b >= idx + n)
+			ret = qcow2_refcount_update(img, s, off + (k << s->cluster_bits),
+						    1, NULL);
+	}
+	if (ret == 0)
+		ret = qcow2_barrier(img, s);
+	if (ret == 0)
+		ret = qcow2_meta_add(img, s, off, n << s->cluster_bits);
+	if (ret == 0) {
+		/* The entries are adjacent: one write. */
+		for (uint64_t k = 0; k < n; k++) {
+			blk_put_be64(buf + k * 8, off + (k << s->cluster_bits));
+			s->rt[idx + k] = off + (k << s->cluster_bits);
+		}
+		ret = qcow2_write(img, s, buf, (size_t)n * 8, s->rt_offset + idx * 8,
+				  "refcount table entries");
+	}
 	free(buf);
-	if (ret == 0 && self / s->rb_entries != idx)
-		ret = qcow2_refcount_update(img, s, off, 1, NULL);
-	if (ret == 0)
-		ret = blk_sync(img);
-	if (ret == 0)
-		ret = qcow2_meta_add(img, s, off, s->cluster_size);
-	if (ret == 0)
-		ret = qcow2_set_rt_entry(img, s, idx, off);
 	if (ret == 0)
 		*rb_off = off;
 	return ret;
@@ -586,23 +714,16 @@ static int qcow2_refcount_get(struct blk_image *img, struct qcow2 *s,
 			      uint64_t host_off, uint64_t *val)
 {
 	uint64_t c = host_off >> s->cluster_bits, idx = c / s->rb_entries;
-	uint64_t start;
-	uint8_t raw[8];
-	size_t len;
+	struct qcow2_rb_slot *slot;
 	int ret;
 
 	*val = 0;
 	if (idx >= s->rt_entries || !s->rt[idx])
 		return 0;
-	qcow2_rc_field_bytes(s, c % s->rb_entries, &start, &len);
-	ret = blk_file_pread(img->fd, raw, len, s->rt[idx] + start);
+	ret = qcow2_rb_get(img, s, s->rt[idx], &slot);
 	if (ret < 0)
-		return blk_seterr(img, -ret, "reading refcount block at %llu: %s",
-				  (unsigned long long)s->rt[idx], strerror(-ret));
-	/* Re-base the field so that entry index maps into raw[]. */
-	*val = qcow2_rc_field_get(raw, (1u << s->refcount_order) < 8 ?
-				  (c % s->rb_entries) % (8u >> s->refcount_order) : 0,
-				  s->refcount_order);
+		return ret;
+	*val = qcow2_rc_field_get(slot->data, c % s->rb_entries, s->refcount_order);
 	return 0;
 }
 
@@ -610,22 +731,16 @@ static int qcow2_refcount_update(struct blk_image *img, struct qcow2 *s,
 				 uint64_t host_off, int64_t delta,
 				 uint64_t *newval)
 {
-	uint64_t c = host_off >> s->cluster_bits, rb = 0, start, old, val, sub;
-	uint8_t raw[8];
-	size_t len;
+	uint64_t c = host_off >> s->cluster_bits, rb = 0, old, val;
+	struct qcow2_rb_slot *slot;
 	int ret;
 
 	ret = qcow2_refblock_for(img, s, c, &rb);
+	if (ret == 0)
+		ret = qcow2_rb_get(img, s, rb, &slot);
 	if (ret < 0)
 		return ret;
-	qcow2_rc_field_bytes(s, c % s->rb_entries, &start, &len);
-	ret = blk_file_pread(img->fd, raw, len, rb + start);
-	if (ret < 0)
-		return blk_seterr(img, -ret, "reading refcount block at %llu: %s",
-				  (unsigned long long)rb, strerror(-ret));
-	sub = (1u << s->refcount_order) < 8 ?
-	      (c % s->rb_entries) % (8u >> s->refcount_order) : 0;
-	old = qcow2_rc_field_get(raw, sub, s->refcount_order);
+	old = qcow2_rc_field_get(slot->data, c % s->rb_entries, s->refcount_order);
 	if (delta < 0 && old < (uint64_t)-delta)
 		return blk_seterr(img, EIO,
 				  "refcount of cluster at %llu would drop below 0 "
@@ -636,10 +751,8 @@ static int qcow2_refcount_update(struct blk_image *img, struct qcow2 *s,
 				  (unsigned long long)host_off,
 				  (unsigned long long)s->refcount_max);
 	val = old + (uint64_t)delta;
-	qcow2_rc_field_set(raw, sub, s->refcount_order, val);
-	ret = qcow2_write(img, s, raw, len, rb + start, "refcount");
-	if (ret < 0)
-		return ret;
+	qcow2_rc_field_set(slot->data, c % s->rb_entries, s->refcount_order, val);
+	slot->dirty = true;
 	if (val == 0)
 		/* Give the space back; failure only costs space. */
 		(void)fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -655,34 +768,33 @@ static int qcow2_refcount_update(struct blk_image *img, struct qcow2 *s,
 
 static int qcow2_commit(struct blk_image *img, struct qcow2 *s);
 
+/*
+ * The cached copy of the L2 table at l2_off (fresh: a new table, all
+ * zeros, not read).  Evicting a dirty table commits first: its entries
+ * may only reach the file behind the barrier.
+ */
 static int qcow2_l2_load(struct blk_image *img, struct qcow2 *s,
-			 uint64_t l2_off, bool fresh, uint64_t **table)
+			 uint64_t l2_off, bool fresh, struct qcow2_l2_slot **out)
 {
 	struct qcow2_l2_slot *slot = &s->l2_cache[0];
 	uint8_t *raw;
 	int ret;
 
-	for (int i = 0; i < QCOW2_L2_CACHE_SIZE; i++) {
+	for (unsigned i = 0; i < s->l2_slots; i++) {
 		if (s->l2_cache[i].offset == l2_off) {
 			s->l2_cache[i].used = ++s->l2_clock;
-			*table = s->l2_cache[i].table;
+			*out = &s->l2_cache[i];
 			return 0;
 		}
 		if (s->l2_cache[i].used < slot->used)
 			slot = &s->l2_cache[i];
 	}
-	/* The victim may hold entries not yet in the file. */
-	if (slot->offset && s->npending) {
+	if (slot->offset && slot->dirty) {
 		ret = qcow2_commit(img, s);
 		if (ret < 0)
 			return ret;
 	}
 	slot->offset = 0;
-	if (!slot->table) {
-		slot->table = malloc((size_t)s->l2_entries * 8);
-		if (!slot->table)
-			return blk_seterr(img, ENOMEM, "out of memory");
-	}
 	if (fresh) {
 		memset(slot->table, 0, (size_t)s->l2_entries * 8);
 	} else {
@@ -697,7 +809,7 @@ static int qcow2_l2_load(struct blk_image *img, struct qcow2 *s,
 	}
 	slot->offset = l2_off;
 	slot->used = ++s->l2_clock;
-	*table = slot->table;
+	*out = slot;
 	return 0;
 }
 
@@ -706,8 +818,7 @@ static int qcow2_l2_load(struct blk_image *img, struct qcow2 *s,
  * With alloc, a missing table is created (zeros, refcount, barrier, L1).
  */
 static int qcow2_get_l2(struct blk_image *img, struct qcow2 *s,
-			uint64_t guest_off, bool alloc, uint64_t **table,
-			uint64_t *l2_off_out)
+			uint64_t guest_off, bool alloc, struct qcow2_l2_slot **table)
 {
 	uint64_t l1_idx = guest_off >> (s->cluster_bits + s->l2_bits);
 	uint64_t l2_off, e;
@@ -726,8 +837,6 @@ static int qcow2_get_l2(struct blk_image *img, struct qcow2 *s,
 					  "L2 table at %llu is shared (snapshot); "
 					  "writing it is not supported",
 					  (unsigned long long)l2_off);
-		if (l2_off_out)
-			*l2_off_out = l2_off;
 		return qcow2_l2_load(img, s, l2_off, false, table);
 	}
 	if (!alloc)
@@ -741,7 +850,7 @@ static int qcow2_get_l2(struct blk_image *img, struct qcow2 *s,
 	if (ret == 0)
 		ret = qcow2_refcount_update(img, s, l2_off, 1, NULL);
 	if (ret == 0)
-		ret = blk_sync(img);
+		ret = qcow2_barrier(img, s);
 	if (ret == 0)
 		ret = qcow2_meta_add(img, s, l2_off, s->cluster_size);
 	if (ret < 0)
@@ -751,8 +860,6 @@ static int qcow2_get_l2(struct blk_image *img, struct qcow2 *s,
 	ret = qcow2_write(img, s, be, 8, s->l1_offset + l1_idx * 8, "L1 entry");
 	if (ret < 0)
 		return ret;
-	if (l2_off_out)
-		*l2_off_out = l2_off;
 	return qcow2_l2_load(img, s, l2_off, true, table);
 }
 
@@ -764,36 +871,39 @@ static uint32_t qcow2_l2_index(struct qcow2 *s, uint64_t guest_off)
 static int qcow2_get_entry(struct blk_image *img, struct qcow2 *s,
 			   uint64_t guest_off, uint64_t *entry)
 {
-	uint64_t *table;
-	int ret = qcow2_get_l2(img, s, guest_off, false, &table, NULL);
+	struct qcow2_l2_slot *table;
+	int ret = qcow2_get_l2(img, s, guest_off, false, &table);
 
 	*entry = 0;
 	if (ret == 0 && table)
-		*entry = table[qcow2_l2_index(s, guest_off)];
+		*entry = table->table[qcow2_l2_index(s, guest_off)];
 	return ret;
 }
 
-/* Point guest_off's L2 entry at new_entry: in the cache now, on disk at commit. */
+/*
+ * Point guest_off's L2 entry at new_entry: in the cached table now (so
+ * reads see it), in the file at the next commit, behind a barrier.  The
+ * clusters old_entry held are freed after that.
+ */
 static int qcow2_update_entry(struct blk_image *img, struct qcow2 *s,
 			      uint64_t guest_off, uint64_t new_entry,
 			      uint64_t old_entry)
 {
-	uint64_t *table, l2_off = 0;
+	struct qcow2_l2_slot *table;
 	uint32_t i = qcow2_l2_index(s, guest_off);
-	struct qcow2_pending *p;
 	int ret;
 
-	if (s->npending == QCOW2_MAX_PENDING && (ret = qcow2_commit(img, s)) < 0)
+	if ((s->nchanged >= QCOW2_MAX_PENDING || s->npending == QCOW2_MAX_PENDING) &&
+	    (ret = qcow2_commit(img, s)) < 0)
 		return ret;
-	ret = qcow2_get_l2(img, s, guest_off, true, &table, &l2_off);
+	ret = qcow2_get_l2(img, s, guest_off, true, &table);
 	if (ret < 0)
 		return ret;
-	table[i] = new_entry;
-	p = &s->pending[s->npending++];
-	p->l2_offset = l2_off;
-	p->index = i;
-	p->new_entry = new_entry;
-	p->old_entry = old_entry;
+	table->table[i] = new_entry;
+	table->dirty = true;
+	s->nchanged++;
+	if (old_entry & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED))
+		s->pending[s->npending++].old_entry = old_entry;
 	return 0;
 }
 
@@ -1025,39 +1135,53 @@ static int qcow2_free_entry(struct blk_image *img, struct qcow2 *s,
 }
 
 /*
- * Write the pending L2 entries behind a barrier (their clusters and
- * refcounts are durable first), then, once they are durable too, drop
- * the references the old entries held.  In order, so an entry changed
- * twice ends with its last value.
+ * Write the changed L2 tables back behind a barrier (the data clusters
+ * and refcounts they point at are durable first), then, once they are
+ * durable too, drop the references the old entries held:
+ *
+ *   data, refcount blocks -> fdatasync -> L2 tables -> fdatasync -> frees
+ *
+ * A table goes out whole (one write per table, not one per entry).
  */
 static int qcow2_commit(struct blk_image *img, struct qcow2 *s)
 {
 	size_t n = s->npending;
-	bool freed = false;
-	uint8_t be[8];
+	bool dirty = false;
 	int ret;
 
-	if (!n)
+	for (unsigned i = 0; i < s->l2_slots; i++)
+		dirty |= s->l2_cache[i].dirty;
+	if (!dirty && !n)
 		return 0;
-	s->npending = 0;
-	ret = blk_sync(img);
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		struct qcow2_pending *p = &s->pending[i];
+	ret = qcow2_barrier(img, s);
+	for (unsigned i = 0; ret == 0 && i < s->l2_slots; i++) {
+		struct qcow2_l2_slot *slot = &s->l2_cache[i];
 
-		blk_put_be64(be, p->new_entry);
-		ret = qcow2_write(img, s, be, 8,
-				  p->l2_offset + (uint64_t)p->index * 8, "L2 entry");
-		if (p->old_entry & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED))
-			freed = true;
+		if (!slot->dirty)
+			continue;
+		for (uint32_t k = 0; k < s->l2_entries; k++)
+			blk_put_be64(s->meta_buf + (size_t)k * 8, slot->table[k]);
+		ret = qcow2_write(img, s, s->meta_buf, s->cluster_size, slot->offset,
+				  "L2 table");
+		if (ret == 0)
+			slot->dirty = false;
 	}
-	if (ret == 0 && freed)
+	if (ret == 0 && n)
 		ret = blk_sync(img);
+	if (ret == 0) {
+		s->npending = 0;
+		s->nchanged = 0;
+	}
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		ret = qcow2_free_entry(img, s, s->pending[i].old_entry);
 	if (ret < 0) {
 		/* The cache may be ahead of the file now: start again from it. */
-		for (int i = 0; i < QCOW2_L2_CACHE_SIZE; i++)
+		for (unsigned i = 0; i < s->l2_slots; i++) {
 			s->l2_cache[i].offset = 0;
+			s->l2_cache[i].dirty = false;
+		}
+		s->npending = 0;
+		s->nchanged = 0;
 	}
 	return ret;
 }
@@ -1117,6 +1241,261 @@ static int qcow2_pwrite(struct blk_image *img, const void *buf, size_t len,
 		off += n;
 		len -= n;
 	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Vectored I/O straight between the file and the caller's segments     */
+
+/* A position in the caller's scatter list, advanced as bytes are used. */
+struct qcow2_cursor {
+	const struct iovec *iov;
+	int cnt, i;
+	size_t in; /* bytes of iov[i] used */
+};
+
+/* s->xiov = the next len bytes of the list as segments (*n of them). */
+static int qcow2_cur_take(struct blk_image *img, struct qcow2 *s,
+			  struct qcow2_cursor *c, size_t len, int *n)
+{
+	*n = 0;
+	while (len && c->i < c->cnt) {
+		size_t seg = c->iov[c->i].iov_len - c->in;
+
+		if ((size_t)*n == s->xiov_cap) {
+			size_t cap = s->xiov_cap ? 2 * s->xiov_cap : 64;
+			struct iovec *v = realloc(s->xiov, cap * sizeof(*v));
+
+			if (!v)
+				return blk_seterr(img, ENOMEM, "out of memory");
+			s->xiov = v;
+			s->xiov_cap = cap;
+		}
+		if (seg > len)
+			seg = len;
+		s->xiov[*n].iov_base = (uint8_t *)c->iov[c->i].iov_base + c->in;
+		s->xiov[*n].iov_len = seg;
+		(*n)++;
+		len -= seg;
+		c->in += seg;
+		if (c->in == c->iov[c->i].iov_len) {
+			c->i++;
+			c->in = 0;
+		}
+	}
+	return 0;
+}
+
+/* Copy len bytes between buf and the list (to_list: buf -> list); buf
+ * NULL writes zeros into the list. */
+static void qcow2_cur_copy(struct qcow2_cursor *c, uint8_t *buf, size_t len,
+			   bool to_list)
+{
+	while (len && c->i < c->cnt) {
+		uint8_t *p = (uint8_t *)c->iov[c->i].iov_base + c->in;
+		size_t seg = c->iov[c->i].iov_len - c->in;
+
+		if (seg > len)
+			seg = len;
+		if (!buf)
+			memset(p, 0, seg);
+		else if (to_list)
+			memcpy(p, buf, seg);
+		else
+			memcpy(buf, p, seg);
+		if (buf)
+			buf += seg;
+		len -= seg;
+		c->in += seg;
+		if (c->in == c->iov[c->i].iov_len) {
+			c->i++;
+			c->in = 0;
+		}
+	}
+}
+
+/* Bytes at consecutive host offsets, waiting to go in one system call. */
+struct qcow2_extent {
+	uint64_t host;
+	size_t len;
+	/* Whole guest clusters this extent allocates (written into new ones). */
+	unsigned nalloc;
+	struct {
+		uint64_t guest, host, old_entry;
+	} alloc[QCOW2_EXTENT_CLUSTERS];
+};
+
+static int qcow2_extent_read(struct blk_image *img, struct qcow2 *s,
+			     struct qcow2_cursor *c, struct qcow2_extent *x)
+{
+	int n, ret;
+
+	if (!x->len)
+		return 0;
+	ret = qcow2_cur_take(img, s, c, x->len, &n);
+	if (ret < 0)
+		return ret;
+	ret = blk_file_preadv_zero(img->fd, s->xiov, n, x->host);
+	if (ret < 0)
+		return blk_seterr(img, -ret, "reading clusters at %llu: %s",
+				  (unsigned long long)x->host, strerror(-ret));
+	x->len = 0;
+	return 0;
+}
+
+static int qcow2_preadv(struct blk_image *img, const struct iovec *iov,
+			int iovcnt, size_t len, uint64_t off)
+{
+	struct qcow2 *s = qcow2_state(img);
+	struct qcow2_cursor c = { iov, iovcnt, 0, 0 };
+	struct qcow2_extent x = { 0 };
+	int ret = 0;
+
+	while (len && ret == 0) {
+		uint64_t in = off & (s->cluster_size - 1), entry = 0;
+		size_t n = s->cluster_size - in < len ?
+			   (size_t)(s->cluster_size - in) : len;
+		enum qcow2_ctype type = QCOW2_UNALLOCATED;
+
+		/* Allocated clusters wholly inside the disk join the extent. */
+		if (off + n <= img->size) {
+			ret = qcow2_get_entry(img, s, off, &entry);
+			if (ret == 0)
+				ret = qcow2_classify(img, s, entry, &type);
+			if (ret < 0)
+				break;
+		}
+		if (off + n <= img->size && type == QCOW2_NORMAL) {
+			uint64_t host = (entry & QCOW2_OFFSET_MASK) + in;
+
+			if (x.len && host != x.host + x.len)
+				ret = qcow2_extent_read(img, s, &c, &x);
+			if (!x.len)
+				x.host = host;
+			x.len += n;
+		} else {
+			/* Zeros, the backing file, compressed: one cluster at a time. */
+			ret = qcow2_extent_read(img, s, &c, &x);
+			if (ret == 0 && (type == QCOW2_ZERO_PLAIN || type == QCOW2_ZERO_ALLOC ||
+					 (type == QCOW2_UNALLOCATED && !s->backing &&
+					  off + n <= img->size))) {
+				qcow2_cur_copy(&c, NULL, n, true);
+			} else if (ret == 0) {
+				ret = qcow2_read_in_cluster(img, s, s->cluster_buf, n, off);
+				if (ret == 0)
+					qcow2_cur_copy(&c, s->cluster_buf, n, true);
+			}
+		}
+		off += n;
+		len -= n;
+	}
+	if (ret == 0)
+		ret = qcow2_extent_read(img, s, &c, &x);
+	return ret;
+}
+
+/*
+ * Write the extent in one pwritev, then account for the clusters it
+ * allocated: refcount +1 (cached) and the new L2 entries (cached), which
+ * reach the file only at the next commit, behind a barrier.  A failed
+ * write leaves the reserved clusters unreferenced (leaked), never
+ * pointed at.
+ */
+static int qcow2_extent_write(struct blk_image *img, struct qcow2 *s,
+			      struct qcow2_cursor *c, struct qcow2_extent *x)
+{
+	int n, ret;
+
+	if (!x->len)
+		return 0;
+	ret = qcow2_cur_take(img, s, c, x->len, &n);
+	if (ret == 0)
+		ret = blk_file_pwritev(img->fd, s->xiov, n, x->host);
+	if (ret < 0)
+		return blk_seterr(img, -ret, "writing clusters at %llu: %s",
+				  (unsigned long long)x->host, strerror(-ret));
+	qcow2_note_write(s, x->host, x->len);
+	x->len = 0;
+	for (unsigned i = 0; ret == 0 && i < x->nalloc; i++) {
+		ret = qcow2_refcount_update(img, s, x->alloc[i].host, 1, NULL);
+		if (ret == 0 && s->dcache_entry == x->alloc[i].old_entry)
+			s->dcache_entry = 0;
+		if (ret == 0)
+			ret = qcow2_update_entry(img, s, x->alloc[i].guest,
+						 x->alloc[i].host | QCOW2_OFLAG_COPIED,
+						 x->alloc[i].old_entry);
+	}
+	x->nalloc = 0;
+	return ret;
+}
+
+static int qcow2_pwritev(struct blk_image *img, const struct iovec *iov,
+			 int iovcnt, size_t len, uint64_t off)
+{
+	struct qcow2 *s = qcow2_state(img);
+	struct qcow2_cursor c = { iov, iovcnt, 0, 0 };
+	struct qcow2_extent *x = calloc(1, sizeof(*x));
+	int ret = qcow2_check_writable(img, s);
+
+	if (!x)
+		return blk_seterr(img, ENOMEM, "out of memory");
+	while (ret == 0 && len) {
+		uint64_t in = off & (s->cluster_size - 1), entry, host = 0;
+		uint64_t cstart = off - in;
+		size_t n = s->cluster_size - in < len ?
+			   (size_t)(s->cluster_size - in) : len;
+		enum qcow2_ctype type;
+
+		ret = qcow2_get_entry(img, s, off, &entry);
+		if (ret == 0)
+			ret = qcow2_classify(img, s, entry, &type);
+		/* Written through, or freed later: never metadata. */
+		if (ret == 0)
+			ret = qcow2_check_entry(img, s, entry, cstart);
+		if (ret < 0)
+			break;
+		if (type == QCOW2_NORMAL && (entry & QCOW2_OFLAG_COPIED)) {
+			host = (entry & QCOW2_OFFSET_MASK) + in;
+		} else if (n == s->cluster_size) {
+			/* A whole cluster: into a new one, nothing to copy. */
+			if (x->nalloc == QCOW2_EXTENT_CLUSTERS)
+				ret = qcow2_extent_write(img, s, &c, x);
+			if (ret == 0)
+				ret = qcow2_reserve(img, s, 1, &host);
+			if (ret < 0)
+				break;
+		} else {
+			/* Part of a cluster to copy on write: the scalar path. */
+			ret = qcow2_extent_write(img, s, &c, x);
+			if (ret == 0) {
+				qcow2_cur_copy(&c, s->gather_buf, n, false);
+				ret = qcow2_pwrite(img, s->gather_buf, n, off);
+			}
+			off += n;
+			len -= n;
+			continue;
+		}
+		/* Not next to the extent: write that first (host stays ours). */
+		if (x->len && host != x->host + x->len) {
+			ret = qcow2_extent_write(img, s, &c, x);
+			if (ret < 0)
+				break;
+		}
+		if (!x->len)
+			x->host = host;
+		x->len += n;
+		if (!(type == QCOW2_NORMAL && (entry & QCOW2_OFLAG_COPIED))) {
+			x->alloc[x->nalloc].guest = cstart;
+			x->alloc[x->nalloc].host = host;
+			x->alloc[x->nalloc].old_entry = entry;
+			x->nalloc++;
+		}
+		off += n;
+		len -= n;
+	}
+	if (ret == 0)
+		ret = qcow2_extent_write(img, s, &c, x);
+	free(x);
 	return ret;
 }
 
@@ -1251,7 +1630,7 @@ static int qcow2_flush(struct blk_image *img)
 	struct qcow2 *s = qcow2_state(img);
 	int ret = qcow2_commit(img, s);
 
-	return ret < 0 ? ret : blk_sync(img);
+	return ret < 0 ? ret : qcow2_barrier(img, s);
 }
 
 static int qcow2_write_zeroes(struct blk_image *img, uint64_t off,
@@ -1332,7 +1711,7 @@ static int qcow2_resize(struct blk_image *img, uint64_t new_size)
 			ret = qcow2_refcount_update(img, s, off + (c << s->cluster_bits),
 						    1, NULL);
 		if (ret == 0)
-			ret = blk_sync(img);
+			ret = qcow2_barrier(img, s);
 		blk_put_be32(be, (uint32_t)(bytes / 8));
 		blk_put_be64(be + 4, off);
 		if (ret == 0)
@@ -1382,18 +1761,117 @@ static int qcow2_info(struct blk_image *img, struct blk_info *info)
 	return 0;
 }
 
+static bool qcow2_dirty(const struct qcow2 *s)
+{
+	for (unsigned i = 0; i < s->l2_slots; i++)
+		if (s->l2_cache[i].dirty)
+			return true;
+	for (unsigned i = 0; i < s->rb_slots; i++)
+		if (s->rb_cache[i].dirty)
+			return true;
+	return s->npending != 0;
+}
+
+static void qcow2_cache_free(struct qcow2 *s)
+{
+	for (unsigned i = 0; i < s->l2_slots; i++)
+		free(s->l2_cache[i].table);
+	for (unsigned i = 0; i < s->rb_slots; i++)
+		free(s->rb_cache[i].data);
+	free(s->l2_cache);
+	free(s->rb_cache);
+	s->l2_cache = NULL;
+	s->rb_cache = NULL;
+	s->l2_slots = s->rb_slots = 0;
+}
+
+/*
+ * A cluster-sized buffer, page aligned: with the host cache off
+ * (O_DIRECT) the buffers that go to the file whole (new clusters, L2
+ * tables, refcount blocks) then need no bounce.  NULL if out of memory.
+ */
+static void *qcow2_alloc_cluster(const struct qcow2 *s)
+{
+	void *p;
+
+	return posix_memalign(&p, 4096, s->cluster_size) ? NULL : p;
+}
+
+static unsigned qcow2_slots(uint64_t bytes, uint32_t cluster_size)
+{
+	uint64_t n = bytes / cluster_size;
+
+	return n < QCOW2_CACHE_MIN_SLOTS ? QCOW2_CACHE_MIN_SLOTS :
+	       n > QCOW2_CACHE_MAX_SLOTS ? QCOW2_CACHE_MAX_SLOTS : (unsigned)n;
+}
+
+/*
+ * (Re)size both caches: what is dirty is written back (commit and
+ * barrier) before the old slots go.  0 = the default size.
+ */
+static int qcow2_set_cache_size(struct blk_image *img, uint64_t l2_bytes,
+				uint64_t rb_bytes)
+{
+	struct qcow2 *s = qcow2_state(img);
+	uint64_t per_table = (uint64_t)s->cluster_size << s->l2_bits;
+	unsigned l2n, rbn;
+	int ret;
+
+	if (!l2_bytes) {
+		/* Enough tables to map the whole disk, within the default. */
+		l2_bytes = (img->size + per_table - 1) / per_table * s->cluster_size;
+		if (l2_bytes > QCOW2_L2_CACHE_DEFAULT)
+			l2_bytes = QCOW2_L2_CACHE_DEFAULT;
+	}
+	if (!rb_bytes)
+		rb_bytes = (uint64_t)QCOW2_RB_CACHE_DEFAULT_SLOTS * s->cluster_size;
+	l2n = qcow2_slots(l2_bytes, s->cluster_size);
+	rbn = qcow2_slots(rb_bytes, s->cluster_size);
+	if (s->l2_cache && qcow2_dirty(s)) {
+		ret = qcow2_commit(img, s);
+		if (ret == 0)
+			ret = qcow2_barrier(img, s);
+		if (ret < 0)
+			return ret;
+	}
+	qcow2_cache_free(s);
+	s->l2_cache = calloc(l2n, sizeof(*s->l2_cache));
+	s->rb_cache = calloc(rbn, sizeof(*s->rb_cache));
+	if (!s->l2_cache || !s->rb_cache) {
+		free(s->l2_cache);
+		free(s->rb_cache);
+		s->l2_cache = NULL;
+		s->rb_cache = NULL;
+		return blk_seterr(img, ENOMEM, "out of memory for metadata caches");
+	}
+	s->l2_slots = l2n;
+	s->rb_slots = rbn;
+	for (unsigned i = 0; i < l2n; i++)
+		if (!(s->l2_cache[i].table = qcow2_alloc_cluster(s)))
+			goto oom;
+	for (unsigned i = 0; i < rbn; i++)
+		if (!(s->rb_cache[i].data = qcow2_alloc_cluster(s)))
+			goto oom;
+	return 0;
+oom:
+	qcow2_cache_free(s);
+	return blk_seterr(img, ENOMEM, "out of memory for metadata caches");
+}
+
 static void qcow2_close(struct blk_image *img)
 {
 	struct qcow2 *s = qcow2_state(img);
 
 	if (!s)
 		return;
-	/* Entries still pending must reach the file; errors stay in errmsg. */
-	if (s->npending)
+	/* Cached changes must reach the file; errors stay in errmsg. */
+	if (qcow2_dirty(s))
 		(void)qcow2_flush(img);
 	blk_close(s->backing);
-	for (int i = 0; i < QCOW2_L2_CACHE_SIZE; i++)
-		free(s->l2_cache[i].table);
+	qcow2_cache_free(s);
+	free(s->xiov);
+	free(s->meta_buf);
+	free(s->gather_buf);
 	free(s->l1);
 	free(s->rt);
 	free(s->cluster_buf);
@@ -1816,11 +2294,16 @@ static int qcow2_open(struct blk_image *img, struct blk_chain *chain)
 		ret = qcow2_meta_build(img, s);
 	if (ret < 0)
 		goto fail;
-	s->cluster_buf = malloc(s->cluster_size);
+	ret = qcow2_set_cache_size(img, 0, 0);
+	if (ret < 0)
+		goto fail;
+	s->cluster_buf = qcow2_alloc_cluster(s);
+	s->meta_buf = qcow2_alloc_cluster(s);
+	s->gather_buf = qcow2_alloc_cluster(s);
 	s->zbuf = malloc(2 * (size_t)s->cluster_size);
 	s->dcache = malloc(s->cluster_size);
 	s->pending = calloc(QCOW2_MAX_PENDING, sizeof(*s->pending));
-	if (!s->cluster_buf || !s->zbuf || !s->dcache || !s->pending) {
+	if (!s->cluster_buf || !s->meta_buf || !s->gather_buf || !s->zbuf || !s->dcache || !s->pending) {
 		ret = blk_seterr(img, ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -1981,7 +2464,10 @@ const struct blk_format blk_format_qcow2 = {
 	.close = qcow2_close,
 	.pread = qcow2_pread,
 	.pwrite = qcow2_pwrite,
+	.preadv = qcow2_preadv,
+	.pwritev = qcow2_pwritev,
 	.flush = qcow2_flush,
+	.set_cache_size = qcow2_set_cache_size,
 	.discard = qcow2_discard,
 	.write_zeroes = qcow2_write_zeroes,
 	.pwrite_compressed = qcow2_pwrite_compressed,

@@ -48,6 +48,28 @@ static int raw_pwrite(struct blk_image *img, const void *buf, size_t len,
 	return 0;
 }
 
+static int raw_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt,
+		      size_t len, uint64_t off)
+{
+	int ret = blk_file_preadv_zero(img->fd, iov, iovcnt, off);
+
+	if (ret < 0)
+		return blk_seterr(img, -ret, "read at %llu: %s",
+				  (unsigned long long)off, strerror(-ret));
+	return 0;
+}
+
+static int raw_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt,
+		       size_t len, uint64_t off)
+{
+	int ret = blk_file_pwritev(img->fd, iov, iovcnt, off);
+
+	if (ret < 0)
+		return blk_seterr(img, -ret, "write at %llu: %s",
+				  (unsigned long long)off, strerror(-ret));
+	return 0;
+}
+
 static int raw_discard(struct blk_image *img, uint64_t off, uint64_t len)
 {
 	if (fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -129,6 +151,8 @@ const struct blk_format blk_format_raw = {
 	.open = raw_open,
 	.pread = raw_pread,
 	.pwrite = raw_pwrite,
+	.preadv = raw_preadv,
+	.pwritev = raw_pwritev,
 	.flush = blk_sync,
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,

@@ -101,9 +101,29 @@ static int parse_item(const char *s, const char *key, const char *val, struct dr
 			return -EINVAL;
 		}
 		d->port = (int)p;
+	} else if (!strcmp(key, "hostcache")) {
+		bool on;
+
+		if (parse_bool(val, &on)) {
+			snprintf(err, errlen, "--drive hostcache=%s: expected on or off", val);
+			return -EINVAL;
+		}
+		d->nocache = !on;
+	} else if (!strcmp(key, "l2-cache-size") || !strcmp(key, "refcount-cache-size")) {
+		unsigned long long *dst = key[0] == 'l' ? &d->l2_cache_size : &d->refcount_cache_size;
+		char *end;
+
+		errno = 0;
+		*dst = strtoull(val, &end, 10);
+		/* A bound that keeps a typo from asking for terabytes of RAM. */
+		if (!*val || *end || errno || *val == '-' || *dst > DRIVE_MAX_CACHE_SIZE) {
+			snprintf(err, errlen, "--drive %s=%s: expected a number of bytes up to %llu", key, val,
+				 (unsigned long long)DRIVE_MAX_CACHE_SIZE);
+			return -EINVAL;
+		}
 	} else {
-		snprintf(err, errlen, "--drive '%s': unknown key '%s' (file, format, if, media, readonly, port)", s,
-			 key);
+		snprintf(err, errlen, "--drive '%s': unknown key '%s' (file, format, if, media, readonly, port, "
+			 "hostcache, l2-cache-size, refcount-cache-size)", s, key);
 		return -EINVAL;
 	}
 	return 0;
@@ -144,6 +164,10 @@ int drive_spec_parse(const char *s, struct drive_spec *d, char *err, size_t errl
 		snprintf(err, errlen, "--drive '%s': a CD/DVD drive goes on sata or ide, not virtio", s);
 		ret = -EINVAL;
 	}
+	if (!ret && d->cdrom && d->nocache) {
+		snprintf(err, errlen, "--drive '%s': hostcache=off is for disks, not CD/DVD drives", s);
+		ret = -EINVAL;
+	}
 	if (!ret && d->port >= 0) {
 		int max = d->bus == DRIVE_BUS_IDE ? DRIVE_IDE_PORTS : DRIVE_SATA_PORTS;
 
@@ -163,7 +187,7 @@ int drive_spec_parse(const char *s, struct drive_spec *d, char *err, size_t errl
 
 char *drive_spec_format(const struct drive_spec *d)
 {
-	char *file = NULL, *spec = NULL, port[24] = "";
+	char *file = NULL, *spec = NULL, port[24] = "", cache[96] = "";
 	size_t n = 0;
 	const char *p;
 
@@ -180,9 +204,17 @@ char *drive_spec_format(const struct drive_spec *d)
 	}
 	if (d->port >= 0)
 		snprintf(port, sizeof(port), ",port=%d", d->port);
+	/* The cache settings only when not the defaults (the drive reads as before). */
+	snprintf(cache, sizeof(cache), "%s", d->nocache ? ",hostcache=off" : "");
+	if (d->l2_cache_size)
+		snprintf(cache + strlen(cache), sizeof(cache) - strlen(cache), ",l2-cache-size=%llu",
+			 d->l2_cache_size);
+	if (d->refcount_cache_size)
+		snprintf(cache + strlen(cache), sizeof(cache) - strlen(cache), ",refcount-cache-size=%llu",
+			 d->refcount_cache_size);
 	/* file= goes last: a reader skimming a long command line sees the drive's kind first. */
-	if (asprintf(&spec, "if=%s%s,media=%s,readonly=%s%s%s%s%s", drive_bus_name(d->bus), port,
-		     d->cdrom ? "cdrom" : "disk", d->readonly ? "on" : "off", d->format ? ",format=" : "",
+	if (asprintf(&spec, "if=%s%s,media=%s,readonly=%s%s%s%s%s%s", drive_bus_name(d->bus), port,
+		     d->cdrom ? "cdrom" : "disk", d->readonly ? "on" : "off", cache, d->format ? ",format=" : "",
 		     d->format ? d->format : "", file ? ",file=" : "", file ? file : "") < 0)
 		spec = NULL;
 	free(file);

@@ -8,7 +8,8 @@
  * get lost between them.  Syntax in docs/hutch-vm.md:
  *
  *   file=PATH[,format=raw|qcow2|vdi|vmdk][,if=virtio|sata|ide]
- *   [,media=disk|cdrom][,readonly=on|off][,port=N]
+ *   [,media=disk|cdrom][,readonly=on|off][,port=N][,hostcache=on|off]
+ *   [,l2-cache-size=BYTES][,refcount-cache-size=BYTES]
  *
  * A comma inside PATH is written ",," (as in QEMU).
  */
@@ -20,6 +21,7 @@
 
 #define DRIVE_SATA_PORTS 30	/* one AHCI controller: ports 0..29 */
 #define DRIVE_IDE_PORTS 4	/* PIIX3: primary/secondary x master/slave */
+#define DRIVE_MAX_CACHE_SIZE (1ull << 30) /* l2-/refcount-cache-size bound */
 
 enum drive_bus {
 	DRIVE_BUS_VIRTIO,
@@ -39,6 +41,14 @@ struct drive_spec {
 	bool cdrom;		/* ATAPI CD/DVD drive (always read-only) */
 	bool readonly;
 	int port;		/* -1: the lowest free position on its bus */
+	/*
+	 * hostcache=off (the controller's VirtualBox hostiocache="false"):
+	 * the image is used O_DIRECT (BLK_NOCACHE), bypassing the host's
+	 * page cache.  Disks only; a CD/DVD is always read through it.
+	 */
+	bool nocache;
+	/* qcow2 metadata caches in bytes (blk_set_cache_size); 0 = default. */
+	unsigned long long l2_cache_size, refcount_cache_size;
 };
 
 /*

@@ -5,7 +5,8 @@
  * A model's register handler (on a vCPU thread) only records that there
  * is work and calls io_worker_kick(); the worker thread then calls the
  * model's work function, which takes the device lock to pick requests up,
- * drops it around blk_pread/blk_pwrite, and completes them (DMA to guest
+ * drops it around the image I/O (io_req_rw: blk_preadv/blk_pwritev straight
+ * between guest RAM and the image), and completes them (DMA to guest
  * RAM through guest_mem, interrupt).  Kicks coalesce: a kick that arrives
  * while work() runs makes it run once more afterwards, so none is lost.
  */
@@ -44,7 +45,8 @@ void io_worker_stop(struct io_worker *w);
  *   map        io_req_map()         guest RAM ranges -> a checked scatter list
  *   submit     io_req_submit()      device lock held: counted in flight
  *   run        io_req_rw()          lock dropped: image I/O in IO_CHUNK pieces,
- *                                   the cancel mark checked between pieces
+ *                                   one vectored call each, the cancel mark
+ *                                   checked between pieces
  *   complete   io_req_complete()    device lock held: false if it was cancelled,
  *                                   then the device drops the result
  *   cancel     io_inflight_cancel_wait()   device lock held: marks every request

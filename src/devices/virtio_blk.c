@@ -28,7 +28,7 @@
  * the same RAM hundreds of times at up to 4 GiB each.
  *
  * A reset (status 0 or machine reset) cancels the request in flight: the
- * transfer stops at the next VBLK_BOUNCE piece (= IO_CHUNK) and the
+ * transfer stops at the next IO_CHUNK piece (io_req_rw) and the
  * request is not used, so a reset waits for one piece of image I/O.
  */
 #include <endian.h>
@@ -93,7 +93,6 @@
 #define VBLK_MAX_RANGES           32     /* discard / write-zeroes segments */
 #define VBLK_MAX_RANGE_SECTORS    (1u << 22)   /* 2 GiB per range */
 #define VBLK_BATCH                32
-#define VBLK_BOUNCE               IO_CHUNK     /* bytes per image call at most */
 /* Segments a chain may have: up to a queue of direct descriptors before an
  * indirect table of a queue's size (virtqueue.c), so a longer chain than
  * seg_max allows reaches the check below instead of failing the ring. */
@@ -111,7 +110,7 @@ struct vblk {
 	uint8_t config[CFG_LEN];
 	struct io_worker *worker;
 	struct vq_seg *segs;        /* the I/O thread's: one request at a time, VBLK_CHAIN_MAX */
-	uint8_t *bounce;            /* the I/O thread's: VBLK_BOUNCE bytes */
+	struct iovec *iov;          /* the I/O thread's: a request's data, VBLK_CHAIN_MAX */
 };
 
 static void put_le(uint8_t *p, uint64_t v, unsigned int size)
@@ -127,49 +126,48 @@ static bool range_ok(const struct vblk *b, uint64_t sector, uint64_t bytes)
 }
 
 /*
- * The next piece of a transfer: at most VBLK_BOUNCE bytes.  Where the
- * guest's buffer is contiguous for the whole piece the image I/O goes
- * straight to it (*direct set); otherwise the piece goes through the
- * bounce buffer, so a request of many small segments (Linux sends page
- * sized ones) costs one image call per piece rather than one per page.
+ * The request's data segments as an I/O vector over guest RAM (the
+ * iterator is advanced past them).  io_req_rw then moves the data
+ * straight between them and the image, IO_CHUNK bytes per call with a
+ * cancel check between, in one vectored call each: no bounce copy, and
+ * no call per page (Linux sends page-sized segments).
  */
-static size_t vblk_piece(struct vblk *b, const struct vq_iter *it, uint8_t **direct)
+static unsigned int vblk_iov(struct vblk *b, struct vq_iter *it, uint64_t len)
 {
-	size_t want = it->left < VBLK_BOUNCE ? (size_t)it->left : VBLK_BOUNCE;
-	struct vq_iter peek = *it;
+	unsigned int n = 0;
+	uint8_t *p;
+	size_t got;
 
-	if (vq_iter_next(&peek, want, direct) < want)
-		*direct = NULL;
-	return want;
+	while (len && n < VBLK_CHAIN_MAX && (got = vq_iter_next(it, len, &p))) {
+		b->iov[n].iov_base = p;
+		b->iov[n].iov_len = got;
+		n++;
+		len -= got;
+	}
+	return n;
 }
 
 /* T_IN: image -> the request's writable buffers (all but the status byte). */
 static uint8_t vblk_read(struct vblk *b, const struct io_req *io, struct vq_iter *in,
 			 uint64_t sector, uint64_t len, uint64_t *written)
 {
-	uint64_t off = sector * SECTOR;
-	uint8_t *p;
-	size_t n;
+	unsigned int n;
+	int ret;
 
 	if (len % SECTOR || !range_ok(b, sector, len)) {
 		device_log(b->dev, "read of %llu bytes at sector %llu: outside the disk or not whole sectors",
 			   (unsigned long long)len, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	while ((n = vblk_piece(b, in, &p))) {
-		if (io_req_cancelled(io))
-			return VIRTIO_BLK_S_IOERR;   /* a reset: not used, nobody sees it */
-		if (blk_pread(b->img, p ? p : b->bounce, n, off) < 0) {
-			device_log(b->dev, "read error: %s", blk_last_error(b->img));
-			return VIRTIO_BLK_S_IOERR;
-		}
-		if (p)
-			vq_iter_skip(in, n);
-		else
-			vq_iter_write(in, b->bounce, n);
-		off += n;
-		*written += n;
+	n = vblk_iov(b, in, len);
+	ret = io_req_rw(io, b->img, b->iov, n, sector * SECTOR, len, false);
+	if (ret == -ECANCELED)
+		return VIRTIO_BLK_S_IOERR;   /* a reset: not used, nobody sees it */
+	if (ret < 0) {
+		device_log(b->dev, "read error: %s", blk_last_error(b->img));
+		return VIRTIO_BLK_S_IOERR;
 	}
+	*written += len;
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -177,9 +175,9 @@ static uint8_t vblk_read(struct vblk *b, const struct io_req *io, struct vq_iter
 static uint8_t vblk_write(struct vblk *b, const struct io_req *io, struct vq_iter *out,
 			  uint64_t sector)
 {
-	uint64_t off = sector * SECTOR, len = out->left;
-	uint8_t *p;
-	size_t n;
+	uint64_t len = out->left;
+	unsigned int n;
+	int ret;
 
 	if (b->readonly)
 		return VIRTIO_BLK_S_IOERR;   /* 5.2.6.2: and nothing is written */
@@ -188,18 +186,13 @@ static uint8_t vblk_write(struct vblk *b, const struct io_req *io, struct vq_ite
 			   (unsigned long long)len, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	while ((n = vblk_piece(b, out, &p))) {
-		if (io_req_cancelled(io))
-			return VIRTIO_BLK_S_IOERR;
-		if (p)
-			vq_iter_skip(out, n);
-		else
-			vq_iter_read(out, b->bounce, n);
-		if (blk_pwrite(b->img, p ? p : b->bounce, n, off) < 0) {
-			device_log(b->dev, "write error: %s", blk_last_error(b->img));
-			return VIRTIO_BLK_S_IOERR;
-		}
-		off += n;
+	n = vblk_iov(b, out, len);
+	ret = io_req_rw(io, b->img, b->iov, n, sector * SECTOR, len, true);
+	if (ret == -ECANCELED)
+		return VIRTIO_BLK_S_IOERR;
+	if (ret < 0) {
+		device_log(b->dev, "write error: %s", blk_last_error(b->img));
+		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
 }
@@ -457,8 +450,8 @@ static int vblk_create(struct device *dev, const struct device_args *args)
 	memcpy(b->serial, src, strnlen(src, sizeof(b->serial)));
 	vblk_build_config(b, nr_queues);
 	b->segs = calloc(VBLK_CHAIN_MAX, sizeof(*b->segs));
-	b->bounce = malloc(VBLK_BOUNCE);
-	if (!b->segs || !b->bounce)
+	b->iov = calloc(VBLK_CHAIN_MAX, sizeof(*b->iov));
+	if (!b->segs || !b->iov)
 		return -ENOMEM;
 
 	p.device_type = VIRTIO_ID_BLOCK;
@@ -531,7 +524,7 @@ static void vblk_destroy(struct device *dev)
 	io_worker_stop(b->worker);
 	virtio_pci_destroy(&b->vp);
 	free(b->segs);
-	free(b->bounce);
+	free(b->iov);
 	free(b);
 }
 

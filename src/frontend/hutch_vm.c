@@ -67,6 +67,7 @@ static void usage(FILE *f)
 		"  --drive SPEC         a disk or CD/DVD drive (repeatable):\n"
 		"                       file=PATH[,format=raw|qcow2|vdi|vmdk][,if=virtio|sata|ide]\n"
 		"                       [,media=disk|cdrom][,readonly=on][,port=N]\n"
+		"                       [,hostcache=on|off][,l2-cache-size=B][,refcount-cache-size=B]\n"
 		"  --vga std|none       the display adapter: VGA with Bochs VBE (1234:1111, as\n"
 		"                       QEMU's -vga std) or none (default: std for a firmware\n"
 		"                       boot, none with --kernel)\n"

@@ -364,6 +364,8 @@ char *hutch_vm_drive_spec(const struct hutch_storagectl *c, const struct hutch_a
 		return NULL;
 	d.cdrom = !strcmp(a->type, "dvddrive");
 	d.readonly = d.cdrom;
+	/* VirtualBox's --hostiocache off: O_DIRECT on the disk's image. */
+	d.nocache = !c->hostiocache && !d.cdrom;
 	d.bus = !strcmp(bus, "virtio") ? DRIVE_BUS_VIRTIO : !strcmp(bus, "ide") ? DRIVE_BUS_IDE : DRIVE_BUS_SATA;
 	/* VirtualBox's IDE "port" is the channel and "device" master/slave. */
 	if (d.bus == DRIVE_BUS_IDE)

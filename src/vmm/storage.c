@@ -109,10 +109,29 @@ int machine_add_storage(struct machine *m, char *err, size_t errlen)
 			/* An ISO is raw data; probing could mistake its contents for a header. */
 			const char *fmt = d->format ? d->format : d->cdrom ? "raw" : NULL;
 
-			ret = blk_open(d->file, fmt, flags, &m->drive_imgs[i], berr, sizeof(berr));
+			ret = blk_open(d->file, fmt, flags | (d->nocache ? BLK_NOCACHE : 0),
+				       &m->drive_imgs[i], berr, sizeof(berr));
+			/*
+			 * A file system without O_DIRECT (tmpfs) cannot turn the host
+			 * cache off; QEMU refuses to start then, Hutch says so and
+			 * uses the cache: the setting is VirtualBox's default for SATA,
+			 * and a VM that ran yesterday should still start.
+			 */
+			if (ret == -EINVAL && d->nocache) {
+				fprintf(stderr, "hutch-vm: warning: %s\n", berr);
+				ret = blk_open(d->file, fmt, flags, &m->drive_imgs[i], berr, sizeof(berr));
+			}
 			if (ret) {
 				snprintf(err, errlen, "--drive %s: %s", d->file, berr);
 				return ret;
+			}
+			m->nr_drive_imgs = i + 1;
+			if ((d->l2_cache_size || d->refcount_cache_size) &&
+			    blk_set_cache_size(m->drive_imgs[i], d->l2_cache_size,
+					       d->refcount_cache_size) < 0) {
+				snprintf(err, errlen, "--drive %s: %s", d->file,
+					 blk_last_error(m->drive_imgs[i]));
+				return -EINVAL;
 			}
 			m->nr_drive_imgs = i + 1;
 		}

@@ -157,13 +157,25 @@ sed -i '/sata\.vdi/d' "$HUTCH_CONFIG_HOME/registry.xml"
 vmctl list hdds | has sata.vdi && fail "test setup: sata.vdi still registered"
 vmctl startvm ci --type headless > /dev/null 2> warn.out
 drives=$(tail -n 3 "$log" | grep -o -- "--drive [^ ]*" | tr '\n' ' ')
-for want in "if=sata,port=3,media=disk,readonly=off,format=vdi,file=$T/sata.vdi" \
+# SATA and virtio controllers have VirtualBox's default hostiocache off: O_DIRECT.
+for want in "if=sata,port=3,media=disk,readonly=off,hostcache=off,format=vdi,file=$T/sata.vdi" \
 	"if=ide,port=1,media=cdrom,readonly=on,format=raw,file=$T/cd.iso" \
-	"if=virtio,media=disk,readonly=off,format=raw,file=$T/guest.img"; do
+	"if=virtio,media=disk,readonly=off,hostcache=off,format=raw,file=$T/guest.img"; do
 	case " $drives" in *" --drive $want "*) ;; *) fail "no '--drive $want' in: $drives" ;; esac
 done
 vmctl list hdds | has -x "Location:       $T/sata.vdi" || fail "unregistered image not registered at start"
 note "formats passed: $drives"
+vmctl controlvm ci poweroff 2> /dev/null
+# storagectl --hostiocache on: kept in the settings, the disk goes through the host cache.
+vmctl storagectl ci --name SATA --hostiocache on
+grep -rhq '<StorageController name="SATA" [^>]*hostiocache="true"' "$HUTCH_CONFIG_HOME" ||
+	fail "hostiocache on not kept in the settings"
+vmctl startvm ci --type headless > /dev/null 2> warn.out
+drives=$(tail -n 3 "$log" | grep -o -- "--drive [^ ]*" | tr '\n' ' ')
+case " $drives" in *" --drive if=sata,port=3,media=disk,readonly=off,format=vdi,file=$T/sata.vdi "*) ;;
+	*) fail "hostiocache on: SATA disk still hostcache=off: $drives" ;; esac
+case " $drives" in *"hostcache=off,format=raw,file=$T/guest.img "*) ;;
+	*) fail "hostiocache on for SATA changed the virtio disk: $drives" ;; esac
 vmctl controlvm ci poweroff 2> /dev/null
 
 # hutch-vm failing at start: its log's last lines are the error.

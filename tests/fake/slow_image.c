@@ -15,6 +15,10 @@ int __real_blk_pread(struct blk_image *img, void *buf, size_t len, uint64_t off)
 int __real_blk_pwrite(struct blk_image *img, const void *buf, size_t len, uint64_t off);
 int __wrap_blk_pread(struct blk_image *img, void *buf, size_t len, uint64_t off);
 int __wrap_blk_pwrite(struct blk_image *img, const void *buf, size_t len, uint64_t off);
+int __real_blk_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
+int __real_blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
+int __wrap_blk_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
+int __wrap_blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
 
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
@@ -58,6 +62,27 @@ int __wrap_blk_pwrite(struct blk_image *img, const void *buf, size_t len, uint64
 {
 	gate(img, len);
 	return __real_blk_pwrite(img, buf, len, off);
+}
+
+static size_t iov_bytes(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+int __wrap_blk_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	gate(img, iov_bytes(iov, iovcnt));
+	return __real_blk_preadv(img, iov, iovcnt, off);
+}
+
+int __wrap_blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	gate(img, iov_bytes(iov, iovcnt));
+	return __real_blk_pwritev(img, iov, iovcnt, off);
 }
 
 void slow_image_hold(struct blk_image *img)

@@ -2,7 +2,7 @@
 /*
  * A slow disk image for reset tests, and a thread to reset from.
  *
- * Tests linked with -Wl,--wrap=blk_pread -Wl,--wrap=blk_pwrite (see
+ * Tests linked with -Wl,--wrap=blk_pread,blk_pwrite,blk_preadv,blk_pwritev (see
  * tests/unit/CMakeLists.txt) send every image read and write of the
  * device models through here.  slow_image_hold() makes them stop at a
  * gate *before* the real I/O (so a read's data reaches guest RAM only

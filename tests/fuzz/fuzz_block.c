@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for one image format parser (FUZZ_FORMAT, or NULL to
  * probe): the input becomes a file (memfd), blk_open() parses it, and if
- * it opens, a few reads, a write, a discard and a reread run against it.
+ * it opens, a few reads, a write, a discard and a reread run against it,
+ * scalar and vectored (blk_preadv/blk_pwritev, odd segment sizes).
  * Backing files are not followed (the input cannot name host files).
  */
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "block.h"
@@ -32,6 +34,17 @@ static void fuzz_io(struct blk_image *img)
 		size_t len = vsize - off < FUZZ_IO ? (size_t)(vsize - off) : FUZZ_IO;
 
 		(void)blk_pread(img, buf, len, off);
+	}
+	/* The same span as three odd segments: the vectored path. */
+	{
+		size_t len = vsize < FUZZ_IO ? (size_t)vsize & ~511u : FUZZ_IO;
+		struct iovec v[3] = { { buf, len / 3 }, { buf + len / 3, 7 },
+				      { buf + len / 3 + 7, len - len / 3 - 7 } };
+
+		if (len >= 512)
+			(void)blk_preadv(img, v, 3, (vsize - len) / 2 & ~511ull);
+		if (len >= 512 && !(blk_caps(img) & BLK_CAP_READONLY))
+			(void)blk_pwritev(img, v, 3, vsize > len ? (vsize - len) / 2 & ~511ull : 0);
 	}
 	if (blk_caps(img) & BLK_CAP_READONLY)
 		return;

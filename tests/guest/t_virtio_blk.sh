@@ -10,7 +10,10 @@
 # the discarded clusters freed (a raw image's holes too, where the scratch
 # filesystem has holes).  While the guest runs, hutch-vm holds an eventfd
 # per queue notification register (ioeventfd) and per MSI-X vector used
-# (irqfd): /proc/PID/fd shows them.
+# (irqfd): /proc/PID/fd shows them.  The qcow2 disk has the host I/O
+# cache off (hostcache=off, VirtualBox's --hostiocache off): hutch-vm holds
+# its image O_DIRECT (/proc/PID/fdinfo), or, on a scratch file system that
+# refuses O_DIRECT (tmpfs), says so and uses the cache.
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -92,13 +95,18 @@ count_eventfds() {
 	vm=$(pgrep -n -f -- "--drive file=$raw") || return 0
 	for f in /proc/"$vm"/fd/*; do
 		[ "$(readlink "$f")" = "anon_inode:[eventfd]" ] && n=$((n + 1))
+		# The open flags of the qcow2 image, in octal (O_DIRECT is 040000).
+		if [ "$(readlink "$f")" = "$qcow" ]; then
+			awk '/^flags:/ { print $2 }' /proc/"$vm"/fdinfo/"${f##*/}" \
+				> "$HUTCH_TEST_DIR/qcow-flags" 2> /dev/null || true
+		fi
 	done
 	echo "$n" > "$HUTCH_TEST_DIR/eventfds"
 }
 count_eventfds &
 watcher=$!
 run_vm vblk --initrd "$HUTCH_TEST_DIR/initrd.gz" --append "$GUEST_APPEND" \
-	--drive "file=$raw,format=raw,if=virtio" --drive "file=$qcow,format=qcow2,if=virtio"
+	--drive "file=$raw,format=raw,if=virtio" --drive "file=$qcow,format=qcow2,if=virtio,hostcache=off"
 kill "$watcher" 2> /dev/null || true
 wait "$watcher" 2> /dev/null || true
 expect_status 0
@@ -111,6 +119,15 @@ eventfds=$(cat "$HUTCH_TEST_DIR/eventfds" 2> /dev/null || echo none)
 [ "$eventfds" -ge 4 ] ||
 	fail "hutch-vm held $eventfds eventfds while the guest ran: expected ioeventfds and irqfds (at least 4)"
 note "hutch-vm held $eventfds eventfds while the guest ran (ioeventfds, irqfds, the loop's)"
+flags=$(cat "$HUTCH_TEST_DIR/qcow-flags" 2> /dev/null || echo none)
+[ "$flags" != none ] || fail "the qcow2 image's descriptor was not found in hutch-vm"
+if (( (8#$flags & 8#40000) != 0 )); then
+	note "hostcache=off: the qcow2 image is open O_DIRECT (flags $flags)"
+elif grep -q "O_DIRECT" "$VM_STDERR"; then
+	note "hostcache=off: the scratch file system refuses O_DIRECT; hutch-vm warned and used the cache"
+else
+	fail "hostcache=off: the qcow2 image is open without O_DIRECT (flags $flags) and nothing was said"
+fi
 
 check_disk() {   # DEV FORMAT IMAGE SEED SERIAL
 	local d=$1 fmt=$2 img=$3 seed=$4 before after data left

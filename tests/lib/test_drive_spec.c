@@ -26,6 +26,11 @@ static void assert_same_drive(const struct drive_spec *got, const struct drive_s
 	if ((got->format == NULL) != (want->format == NULL) || (got->format && strcmp(got->format, want->format)))
 		fail_msg("%s: format '%s', expected '%s'", spec, got->format ? got->format : "(probe)",
 			 want->format ? want->format : "(probe)");
+	if (got->nocache != want->nocache || got->l2_cache_size != want->l2_cache_size ||
+	    got->refcount_cache_size != want->refcount_cache_size)
+		fail_msg("%s: nocache %d l2 %llu refcount %llu, expected nocache %d l2 %llu refcount %llu",
+			 spec, got->nocache, got->l2_cache_size, got->refcount_cache_size, want->nocache,
+			 want->l2_cache_size, want->refcount_cache_size);
 	if (got->bus != want->bus || got->cdrom != want->cdrom || got->readonly != want->readonly ||
 	    got->port != want->port)
 		fail_msg("%s: bus %s cdrom %d readonly %d port %d, expected bus %s cdrom %d readonly %d port %d",
@@ -33,11 +38,16 @@ static void assert_same_drive(const struct drive_spec *got, const struct drive_s
 			 drive_bus_name(want->bus), want->cdrom, want->readonly, want->port);
 }
 
-/* Attach (type, medium) at port/device of a bus-controller; check the spec libhutch writes. */
-static void check_attachment(const char *bus, const char *type, unsigned port, unsigned device,
-			     const char *medium, const char *registry_format, const struct drive_spec *want)
+/*
+ * Attach (type, medium) at port/device of a bus-controller with the host
+ * I/O cache on or off; check the spec libhutch writes.
+ */
+static void check_attachment_cache(const char *bus, const char *type, unsigned port, unsigned device,
+				   const char *medium, const char *registry_format,
+				   const struct drive_spec *want, bool hostiocache)
 {
-	struct hutch_storagectl c = { .name = "C", .bus = (char *)bus, .portcount = 30 };
+	struct hutch_storagectl c = { .name = "C", .bus = (char *)bus, .portcount = 30,
+				      .hostiocache = hostiocache };
 	struct hutch_attachment a = { .port = port, .device = device, .type = (char *)type,
 				      .medium = (char *)medium };
 	char *spec = hutch_vm_drive_spec(&c, &a, registry_format), err[256] = "", *again;
@@ -54,6 +64,18 @@ static void check_attachment(const char *bus, const char *type, unsigned port, u
 	free(again);
 	drive_spec_free(&d);
 	free(spec);
+}
+
+/* Both cache settings: off means O_DIRECT for disks, nothing for CD/DVDs. */
+static void check_attachment(const char *bus, const char *type, unsigned port, unsigned device,
+			     const char *medium, const char *registry_format, const struct drive_spec *want)
+{
+	struct drive_spec w = *want;
+
+	w.nocache = false;
+	check_attachment_cache(bus, type, port, device, medium, registry_format, &w, true);
+	w.nocache = !want->cdrom;
+	check_attachment_cache(bus, type, port, device, medium, registry_format, &w, false);
 }
 
 static void test_every_attachment_round_trips(void **state)
@@ -132,6 +154,8 @@ static void test_parsed_specs_are_written_back(void **state)
 		"media=cdrom",
 		"file=/a,,b.img,if=sata",
 		"file=/d.vdi,format=vdi,if=sata,port=7,readonly=on",
+		"file=/e.qcow2,hostcache=off,l2-cache-size=4194304,refcount-cache-size=262144",
+		"file=/f.qcow2,hostcache=on,l2-cache-size=65536",
 	};
 	size_t i;
 

@@ -24,6 +24,7 @@
 #include "block.h"
 #include "devices.h"
 #include "fake_machine.h"
+#include "io_worker.h"
 #include "pci.h"
 #include "slow_image.h"
 
@@ -1032,10 +1033,11 @@ static void reset_while_held(struct fixture *f, struct blk_image *img, uint32_t 
 }
 
 /* Cancelled at the next piece: of the old command only the held one
- * (a 64 KiB PRD) was read; @next bytes are the next command's. */
+ * (IO_CHUNK bytes of its 64 KiB PRDs, one vectored call) was read;
+ * @next bytes are the next command's. */
 static void only_one_piece(uint32_t next)
 {
-	assert_true(slow_image_bytes() <= 0x10000 + next);
+	assert_true(slow_image_bytes() <= IO_CHUNK + next);
 }
 
 /* The next DMA command on the primary master works: 8 sectors at 100. */

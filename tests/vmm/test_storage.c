@@ -97,6 +97,11 @@ static void test_refusals(void **state)
 	expect_refused("file=/a.iso,media=cdrom,if=virtio", "not virtio");
 	expect_refused("file=/a,colour=blue", "unknown key 'colour'");
 	expect_refused("file=/a,justaword", "not KEY=VALUE");
+	expect_refused("file=/a,hostcache=sometimes", "hostcache=sometimes");
+	expect_refused("file=/a.iso,media=cdrom,hostcache=off", "for disks");
+	expect_refused("file=/a,l2-cache-size=-1", "l2-cache-size=-1");
+	expect_refused("file=/a,l2-cache-size=1M", "l2-cache-size=1M");
+	expect_refused("file=/a,refcount-cache-size=99999999999", "refcount-cache-size=99999999999");
 }
 
 int main(void)
