@@ -620,6 +620,20 @@ static unsigned int i8042_leds(void *opaque)
 	return leds;
 }
 
+/* Whole key events of the longest kind that fit now (none while not scanning). */
+static unsigned int i8042_key_room(void *opaque)
+{
+	struct device *dev = opaque;
+	struct i8042 *k = dev->priv;
+	unsigned int room = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	if (k->kbd_scanning && k->kq.count < QUEUE_SIZE - QUEUE_HEADROOM)
+		room = (QUEUE_SIZE - QUEUE_HEADROOM - k->kq.count) / PS2_SEQ_MAX;
+	pthread_mutex_unlock(&dev->lock);
+	return room;
+}
+
 static void i8042_rel(void *opaque, int dx, int dy, int dwheel, unsigned int buttons)
 {
 	struct device *dev = opaque;
@@ -663,6 +677,7 @@ static const struct input_ops i8042_keyboard_input = {
 	.caps = INPUT_CAP_KEYBOARD,
 	.key = i8042_key,
 	.leds = i8042_leds,
+	.key_room = i8042_key_room,
 };
 
 static const struct input_ops i8042_mouse_input = {

@@ -236,6 +236,7 @@ static void test_keyboard_untranslated(void **state)
 	EXPECT(f, 0xfe);
 	data_out(f, 0xf5);
 	EXPECT(f, 0xfa);
+	assert_int_equal(kbd_ops(f)->key_room(f->fm.inputs[0].opaque), 0);
 	key(f, 30, true);                  /* not scanning: dropped */
 	EXPECT(f);
 	data_out(f, 0xff);
@@ -381,13 +382,16 @@ static void test_queue_overflow(void **state)
 	unsigned int n;
 
 	linux_init(f, true);
+	assert_int_equal(kbd_ops(f)->key_room(f->fm.inputs[0].opaque), 7);   /* 56 bytes / 8 */
 	cmd(f, 0xad);                      /* the guest stops reading the keyboard */
 	for (int i = 0; i < 100; i++) {
 		key(f, 103, true);             /* 2 bytes each */
 		key(f, 103, false);
 	}
+	assert_int_equal(kbd_ops(f)->key_room(f->fm.inputs[0].opaque), 0);
 	cmd(f, 0xae);
 	n = drain(f, b, sizeof(b), NULL);
+	assert_int_equal(kbd_ops(f)->key_room(f->fm.inputs[0].opaque), 7);
 	assert_true(n >= 40 && n <= 64);
 	assert_int_equal(n % 2, 0);         /* whole events only */
 	for (unsigned int i = 0; i < n; i += 4)
