@@ -72,6 +72,9 @@ static void usage(FILE *f)
 		"                       QEMU's -vga std) or none (default: std for a firmware\n"
 		"                       boot, none with --kernel)\n"
 		"  --vram MiB           the display adapter's VRAM (1..256, default 16)\n"
+		"  --pointing tablet|ps2  the pointer: a virtio-input tablet (absolute, the\n"
+		"                       default, as VirtualBox's USB tablet) beside the PS/2\n"
+		"                       mouse, or the PS/2 mouse alone\n"
 		"  --no-reboot          exit when the guest reboots (or triple-faults) instead of\n"
 		"                       restarting it\n"
 		"  --no-seccomp         no system call filter (debugging; see docs/hutch-vm.md)\n"
@@ -120,7 +123,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
 	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
-	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_NIC, OPT_HELP,
+	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_NIC, OPT_POINTING, OPT_HELP,
 	       OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -139,6 +142,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "state-file", required_argument, NULL, OPT_STATE },
 		{ "vga", required_argument, NULL, OPT_VGA },
 		{ "vram", required_argument, NULL, OPT_VRAM },
+		{ "pointing", required_argument, NULL, OPT_POINTING },
 		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "boot", required_argument, NULL, OPT_BOOT },
 		{ "nic", required_argument, NULL, OPT_NIC },
@@ -210,6 +214,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_VRAM:
 			o->mc.vram_mib = parse_number("--vram", optarg, 1, 256, "MiB");
+			break;
+		case OPT_POINTING:
+			if (strcmp(optarg, "tablet") && strcmp(optarg, "ps2"))
+				die_usage("--pointing '%s': expected tablet or ps2", optarg);
+			o->mc.no_tablet = !strcmp(optarg, "ps2");
 			break;
 		case OPT_BIOS: o->mc.bios = optarg; break;
 		case OPT_BOOT: {

@@ -245,6 +245,7 @@ static const struct verb verbs[] = {
 	{ "modifyvm", cmd_modifyvm,
 	  "modifyvm <uuid|vmname> [--name <name>] [--ostype <ostype>] [--memory <MB>]\n"
 	  "         [--cpus <n>] [--vram <MB>] [--graphicscontroller none|vboxvga|vmsvga|vboxsvga]\n"
+	  "         [--mouse ps2|usbtablet]\n"
 	  "         [--boot<1-4> none|floppy|dvd|disk|net] [--firmware bios|efi]\n"
 	  "         [--description <text>]\n"
 	  "         [--nic<1-8> none|null|nat|bridged|intnet] [--nictype<1-8> 82540EM|virtio]\n"
@@ -299,7 +300,8 @@ static const struct verb verbs[] = {
 	  "controlvm <uuid|vmname> pause|resume|reset|poweroff|acpipowerbutton|\n"
 	  "         screenshotpng <file>|setlinkstate<1-8> on|off|\n"
 	  "         natpf<1-8> [<name>],tcp|udp,[<hostip>],<hostport>,[<guestip>],<guestport>|\n"
-	  "         natpf<1-8> delete <name>" },
+	  "         natpf<1-8> delete <name>|\n"
+	  "         keyboardputscancode <hex> [<hex>...]|keyboardputstring <text> [<text>...]" },
 	{ "setproperty", cmd_setproperty, "setproperty machinefolder default|<folder>" },
 	{ "setextradata", cmd_setextradata, "setextradata <uuid|vmname> <key> [<value>]" },
 	{ "getextradata", cmd_getextradata, "getextradata <uuid|vmname> <key>|enumerate" },
