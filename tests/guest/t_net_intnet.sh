@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Internal networks through vmctl (--nic1 intnet --intnet1 NAME), without
 # root in hutch-vm: VMs A (e1000) and B (virtio-net) on "hutchlab" ping
-# each other and move 10 MiB each way with nc, checksums compared; VM C on
+# each other and move 4 MiB each way with nc, checksums compared (enough
+# frames to prove the switch; throughput is the benchmark's job); VM C on
 # "hutchother", started first, counts the frames it receives every 2 s
 # (its IPv6 off, so it sends nothing itself): its first count after A and
 # B have finished must be 0 (not even their ARP broadcasts reached it);
@@ -18,10 +19,10 @@ net_vm_create intnet-c "$HUTCH_TEST_DIR/initrd.gz" \
 	"$(net_append quiet ip=192.168.50.3/24 peer=192.168.50.1 hold=200)" \
 	--nic1 intnet --intnet1 hutchother --nictype1 82540EM
 net_vm_create intnet-a "$HUTCH_TEST_DIR/initrd.gz" \
-	"$(net_append peer ip=192.168.50.1/24 peer=192.168.50.2 mib=10)" \
+	"$(net_append peer ip=192.168.50.1/24 peer=192.168.50.2 mib=4)" \
 	--nic1 intnet --intnet1 hutchlab --nictype1 82540EM
 net_vm_create intnet-b "$HUTCH_TEST_DIR/initrd.gz" \
-	"$(net_append peer ip=192.168.50.2/24 peer=192.168.50.1 mib=10)" \
+	"$(net_append peer ip=192.168.50.2/24 peer=192.168.50.1 mib=4)" \
 	--nic1 intnet --intnet1 hutchlab --nictype1 virtio
 expect_eq intnet1 "$(net_vm_info intnet-a intnet1)" hutchlab
 a=$NET_DIR/intnet-a.serial b=$NET_DIR/intnet-b.serial c=$NET_DIR/intnet-c.serial
@@ -35,8 +36,8 @@ expect_eq "A ping B" "$(get_result ping "$a")" ok
 expect_eq "B ping A" "$(get_result ping "$b")" ok
 expect_eq "A -> B sha256" "$(get_result recv_sha "$b")" "$(get_result sent_sha "$a")"
 expect_eq "B -> A sha256" "$(get_result recv_sha "$a")" "$(get_result sent_sha "$b")"
-expect_eq "bytes A -> B" "$(get_result recv_bytes "$b")" 10485760
-expect_eq "bytes B -> A" "$(get_result recv_bytes "$a")" 10485760
+expect_eq "bytes A -> B" "$(get_result recv_bytes "$b")" 4194304
+expect_eq "bytes B -> A" "$(get_result recv_bytes "$a")" 4194304
 note "send times: A $(get_result send_secs "$a") s, B $(get_result send_secs "$b") s"
 n=$(grep -c quiet_rx_frames= "$c" || true)
 end=$((SECONDS + 30))
