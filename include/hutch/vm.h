@@ -14,6 +14,10 @@
 #include "hutch/config.h"
 #include "hutch/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* VirtualBox's MachineState names, as showvminfo prints them. */
 enum hutch_vm_state {
 	HUTCH_VM_POWEROFF,
@@ -127,5 +131,9 @@ int hutch_vm_screenshot_png(const struct hutch_machine *m, const char *path, uns
 
 /* Wait up to timeout_s for the VM to leave the running/paused states. */
 int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
