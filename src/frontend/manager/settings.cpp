@@ -18,7 +18,8 @@
 #include "hutch/config.h"
 #include "manager.h"
 
-#define SETTINGS_TITLE "Settings"
+/* "###": the popup's ID stays the same while its title names the VM. */
+#define SETTINGS_ID "###settings"
 
 struct SettingsDialog {
 	bool open_request = false;
@@ -36,6 +37,7 @@ struct SettingsDialog {
 };
 
 static const char *const boot_devices[] = { "none", "floppy", "dvd", "disk", "net" };
+static const char *const boot_text[] = { "(nothing)", "Floppy", "Optical (CD/DVD)", "Hard disk", "Network (PXE)" };
 static const char *const nic_modes[] = { "none", "nat", "bridged", "intnet" };
 static const char *const nic_mode_text[] = { "Not attached", "NAT", "Bridged adapter", "Internal network" };
 static const char *const nic_types[] = { "82540EM", "virtio" };
@@ -100,8 +102,8 @@ static void page_system(SettingsDialog *d, float label_w, float scale)
 		snprintf(label, sizeof(label), "%d.", i + 1);
 		snprintf(id, sizeof(id), "##boot%d", i);
 		field_label(label, label_w);
-		ImGui::SetNextItemWidth(160 * scale);
-		if (ImGui::Combo(id, &cur, boot_devices, 5))
+		ImGui::SetNextItemWidth(220 * scale);
+		if (ImGui::Combo(id, &cur, boot_text, 5))
 			d->s.boot[i] = boot_devices[cur];
 	}
 }
@@ -284,8 +286,9 @@ static void page_network(SettingsDialog *d, float label_w, float scale)
 				static const char *const cols[] = { "Name", "Protocol", "Host IP", "Host port",
 								    "Guest IP", "Guest port", "" };
 				ImGui::TableSetupScrollFreeze(0, 1);
-				for (const char *c : cols)
-					ImGui::TableSetupColumn(c);
+				static const float weights[] = { 1.4f, 1.0f, 1.4f, 1.0f, 1.4f, 1.0f, 1.0f };
+				for (int k = 0; k < 7; k++)
+					ImGui::TableSetupColumn(cols[k], 0, weights[k]);
 				ImGui::TableHeadersRow();
 				for (size_t r = 0; r < n.rules.size(); r++) {
 					std::string f[6], rest = n.rules[r];
@@ -354,7 +357,7 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 	bool close = false;
 
 	if (d->open_request) {
-		ImGui::OpenPopup(SETTINGS_TITLE);
+		ImGui::OpenPopup(SETTINGS_ID);
 		d->open_request = false;
 	}
 	if (jobs.take_result("settings", &title, &err)) {
@@ -367,7 +370,8 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 	ImGui::SetNextWindowSize(ImVec2(std::fmin(720 * scale, disp.x - 16 * scale),
 					std::fmin(500 * scale, disp.y - 16 * scale)),
 				 ImGuiCond_Appearing);
-	if (!ImGui::BeginPopupModal(SETTINGS_TITLE, nullptr, ImGuiWindowFlags_NoSavedSettings))
+	std::string title_id = d->s.name + " - Settings" SETTINGS_ID;
+	if (!ImGui::BeginPopupModal(title_id.c_str(), nullptr, ImGuiWindowFlags_NoSavedSettings))
 		return;
 	if (close) {
 		ImGui::CloseCurrentPopup();
@@ -377,7 +381,6 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 	float label_w = ImGui::CalcTextSize("Host interface").x + ImGui::GetStyle().ItemSpacing.x * 3;
 	float footer = ImGui::GetFrameHeightWithSpacing() * 2 + ImGui::GetStyle().ItemSpacing.y;
 
-	ImGui::Text("%s", d->s.name.c_str());
 	ImGui::BeginDisabled(d->saving);
 	ImGui::BeginChild("pages", ImVec2(0, -footer));
 	if (ImGui::BeginTabBar("pages")) {
