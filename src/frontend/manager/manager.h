@@ -154,6 +154,8 @@ void wizard_free(Wizard *w);
 void wizard_open(Wizard *w);
 /* Draw it if open; starting the job goes through jobs. */
 void wizard_draw(Wizard *w, JobRunner &jobs, VmPoller &poller, float scale);
+/* The name of the VM the wizard created since the last call, once ("" if none). */
+std::string wizard_take_created(Wizard *w);
 
 struct SettingsDialog;
 SettingsDialog *settings_new();

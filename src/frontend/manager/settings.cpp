@@ -24,9 +24,11 @@
 struct SettingsDialog {
 	bool open_request = false;
 	bool saving = false;
+	bool focus_first = false;	/* the dialog just opened: the keyboard goes to Memory */
 	VmSettings s;
 	std::string error;
-	int nic_tab = 0;
+	int page = 0;			/* 0 System, 1 Storage, 2 Network */
+	int select_page = -1;		/* Ctrl+PageUp/PageDown: the page to show next frame */
 	/* The Storage page's "add" row. */
 	int add_ctl = 0, add_kind = 0;	/* 0 CD/DVD image, 1 existing disk, 2 new disk */
 	char add_path[1024] = "";
@@ -63,6 +65,8 @@ void settings_open(SettingsDialog *d, const std::string &uuid)
 	}
 	d->error.clear();
 	d->open_request = true;
+	d->focus_first = true;
+	d->select_page = 0;
 	d->add_path[0] = 0;
 }
 
@@ -87,6 +91,10 @@ static void page_system(SettingsDialog *d, float label_w, float scale)
 
 	field_label("Memory (MB)", label_w);
 	ImGui::SetNextItemWidth(160 * scale);
+	if (d->focus_first) {
+		ImGui::SetKeyboardFocusHere();
+		d->focus_first = false;
+	}
 	if (ImGui::InputInt("##memory", &memory, 128, 1024))
 		d->s.memory = memory < 0 ? 0 : (unsigned)memory;
 	field_label("Processors", label_w);
@@ -363,6 +371,8 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 	if (jobs.take_result("settings", &title, &err)) {
 		d->saving = false;
 		d->error = err;
+		if (!err.empty())
+			fprintf(stderr, "hutch: %s: %s\n", title.c_str(), err.c_str());
 		close = err.empty();
 	}
 	ImVec2 disp = io.DisplaySize;
@@ -383,17 +393,26 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 
 	ImGui::BeginDisabled(d->saving);
 	ImGui::BeginChild("pages", ImVec2(0, -footer));
+	/* Ctrl+PageDown / Ctrl+PageUp walk the pages, as in a browser's tabs. */
+	if (io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_PAGEDOWN, false))
+		d->select_page = (d->page + 1) % 3;
+	if (io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_PAGEUP, false))
+		d->select_page = (d->page + 2) % 3;
 	if (ImGui::BeginTabBar("pages")) {
-		if (ImGui::BeginTabItem("System")) {
-			page_system(d, label_w, scale);
-			ImGui::EndTabItem();
-		}
-		if (ImGui::BeginTabItem("Storage")) {
-			page_storage(d, label_w, scale);
-			ImGui::EndTabItem();
-		}
-		if (ImGui::BeginTabItem("Network")) {
-			page_network(d, label_w, scale);
+		static const char *const pages[] = { "System", "Storage", "Network" };
+		int want = d->select_page;
+
+		d->select_page = -1;
+		for (int i = 0; i < 3; i++) {
+			if (!ImGui::BeginTabItem(pages[i], nullptr, want == i ? ImGuiTabItemFlags_SetSelected : 0))
+				continue;
+			d->page = i;
+			if (i == 0)
+				page_system(d, label_w, scale);
+			else if (i == 1)
+				page_storage(d, label_w, scale);
+			else
+				page_network(d, label_w, scale);
 			ImGui::EndTabItem();
 		}
 		ImGui::EndTabBar();

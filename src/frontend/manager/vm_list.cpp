@@ -23,6 +23,7 @@ struct VmListView {
 	std::string confirm_delete;	/* UUID waiting for the confirmation */
 	std::string confirm_name;
 	std::string status;		/* the last finished job, for the status line */
+	std::string select_name;	/* a VM to select as soon as the list has it (a new one) */
 };
 
 VmListView *vm_list_new(const std::string &list_state_file, const std::string &exe_dir)
@@ -116,6 +117,14 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 		else
 			v->status = title + ": done";
 	}
+	std::string created = wizard_take_created(wiz);
+	if (!created.empty())
+		v->select_name = created;
+	for (const VmRow &r : rows)
+		if (!v->select_name.empty() && r.name == v->select_name) {
+			v->selected = r.uuid;
+			v->select_name.clear();
+		}
 	for (const VmRow &r : rows)
 		if (r.uuid == v->selected)
 			sel = &r;
@@ -280,9 +289,8 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 		ImGui::TextDisabled("Its settings and its hard disk images are deleted.\n"
 				    "CD/DVD images and disks another VM uses are kept.");
 		ImGui::Spacing();
-		if (ImGui::IsWindowAppearing())
-			ImGui::SetKeyboardFocusHere();
-		if (ImGui::Button("Delete", ImVec2(110 * scale, 0))) {
+		/* Enter confirms, Escape cancels: the dialog works from the keyboard alone. */
+		if (ImGui::Button("Delete", ImVec2(110 * scale, 0)) || ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false)) {
 			std::string uuid = v->confirm_delete;
 			VmRow r;
 
@@ -326,8 +334,6 @@ void ui_error_draw(float scale)
 		ImGui::Separator();
 		ImGui::TextWrapped("%s", pending_errors.front().second.c_str());
 		ImGui::Spacing();
-		if (ImGui::IsWindowAppearing())
-			ImGui::SetKeyboardFocusHere();
 		if (ImGui::Button("OK", ImVec2(110 * scale, 0)) || ImGui::IsKeyPressed(SDL_SCANCODE_ESCAPE) ||
 		    ImGui::IsKeyPressed(SDL_SCANCODE_RETURN)) {
 			pending_errors.erase(pending_errors.begin());

@@ -345,7 +345,7 @@ int vm_settings_save(const VmSettings &s, std::function<void(unsigned)> progress
 	if ((rc = hutch_machine_set_memory(m, s.memory, &e)) || (rc = hutch_machine_set_cpus(m, s.cpus, &e)))
 		return fail(err, e, rc);
 	for (int i = 0; i < HUTCH_MAX_BOOT; i++)
-		if ((rc = hutch_machine_set_boot(m, (unsigned)i, s.boot[i].c_str(), &e)))
+		if ((rc = hutch_machine_set_boot(m, (unsigned)i + 1, s.boot[i].c_str(), &e)))
 			return fail(err, e, rc);
 
 	/* Storage: the dialog's list replaces the attachments (media are looked up under the registry's lock). */

@@ -37,6 +37,8 @@ struct Wizard {
 	char iso[1024] = "";
 	std::string error;
 	bool creating = false;
+	std::string created;		/* the VM just created, for the list to select */
+	std::string creating_name;
 };
 
 static const char *const disk_formats[] = { "VDI", "qcow2", "RAW" };
@@ -63,9 +65,12 @@ static void choose_os(Wizard *w, const hutch_ostype *t)
 void wizard_open(Wizard *w)
 {
 	bool pending = w->creating;
+	std::string created = w->created, creating_name = w->creating_name;
 
 	*w = Wizard();
 	w->creating = pending;
+	w->created = created;
+	w->creating_name = creating_name;
 	w->open_request = true;
 	choose_os(w, hutch_ostype_find("Ubuntu_64") ? hutch_ostype_find("Ubuntu_64") : hutch_ostype_at(0));
 	snprintf(w->os_search, sizeof(w->os_search), "%s", w->os->description);
@@ -113,6 +118,14 @@ static std::string wizard_validate(const Wizard *w)
 	return "";
 }
 
+std::string wizard_take_created(Wizard *w)
+{
+	std::string name = w->created;
+
+	w->created.clear();
+	return name;
+}
+
 void wizard_draw(Wizard *w, JobRunner &jobs, VmPoller &poller, float scale)
 {
 	ImGuiIO &io = ImGui::GetIO();
@@ -126,8 +139,11 @@ void wizard_draw(Wizard *w, JobRunner &jobs, VmPoller &poller, float scale)
 	if (jobs.take_result("wizard", &title, &err)) {
 		w->creating = false;
 		w->error = err;
+		if (!err.empty())
+			fprintf(stderr, "hutch: %s: %s\n", title.c_str(), err.c_str());
 		if (err.empty()) {
-			/* Done: the list shows the new VM at the next poll (kicked by the job). */
+			/* Done: the list shows the new VM at the next poll (kicked by the job), selected. */
+			w->created = w->creating_name;
 			if (ImGui::IsPopupOpen(WIZARD_TITLE))
 				w->error = "\x01";	/* closes below */
 		}
@@ -276,6 +292,7 @@ void wizard_draw(Wizard *w, JobRunner &jobs, VmPoller &poller, float scale)
 			s.disk_format = disk_formats[w->disk_format];
 			s.iso = w->iso;
 			w->error.clear();
+			w->creating_name = s.name;
 			w->creating = jobs.start("wizard", "Create '" + s.name + "'",
 						 [s, &poller](std::function<void(unsigned)> progress, std::string &e) {
 							 int rc = vm_create(s, progress, e);
