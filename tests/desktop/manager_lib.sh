@@ -61,7 +61,8 @@ mgr_stop() {
 
 # Keys and text for the focused manager; each step gets time for a frame or two.
 mgr_key() { xdotool key --delay 60 "$@"; sleep 0.15; }
-mgr_type() { xdotool type --delay 25 "$1"; sleep 0.15; }
+# Each typed character is a few frames (key down, text, key up): wait for them to be drawn.
+mgr_type() { xdotool type --delay 25 "$1"; sleep "$(awk -v n=${#1} 'BEGIN { print 0.2 + n * 0.03 }')"; }
 # mgr_click X Y: a click at window-relative X,Y.  The pointer moves there
 # in two steps first, so that ImGui has seen it hover before the press
 # (tabs only take a click on an item hovered the frame before).
