@@ -101,3 +101,26 @@ mgr_shot() {
 		note "screenshot $ART/$1.xwd (no $XWD2PNG for a PNG)"
 	fi
 }
+
+# mgr_check_live_vm VM VMCTL: with the manager running (mgr_start) and VM
+# registered and powered off, start VM with vmctl (headless) and require
+# the list to show it running within 2 s of vmctl's return (the VM
+# answers on its socket by then), then power it off and require "powered
+# off" within 2 s.  Notes the delays; fails otherwise.  Usable by any test
+# that boots a VM anyway (one boot serves both).
+mgr_check_live_vm() {
+	local vm=$1 vmctl=$2 ms
+	mgr_wait_line "$vm	powered off" 5000 > /dev/null ||
+		fail "the manager does not list $vm as powered off: $(cat "$T/list" 2>&1)"
+	"$vmctl" startvm "$vm" --type headless > "$T/startvm.log" 2>&1 ||
+		fail "vmctl startvm $vm failed: $(cat "$T/startvm.log")"
+	ms=$(mgr_wait_line "$vm	running" 2000) ||
+		fail "the manager did not show $vm running within 2 s of startvm: $(cat "$T/list")"
+	note "manager: $vm running shown ${ms} ms after vmctl startvm returned"
+	mgr_shot manager-running
+	"$vmctl" controlvm "$vm" poweroff > "$T/poweroff.log" 2>&1 ||
+		fail "vmctl controlvm $vm poweroff failed: $(cat "$T/poweroff.log")"
+	ms=$(mgr_wait_line "$vm	powered off" 2000) ||
+		fail "the manager did not show $vm powered off within 2 s: $(cat "$T/list")"
+	note "manager: $vm powered off shown ${ms} ms after vmctl poweroff returned"
+}

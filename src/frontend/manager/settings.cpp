@@ -156,26 +156,29 @@ static void page_storage(SettingsDialog *d, float label_w, float scale)
 			ImGui::TableNextColumn();
 			ImGui::TextUnformatted(dvd ? "CD/DVD" : "Disk");
 			ImGui::TableNextColumn();
+			/* The file's name; the whole path (often long) in a tooltip. */
+			const std::string &path = a.new_disk_path.empty() ? a.medium : a.new_disk_path;
+			const char *base = strrchr(path.c_str(), '/') ? strrchr(path.c_str(), '/') + 1 : path.c_str();
 			if (!a.new_disk_path.empty())
-				ImGui::Text("new: %s (%.1f GB)", a.new_disk_path.c_str(), a.new_disk_mb / 1024.0);
+				ImGui::Text("%s (new, %.1f GB)", base, a.new_disk_mb / 1024.0);
 			else if (a.medium == "emptydrive")
 				ImGui::TextDisabled("empty");
 			else
-				ImGui::TextUnformatted(a.medium.c_str());
-			if (ImGui::IsItemHovered())
-				ImGui::SetTooltip("%s", a.new_disk_path.empty() ? a.medium.c_str() : a.new_disk_path.c_str());
+				ImGui::TextUnformatted(base);
+			if (ImGui::IsItemHovered() && a.medium != "emptydrive")
+				ImGui::SetTooltip("%s", path.c_str());
 			ImGui::TableNextColumn();
+			bool removed = ImGui::SmallButton("Remove");
 			if (dvd && a.medium != "emptydrive") {
+				ImGui::SameLine();
 				if (ImGui::SmallButton("Eject"))
 					a.medium = "emptydrive";
-				ImGui::SameLine();
-			}
-			if (ImGui::SmallButton("Remove")) {
-				d->s.atts.erase(d->s.atts.begin() + (long)i);
-				ImGui::PopID();
-				break;
 			}
 			ImGui::PopID();
+			if (removed) {
+				d->s.atts.erase(d->s.atts.begin() + (long)i);
+				break;
+			}
 		}
 		ImGui::EndTable();
 	}
