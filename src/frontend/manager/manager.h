@@ -11,7 +11,6 @@
 #define HUTCH_MANAGER_H
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -36,7 +35,9 @@ struct VmRow {
  * The list of registered VMs, refreshed on its own thread: the registry
  * and the settings files are re-read only when their mtime changes, the
  * states (a small state file, plus a socket question for a running VM)
- * every poll.  A change wakes the GUI (wake()).
+ * every poll, and at once when inotify sees a state file or the registry
+ * change (a VM started or stopped by vmctl shows without waiting for the
+ * next poll).  A change wakes the GUI (wake()).
  */
 class VmPoller {
 public:
@@ -54,8 +55,9 @@ private:
 	unsigned interval_ms_;
 	std::function<void()> wake_;
 	mutable std::mutex mu_;
-	std::condition_variable cv_;
-	bool stop_ = false, kick_ = false;
+	std::atomic<bool> stop_{ false }, kick_{ false };
+	int kick_fd_ = -1;		/* eventfd: refresh_now() and the destructor wake the thread */
+	int inotify_fd_ = -1;		/* the runtime dir (state files) and the config home (registry) */
 	std::vector<VmRow> rows_;
 	std::string error_;
 	unsigned long generation_ = 0;

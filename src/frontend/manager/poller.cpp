@@ -3,10 +3,14 @@
  * The VM list's poller and the job thread (manager.h).  Neither touches
  * ImGui: they publish copies under a mutex and wake the GUI thread.
  */
+#include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <chrono>
+#include <cerrno>
 #include <cstdlib>
 
 #include "hutch/ostype.h"
@@ -16,19 +20,38 @@
 VmPoller::VmPoller(unsigned interval_ms, std::function<void()> wake)
 	: interval_ms_(interval_ms), wake_(std::move(wake))
 {
+	char *rt = hutch_runtime_dir(), *home = hutch_config_home();
+
+	kick_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* Without inotify (or the directories) the list still follows every poll. */
+	inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (inotify_fd_ >= 0) {
+		const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE;
+
+		/* The runtime dir may not exist before the first VM starts: made as vmctl makes it. */
+		hutch_mkdir_p(rt, HUTCH_DIR_MODE, nullptr);
+		hutch_mkdir_p(home, HUTCH_DIR_MODE, nullptr);
+		inotify_add_watch(inotify_fd_, rt, mask);
+		inotify_add_watch(inotify_fd_, home, mask);
+	}
+	free(rt);
+	free(home);
 	thread_ = std::thread(&VmPoller::run, this);
 }
 
 VmPoller::~VmPoller()
 {
-	{
-		std::lock_guard<std::mutex> g(mu_);
-		stop_ = true;
-	}
-	cv_.notify_all();
+	uint64_t one = 1;
+
+	stop_ = true;
+	if (write(kick_fd_, &one, sizeof(one)) < 0)
+		perror("hutch: eventfd");
 	thread_.join();
 	for (hutch_machine *m : machines_)
 		hutch_machine_free(m);
+	if (inotify_fd_ >= 0)
+		close(inotify_fd_);
+	close(kick_fd_);
 }
 
 std::vector<VmRow> VmPoller::rows(unsigned long *generation) const
@@ -49,11 +72,11 @@ std::string VmPoller::error() const
 
 void VmPoller::refresh_now()
 {
-	{
-		std::lock_guard<std::mutex> g(mu_);
-		kick_ = true;
-	}
-	cv_.notify_all();
+	uint64_t one = 1;
+
+	kick_ = true;
+	if (write(kick_fd_, &one, sizeof(one)) < 0)
+		perror("hutch: eventfd");
 }
 
 namespace {
@@ -85,18 +108,22 @@ bool same_rows(const std::vector<VmRow> &a, const std::vector<VmRow> &b)
 
 void VmPoller::run()
 {
-	std::unique_lock<std::mutex> g(mu_);
 	bool first = true;
 
 	while (!stop_) {
-		bool kicked = kick_;
+		struct pollfd fds[2] = { { kick_fd_, POLLIN, 0 }, { inotify_fd_, POLLIN, 0 } };
+		char buf[4096];
+		uint64_t n;
 
-		kick_ = false;
-		g.unlock();
-		poll(first || kicked);
+		poll(first || kick_.exchange(false));
 		first = false;
-		g.lock();
-		cv_.wait_for(g, std::chrono::milliseconds(interval_ms_), [this] { return stop_ || kick_; });
+		if (::poll(fds, inotify_fd_ >= 0 ? 2 : 1, (int)interval_ms_) > 0) {
+			/* What changed does not matter: the next poll looks at everything. */
+			if (read(kick_fd_, &n, sizeof(n)) < 0 && errno != EAGAIN)
+				perror("hutch: eventfd");
+			while (inotify_fd_ >= 0 && read(inotify_fd_, buf, sizeof(buf)) > 0)
+				;
+		}
 	}
 }
 
