@@ -53,6 +53,25 @@ mgr_start() {
 	sleep 0.3
 }
 
+# mgr_quit: end hutch as a desktop's logout would (SIGTERM: SDL's quit
+# event, a clean exit), and fail on what the sanitizers (an ASan build)
+# found in it: memory errors, undefined behaviour, and leaks of our own
+# code (leaks LeakSanitizer cannot place, in system libraries that were
+# dlopened and closed again, such as the X and GL drivers, are not ours).
+mgr_quit() {
+	[ -n "$MGR_PID" ] || return 0
+	kill "$MGR_PID"
+	wait "$MGR_PID" 2> /dev/null || true
+	MGR_PID=
+	if grep -E "ERROR: AddressSanitizer|runtime error" "$T/hutch.log"; then
+		fail "hutch: AddressSanitizer/UBSan (above)"
+	fi
+	if grep -q "ERROR: LeakSanitizer" "$T/hutch.log" && grep -E "/src/(frontend|lib|common)/" "$T/hutch.log"; then
+		fail "hutch leaks memory (above)"
+	fi
+	return 0
+}
+
 mgr_stop() {
 	if [ -n "$MGR_PID" ]; then kill "$MGR_PID" 2> /dev/null || true; wait "$MGR_PID" 2> /dev/null || true; fi
 	if [ -n "$XVFB_PID" ]; then kill "$XVFB_PID" 2> /dev/null || true; wait "$XVFB_PID" 2> /dev/null || true; fi

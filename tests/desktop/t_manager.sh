@@ -125,5 +125,6 @@ vmctl list vms | grep -qF '"wiz vm"' && fail "the deleted VM is still registered
 [ -f "$T/installer.iso" ] || fail "the ISO was deleted with the VM"
 kill -0 "$MGR_PID" || fail "hutch died"
 grep -i "error\|warning" "$T/hutch.log" && fail "hutch complained (above)"
+mgr_quit
 [ -n "${HUTCH_ARTIFACTS:-}" ] || note "(set HUTCH_ARTIFACTS to keep the screenshots)"
 echo "PASS"
