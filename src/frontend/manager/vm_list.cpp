@@ -17,7 +17,8 @@
 
 struct VmListView {
 	std::string list_state_file;
-	std::string last_written;	/* what the list-state file holds */
+	/* What the list-state file holds; nothing yet (even an empty list gets written once). */
+	std::string last_written = std::string(1, '\x01');
 	std::string exe_dir;
 	std::string selected;		/* UUID */
 	std::string confirm_delete;	/* UUID waiting for the confirmation */
@@ -268,7 +269,7 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 	ImGui::EndChild();
 
 	/* Status line: the running job with its progress, or the last result. */
-	if (jobs.busy()) {
+	if (jobs.busy() && jobs.percent() > 0) {
 		char pct[32];
 
 		snprintf(pct, sizeof(pct), "%u%%", jobs.percent());
@@ -276,6 +277,11 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 		ImGui::Text("%s...", jobs.title().c_str());
 		ImGui::SameLine();
 		ImGui::ProgressBar(jobs.percent() / 100.0f, ImVec2(-1, 0), pct);
+	} else if (jobs.busy()) {
+		/* A job without a percentage (starting a VM, a power-off): a spinner, so it visibly works. */
+		static const char spinner[] = "|/-\\";
+		ImGui::AlignTextToFramePadding();
+		ImGui::Text("%s... %c", jobs.title().c_str(), spinner[(int)(ImGui::GetTime() * 8) % 4]);
 	} else {
 		ImGui::AlignTextToFramePadding();
 		ImGui::TextDisabled("%s", v->status.empty() ? "Ready" : v->status.c_str());
