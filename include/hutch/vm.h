@@ -44,6 +44,13 @@ char *hutch_vm_log_path(const struct hutch_machine *m);
  */
 enum hutch_vm_state hutch_vm_get_state(const struct hutch_machine *m, time_t *since, char **reason,
 				       pid_t *pid);
+/*
+ * The same from the state file alone, without asking the VM: running for
+ * a live hutch-vm (a paused one too, which only its socket tells), so it
+ * never waits on a busy VM.  For a list that shows a start at once and
+ * asks about pauses after (the manager).
+ */
+enum hutch_vm_state hutch_vm_peek_state(const struct hutch_machine *m);
 static inline int hutch_vm_is_live(enum hutch_vm_state s)
 {
 	return s == HUTCH_VM_RUNNING || s == HUTCH_VM_PAUSED;

@@ -133,13 +133,18 @@ mgr_check_live_vm() {
 		fail "the manager does not list $vm as powered off: $(cat "$T/list" 2>&1)"
 	"$vmctl" startvm "$vm" --type headless > "$T/startvm.log" 2>&1 ||
 		fail "vmctl startvm $vm failed: $(cat "$T/startvm.log")"
-	ms=$(mgr_wait_line "$vm	running" 2000) ||
-		fail "the manager did not show $vm running within 2 s of startvm: $(cat "$T/list")"
+	if ! ms=$(mgr_wait_line "$vm	running" 2000); then
+		# How late, for the report (the sandbox's emulated CPU is slow).
+		ms=$(mgr_wait_line "$vm	running" 30000) || ms="more than 32000"
+		fail "the manager did not show $vm running within 2 s of startvm, but after $ms ms more"
+	fi
 	note "manager: $vm running shown ${ms} ms after vmctl startvm returned"
 	mgr_shot manager-running
 	"$vmctl" controlvm "$vm" poweroff > "$T/poweroff.log" 2>&1 ||
 		fail "vmctl controlvm $vm poweroff failed: $(cat "$T/poweroff.log")"
-	ms=$(mgr_wait_line "$vm	powered off" 2000) ||
-		fail "the manager did not show $vm powered off within 2 s: $(cat "$T/list")"
+	if ! ms=$(mgr_wait_line "$vm	powered off" 2000); then
+		ms=$(mgr_wait_line "$vm	powered off" 30000) || ms="more than 32000"
+		fail "the manager did not show $vm powered off within 2 s, but after $ms ms more"
+	fi
 	note "manager: $vm powered off shown ${ms} ms after vmctl poweroff returned"
 }

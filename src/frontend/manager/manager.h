@@ -51,6 +51,7 @@ public:
 private:
 	void run();
 	void poll(bool force_reload);
+	void publish(std::vector<VmRow> now, const std::string &err, bool peeked);
 
 	unsigned interval_ms_;
 	std::function<void()> wake_;

@@ -189,14 +189,42 @@ void VmPoller::poll(bool force_reload)
 			stamp_ = stamp;
 		}
 	}
+	/*
+	 * Two passes: the state files alone first (a VM just started shows at
+	 * once), then the running VMs are asked whether they are paused,
+	 * which can take a while from a busy VM.
+	 */
 	std::vector<VmRow> now = loaded;
+	bool any_live = false;
 	for (size_t i = 0; i < now.size(); i++)
-		if (machines[i])
+		if (machines[i]) {
+			now[i].state = hutch_vm_peek_state(machines[i]);
+			any_live |= now[i].state == HUTCH_VM_RUNNING;
+		}
+	publish(now, err, true);
+	if (!any_live)
+		return;
+	for (size_t i = 0; i < now.size(); i++)
+		if (machines[i] && now[i].state == HUTCH_VM_RUNNING)
 			now[i].state = hutch_vm_get_state(machines[i], nullptr, nullptr, nullptr);
+	publish(now, err, false);
+}
 
+/*
+ * Show rows.  A first pass (peeked) only keeps "paused" for a VM whose
+ * state file still says running: it cannot tell paused apart, and the
+ * list must not flicker between paused and running.
+ */
+void VmPoller::publish(std::vector<VmRow> now, const std::string &err, bool peeked)
+{
 	bool changed;
 	{
 		std::lock_guard<std::mutex> g(mu_);
+		for (VmRow &r : now)
+			for (const VmRow &old : rows_)
+				if (peeked && r.uuid == old.uuid && r.state == HUTCH_VM_RUNNING &&
+				    old.state == HUTCH_VM_PAUSED)
+					r.state = HUTCH_VM_PAUSED;
 		changed = !same_rows(now, rows_) || err != error_;
 		if (changed) {
 			rows_ = std::move(now);
