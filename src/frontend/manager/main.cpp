@@ -168,6 +168,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* $HUTCH_DEBUG_TIMING: slow frames on stderr (tests on an emulated CPU). */
+	bool debug_timing = getenv("HUTCH_DEBUG_TIMING") != nullptr;
+	SDL_RendererInfo rinfo;
+	if (debug_timing && !SDL_GetRendererInfo(ren, &rinfo))
+		fprintf(stderr, "hutch: timing: renderer %s, scale %.1f\n", rinfo.name, scale);
+
 	IMGUI_CHECKVERSION();
 	ImGui::CreateContext();
 	ImGuiIO &io = ImGui::GetIO();
@@ -229,6 +235,7 @@ int main(int argc, char **argv)
 			if (busy_frames > 0)
 				busy_frames--;
 
+			Uint64 frame_start = SDL_GetPerformanceCounter();
 			ImGui_ImplSDLRenderer_NewFrame();
 			ImGui_ImplSDL2_NewFrame();
 			ImGui::NewFrame();
@@ -238,6 +245,12 @@ int main(int argc, char **argv)
 			SDL_RenderClear(ren);
 			ImGui_ImplSDLRenderer_RenderDrawData(ImGui::GetDrawData());
 			SDL_RenderPresent(ren);
+			if (debug_timing) {
+				double ms = (double)(SDL_GetPerformanceCounter() - frame_start) * 1000.0 /
+					    (double)SDL_GetPerformanceFrequency();
+				if (ms > 50)
+					fprintf(stderr, "hutch: timing: a frame took %.0f ms\n", ms);
+			}
 		}
 		/* A job in flight finishes first (JobRunner's destructor joins it): never half a VM. */
 		if (jobs.busy())

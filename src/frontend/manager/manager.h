@@ -57,6 +57,7 @@ private:
 	std::function<void()> wake_;
 	mutable std::mutex mu_;
 	std::atomic<bool> stop_{ false }, kick_{ false };
+	bool debug_timing_ = false;	/* $HUTCH_DEBUG_TIMING: slow polls on stderr */
 	int kick_fd_ = -1;		/* eventfd: refresh_now() and the destructor wake the thread */
 	int inotify_fd_ = -1;		/* the runtime dir (state files) and the config home (registry) */
 	std::vector<VmRow> rows_;

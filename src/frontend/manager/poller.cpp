@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "hutch/ostype.h"
@@ -22,6 +24,7 @@ VmPoller::VmPoller(unsigned interval_ms, std::function<void()> wake)
 {
 	char *rt = hutch_runtime_dir(), *home = hutch_config_home();
 
+	debug_timing_ = getenv("HUTCH_DEBUG_TIMING") != nullptr;
 	kick_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	/* Without inotify (or the directories) the list still follows every poll. */
 	inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -115,7 +118,14 @@ void VmPoller::run()
 		char buf[4096];
 		uint64_t n;
 
+		auto t0 = std::chrono::steady_clock::now();
 		poll(first || kick_.exchange(false));
+		if (debug_timing_) {
+			long ms = (long)std::chrono::duration_cast<std::chrono::milliseconds>(
+					  std::chrono::steady_clock::now() - t0).count();
+			if (ms > 50)
+				fprintf(stderr, "hutch: timing: a poll took %ld ms\n", ms);
+		}
 		first = false;
 		if (::poll(fds, inotify_fd_ >= 0 ? 2 : 1, (int)interval_ms_) > 0) {
 			/* What changed does not matter: the next poll looks at everything. */
