@@ -12,6 +12,8 @@
 MGR_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 XWD2PNG=${XWD2PNG:-$MGR_LIB_DIR/../guest/tools/xwd2png.py}
 MGR_PID= XVFB_PID= MGR_WIN=
+# Where hutch keeps its list (a local directory: see tests/guest/t_manager.sh).
+MGR_LIST=${MGR_LIST:-}
 
 # The X tools the tests need; prints what is missing and fails if any is.
 mgr_missing_tools() {
@@ -41,7 +43,8 @@ mgr_start_x() {
 # mgr_start [ARGS...]: hutch with --list-state $T/list, its window found and focused.
 mgr_start() {
 	local i
-	"$HUTCH_MANAGER" --list-state "$T/list" "$@" > "$T/hutch.log" 2>&1 &
+	MGR_LIST=${MGR_LIST:-$T/list}
+	"$HUTCH_MANAGER" --list-state "$MGR_LIST" "$@" > "$T/hutch.log" 2>&1 &
 	MGR_PID=$!
 	for i in $(seq 200); do
 		MGR_WIN=$(xdotool search --name '^Hutch$' 2> /dev/null | head -n 1) && [ -n "$MGR_WIN" ] && break
@@ -97,7 +100,7 @@ mgr_wait_line() {
 	local start now
 	start=$(date +%s%3N)
 	while :; do
-		if [ -f "$T/list" ] && grep -qxF -- "$1" "$T/list"; then
+		if [ -f "$MGR_LIST" ] && grep -qxF -- "$1" "$MGR_LIST"; then
 			now=$(date +%s%3N)
 			echo $((now - start))
 			return 0
@@ -130,7 +133,7 @@ mgr_shot() {
 mgr_check_live_vm() {
 	local vm=$1 vmctl=$2 ms
 	mgr_wait_line "$vm	powered off" 5000 > /dev/null ||
-		fail "the manager does not list $vm as powered off: $(cat "$T/list" 2>&1)"
+		fail "the manager does not list $vm as powered off: $(cat "$MGR_LIST" 2>&1)"
 	"$vmctl" startvm "$vm" --type headless > "$T/startvm.log" 2>&1 ||
 		fail "vmctl startvm $vm failed: $(cat "$T/startvm.log")"
 	if ! ms=$(mgr_wait_line "$vm	running" 2000); then

@@ -60,15 +60,15 @@ vmctl modifyvm broken --firmware efi
 truncate -s 4M "$T/installer.iso"
 mgr_start_x 1024x600x24
 mgr_start
-mgr_wait_line "alpha	powered off" 5000 > /dev/null || fail "the list does not show alpha: $(cat "$T/list" 2>&1)"
+mgr_wait_line "alpha	powered off" 5000 > /dev/null || fail "the list does not show alpha: $(cat "$MGR_LIST" 2>&1)"
 
 note "live list: vmctl startvm / poweroff"
 vmctl startvm alpha --type headless > /dev/null
-ms=$(mgr_wait_line "alpha	running" 2000) || fail "the list did not show alpha running within 2 s: $(cat "$T/list")"
+ms=$(mgr_wait_line "alpha	running" 2000) || fail "the list did not show alpha running within 2 s: $(cat "$MGR_LIST")"
 note "running shown after $ms ms"
 mgr_shot list-running
 vmctl controlvm alpha poweroff
-ms=$(mgr_wait_line "alpha	powered off" 2000) || fail "the list did not show alpha powered off within 2 s: $(cat "$T/list")"
+ms=$(mgr_wait_line "alpha	powered off" 2000) || fail "the list did not show alpha powered off within 2 s: $(cat "$MGR_LIST")"
 note "powered off shown after $ms ms"
 
 note "an error from libhutch is shown, and hutch lives on"
@@ -97,7 +97,7 @@ mgr_type "$T/installer.iso"   # ISO image
 mgr_shot wizard
 mgr_key Return                # Enter in the ISO field creates the VM
 mgr_wait_line "wiz vm	powered off" 10000 > /dev/null ||
-	fail "the wizard's VM did not appear in the list: $(cat "$T/list")"
+	fail "the wizard's VM did not appear in the list: $(cat "$MGR_LIST")"
 mgr_shot list
 
 expect_mr "wiz vm" name "wiz vm"
@@ -131,8 +131,8 @@ mgr_key Delete
 mgr_shot delete-confirm
 mgr_key Return
 mgr_wait_line "alpha	powered off" 5000 > /dev/null || fail "alpha vanished"
-for i in $(seq 50); do grep -qF "wiz vm" "$T/list" || break; sleep 0.1; done
-grep -qF "wiz vm" "$T/list" && fail "the deleted VM is still listed: $(cat "$T/list")"
+for i in $(seq 50); do grep -qF "wiz vm" "$MGR_LIST" || break; sleep 0.1; done
+grep -qF "wiz vm" "$MGR_LIST" && fail "the deleted VM is still listed: $(cat "$MGR_LIST")"
 vmctl list vms | grep -qF '"wiz vm"' && fail "the deleted VM is still registered"
 [ -e "$disk" ] && fail "the deleted VM's disk $disk is still there"
 [ -f "$T/installer.iso" ] || fail "the ISO was deleted with the VM"

@@ -35,6 +35,8 @@ HUTCH_RUNTIME_DIR=$(mktemp -d /tmp/hutch-rt.XXXXXX)
 export HUTCH_RUNTIME_DIR
 export HUTCH_START_TIMEOUT=${HUTCH_START_TIMEOUT:-180}
 trap 'mgr_stop; rm -rf "$HUTCH_RUNTIME_DIR"' EXIT
+# The list file in local /tmp too: the test directory is the sandbox's share.
+MGR_LIST=$HUTCH_RUNTIME_DIR/list
 LOGS+=("$T/hutch.log" "$T/xvfb.log" "$T/startvm.log" "$T/poweroff.log")
 
 cat > "$T/init.sh" <<'INIT'

@@ -10,7 +10,10 @@
 #include <imgui.h>
 #include <imgui_internal.h>	/* SeparatorEx: a vertical separator in the tool bar */
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <unistd.h>
 
 #include "hutch/registry.h"
 #include "manager.h"
@@ -62,17 +65,31 @@ std::string row_state_text(const VmRow &r)
 	return r.error.empty() ? hutch_vm_state_text(r.state) : "inaccessible";
 }
 
-/* Rewrite the list-state file when what the table shows changed. */
+/*
+ * Rewrite the list-state file when what the table shows changed: a
+ * temporary file renamed over it, so a reader sees the old or the new
+ * list, never half.  No fsync: it is a view, not data to keep, and the GUI
+ * thread must not wait on a slow disk (on a network share in the sandbox
+ * an fsync took seconds).
+ */
 void write_list_state(VmListView *v, const std::string &text)
 {
-	hutch_error e{};
-
 	if (v->list_state_file.empty() || text == v->last_written)
 		return;
-	if (hutch_write_file_atomic(v->list_state_file.c_str(), text.data(), text.size(), &e))
-		fprintf(stderr, "hutch: --list-state: %s\n", e.msg);
-	else
-		v->last_written = text;
+	std::string tmp = v->list_state_file + ".tmp";
+	FILE *f = fopen(tmp.c_str(), "w");
+	bool ok = f && fwrite(text.data(), 1, text.size(), f) == text.size();
+
+	if (f && fclose(f))
+		ok = false;
+	if (ok && rename(tmp.c_str(), v->list_state_file.c_str()))
+		ok = false;
+	if (!ok) {
+		fprintf(stderr, "hutch: --list-state %s: %s\n", v->list_state_file.c_str(), strerror(errno));
+		unlink(tmp.c_str());
+	}
+	/* Written or not, not again for the same text: one message per change. */
+	v->last_written = text;
 }
 
 bool toolbar_button(const char *label, bool enabled, const char *tip)
