@@ -132,7 +132,8 @@ mgr_shot() {
 # that boots a VM anyway (one boot serves both).
 mgr_check_live_vm() {
 	local vm=$1 vmctl=$2 ms
-	mgr_wait_line "$vm	powered off" 5000 > /dev/null ||
+	# The first list can take long on an emulated CPU (the first frames build the font atlas).
+	mgr_wait_line "$vm	powered off" 30000 > /dev/null ||
 		fail "the manager does not list $vm as powered off: $(cat "$MGR_LIST" 2>&1)"
 	"$vmctl" startvm "$vm" --type headless > "$T/startvm.log" 2>&1 ||
 		fail "vmctl startvm $vm failed: $(cat "$T/startvm.log")"
