@@ -16,6 +16,10 @@
 
 #include "hutch/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HUTCH_UUID_LEN 36
 #define HUTCH_MAX_NICS 8
 #define HUTCH_MAX_UARTS 4
@@ -201,5 +205,9 @@ int hutch_parse_bool(const char *s, bool *out);	/* on/off, true/false, yes/no, 1
 
 /* Small string helpers: replace *slot with a copy of s (NULL frees it). */
 void hutch_setstr(char **slot, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

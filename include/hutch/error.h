@@ -7,6 +7,10 @@
 #ifndef HUTCH_ERROR_H
 #define HUTCH_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HUTCH_ERROR_MAX 1024
 
 struct hutch_error {
@@ -17,5 +21,9 @@ struct hutch_error {
 /* Record code and message in e (e may be NULL); returns code. */
 int hutch_seterr(struct hutch_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

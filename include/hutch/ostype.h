@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct hutch_ostype {
 	const char *id;			/* "Ubuntu_64" */
 	const char *description;	/* "Ubuntu (64-bit)" */
@@ -22,5 +26,9 @@ struct hutch_ostype {
 
 const struct hutch_ostype *hutch_ostype_find(const char *id);	/* case-insensitive */
 const struct hutch_ostype *hutch_ostype_at(size_t i);		/* NULL past the end */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

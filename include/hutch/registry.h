@@ -17,6 +17,10 @@
 #include "hutch/config.h"
 #include "hutch/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* How long a lock is waited for before giving up, unless HUTCH_LOCK_TIMEOUT (s) says otherwise. */
 #define HUTCH_LOCK_TIMEOUT_DEFAULT 30
 
@@ -225,5 +229,9 @@ int hutch_medium_resize(struct hutch_registry *r, struct hutch_medium *md, uint6
  */
 int hutch_medium_compact(struct hutch_registry *r, struct hutch_medium *md, hutch_progress_fn progress,
 			 void *opaque, struct hutch_error *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 #include "hutch/config.h"
 #include "hutch/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* VirtualBox's MachineState names, as showvminfo prints them. */
 enum hutch_vm_state {
 	HUTCH_VM_POWEROFF,
@@ -41,6 +45,13 @@ char *hutch_vm_log_path(const struct hutch_machine *m);
  */
 enum hutch_vm_state hutch_vm_get_state(const struct hutch_machine *m, time_t *since, char **reason,
 				       pid_t *pid);
+/*
+ * The same from the state file alone, without asking the VM: running for
+ * a live hutch-vm (a paused one too, which only its socket tells), so it
+ * never waits on a busy VM.  For a list that shows a start at once and
+ * asks about pauses after (the manager).
+ */
+enum hutch_vm_state hutch_vm_peek_state(const struct hutch_machine *m);
 static inline int hutch_vm_is_live(enum hutch_vm_state s)
 {
 	return s == HUTCH_VM_RUNNING || s == HUTCH_VM_PAUSED;
@@ -147,5 +158,9 @@ int hutch_vm_keyboard_leds(const struct hutch_machine *m, unsigned *leds, struct
 
 /* Wait up to timeout_s for the VM to leave the running/paused states. */
 int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

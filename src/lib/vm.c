@@ -258,8 +258,23 @@ static bool pid_alive(pid_t pid)
 	return ours;
 }
 
+static enum hutch_vm_state read_state(const struct hutch_machine *m, time_t *since, char **reason,
+				      pid_t *pidp, bool ask);
+
 enum hutch_vm_state hutch_vm_get_state(const struct hutch_machine *m, time_t *since, char **reason,
 				       pid_t *pidp)
+{
+	return read_state(m, since, reason, pidp, true);
+}
+
+enum hutch_vm_state hutch_vm_peek_state(const struct hutch_machine *m)
+{
+	return read_state(m, NULL, NULL, NULL, false);
+}
+
+/* The state file, and (ask) the VM's socket to tell paused from running. */
+static enum hutch_vm_state read_state(const struct hutch_machine *m, time_t *since, char **reason,
+				      pid_t *pidp, bool ask)
 {
 	char *path = hutch_vm_state_path(m), *buf = NULL;
 	enum hutch_vm_state s = HUTCH_VM_POWEROFF;
@@ -294,10 +309,10 @@ enum hutch_vm_state hutch_vm_get_state(const struct hutch_machine *m, time_t *si
 			char reply[64];
 
 			s = HUTCH_VM_RUNNING;
-			char *sock = hutch_vm_socket_path(m);
+			char *sock = ask ? hutch_vm_socket_path(m) : NULL;
 
 			/* Short timeout: a hung VM must not hang "showvminfo". */
-			if (!hutch_control_request(sock, "status", reply, sizeof(reply), 2000, NULL) &&
+			if (sock && !hutch_control_request(sock, "status", reply, sizeof(reply), 2000, NULL) &&
 			    !strcmp(reply, "paused"))
 				s = HUTCH_VM_PAUSED;
 			free(sock);

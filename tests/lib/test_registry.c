@@ -429,9 +429,12 @@ static void test_vm_state(void **state)
 	pid_t child, vm;
 
 	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_POWEROFF);
+	assert_int_equal(hutch_vm_peek_state(m), HUTCH_VM_POWEROFF);
 	write_state(m, "poweroff\n");
 	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_POWEROFF);
+	assert_int_equal(hutch_vm_peek_state(m), HUTCH_VM_POWEROFF);
 	write_state(m, "aborted vCPU 0: guest triple fault\n");
+	assert_int_equal(hutch_vm_peek_state(m), HUTCH_VM_ABORTED);
 	assert_int_equal(hutch_vm_get_state(m, NULL, &reason, NULL), HUTCH_VM_ABORTED);
 	assert_string_equal(reason, "vCPU 0: guest triple fault");
 	free(reason);
@@ -459,8 +462,11 @@ static void test_vm_state(void **state)
 	snprintf(text, sizeof(text), "running pid=%d\n", (int)vm);
 	write_state(m, text);
 	assert_int_equal(hutch_vm_get_state(m, NULL, NULL, NULL), HUTCH_VM_RUNNING);
+	/* No socket to ask: peeking says running without trying one. */
+	assert_int_equal(hutch_vm_peek_state(m), HUTCH_VM_RUNNING);
 	kill(vm, SIGKILL);
 	waitpid(vm, NULL, 0);
+	assert_int_equal(hutch_vm_peek_state(m), HUTCH_VM_ABORTED);
 	/* A reused pid that is not hutch-vm is no VM either. */
 	snprintf(text, sizeof(text), "running pid=%d\n", (int)getpid());
 	write_state(m, text);
