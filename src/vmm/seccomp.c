@@ -249,6 +249,39 @@ static const struct syscall_rule rules[] = {
 #endif
 };
 
+/*
+ * The "display" group (SECCOMP_GROUP_DISPLAY): what the VM window
+ * (src/frontend/vm_window.c, SDL2 on X11 with its software renderer) does
+ * once it is open; connecting to the X server and creating the window
+ * happen before the filter.  Found by running the window under Xvfb with
+ * HUTCH_SECCOMP_LOG=1 through a guest's boot, mode changes, typing, the
+ * pointer, fullscreen, a screenshot and the close dialog.
+ */
+static const struct syscall_rule display_rules[] = {
+	/*
+	 * The window's picture: Xlib's MIT-SHM image, made anew at every
+	 * resize (a guest mode change, fullscreen): a SysV segment shared with
+	 * the X server, marked for removal at once, detached when replaced.
+	 */
+	{ __NR_shmget, RULE_ALLOW },
+	{ __NR_shmat, RULE_ALLOW },
+	{ __NR_shmdt, RULE_ALLOW },
+	{ __NR_shmctl, RULE_ALLOW },
+	/*
+	 * SDL's X11 message box (the close dialog, the Host+Home menu) forks a
+	 * child for its setlocale() unless pipe() fails: fail it, so the box
+	 * runs in this process and no new process is ever made.  hutch-vm
+	 * itself uses pipe2.
+	 */
+	{ __NR_pipe, RULE_ENOSYS },
+	/* Xlib waiting on its socket (_XWaitForReadable and SDL's SDL_IOReady). */
+	{ __NR_select, RULE_ALLOW },
+	{ __NR_pselect6, RULE_ALLOW },
+	/* The message box opens a connection of its own: its host name and the X authority file. */
+	{ __NR_uname, RULE_ALLOW },
+	{ __NR_access, RULE_ALLOW },
+};
+
 /* Where the filter looks (struct seccomp_data); x86-64 is little-endian. */
 #define DATA_NR        offsetof(struct seccomp_data, nr)
 #define DATA_ARCH      offsetof(struct seccomp_data, arch)
@@ -342,7 +375,7 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 	}
 }
 
-static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape)
+static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape, unsigned int groups)
 {
 	uint64_t escape = (uintptr_t)seccomp_escape_return;
 
@@ -366,6 +399,9 @@ static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape)
 	 */
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		emit_rule(p, &rules[i], deny);
+	if (groups & SECCOMP_GROUP_DISPLAY)
+		for (size_t i = 0; i < sizeof(display_rules) / sizeof(display_rules[0]); i++)
+			emit_rule(p, &display_rules[i], deny);
 	emit(p, BPF_RET | BPF_K, 0, 0, deny);
 }
 
@@ -380,6 +416,16 @@ bool seccomp_syscall_listed(long nr)
 {
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (rules[i].nr == nr)
+			return true;
+	return false;
+}
+
+bool seccomp_group_lists(unsigned int group, long nr)
+{
+	if (group != SECCOMP_GROUP_DISPLAY)
+		return false;
+	for (size_t i = 0; i < sizeof(display_rules) / sizeof(display_rules[0]); i++)
+		if (display_rules[i].nr == nr)
 			return true;
 	return false;
 }
@@ -492,13 +538,19 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *ucontext)
 
 int seccomp_filter_install(enum seccomp_violation on_violation, char *err, size_t errlen)
 {
+	return seccomp_filter_install_groups(0, on_violation, err, errlen);
+}
+
+int seccomp_filter_install_groups(unsigned int groups, enum seccomp_violation on_violation,
+				  char *err, size_t errlen)
+{
 	static struct bpf_prog prog;   /* static: 4 KiB; the kernel copies it */
 	struct sock_fprog fprog;
 	struct sigaction sa;
 	long ret;
 
 	violation_mode = on_violation;
-	build_filter(&prog, SECCOMP_RET_TRAP, on_violation == SECCOMP_VIOLATION_LOG);
+	build_filter(&prog, SECCOMP_RET_TRAP, on_violation == SECCOMP_VIOLATION_LOG, groups);
 	if (prog.len > MAX_INSNS) {
 		snprintf(err, errlen, "seccomp: the filter needs %u BPF instructions, more than %d",
 			 prog.len, MAX_INSNS);
