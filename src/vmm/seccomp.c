@@ -70,6 +70,8 @@ enum rule_kind {
 	RULE_SOCKET_NET,     /* socket(AF_INET or AF_UNIX, ...) only: NAT's and intnet's connections */
 	RULE_CLONE_THREAD,   /* a new thread (CLONE_THREAD), never a new process */
 	RULE_ENOSYS,         /* fails with ENOSYS: glibc then falls back to a call we can check */
+	RULE_PIPE2_NOFLAGS_ENOSYS,  /* pipe2(fds, 0), i.e. glibc's pipe(), fails with ENOSYS;
+				       other calls go on to the rules below it */
 };
 
 struct syscall_rule {
@@ -269,15 +271,17 @@ static const struct syscall_rule display_rules[] = {
 	{ __NR_shmctl, RULE_ALLOW },
 	/*
 	 * SDL's X11 message box (the close dialog, the Host+Home menu) forks a
-	 * child for its setlocale() unless pipe() fails: fail it, so the box
-	 * runs in this process and no new process is ever made.  hutch-vm
-	 * itself uses pipe2.
+	 * child to keep its setlocale() out of this process, unless pipe()
+	 * fails: fail glibc's pipe() (pipe2 without flags, which hutch-vm never
+	 * makes itself), so the box runs in this process and no new process
+	 * is ever made.  This group is checked before the main list.
 	 */
-	{ __NR_pipe, RULE_ENOSYS },
-	/* Xlib waiting on its socket (_XWaitForReadable and SDL's SDL_IOReady). */
-	{ __NR_select, RULE_ALLOW },
-	{ __NR_pselect6, RULE_ALLOW },
-	/* The message box opens a connection of its own: its host name and the X authority file. */
+	{ __NR_pipe2, RULE_PIPE2_NOFLAGS_ENOSYS },
+	/*
+	 * The message box talks to the X server on a connection of its own
+	 * (an AF_UNIX socket, allowed above): Xlib's XOpenDisplay names this
+	 * host (uname) for the authority lookup and checks the authority file.
+	 */
 	{ __NR_uname, RULE_ALLOW },
 	{ __NR_access, RULE_ALLOW },
 };
@@ -365,6 +369,14 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 		emit(p, BPF_RET | BPF_K, 0, 0, deny);
 		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 		break;
+	case RULE_PIPE2_NOFLAGS_ENOSYS:
+		/* Ends with the number loaded again, whichever way it went. */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, (uint32_t)r->nr);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(1));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_NR);
+		break;
 	case RULE_CLONE_THREAD:
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)r->nr);
 		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(0));
@@ -397,11 +409,12 @@ static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape, uns
 	 * A rule that loads an argument ends in a return on every path; a
 	 * call it does not match jumps past it with the number still loaded.
 	 */
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		emit_rule(p, &rules[i], deny);
+	/* Groups first: a group may narrow a call the main list allows (pipe2). */
 	if (groups & SECCOMP_GROUP_DISPLAY)
 		for (size_t i = 0; i < sizeof(display_rules) / sizeof(display_rules[0]); i++)
 			emit_rule(p, &display_rules[i], deny);
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		emit_rule(p, &rules[i], deny);
 	emit(p, BPF_RET | BPF_K, 0, 0, deny);
 }
 
