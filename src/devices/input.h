@@ -55,6 +55,11 @@ struct input_ops {
 	bool (*active)(void *opaque);
 	/* The keyboard LEDs (INPUT_LED_*) as the guest set them; NULL = none. */
 	unsigned int (*leds)(void *opaque);
+	/* How many more key events the keyboard takes now without dropping
+	 * one (its queue's free space): what paces a scripted keyboard
+	 * (keyboardputstring).  0 while the guest reads nothing or has
+	 * scanning off.  NULL = no limit known. */
+	unsigned int (*key_room)(void *opaque);
 };
 
 #endif

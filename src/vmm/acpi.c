@@ -393,12 +393,11 @@ static size_t build_fadt(struct tbuf *t, uint64_t facs, uint64_t dsdt)
 	put16(f + 98, 0x0fff);                       /* no C3 */
 	f[108] = 0x32;                               /* RTC century register */
 	/*
-	 * The 8042 flag stays clear until PS/2 keyboard and mouse exist:
-	 * with it set, Linux probes the ports directly and waits for
-	 * devices that are not there.  Its reboot path still uses the
-	 * i8042 reset line, which does not need the flag.
+	 * The 8042 flag: a PS/2 keyboard and mouse are there (i8042.c).
+	 * The DSDT lists no PNP0303/PNP0F13, so Linux probes the ports
+	 * directly, which it does only with this flag set.
 	 */
-	put16(f + 109, FADT_IAPC_LEGACY_DEVICES);
+	put16(f + 109, FADT_IAPC_LEGACY_DEVICES | FADT_IAPC_8042);
 	put32(f + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON);
 	put64(f + 132, facs);                        /* X_FIRMWARE_CTRL */
 	put64(f + 140, dsdt);                        /* X_DSDT */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include "devices.h"
 #include "machine.h"
 #include "screenshot.h"
+#include "typist.h"
 
 #define MAX_LINE     1024
 
@@ -184,6 +186,127 @@ static void control_setlinkstate(struct machine *m, int fd, char *args)
 	reply(fd, "ok");
 }
 
+/*
+ * keyboardputstring's TEXT: the protocol is line-based, so vmctl sends a
+ * newline as \n, a tab as \t, a backslash as \\ and any other byte as \xHH.
+ */
+static int unescape(const char *in, char *out, size_t *len, char *err, size_t errlen)
+{
+	size_t n = 0;
+
+	while (*in) {
+		if (*in != '\\') {
+			out[n++] = *in++;
+			continue;
+		}
+		in++;
+		if (*in == 'n' || *in == 't' || *in == '\\') {
+			out[n++] = *in == 'n' ? '\n' : *in == 't' ? '\t' : '\\';
+			in++;
+		} else if (*in == 'x' && isxdigit((unsigned char)in[1]) && isxdigit((unsigned char)in[2])) {
+			char hex[3] = { in[1], in[2], 0 };
+
+			out[n++] = (char)strtoul(hex, NULL, 16);
+			in += 3;
+		} else {
+			snprintf(err, errlen, "unknown escape '\\%.1s' (\\n, \\t, \\\\ and \\xHH are known)", in);
+			return -EINVAL;
+		}
+	}
+	*len = n;
+	return 0;
+}
+
+/* keyboardputstring TEXT | keyboardputscancode HEX...: queued for the typist. */
+static void control_keyboard(struct vm_control *c, int fd, bool string, const char *args)
+{
+	static struct typist_event ev[4 * MAX_LINE];   /* the loop thread's alone (c->lock) */
+	const char *verb = string ? "keyboardputstring" : "keyboardputscancode";
+	char err[200], text[MAX_LINE + 1];
+	unsigned int n = 0;
+	size_t len;
+	int ret;
+
+	if (string) {
+		ret = unescape(args, text, &len, err, sizeof(err));
+		if (!ret)
+			ret = typist_from_text(text, len, ev, sizeof(ev) / sizeof(ev[0]), &n, err,
+					       sizeof(err));
+	} else {
+		ret = typist_from_scancodes(args, ev, sizeof(ev) / sizeof(ev[0]), &n, err, sizeof(err));
+	}
+	if (!ret && input_key_room(&c->m->input) < 0) {
+		snprintf(err, sizeof(err), "this VM has no keyboard");
+		ret = -ENODEV;
+	}
+	if (!ret && typist_queue(c->typist, ev, n)) {
+		snprintf(err, sizeof(err), "%u key events still wait for the guest to read them; try again later",
+			 typist_pending(c->typist));
+		ret = -EBUSY;
+	}
+	if (ret)
+		reply(fd, "error %s: %s", verb, err);
+	else
+		reply(fd, "ok");
+}
+
+/* "N" as a number in [lo, hi]; false if it is not. */
+static bool parse_long(const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return end != s && !*end && !errno && *v >= lo && *v <= hi;
+}
+
+/* pointer abs X Y [BUTTONS [WHEEL]] | pointer rel DX DY [BUTTONS [WHEEL]] */
+static void control_pointer(struct machine *m, int fd, char *args)
+{
+	char *tok[6], *save = NULL;
+	long x, y, buttons = 0, wheel = 0;
+	unsigned int n = 0;
+	bool abs_mode;
+	int ret;
+
+	for (char *t = strtok_r(args, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (n == 6) {
+			n++;
+			break;
+		}
+		tok[n++] = t;
+	}
+	if (n < 3 || n > 5 || (strcmp(tok[0], "abs") && strcmp(tok[0], "rel"))) {
+		reply(fd, "error pointer: expected 'pointer abs X Y [BUTTONS [WHEEL]]' or 'pointer rel DX DY [BUTTONS [WHEEL]]'");
+		return;
+	}
+	abs_mode = !strcmp(tok[0], "abs");
+	if (!parse_long(tok[1], abs_mode ? 0 : -65536, abs_mode ? INPUT_ABS_MAX : 65536, &x) ||
+	    !parse_long(tok[2], abs_mode ? 0 : -65536, abs_mode ? INPUT_ABS_MAX : 65536, &y)) {
+		if (abs_mode)
+			reply(fd, "error pointer: X and Y run 0..%u", INPUT_ABS_MAX);
+		else
+			reply(fd, "error pointer: DX and DY run -65536..65536");
+		return;
+	}
+	if ((n > 3 && !parse_long(tok[3], 0, 7, &buttons)) ||
+	    (n > 4 && !parse_long(tok[4], -127, 127, &wheel))) {
+		reply(fd, "error pointer: BUTTONS is a mask 0..7 (1 left, 2 right, 4 middle), WHEEL -127..127");
+		return;
+	}
+	if (abs_mode)
+		ret = input_send_abs(&m->input, (unsigned int)x, (unsigned int)y, (int)wheel,
+				     (unsigned int)buttons);
+	else
+		ret = input_send_rel(&m->input, (int)x, (int)y, (int)wheel, (unsigned int)buttons);
+	if (ret && abs_mode)
+		reply(fd, "error pointer: no absolute pointer is active (the guest has not started a tablet driver)");
+	else if (ret)
+		reply(fd, "error pointer: this VM has no mouse");
+	else
+		reply(fd, "ok");
+}
+
 static void control_handle(struct vm_control *c, struct control_client *cl, char *req)
 {
 	struct machine *m = c->m;
@@ -240,6 +363,17 @@ static void control_handle(struct vm_control *c, struct control_client *cl, char
 		control_natpf(m, fd, req + 6);
 	} else if (!strncmp(req, "setlinkstate ", 13)) {
 		control_setlinkstate(m, fd, req + 13);
+	} else if (!strncmp(req, "keyboardputstring ", 18)) {
+		control_keyboard(c, fd, true, req + 18);
+	} else if (!strncmp(req, "keyboardputscancode ", 20) || !strcmp(req, "keyboardputscancode")) {
+		control_keyboard(c, fd, false, req + 19);
+	} else if (!strcmp(req, "keyboardleds")) {
+		unsigned int leds = input_leds(&m->input);
+
+		reply(fd, "ok num=%d caps=%d scroll=%d pending=%u", !!(leds & INPUT_LED_NUM),
+		      !!(leds & INPUT_LED_CAPS), !!(leds & INPUT_LED_SCROLL), typist_pending(c->typist));
+	} else if (!strncmp(req, "pointer ", 8)) {
+		control_pointer(m, fd, req + 8);
 	} else if (!*req) {
 		reply(fd, "error empty request");
 	} else {
@@ -490,6 +624,11 @@ int control_open(struct vm_control *c, struct machine *m, const char *sock_path,
 	c->listen_fd = -1;
 	c->pause_timeout_ms = CONTROL_PAUSE_TIMEOUT_MS;
 	pthread_mutex_init(&c->lock, NULL);
+	c->typist = calloc(1, sizeof(*c->typist));
+	if (!c->typist) {
+		snprintf(err, errlen, "control: out of memory");
+		return -ENOMEM;
+	}
 	c->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->pause_fd < 0) {
 		snprintf(err, errlen, "control: %s", strerror(errno));
@@ -518,6 +657,10 @@ int control_start(struct vm_control *c, char *err, size_t errlen)
 	c->started = true;
 	c->pause_watch = host_watch_new(&event_loop_ops, m->loop, c->pause_fd, HOST_FD_IN, &c->lock,
 					control_pause_event, c);
+	if (typist_init(c->typist, &m->input, &event_loop_ops, m->loop, &c->lock)) {
+		snprintf(err, errlen, "control: the typist's timer: %s", strerror(errno));
+		return -EIO;
+	}
 	if (c->pause_watch && c->listen_fd >= 0)
 		c->listen_watch = host_watch_new(&event_loop_ops, m->loop, c->listen_fd, HOST_FD_IN,
 						 &c->lock, control_accept, c);
@@ -555,7 +698,14 @@ void control_stop(struct vm_control *c)
 	}
 	c->nr_clients = 0;
 	c->listen_watch = c->pause_watch = NULL;
+	if (c->typist)
+		typist_cancel(c->typist);
 	pthread_mutex_unlock(&c->lock);
+	if (c->typist) {
+		typist_free(c->typist);
+		free(c->typist);
+		c->typist = NULL;
+	}
 
 	host_watch_free(listen_watch);
 	host_watch_free(pause_watch);

@@ -18,6 +18,7 @@
 
 struct machine;
 struct control_client;
+struct typist;
 
 #define CONTROL_PAUSE_TIMEOUT_MS 5000
 #define CONTROL_MAX_CLIENTS      16
@@ -32,6 +33,7 @@ struct vm_control {
 	struct host_watch *listen_watch, *pause_watch;
 	struct control_client *clients[CONTROL_MAX_CLIENTS];
 	unsigned int nr_clients;
+	struct typist *typist;       /* keyboardputstring/keyboardputscancode's queue */
 	bool started;
 };
 

@@ -3,6 +3,7 @@
  * The input router (input.h): which device gets a key or the pointer.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,4 +126,18 @@ unsigned int input_leds(struct input_router *r)
 		leds = r->dev[i].ops->leds(r->dev[i].opaque);
 	pthread_mutex_unlock(&r->lock);
 	return leds;
+}
+
+long input_key_room(struct input_router *r)
+{
+	long room = -ENODEV;
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	i = find(r, INPUT_CAP_KEYBOARD, false);
+	if (i >= 0)
+		room = r->dev[i].ops->key_room ? (long)r->dev[i].ops->key_room(r->dev[i].opaque) :
+						   (long)UINT_MAX;
+	pthread_mutex_unlock(&r->lock);
+	return room;
 }

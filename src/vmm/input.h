@@ -45,5 +45,8 @@ int input_send_abs(struct input_router *r, unsigned int x, unsigned int y, int d
 bool input_abs_active(struct input_router *r);
 /* The keyboard's LEDs (INPUT_LED_*), 0 without a keyboard. */
 unsigned int input_leds(struct input_router *r);
+/* Key events the keyboard takes now (input_ops.key_room; UINT_MAX if it
+ * says nothing), -ENODEV without a keyboard. */
+long input_key_room(struct input_router *r);
 
 #endif

@@ -56,6 +56,7 @@
 #include "fake_machine.h"
 #include "fake_net.h"
 #include "fw_cfg.h"
+#include "input.h"
 #include "fuzz_device_prog.h"
 #include "io_worker.h"
 #include "pci.h"
@@ -151,6 +152,8 @@ static const struct legacy_dev legacy_devs[] = {
 	{ "uart16550", 0x3f8, 8, false },
 	/* selector and data at 0x510-0x511, the DMA address at 0x514-0x51b */
 	{ "fw_cfg", FW_CFG_PORT_SEL, 12, true },
+	/* data 0x60, status/command 0x64 (0x61-0x63 are not its) */
+	{ "i8042", I8042_DATA_PORT, 5, true },
 };
 
 /* The VGA's windows that are not BARs, reached through its unused BAR numbers. */
@@ -715,6 +718,40 @@ static void display_read(struct rig *r, bool screenshot)
 		abort();
 }
 
+/* FOP_INPUT: the host's keyboard and pointer through the published inputs. */
+static void input_event(struct rig *r, struct prog *g)
+{
+	unsigned int kind = (unsigned int)take(g, 1) % 3;
+	uint16_t a = (uint16_t)take(g, 2), b = (uint16_t)take(g, 2);
+	uint8_t c = (uint8_t)take(g, 1), buttons = (uint8_t)take(g, 1);
+
+	for (unsigned int i = 0; i < r->fm.nr_inputs; i++) {
+		const struct input_ops *ops = r->fm.inputs[i].ops;
+		void *o = r->fm.inputs[i].opaque;
+
+		if (kind == 0 && (ops->caps & INPUT_CAP_KEYBOARD))
+			ops->key(o, a, c & 1);
+		else if (kind == 1 && (ops->caps & INPUT_CAP_REL))
+			ops->rel(o, (int16_t)a, (int16_t)b, (int8_t)c, buttons);
+		else if (kind == 2 && (ops->caps & INPUT_CAP_ABS))
+			ops->abs(o, a % (INPUT_ABS_MAX + 1), b % (INPUT_ABS_MAX + 1), (int8_t)c, buttons);
+	}
+}
+
+/* What a frontend asks of the inputs: LEDs within INPUT_LED_*, active(). */
+static void input_read(struct rig *r)
+{
+	for (unsigned int i = 0; i < r->fm.nr_inputs; i++) {
+		const struct input_ops *ops = r->fm.inputs[i].ops;
+		void *o = r->fm.inputs[i].opaque;
+
+		if (ops->leds && (ops->leds(o) & ~(INPUT_LED_SCROLL | INPUT_LED_NUM | INPUT_LED_CAPS)))
+			abort();
+		if (ops->active)
+			(void)ops->active(o);
+	}
+}
+
 /* The host's side of a NIC's wire, on FOP_PAUSE (fuzz_device_prog.h). */
 static void net_traffic(struct rig *r, unsigned int n)
 {
@@ -813,8 +850,12 @@ static void run(struct rig *r, struct prog *g)
 			if (r->net)
 				net_set_link(r->net->nb, v & 1);
 			break;
+		case FOP_INPUT:
+			input_event(r, g);
+			break;
 		case FOP_PAUSE:
 			count = (unsigned int)take(g, 1);
+			input_read(r);
 			v = count * 10;
 			if (v > FUZZ_MAX_PAUSE_US - paused_us)
 				v = FUZZ_MAX_PAUSE_US - paused_us;
@@ -845,6 +886,7 @@ static void run(struct rig *r, struct prog *g)
 	}
 	drain_workers();
 	display_read(r, true);
+	input_read(r);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

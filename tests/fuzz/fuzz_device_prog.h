@@ -94,6 +94,11 @@ enum fuzz_op {
 	FOP_NET_RX,
 	/* NICs: up u8: plug in (odd) or pull (even) the cable */
 	FOP_NET_LINK,
+	/* kind u8, a u16, b u16, c u8, buttons u8: the host's input through
+	 * every input the device published (input.h): kind % 3 = 0 key a
+	 * (down if c is odd), 1 relative motion (a, b as int16, wheel c as
+	 * int8), 2 absolute position (a, b mod INPUT_ABS_MAX + 1, wheel c) */
+	FOP_INPUT,
 	FOP_COUNT
 };
 

@@ -3,7 +3,7 @@
  * Seed corpora for the device fuzz targets, written at run time (no binary
  * corpus lives in the tree):
  *
- *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net OUTDIR
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net|i8042 OUTDIR
  *
  * Each seed is a program (fuzz_device_prog.h) that does what a driver
  * does: enable the PCI function, bring the controller up, build the
@@ -1728,10 +1728,117 @@ static int seeds_e1000(const char *dir)
 	return ret;
 }
 
+/* ---- i8042: data port 0x60, status/command 0x64 ---- */
+
+static void kbc_cmd(struct seed *s, uint8_t c) { out(s, 0x64, 1, c); }
+static void kbc_data(struct seed *s, uint8_t v) { out(s, 0x60, 1, v); }
+
+/* Read what is waiting, as an interrupt handler does (status, then data). */
+static void kbc_read(struct seed *s, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		in(s, 0x64, 1);
+		in(s, 0x60, 1);
+	}
+}
+
+static void kbc_aux(struct seed *s, uint8_t v)
+{
+	kbc_cmd(s, 0xd4);
+	kbc_data(s, v);
+	kbc_read(s, 4);
+}
+
+static void host_input(struct seed *s, unsigned int kind, uint16_t a, uint16_t b, uint8_t c,
+		       uint8_t buttons)
+{
+	op(s, FOP_INPUT);
+	put(s, kind, 1);
+	put(s, a, 2);
+	put(s, b, 2);
+	put(s, c, 1);
+	put(s, buttons, 1);
+}
+
+/* Linux's i8042, atkbd and psmouse bring-up, in short. */
+static void kbc_linux_init(struct seed *s, uint8_t ctr)
+{
+	kbc_cmd(s, 0xaa);
+	kbc_read(s, 1);
+	kbc_cmd(s, 0x20);
+	kbc_read(s, 1);
+	kbc_cmd(s, 0x60);
+	kbc_data(s, ctr);
+	kbc_cmd(s, 0xd3);
+	kbc_data(s, 0xa5);
+	kbc_read(s, 1);
+	kbc_data(s, 0xf2);
+	kbc_read(s, 3);
+	kbc_data(s, 0xf0);
+	kbc_data(s, 0x02);
+	kbc_read(s, 2);
+	kbc_data(s, 0xf4);
+	kbc_read(s, 1);
+	kbc_data(s, 0xed);
+	kbc_data(s, 0x02);
+	kbc_read(s, 2);
+	kbc_aux(s, 0xff);
+	kbc_aux(s, 0xf2);
+	for (unsigned int i = 0; i < 3; i++) {
+		static const uint8_t knock[3] = { 200, 100, 80 };
+
+		kbc_aux(s, 0xf3);
+		kbc_aux(s, knock[i]);
+	}
+	kbc_aux(s, 0xf2);
+	kbc_aux(s, 0xe8);
+	kbc_aux(s, 0x03);
+	kbc_aux(s, 0xe9);
+	kbc_aux(s, 0xf4);
+}
+
+static int seeds_i8042(const char *dir)
+{
+	struct seed s;
+	int ret = 0;
+
+	for (unsigned int xlate = 0; xlate < 2; xlate++) {
+		seed_begin(&s, 0);
+		kbc_linux_init(&s, xlate ? 0x47 : 0x07);
+		host_input(&s, 0, 30, 0, 1, 0);     /* A */
+		host_input(&s, 0, 30, 0, 0, 0);
+		host_input(&s, 0, 103, 0, 1, 0);    /* Up */
+		host_input(&s, 0, 119, 0, 1, 0);    /* Pause */
+		host_input(&s, 0, 99, 0, 1, 0);     /* Print Screen */
+		kbc_read(&s, 24);
+		host_input(&s, 1, 5, 0xfffd, 1, 1); /* the mouse, the wheel, a button */
+		host_input(&s, 1, 400, 300, 0xff, 6);
+		kbc_read(&s, 16);
+		op(&s, FOP_SAVE_LOAD);
+		kbc_aux(&s, 0xf0);                  /* remote mode, read */
+		host_input(&s, 1, 7, 7, 0, 0);
+		kbc_aux(&s, 0xeb);
+		ret |= seed_write(&s, dir, xlate ? "i8042-linux-xlate" : "i8042-linux-raw");
+	}
+	/* Keys flooding a port the guest disabled, then a reset with bytes queued. */
+	seed_begin(&s, 0);
+	kbc_linux_init(&s, 0x47);
+	kbc_cmd(&s, 0xad);
+	for (unsigned int i = 0; i < 40; i++)
+		host_input(&s, 0, (uint16_t)(2 + i), 0, 1, 0);
+	kbc_cmd(&s, 0xae);
+	kbc_read(&s, 4);
+	op(&s, FOP_RESET);
+	kbc_read(&s, 2);
+	kbc_cmd(&s, 0xfe);                      /* the reset line */
+	ret |= seed_write(&s, dir, "i8042-flood-reset");
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net|i8042 OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -1752,6 +1859,8 @@ int main(int argc, char **argv)
 		return seeds_vga(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "e1000"))
 		return seeds_e1000(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "i8042"))
+		return seeds_i8042(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }

@@ -33,6 +33,7 @@
 #include "display.h"
 #include "event_loop.h"
 #include "machine.h"
+#include "typist.h"
 
 struct fixture {
 	struct machine m;
@@ -689,6 +690,151 @@ static void test_screentext(void **state)
 	teardown_machine(&f);
 }
 
+/* ---- the scripted keyboard and the pointer ---- */
+
+/* A keyboard that takes only what the test lets it (a guest reading slowly). */
+static struct {
+	pthread_mutex_t lock;
+	unsigned int room;
+	struct typist_event got[64];
+	unsigned int nr;
+	int rel[4];
+	unsigned int rels;
+} fk = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void fk_key(void *o, unsigned int code, bool down)
+{
+	pthread_mutex_lock(&fk.lock);
+	assert_true(fk.room > 0);   /* never more than the keyboard had room for */
+	fk.room--;
+	if (fk.nr < 64)
+		fk.got[fk.nr++] = (struct typist_event){ (uint16_t)code, down };
+	pthread_mutex_unlock(&fk.lock);
+}
+
+static unsigned int fk_room(void *o)
+{
+	unsigned int r;
+
+	pthread_mutex_lock(&fk.lock);
+	r = fk.room;
+	pthread_mutex_unlock(&fk.lock);
+	return r;
+}
+
+static unsigned int fk_leds(void *o) { return INPUT_LED_CAPS; }
+
+static void fk_rel(void *o, int dx, int dy, int dw, unsigned int buttons)
+{
+	pthread_mutex_lock(&fk.lock);
+	fk.rel[0] = dx;
+	fk.rel[1] = dy;
+	fk.rel[2] = dw;
+	fk.rel[3] = (int)buttons;
+	fk.rels++;
+	pthread_mutex_unlock(&fk.lock);
+}
+
+static const struct input_ops fk_kbd = {
+	.caps = INPUT_CAP_KEYBOARD, .key = fk_key, .leds = fk_leds, .key_room = fk_room,
+};
+static const struct input_ops fk_mouse = { .caps = INPUT_CAP_REL, .rel = fk_rel };
+
+static void request(int fd, const char *req, char *line, size_t size)
+{
+	send_str(fd, req);
+	read_line(fd, line, size, 2000);
+}
+
+static void test_keyboard_paced(void **state)
+{
+	static const struct typist_event want[] = {
+		{ 42, true }, { 35, true }, { 35, false }, { 42, false },   /* H */
+		{ 23, true }, { 23, false },                                 /* i */
+		{ 42, true }, { 3, true }, { 3, false }, { 42, false },      /* @ */
+		{ 28, true }, { 28, false },                                 /* \n: Enter */
+		{ 30, true }, { 30, false }, { 103, true }, { 103, false },  /* 1e 9e e0 48 e0 c8 */
+	};
+	struct fixture f;
+	char line[256];
+	unsigned int got;
+	int fd;
+
+	(void)state;
+	setup_machine(&f, 1, 1, 5000);
+	input_router_init(&f.m.input);
+	fd = client(&f);
+	request(fd, "keyboardputstring Hi\n", line, sizeof(line));
+	assert_string_equal(line, "error keyboardputstring: this VM has no keyboard");
+	input_router_publish(&f.m.input, &fk_kbd, &fk);
+	input_router_publish(&f.m.input, &fk_mouse, &fk);
+	fk.room = 0;
+	fk.nr = 0;
+	request(fd, "keyboardputstring Hi@\\n\n", line, sizeof(line));
+	assert_string_equal(line, "ok");
+	request(fd, "keyboardputscancode 1e 9e e0 48 e0 c8\n", line, sizeof(line));
+	assert_string_equal(line, "ok");
+	usleep(50 * 1000);
+	assert_int_equal(fk.nr, 0);      /* the guest reads nothing: nothing is lost either */
+	request(fd, "keyboardleds\n", line, sizeof(line));
+	assert_string_equal(line, "ok num=0 caps=1 scroll=0 pending=16");
+	/* The guest reads two events at a time, now and then. */
+	for (int i = 0; i < 200; i++) {
+		pthread_mutex_lock(&fk.lock);
+		fk.room = 2;
+		got = fk.nr;
+		pthread_mutex_unlock(&fk.lock);
+		if (got == 16)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(fk.nr, 16);
+	for (unsigned int i = 0; i < 16; i++) {
+		assert_int_equal(fk.got[i].code, want[i].code);
+		assert_int_equal(fk.got[i].down, want[i].down);
+	}
+	/* Refused: characters a US keyboard cannot type, bad scan codes. */
+	request(fd, "keyboardputstring caf\xc3\xa9\n", line, sizeof(line));
+	assert_string_equal(line, "error keyboardputstring: cannot type the byte 0xc3 (character 4) on a US keyboard");
+	request(fd, "keyboardputstring a\\q\n", line, sizeof(line));
+	assert_non_null(strstr(line, "error keyboardputstring: unknown escape"));
+	request(fd, "keyboardputscancode 1e zz\n", line, sizeof(line));
+	assert_string_equal(line, "error keyboardputscancode: 'zz' is not a scan code (two hex digits, e.g. 1e)");
+	request(fd, "keyboardputscancode 1e e0\n", line, sizeof(line));
+	assert_string_equal(line, "error keyboardputscancode: the scan codes end inside an extended (e0) sequence");
+	request(fd, "keyboardputscancode 54\n", line, sizeof(line));
+	assert_string_equal(line, "error keyboardputscancode: no key sends the scan code 54 (byte 1) in set 1");
+	request(fd, "keyboardputscancode\n", line, sizeof(line));
+	assert_string_equal(line, "error keyboardputscancode: expected scan codes (hex bytes, e.g. 1e 9e)");
+	usleep(30 * 1000);
+	assert_int_equal(fk.nr, 16);     /* nothing of a refused request was typed */
+	/* The pointer */
+	request(fd, "pointer rel 5 -3 1 1\n", line, sizeof(line));
+	assert_string_equal(line, "ok");
+	assert_int_equal(fk.rels, 1);
+	assert_int_equal(fk.rel[0], 5);
+	assert_int_equal(fk.rel[1], -3);
+	assert_int_equal(fk.rel[2], 1);
+	assert_int_equal(fk.rel[3], 1);
+	request(fd, "pointer abs 100 200\n", line, sizeof(line));
+	assert_string_equal(line, "error pointer: no absolute pointer is active (the guest has not started a tablet driver)");
+	request(fd, "pointer abs 40000 1\n", line, sizeof(line));
+	assert_string_equal(line, "error pointer: X and Y run 0..32767");
+	request(fd, "pointer rel 1 2 9\n", line, sizeof(line));
+	assert_non_null(strstr(line, "error pointer: BUTTONS is a mask"));
+	request(fd, "pointer up 1 2\n", line, sizeof(line));
+	assert_non_null(strstr(line, "error pointer: expected"));
+	close(fd);
+	/* Keys still pending when the control stops are dropped with it. */
+	fk.room = 0;
+	fd = client(&f);
+	request(fd, "keyboardputstring pending\n", line, sizeof(line));
+	assert_string_equal(line, "ok");
+	close(fd);
+	teardown_machine(&f);
+	input_router_destroy(&f.m.input);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_screenshot_mode_change_midway),
 		cmocka_unit_test(test_screenshot_errors),
 		cmocka_unit_test(test_screentext),
+		cmocka_unit_test(test_keyboard_paced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
