@@ -7,6 +7,7 @@
 #define HUTCH_VM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -124,6 +125,25 @@ int hutch_vm_set_link(const struct hutch_machine *m, unsigned slot, bool up, str
  */
 int hutch_vm_screenshot_png(const struct hutch_machine *m, const char *path, unsigned *width,
 			    unsigned *height, struct hutch_error *e);
+
+/*
+ * The VM's keyboard, as VBoxManage's controlvm keyboardputscancode and
+ * keyboardputstring drive it (docs/control-protocol.md).  Scan codes are
+ * set-1 bytes ("1e 9e" is A pressed and released); text is typed on a US
+ * layout, Shift added where a character needs it, '\n' as Enter, '\t' as
+ * Tab; a character the layout cannot type is refused (-EREMOTEIO, with
+ * the VM's reason in e) before any key of that request goes out.  Long
+ * input goes in several requests; the VM types it as fast as the guest
+ * reads, and these calls wait (up to a minute) while its queue is full.
+ */
+int hutch_vm_put_scancodes(const struct hutch_machine *m, const uint8_t *codes, size_t n,
+			   struct hutch_error *e);
+int hutch_vm_put_string(const struct hutch_machine *m, const char *text, struct hutch_error *e);
+/* The keyboard LEDs as the guest set them: HUTCH_LED_* bits. */
+#define HUTCH_LED_SCROLL 0x1u
+#define HUTCH_LED_NUM    0x2u
+#define HUTCH_LED_CAPS   0x4u
+int hutch_vm_keyboard_leds(const struct hutch_machine *m, unsigned *leds, struct hutch_error *e);
 
 /* Wait up to timeout_s for the VM to leave the running/paused states. */
 int hutch_vm_wait_stopped(const struct hutch_machine *m, unsigned timeout_s);

@@ -639,6 +639,122 @@ int hutch_vm_set_link(const struct hutch_machine *m, unsigned slot, bool up, str
 	return hutch_vm_control(m, req, NULL, 0, e);
 }
 
+/* --- a running VM's keyboard --- */
+
+#define KEYBOARD_CHUNK     200     /* characters or scan codes per request */
+#define KEYBOARD_WAIT_S    60      /* how long a full queue is waited for */
+
+/*
+ * One keyboard request; while the VM says its queue is full, wait and
+ * send it again.  The VM's refusal keeps only its reason, not the whole
+ * (long) request.
+ */
+static int keyboard_request(const struct hutch_machine *m, const char *verb, const char *req,
+			    struct hutch_error *e)
+{
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	unsigned tries = KEYBOARD_WAIT_S * 20;
+	int rc;
+
+	for (;;) {
+		rc = hutch_vm_control(m, req, NULL, 0, e);
+		if (rc != -EREMOTEIO || !e || !strstr(e->msg, "try again later") || !--tries)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (rc == -EREMOTEIO && e) {
+		char key[48], msg[HUTCH_ERROR_MAX];
+		const char *why;
+
+		/* "the VM refused '<request>': <verb>: <reason>" */
+		snprintf(key, sizeof(key), "': %s: ", verb);
+		why = strstr(e->msg, key);
+		snprintf(msg, sizeof(msg), "%s", why ? why + 3 : e->msg);
+		hutch_seterr(e, rc, "the VM refused: %s", msg);
+	}
+	return rc;
+}
+
+int hutch_vm_put_scancodes(const struct hutch_machine *m, const uint8_t *codes, size_t n,
+			   struct hutch_error *e)
+{
+	char req[32 + 3 * KEYBOARD_CHUNK + 3 * 8];
+	size_t i = 0;
+
+	if (!n)
+		return hutch_seterr(e, -EINVAL, "keyboardputscancode: no scan codes");
+	while (i < n) {
+		size_t len = (size_t)snprintf(req, sizeof(req), "keyboardputscancode");
+		unsigned in_seq = 0, count = 0;
+		int rc;
+
+		/* A request ends between key events: never inside an E0 or E1 sequence. */
+		while (i < n && (count < KEYBOARD_CHUNK || in_seq)) {
+			uint8_t b = codes[i++];
+
+			len += (size_t)snprintf(req + len, sizeof(req) - len, " %02x", b);
+			count++;
+			if (b == 0xe0)
+				in_seq = 1;
+			else if (b == 0xe1)
+				in_seq = 2;
+			else if (in_seq)
+				in_seq--;
+		}
+		rc = keyboard_request(m, "keyboardputscancode", req, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int hutch_vm_put_string(const struct hutch_machine *m, const char *text, struct hutch_error *e)
+{
+	char req[32 + 4 * KEYBOARD_CHUNK];
+	const unsigned char *p = (const unsigned char *)text;
+
+	if (!*p)
+		return hutch_seterr(e, -EINVAL, "keyboardputstring: no text");
+	while (*p) {
+		size_t len = (size_t)snprintf(req, sizeof(req), "keyboardputstring ");
+		int rc;
+
+		/* The protocol is line-based: newline, tab, backslash, other
+		 * control bytes and a last space (requests are trimmed) escaped. */
+		for (unsigned count = 0; *p && count < KEYBOARD_CHUNK; count++, p++) {
+			if (*p == '\n')
+				len += (size_t)snprintf(req + len, sizeof(req) - len, "\\n");
+			else if (*p == '\t')
+				len += (size_t)snprintf(req + len, sizeof(req) - len, "\\t");
+			else if (*p == '\\')
+				len += (size_t)snprintf(req + len, sizeof(req) - len, "\\\\");
+			else if (*p < 0x20 || *p == 0x7f || (*p == ' ' && (!p[1] || count + 1 == KEYBOARD_CHUNK)))
+				len += (size_t)snprintf(req + len, sizeof(req) - len, "\\x%02x", *p);
+			else
+				req[len++] = (char)*p;
+			req[len] = 0;
+		}
+		rc = keyboard_request(m, "keyboardputstring", req, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int hutch_vm_keyboard_leds(const struct hutch_machine *m, unsigned *leds, struct hutch_error *e)
+{
+	char reply[128];
+	int num = 0, caps = 0, scroll = 0;
+	int rc = hutch_vm_control(m, "keyboardleds", reply, sizeof(reply), e);
+
+	if (rc)
+		return rc;
+	if (sscanf(reply, "num=%d caps=%d scroll=%d", &num, &caps, &scroll) != 3)
+		return hutch_seterr(e, -EPROTO, "unexpected answer to keyboardleds: '%s'", reply);
+	*leds = (num ? HUTCH_LED_NUM : 0) | (caps ? HUTCH_LED_CAPS : 0) | (scroll ? HUTCH_LED_SCROLL : 0);
+	return 0;
+}
+
 /* --- launching --- */
 
 /*

@@ -214,6 +214,13 @@ def main():
                     ans = "ok 2x2"
                 if fd is not None:
                     os.close(fd)
+            elif req.startswith("keyboardputstring "):
+                # hutch-vm's answer for a character no US key types
+                bad = [c for c in req[18:] if ord(c) > 0x7e]
+                ans = f"error keyboardputstring: cannot type the byte 0x{ord(bad[0].encode()[:1]):02x}" \
+                    if bad else "ok"
+            elif req.startswith("keyboardputscancode "):
+                ans = "ok"
             elif req == "status":
                 ans = "ok paused" if paused else "ok running"
             elif req == "info":

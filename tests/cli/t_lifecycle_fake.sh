@@ -5,6 +5,8 @@
 # and start failures reported with the VM's log.
 . "$(dirname "$0")/lib.sh"
 command -v python3 > /dev/null || { echo "SKIP: no python3 for the fake hutch-vm"; exit 77; }
+export FAKE_VM_RECORD=$T/rec
+mkdir -p "$FAKE_VM_RECORD"
 echo kernel > vmlinuz
 echo initrd > initrd.img
 vmctl createvm --name ci --ostype Linux_64 --register > /dev/null
@@ -84,6 +86,19 @@ expect_status 1 vmctl controlvm ci pause
 vmctl controlvm ci resume
 expect_mr ci VMState running
 vmctl controlvm ci reset
+# The scripted keyboard: scan codes as hex bytes; the text's words joined by
+# spaces, escaped for the line protocol (backslash, tab, newline).
+vmctl controlvm ci keyboardputscancode 1e 9E "e0 48" e0 c8
+vmctl controlvm ci keyboardputstring 'echo a\b' "two  words " $'tab\there\n'
+grep '^keyboardput' "$FAKE_VM_RECORD/ci.requests" > kbd.out
+printf '%s\n' 'keyboardputscancode 1e 9e e0 48 e0 c8' 'keyboardputstring echo a\\b two  words  tab\there\n' > kbd.want
+diff kbd.want kbd.out > /dev/null || fail "keyboard requests: $(cat kbd.out)"
+expect_status 2 vmctl controlvm ci keyboardputscancode 1e 1g
+expect_err "'1g' is not a scan code"
+expect_status 2 vmctl controlvm ci keyboardputstring
+expect_status 1 vmctl controlvm ci keyboardputstring "$(printf 'caf\xc3\xa9')"
+expect_err "^vmctl: error: the VM refused: keyboardputstring: cannot type the byte 0xc3"
+note "keyboardputscancode, keyboardputstring: requests and errors"
 # screenshotpng: vmctl creates the file with the user's rights and passes it.
 (umask 022; vmctl controlvm ci screenshotpng shot.png)
 [ "$(head -c 8 shot.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "screenshot is not a PNG"

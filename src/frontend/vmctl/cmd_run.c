@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* startvm and controlvm: hutch-vm launched detached, driven over its socket. */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,72 @@ static int controlvm_nic(int argc, char **argv, const char *word, unsigned slot)
 	return 0;
 }
 
+/*
+ * keyboardputscancode <hex>... (set-1 bytes, as VBoxManage takes them)
+ * and keyboardputstring <text>... (the words joined by spaces, typed on a
+ * US layout), through the VM's control socket.
+ */
+static int controlvm_keyboard(int argc, char **argv, bool string)
+{
+	const char *action = argv[2];
+	struct hutch_machine *m;
+	struct hutch_error e;
+	enum hutch_vm_state st;
+	uint8_t *codes = NULL;
+	char *text = NULL;
+	size_t n = 0, len = 0;
+	int rc;
+
+	if (argc < 4)
+		usage_error("controlvm", "%s: expected %s", action, string ? "the text to type" :
+			    "scan codes (hex bytes, e.g. 1e 9e)");
+	if (string) {
+		for (int i = 3; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		text = calloc(1, len + 1);
+		if (!text)
+			die("out of memory");
+		for (int i = 3; i < argc; i++) {
+			if (i > 3)
+				strcat(text, " ");
+			strcat(text, argv[i]);
+		}
+	} else {
+		codes = calloc((size_t)argc, 64);
+		if (!codes)
+			die("out of memory");
+		for (int i = 3; i < argc; i++) {
+			char *copy = strdup(argv[i]), *save = NULL;
+
+			if (!copy)
+				die("out of memory");
+			for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+				char *end;
+				unsigned long v = strtoul(t, &end, 16);
+
+				if (*end || strlen(t) > 2 || !isxdigit((unsigned char)*t))
+					usage_error("controlvm", "%s: '%s' is not a scan code (a hex byte, e.g. 1e)",
+						    action, t);
+				if (n == (size_t)argc * 64)
+					usage_error("controlvm", "%s: too many scan codes in one argument", action);
+				codes[n++] = (uint8_t)v;
+			}
+			free(copy);
+		}
+	}
+	m = vm_find(argv[1]);
+	st = hutch_vm_get_state(m, NULL, NULL, NULL);
+	if (!hutch_vm_is_live(st))
+		die("machine '%s' is not currently running (state %s)", m->name, hutch_vm_state_name(st));
+	rc = string ? hutch_vm_put_string(m, text, &e) : hutch_vm_put_scancodes(m, codes, n, &e);
+	if (rc)
+		die("%s", e.msg);
+	free(text);
+	free(codes);
+	hutch_machine_free(m);
+	return 0;
+}
+
 int cmd_controlvm(int argc, char **argv)
 {
 	static const char *const nic_words[] = { "natpf", "setlinkstate", NULL };
@@ -226,6 +293,8 @@ int cmd_controlvm(int argc, char **argv)
 	action = argv[2];
 	if (!strcasecmp(action, "screenshotpng"))
 		return controlvm_screenshot(argc, argv);
+	if (!strcasecmp(action, "keyboardputscancode") || !strcasecmp(action, "keyboardputstring"))
+		return controlvm_keyboard(argc, argv, !strcasecmp(action, "keyboardputstring"));
 	for (size_t i = 0; nic_words[i]; i++) {
 		unsigned slot = nic_action(action, nic_words[i]);
 
@@ -235,7 +304,7 @@ int cmd_controlvm(int argc, char **argv)
 	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "reset") &&
 	    strcmp(action, "poweroff") && strcmp(action, "acpipowerbutton")) {
 		static const char *const later[] = {
-			"savestate", "acpisleepbutton", "keyboardputscancode", "keyboardputstring",
+			"savestate", "acpisleepbutton",
 			"nic", "nictrace", "nicproperty", "nicpromisc",
 			"guestmemoryballoon", "usbattach", "usbdetach", "audioin", "audioout",
 			"clipboard", "draganddrop", "vrde", "vrdeport", "setvideomodehint",

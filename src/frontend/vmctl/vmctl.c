@@ -299,7 +299,8 @@ static const struct verb verbs[] = {
 	  "controlvm <uuid|vmname> pause|resume|reset|poweroff|acpipowerbutton|\n"
 	  "         screenshotpng <file>|setlinkstate<1-8> on|off|\n"
 	  "         natpf<1-8> [<name>],tcp|udp,[<hostip>],<hostport>,[<guestip>],<guestport>|\n"
-	  "         natpf<1-8> delete <name>" },
+	  "         natpf<1-8> delete <name>|\n"
+	  "         keyboardputscancode <hex> [<hex>...]|keyboardputstring <text> [<text>...]" },
 	{ "setproperty", cmd_setproperty, "setproperty machinefolder default|<folder>" },
 	{ "setextradata", cmd_setextradata, "setextradata <uuid|vmname> <key> [<value>]" },
 	{ "getextradata", cmd_getextradata, "getextradata <uuid|vmname> <key>|enumerate" },
