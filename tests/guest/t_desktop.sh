@@ -101,12 +101,13 @@ same_png() {   # A B: equal size, every pixel equal
 	sys.path.insert(0, sys.argv[3])
 	import screencheck
 	a, b = screencheck.load_png(sys.argv[1]), screencheck.load_png(sys.argv[2])
-	if (a.width, a.height) != (b.width, b.height):
-	    sys.exit(f"sizes differ: {a.width}x{a.height} and {b.width}x{b.height}")
-	bad = [(x, y) for y in range(a.height) for x in range(a.width) if a.pixel(x, y) != b.pixel(x, y)]
-	if bad:
+	if a.size != b.size:
+	    sys.exit(f"sizes differ: {a.size} and {b.size}")
+	if a.rgb != b.rgb:
+	    w, h = a.size
+	    bad = [(x, y) for y in range(h) for x in range(w) if a.pixel(x, y) != b.pixel(x, y)]
 	    x, y = bad[0]
-	    sys.exit(f"{len(bad)} pixels differ, first at {x},{y}: {a.pixel(x, y)} vs {b.pixel(x, y)}")
+	    sys.exit(f"{len(bad)} pixels differ, first at {x},{y}: {a.pixel(x, y):06x} vs {b.pixel(x, y):06x}")
 	EOF
 }
 
