@@ -100,6 +100,7 @@ struct hutch_machine {
 	unsigned cpus;
 	unsigned vram;		/* MiB */
 	char *graphics;		/* none vboxvga vmsvga vboxsvga */
+	char *pointing;		/* ps2 usbtablet (VBoxManage --mouse): the virtio tablet or not */
 	char *boot[HUTCH_MAX_BOOT];	/* none floppy dvd disk net */
 	char *firmware;		/* bios efi (efi: stored, not yet bootable) */
 	char *kernel;		/* direct Linux boot: absolute paths */
@@ -140,6 +141,8 @@ int hutch_machine_set_vram(struct hutch_machine *m, unsigned long long mib, stru
 int hutch_machine_set_ostype(struct hutch_machine *m, const char *id, struct hutch_error *e);
 int hutch_machine_set_boot(struct hutch_machine *m, unsigned slot, const char *dev, struct hutch_error *e);
 int hutch_machine_set_graphics(struct hutch_machine *m, const char *ctl, struct hutch_error *e);
+/* VBoxManage's --mouse: ps2 or usbtablet (Hutch's virtio-input tablet beside the PS/2 mouse). */
+int hutch_machine_set_pointing(struct hutch_machine *m, const char *dev, struct hutch_error *e);
 int hutch_machine_set_firmware(struct hutch_machine *m, const char *fw, struct hutch_error *e);
 
 /* Storage controllers and attachments. */

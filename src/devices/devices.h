@@ -21,6 +21,7 @@ extern const struct device_model fw_cfg_model;    /* fw_cfg.c: QEMU firmware con
 extern const struct device_model vga_model;       /* vga.c: VGA + Bochs VBE, 1234:1111 */
 extern const struct device_model e1000_model;     /* e1000.c: Intel 82540EM NIC, 8086:100E */
 extern const struct device_model virtio_net_model; /* virtio_net.c */
+extern const struct device_model virtio_input_model; /* virtio_input.c: a tablet, 1af4:1052 */
 
 /* Standard PC placements. */
 #define COM1_PORT        0x3f8

@@ -108,7 +108,11 @@ struct i8042 {
 	uint8_t pending_cmd;     /* command waiting for its data byte, 0 = none */
 	bool out_aux;            /* the output buffer's byte came from the mouse */
 	bool xlate_f0;           /* translation saw a set-2 break prefix */
-	struct byte_queue ctlq;  /* controller replies (go first) */
+	/* Controller replies and the bytes 0xD2/0xD3 place, ahead of the
+	 * ports' queues and whatever their enable bits say; ctl_aux marks
+	 * 0xD3's (bit i for the queue's i-th byte from its head). */
+	struct byte_queue ctlq;
+	uint64_t ctl_aux;
 	struct byte_queue kq, aq;
 	/* the keyboard */
 	uint8_t kbd_param_cmd;   /* command waiting for its parameter, 0 = none */
@@ -170,8 +174,9 @@ static void i8042_refill(struct i8042 *k)
 		uint8_t v;
 
 		if (k->ctlq.count) {
+			k->out_aux = k->ctl_aux & 1;
+			k->ctl_aux >>= 1;
 			k->out_byte = q_pop(&k->ctlq);
-			k->out_aux = false;
 		} else if (k->kq.count && !(k->ctr & CTR_KBD_DISABLED)) {
 			v = q_pop(&k->kq);
 			if ((k->ctr & CTR_XLATE) && !ps2_translate(v, &k->xlate_f0, &v))
@@ -193,9 +198,17 @@ static void i8042_refill(struct i8042 *k)
 	i8042_update_irq(k);
 }
 
+static void ctl_output(struct i8042 *k, uint8_t v, bool aux)
+{
+	unsigned int at = k->ctlq.count;
+
+	if (q_push(&k->ctlq, v) && aux)
+		k->ctl_aux |= 1ull << at;
+}
+
 static void ctl_reply(struct i8042 *k, uint8_t v)
 {
-	q_push(&k->ctlq, v);
+	ctl_output(k, v, false);
 }
 
 static void i8042_reset_cpu(struct device *dev)
@@ -542,10 +555,10 @@ static void i8042_data(struct device *dev, uint8_t v)
 			i8042_reset_cpu(dev);
 		break;
 	case CMD_WRITE_KBD_OUT:
-		q_push(&k->kq, v);
-		break;
 	case CMD_WRITE_AUX_OUT:
-		q_push(&k->aq, v);
+		/* The controller's own output buffer, as if from the device:
+		 * Linux's aux port probe loops bytes back this way. */
+		ctl_output(k, v, cmd == CMD_WRITE_AUX_OUT);
 		break;
 	case CMD_WRITE_AUX:
 		aux_write(k, v);
@@ -719,6 +732,7 @@ static void i8042_reset(struct device *dev)
 	k->xlate_f0 = false;
 	k->pending_cmd = 0;
 	q_clear(&k->ctlq);
+	k->ctl_aux = 0;
 	q_clear(&k->kq);
 	q_clear(&k->aq);
 	kbd_defaults(k);
@@ -770,6 +784,7 @@ static int i8042_save(struct device *dev, struct sv_writer *w)
 			       k->aux_scale21 << 3 | k->aux_remote << 4 | k->aux_reporting << 5 |
 			       k->aux_wrap << 6));
 	save_queue(w, &k->ctlq);
+	sv_put_u64(w, k->ctl_aux);
 	save_queue(w, &k->kq);
 	save_queue(w, &k->aq);
 	sv_put_u8(w, k->kbd_param_cmd);
@@ -817,6 +832,9 @@ static int i8042_load(struct device *dev, struct sv_reader *r, uint32_t version)
 		n.aux_reporting = flags & 32;
 		n.aux_wrap = flags & 64;
 		load_queue(r, &n.ctlq);
+		n.ctl_aux = sv_get_u64(r);
+		if (n.ctlq.count < 64)
+			n.ctl_aux &= (1ull << n.ctlq.count) - 1;
 		load_queue(r, &n.kq);
 		load_queue(r, &n.aq);
 		n.kbd_param_cmd = sv_get_u8(r);

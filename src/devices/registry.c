@@ -23,5 +23,6 @@ const struct device_model *const device_models[] = {
 	&vga_model,
 	&e1000_model,
 	&virtio_net_model,
+	&virtio_input_model,
 	NULL,
 };

@@ -81,6 +81,9 @@ static void usage(FILE *f)
 		"                       $DISPLAY (SDL2; Right Ctrl is the host key, Host+Home a menu)\n"
 		"  --screenshot-dir DIR where the window's Host+E screenshots go (default: the\n"
 		"                       --serial file's directory, else the current one)\n"
+		"  --pointing tablet|ps2  the pointer: a virtio-input tablet (absolute, the\n"
+		"                       default, as VirtualBox's USB tablet) beside the PS/2\n"
+		"                       mouse, or the PS/2 mouse alone\n"
 		"  --no-reboot          exit when the guest reboots (or triple-faults) instead of\n"
 		"                       restarting it\n"
 		"  --no-seccomp         no system call filter (debugging; see docs/hutch-vm.md)\n"
@@ -129,7 +132,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
 	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
-	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_NIC, OPT_HELP,
+	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_NIC, OPT_POINTING, OPT_HELP,
 	       OPT_VERSION, OPT_DISPLAY, OPT_SCREENSHOT_DIR };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -150,6 +153,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "vram", required_argument, NULL, OPT_VRAM },
 		{ "display", required_argument, NULL, OPT_DISPLAY },
 		{ "screenshot-dir", required_argument, NULL, OPT_SCREENSHOT_DIR },
+		{ "pointing", required_argument, NULL, OPT_POINTING },
 		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "boot", required_argument, NULL, OPT_BOOT },
 		{ "nic", required_argument, NULL, OPT_NIC },
@@ -231,6 +235,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 				die_usage("--display '%s': expected sdl or headless", optarg);
 			break;
 		case OPT_SCREENSHOT_DIR: o->screenshot_dir = optarg; break;
+		case OPT_POINTING:
+			if (strcmp(optarg, "tablet") && strcmp(optarg, "ps2"))
+				die_usage("--pointing '%s': expected tablet or ps2", optarg);
+			o->mc.no_tablet = !strcmp(optarg, "ps2");
+			break;
 		case OPT_BIOS: o->mc.bios = optarg; break;
 		case OPT_BOOT: {
 			enum boot_class order[BOOT_NR_CLASSES];

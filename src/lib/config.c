@@ -47,6 +47,7 @@ struct hutch_machine *hutch_machine_new(const char *name, const char *uuid)
 	m->cpus = 1;
 	m->vram = 8;
 	m->graphics = hutch_xstrdup("vboxvga");
+	m->pointing = hutch_xstrdup("usbtablet");
 	m->firmware = hutch_xstrdup("bios");
 	for (i = 0; i < HUTCH_MAX_BOOT; i++)
 		m->boot[i] = hutch_xstrdup(boot[i]);
@@ -105,6 +106,7 @@ void hutch_machine_free(struct hutch_machine *m)
 	free(m->description);
 	free(m->groups);
 	free(m->graphics);
+	free(m->pointing);
 	free(m->firmware);
 	for (i = 0; i < HUTCH_MAX_BOOT; i++)
 		free(m->boot[i]);
@@ -213,6 +215,13 @@ int hutch_machine_set_graphics(struct hutch_machine *m, const char *ctl, struct 
 	static const char *const ctls[] = { "none", "vboxvga", "vmsvga", "vboxsvga", NULL };
 
 	return pick(ctl, ctls, "graphics controller", &m->graphics, e);
+}
+
+int hutch_machine_set_pointing(struct hutch_machine *m, const char *dev, struct hutch_error *e)
+{
+	static const char *const devs[] = { "ps2", "usbtablet", NULL };
+
+	return pick(dev, devs, "pointing device", &m->pointing, e);
 }
 
 int hutch_machine_set_firmware(struct hutch_machine *m, const char *fw, struct hutch_error *e)

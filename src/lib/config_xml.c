@@ -81,6 +81,8 @@ int hutch_config_serialize(const struct hutch_machine *m, char **buf, size_t *le
 	x = child(hw, "Display");
 	hutch_xml_setf(x, "vram", "%u", m->vram);
 	hutch_xml_set(x, "controller", m->graphics);
+	x = child(hw, "HID");
+	hutch_xml_set(x, "pointing", m->pointing);
 	x = child(hw, "Boot");
 	hutch_xml_set(x, "firmware", m->firmware);
 	for (i = 0; i < HUTCH_MAX_BOOT; i++) {
@@ -298,6 +300,17 @@ static int load_hardware(struct loader *L, xmlNodePtr hw, struct hutch_machine *
 			if ((rc = uint_attr(L, x, "vram", 0, HUTCH_VRAM_MAX, &m->vram)) ||
 			    (rc = req(L, x, "controller", &m->graphics)))
 				return rc;
+		} else if (hutch_xml_is(x, "HID")) {
+			char *p = hutch_xml_attr(x, "pointing");
+
+			/* Files from before the element have the tablet, the default. */
+			if (p && strcmp(p, "ps2") && strcmp(p, "usbtablet")) {
+				free(p);
+				return bad(L, x, "HID@pointing: expected ps2 or usbtablet");
+			}
+			if (p)
+				hutch_setstr(&m->pointing, p);
+			free(p);
 		} else if (hutch_xml_is(x, "Boot")) {
 			char *fw = hutch_xml_attr(x, "firmware");
 

@@ -982,6 +982,11 @@ int hutch_vm_start_frontend(const struct hutch_machine *m, const char *exe_dir,
 	argv[argc++] = m->graphics && !strcmp(m->graphics, "none") ? "none" : "std";
 	argv[argc++] = "--vram";
 	argv[argc++] = vram;
+	/* The tablet is hutch-vm's default: only its absence is said. */
+	if (m->pointing && !strcmp(m->pointing, "ps2")) {
+		argv[argc++] = "--pointing";
+		argv[argc++] = "ps2";
+	}
 	if (m->kernel) {
 		argv[argc++] = "--kernel";
 		argv[argc++] = m->kernel;

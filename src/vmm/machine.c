@@ -584,6 +584,13 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 	ret = machine_add_nics(m, err, errlen);
 	if (ret)
 		return ret;
+	if (!cfg->no_tablet) {
+		/* An absolute pointer, as VirtualBox's default USB tablet: after the
+		 * NICs, so their PCI slots stay where they were without it. */
+		m->tablet = machine_add_device(m, "virtio-input", "tablet", &none, err, errlen);
+		if (!m->tablet)
+			return -EIO;
+	}
 	if (m->bios) {
 		ret = machine_setup_fw_cfg(m, err, errlen);
 		if (ret)
@@ -711,6 +718,8 @@ int machine_start(struct machine *m, char *err, size_t errlen)
 		device_reset(m->storage_devs[i]);
 	if (m->vga)
 		device_reset(m->vga);
+	if (m->tablet)
+		device_reset(m->tablet);
 	m->boots++;
 
 	pthread_mutex_lock(&m->lock);
@@ -863,7 +872,7 @@ bool machine_is_paused(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
-	struct device **devs[] = { &m->vga, &m->fw_cfg, &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
+	struct device **devs[] = { &m->tablet, &m->vga, &m->fw_cfg, &m->acpi_pm, &m->i8042, &m->rtc, &m->uart,
 				   &m->piix3, &m->i440fx };
 
 	/* No timer or watch callback runs from here on: devices can go. */

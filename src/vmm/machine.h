@@ -45,6 +45,8 @@ struct machine_config {
 	unsigned int nr_drives;
 	bool vga;              /* the VGA/VBE display adapter (vga.c) */
 	uint64_t vram_mib;     /* its VRAM, 0 = the model's default */
+	bool no_tablet;        /* leave out the virtio-input tablet (virtio_input.c): the
+				* pointer is then the i8042's PS/2 mouse alone */
 	/* Firmware boot (no kernel): */
 	const char *bios;      /* the BIOS image; NULL = FIRMWARE_DEFAULT_BIOS */
 	const char *boot_order;/* --boot list (firmware.h); NULL = VirtualBox's default */
@@ -78,6 +80,7 @@ struct machine {
 	struct pci_bus *pci;        /* bus 0; its host bridge is the i440fx model */
 	struct device *uart, *rtc, *i8042, *acpi_pm, *i440fx, *piix3;
 	struct device *vga;         /* NULL without cfg.vga */
+	struct device *tablet;      /* the virtio-input tablet; NULL with cfg.no_tablet */
 #define MAX_STORAGE_DEVS 32
 	struct device *storage_devs[MAX_STORAGE_DEVS];  /* controllers (storage.c) */
 	unsigned int nr_storage_devs;

@@ -45,6 +45,13 @@ grep -q "not yet supported by Hutch, started without: graphics controller vmsvga
 tail -n 2 "$biosvm_log" | grep -q -- "--vga std --vram 16 --serial" ||
 	fail "no boot devices: --boot must be left out: $(tail -n 2 "$biosvm_log")"
 vmctl controlvm biosvm poweroff 2> /dev/null
+# --mouse ps2: hutch-vm without its tablet (the tablet is its default: never said)
+vmctl modifyvm biosvm --mouse ps2
+vmctl startvm biosvm --type headless > /dev/null 2> /dev/null
+tail -n 2 "$biosvm_log" | grep -q -- "--vga std --vram 16 --pointing ps2 --serial" ||
+	fail "--mouse ps2: $(tail -n 2 "$biosvm_log")"
+vmctl controlvm biosvm poweroff 2> /dev/null
+vmctl modifyvm biosvm --mouse usbtablet
 vmctl modifyvm biosvm --graphicscontroller none
 FAKE_VM_NO_DISPLAY=1 vmctl startvm biosvm --type headless > /dev/null 2> /dev/null
 tail -n 2 "$biosvm_log" | grep -q -- "--vga none --vram 16" || fail "--graphicscontroller none: $(tail -n 2 "$biosvm_log")"

@@ -14,8 +14,14 @@ VBoxManage modifyvm "$VM" --memory 2048 --cpus 2 --vram 128 --graphicscontroller
 VBoxManage modifyvm "$VM" --ioapic on --pae on --rtcuseutc on --audio none --usb off --mouse usbtablet \
 	--boot1 dvd --boot2 disk --boot3 none --boot4 none 2> warn.out
 [ "$(wc -l < warn.out)" = 1 ] || fail "expected one warning line, got: $(cat warn.out)"
-grep -q "vmctl: warning: .*--ioapic, --pae, --rtcuseutc, --audio, --usb, --mouse" warn.out ||
+grep -q "vmctl: warning: .*--ioapic, --pae, --rtcuseutc, --audio, --usb$" warn.out ||
 	fail "warning does not name the stored flags: $(cat warn.out)"
+expect_mr "$VM" hidpointing usbtablet
+VBoxManage modifyvm "$VM" --mouse ps2
+expect_mr "$VM" hidpointing ps2
+expect_status 1 VBoxManage modifyvm "$VM" --mouse usbmultitouch
+expect_err "invalid pointing device 'usbmultitouch': expected one of ps2, usbtablet"
+VBoxManage modifyvm "$VM" --mouse usbtablet
 VBoxManage modifyvm "$VM" --nic1 nat --nictype1 virtio --cableconnected1 on
 VBoxManage modifyvm "$VM" --natpf1 "ssh,tcp,127.0.0.1,2222,,22" --natpf1 "web,tcp,,8080,,80"
 VBoxManage modifyvm "$VM" --nic2 bridged --bridgeadapter2 eth0 --nictype2 82540EM

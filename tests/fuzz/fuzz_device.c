@@ -26,6 +26,9 @@
  * plays frames from guest RAM and may pull or plug the cable
  * (fuzz_device_prog.h); the loop delivers as it runs.
  *
+ * The virtio-input tablet ("virtio-input") is a PCI function without
+ * drives whose events come from FOP_INPUT, as a frontend sends them.
+ *
  * The display adapter ("vga") is a PCI function without drives: its VRAM
  * BAR is played as the guest writing RAM-backed memory
  * (fake_guest_mem_write), and the BAR numbers it leaves unused stand for
@@ -390,14 +393,14 @@ static void rig_up(struct rig *r, uint8_t flags)
 		rig_find_function(r);
 		return;
 	}
-	if (mdl == &vga_model || mdl == &virtio_net_model) {
+	if (mdl == &vga_model || mdl == &virtio_net_model || mdl == &virtio_input_model) {
 		/* PCI functions without drives: the VGA with small VRAM, a NIC on a
 		 * recording back end that keeps no frames, only counts them. */
 		static const uint8_t mac[6] = { 0x08, 0x00, 0x27, 0x12, 0x34, 0x56 };
 
 		if (mdl == &vga_model) {
 			args.vram_size = FUZZ_VGA_VRAM;
-		} else {
+		} else if (mdl == &virtio_net_model) {
 			r->net = fake_net_new(&r->fm, true);
 			r->net->keep_none = true;
 			r->cable = true;

@@ -3,7 +3,7 @@
  * Seed corpora for the device fuzz targets, written at run time (no binary
  * corpus lives in the tree):
  *
- *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net|i8042 OUTDIR
+ *   fuzz_device_seeds ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net|i8042|virtio-input OUTDIR
  *
  * Each seed is a program (fuzz_device_prog.h) that does what a driver
  * does: enable the PCI function, bring the controller up, build the
@@ -1835,10 +1835,75 @@ static int seeds_i8042(const char *dir)
 	return ret;
 }
 
+/* ---- virtio-input (the tablet): eventq 0, statusq 1 ---- */
+
+static void vin_select(struct seed *s, uint8_t sel, uint8_t sub)
+{
+	bar_wr(s, VBAR, DEVCFG, 1, sel);
+	bar_wr(s, VBAR, DEVCFG + 1, 1, sub);
+	bar_rd(s, VBAR, DEVCFG + 2, 1);
+	bar_rd(s, VBAR, DEVCFG + 8, 8);
+}
+
+static void vin_post_events(struct seed *s, uint16_t avail, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t k = (uint16_t)(avail + i);
+		struct vdesc d = { 0x100000u + (k % QSIZE) * 8u, 8, DESC_WRITE, 0 };
+
+		vnet_chain(s, 0, k, (uint16_t)(k % QSIZE), &d, 1);
+	}
+}
+
+static int seeds_virtio_input(const char *dir)
+{
+	static const uint8_t ev_types[] = { 0, 1, 2, 3, 4, 0x11 };
+	struct seed s;
+	int ret = 0;
+
+	/* Linux's probe: every selector, then events. */
+	seed_begin(&s, 0);
+	vio_start_features(&s, 2, true, 0);
+	vin_select(&s, 0x01, 0);
+	vin_select(&s, 0x02, 0);
+	vin_select(&s, 0x03, 0);
+	vin_select(&s, 0x10, 0);
+	for (unsigned int i = 0; i < sizeof(ev_types); i++)
+		vin_select(&s, 0x11, ev_types[i]);
+	vin_select(&s, 0x12, 0);
+	vin_select(&s, 0x12, 1);
+	vin_post_events(&s, 0, 12);
+	{
+		struct vdesc d = { 0x101000u, 8, 0, 0 };   /* an LED status from the driver */
+
+		vnet_chain(&s, 1, 0, 0, &d, 1);
+	}
+	host_input(&s, 2, 100, 200, 0, 1);
+	host_input(&s, 2, 32767, 0, 0xfe, 6);
+	host_input(&s, 2, 5, 5, 0, 0);              /* too few buffers left: dropped */
+	vin_post_events(&s, 12, 4);
+	host_input(&s, 2, 6, 6, 0, 0);
+	op(&s, FOP_SAVE_LOAD);
+	host_input(&s, 2, 7, 7, 1, 1);
+	ret |= seed_write(&s, dir, "vin-linux");
+	/* A reset with buffers posted, then the driver again. */
+	seed_begin(&s, 0);
+	vio_start_features(&s, 2, false, 0);
+	vin_post_events(&s, 0, 8);
+	host_input(&s, 2, 1, 1, 0, 1);
+	op(&s, FOP_RESET);
+	host_input(&s, 2, 2, 2, 0, 0);
+	vio_start_features(&s, 2, false, 0);
+	vin_post_events(&s, 0, 8);
+	host_input(&s, 2, 3, 3, 0, 0);
+	ret |= seed_write(&s, dir, "vin-reset");
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net|i8042 OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s ahci|piix3-ide|virtio-blk|rtc|uart16550|fw_cfg|vga|e1000|virtio-net|i8042|virtio-input OUTDIR\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "ahci"))
@@ -1861,6 +1926,8 @@ int main(int argc, char **argv)
 		return seeds_e1000(argv[2]) ? 1 : 0;
 	if (!strcmp(argv[1], "i8042"))
 		return seeds_i8042(argv[2]) ? 1 : 0;
+	if (!strcmp(argv[1], "virtio-input"))
+		return seeds_virtio_input(argv[2]) ? 1 : 0;
 	fprintf(stderr, "%s: unknown device %s\n", argv[0], argv[1]);
 	return 2;
 }

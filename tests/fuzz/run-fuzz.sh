@@ -2,7 +2,7 @@
 # Run the libFuzzer targets, each for a bounded time, with seed corpora made
 # at run time: qemu-img images for the image-format targets, programs from
 # fuzz_device_seeds for the device targets (AHCI, IDE, virtio-blk, RTC, the UART, the VGA,
-# the NICs: e1000 and virtio-net, the i8042).
+# the NICs: e1000 and virtio-net, the i8042, the virtio-input tablet).
 #
 #   tests/fuzz/run-fuzz.sh BUILD_DIR [TARGET...]
 #
@@ -23,7 +23,7 @@ shift
 src=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
-targets=${*:-"ahci ide virtio_blk virtio_net rtc uart fw_cfg vga e1000 i8042 qcow2 vdi vmdk raw probe"}
+targets=${*:-"ahci ide virtio_blk virtio_net rtc uart fw_cfg vga e1000 i8042 virtio_input qcow2 vdi vmdk raw probe"}
 work=$build/fuzz
 mkdir -p "$work/seed" "$work/crashes"
 
@@ -55,9 +55,9 @@ fi
 # Prepare one target's corpus; echo its libFuzzer options.
 prepare() { # target corpus
 	case $1 in
-	ahci|ide|virtio_blk|virtio_net|rtc|uart|fw_cfg|vga|e1000|i8042)
+	ahci|ide|virtio_blk|virtio_net|rtc|uart|fw_cfg|vga|e1000|i8042|virtio_input)
 		case $1 in ide) model=piix3-ide ;; virtio_blk) model=virtio-blk ;; uart) model=uart16550 ;;
-		virtio_net) model=virtio-net ;;
+		virtio_net) model=virtio-net ;; virtio_input) model=virtio-input ;;
 		*) model=$1 ;; esac
 		"$(find_bin fuzz_device_seeds)" "$model" "$2" || return 1
 		echo "-max_len=16384" ;;

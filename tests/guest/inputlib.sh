@@ -13,8 +13,10 @@
 # and virtio_input are modules, loaded by the prelude.
 #
 #   mk_input_initramfs OUT INIT_SCRIPT [mk_initramfs args...]
-#   wait_serial PATTERN SECONDS   wait until the console log has a line
-#                                 matching PATTERN (grep -E); 1 if it never came
+#   wait_serial PATTERN SECONDS   wait until the console log ($VM_SERIAL) has a
+#                                 line matching PATTERN (grep -E; carriage
+#                                 returns removed first, so $ anchors at the
+#                                 line's end); 1 if it never came
 : "${GUEST_DIR:?source lib.sh first}"
 
 mk_input_initramfs() {
@@ -32,7 +34,7 @@ mk_input_initramfs() {
 wait_serial() {
 	local pattern=$1 secs=$2 i
 	for ((i = 0; i < secs * 5; i++)); do
-		grep -v '\[cut\]' "$VM_SERIAL" 2>/dev/null | grep -qE "$pattern" && return 0
+		tr -d '\r' < "$VM_SERIAL" 2>/dev/null | grep -v '\[cut\]' | grep -qE "$pattern" && return 0
 		sleep 0.2
 	done
 	return 1

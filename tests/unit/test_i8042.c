@@ -149,6 +149,12 @@ static void linux_init(struct fixture *f, bool translate)
 	assert_int_equal(reply(f), 0x55);
 	cmd(f, 0x20);
 	assert_int_equal(reply(f) & 0x40, 0x40);    /* translation on, as firmware leaves it */
+	/* The loop test runs with the aux port still disabled: the controller answers. */
+	cmd(f, 0xd3);
+	data_out(f, 0x5a);
+	assert_int_equal(status(f) & (STS_OBF | STS_AUXB), STS_OBF | STS_AUXB);
+	assert_int_equal(reply(f), 0x5a);
+	assert_int_equal(status(f) & STS_AUXB, 0);
 	cmd(f, 0x60);
 	data_out(f, translate ? 0x47 : 0x07);       /* both IRQs on, both ports on */
 	/* The aux port probe: a byte looped back arrives as mouse data on IRQ12. */

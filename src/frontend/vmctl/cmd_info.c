@@ -84,6 +84,8 @@ void show_vm_machinereadable(struct hutch_machine *m)
 		mr_str(key, m->boot[i]);
 	}
 	mr_str("graphicscontroller", m->graphics);
+	mr_str("hidpointing", m->pointing);
+	mr_str("hidkeyboard", "ps2kbd");
 	mr_str("firmware", !strcmp(m->firmware, "efi") ? "EFI" : "BIOS");
 	mr_str("VMState", hutch_vm_state_name(st));
 	iso_time(t, since, sizeof(since));
@@ -289,6 +291,8 @@ void show_vm_human(struct hutch_machine *m, bool details)
 		H("State reason", "%s", reason);
 	free(reason);
 	H("Graphics Controller", "%s", m->graphics);
+	H("Pointing Device", "%s", !strcmp(m->pointing, "ps2") ? "PS/2 Mouse" : "USB Tablet");
+	H("Keyboard Device", "PS/2 Keyboard");
 	H("Firmware", "%s", !strcmp(m->firmware, "efi") ? "EFI" : "BIOS");
 	if (m->kernel)
 		H("Direct boot kernel", "%s", m->kernel);

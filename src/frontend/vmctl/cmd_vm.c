@@ -280,6 +280,8 @@ static void modify_one(struct optscan *s, struct hutch_machine *m, struct stored
 		rc = hutch_machine_set_vram(m, parse_num(verb, s->raw, opt_value(s), 0, ~0ULL, "MB"), &e);
 	} else if (opt_is(s, "graphicscontroller")) {
 		rc = hutch_machine_set_graphics(m, opt_value(s), &e);
+	} else if (opt_is(s, "mouse")) {
+		rc = hutch_machine_set_pointing(m, opt_value(s), &e);
 	} else if (opt_is(s, "firmware")) {
 		rc = hutch_machine_set_firmware(m, opt_value(s), &e);
 	} else if (opt_is(s, "description")) {

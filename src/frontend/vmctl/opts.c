@@ -138,7 +138,7 @@ static const char *const modifyvm_stored[] = {
 	"firmwarepxedebug", "rtcuseutc", "snapshotfolder", "guestmemoryballoon",
 	"defaultfrontend", "vmprocesspriority", "vmprocpriority", "vmexecutionengine",
 	"testingenabled", "testingmmio", "testingcfgdword#", "cpuidset:5", "cpuidremove",
-	"cpuidremoveall:0", "cpuidportabilitylevel", "synthcpu", "monitorcount", "mouse",
+	"cpuidremoveall:0", "cpuidportabilitylevel", "synthcpu", "monitorcount",
 	"keyboard", "lpt#:2", "lptmode#", "audio", "audiocontroller", "audiocodec", "audiodriver",
 	"audioenabled", "audioin", "audioout", "clipboard", "clipboardmode", "draganddrop",
 	"usbcardreader", "usb", "usbehci", "usbohci", "usbxhci", "vrde", "vrdeproperty",

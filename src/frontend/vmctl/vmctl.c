@@ -245,6 +245,7 @@ static const struct verb verbs[] = {
 	{ "modifyvm", cmd_modifyvm,
 	  "modifyvm <uuid|vmname> [--name <name>] [--ostype <ostype>] [--memory <MB>]\n"
 	  "         [--cpus <n>] [--vram <MB>] [--graphicscontroller none|vboxvga|vmsvga|vboxsvga]\n"
+	  "         [--mouse ps2|usbtablet]\n"
 	  "         [--boot<1-4> none|floppy|dvd|disk|net] [--firmware bios|efi]\n"
 	  "         [--description <text>]\n"
 	  "         [--nic<1-8> none|null|nat|bridged|intnet] [--nictype<1-8> 82540EM|virtio]\n"
