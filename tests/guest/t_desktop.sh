@@ -142,10 +142,12 @@ wait_serial "^TYPED vmctl put 7[[:space:]]*$" 30 || fail "keyboardputstring neve
 # --- the pointer ---
 # The machine has the virtio tablet by default; its driver may still be loading.
 if wait_serial "^INPUT-DEV abs" 10; then
-	# The tablet: the host pointer over window pixel (360, 200) of the
+	# The tablet: the host pointer over window pixel (100, 300) of the
 	# 720x400 picture is the guest's pointer there, nothing captured.
-	xdotool mousemove --window "$WIN" 360 200
-	want_x=$(( (360 * 32767 + 359) / 719 )) want_y=$(( (200 * 32767 + 199) / 399 ))
+	xdotool mousemove --window "$WIN" 600 50
+	sleep 0.5
+	xdotool mousemove --window "$WIN" 100 300
+	want_x=$(( (100 * 32767 + 359) / 719 )) want_y=$(( (300 * 32767 + 199) / 399 ))
 	wait_serial "^POINTER abs $want_x $want_y " 20 ||
 		fail "the tablet did not follow the pointer to $want_x $want_y: $(grep POINTER "$VM_SERIAL" | tail -n 3)"
 	[[ "$(title)" != *"releases the pointer"* ]] || fail "the pointer was captured with a tablet"
