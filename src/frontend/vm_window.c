@@ -697,6 +697,9 @@ static void *window_thread(void *arg)
 	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
 	/* Software rendering: no GPU driver inside the system call filter (see the top). */
 	SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
+	/* ...all the way: SDL would otherwise present the software renderer's
+	 * surface through OpenGL (Mesa: its own threads, a shader cache on disk). */
+	SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
 	/* No screensaver inhibition: it would talk D-Bus while the VM runs. */
 	SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
 	/* The click that focuses the window also counts (captures, or clicks in the guest). */

@@ -14,8 +14,9 @@ extension on the VMM's window (libXdamage through ctypes, level
 RawRectangles).  Every request that draws into the window damages it; a
 damage report's last rectangle has more=False, so a frame (one present,
 whatever its rectangles) counts once.  Both SDL windows use SDL's software
-renderer (SDL_RENDER_DRIVER=software for QEMU; hutch-vm always does), so
-a present is one image put into the window on both sides.
+renderer presenting through X11's own image put, not OpenGL
+(SDL_RENDER_DRIVER=software SDL_FRAMEBUFFER_ACCELERATION=0 for QEMU;
+hutch-vm always does), so a present is one image put on both sides.
 
 CPU: utime + stime of the VMM process's threads from /proc/PID/task, in
 two sums: all of them, and "own" = all but the vCPU threads (hutch-vm's
@@ -171,7 +172,7 @@ def one_round(a, name, tmp):
     cmd, pattern, vcpu = VMMS[name]
     serial = os.path.join(tmp, f"{name}.serial")
     open(serial, "w").close()
-    env = dict(os.environ, SDL_RENDER_DRIVER="software")
+    env = dict(os.environ, SDL_RENDER_DRIVER="software", SDL_FRAMEBUFFER_ACCELERATION="0")
     log = open(os.path.join(tmp, f"{name}.log"), "w")
     proc = subprocess.Popen(cmd(a, serial), stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
     try:
