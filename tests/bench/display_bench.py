@@ -133,17 +133,25 @@ VMMS = {
 }
 
 
+def find_line(path, word):
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if word in line:
+                    return line.strip()
+    except OSError:
+        pass
+    return None
+
+
 def wait_line(path, word, timeout, proc):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        try:
-            with open(path, errors="replace") as f:
-                for line in f:
-                    if word in line:
-                        return line.strip()
-        except OSError:
-            pass
-        if proc.poll() is not None:
+        exited = proc.poll() is not None   # before reading: its last line is in the file by then
+        line = find_line(path, word)
+        if line:
+            return line
+        if exited:
             sys.exit(f"display_bench: the VMM exited ({proc.returncode}) before '{word}'")
         time.sleep(0.05)
     sys.exit(f"display_bench: no '{word}' within {timeout}s")

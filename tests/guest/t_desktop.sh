@@ -49,7 +49,8 @@ xdpyinfo > /dev/null 2>&1 || xwininfo -root > /dev/null 2>&1 || fail "Xvfb :$n d
 mkdir -p "$HUTCH_TEST_DIR/acpi/PWRF"
 cat > "$HUTCH_TEST_DIR/acpi/PWRF/00000080" <<-'ACTION'
 #!/bin/sh
-/vbe-draw pattern 1024 768 && echo "HUTCH-RESULT gfx_ready=1" > /dev/console
+echo "HUTCH-RESULT power_button=seen" > /dev/console
+/vbe-draw pattern 1024 768 > /dev/console 2>&1 && echo "HUTCH-RESULT gfx_ready=1" > /dev/console
 ACTION
 chmod +x "$HUTCH_TEST_DIR/acpi/PWRF/00000080"
 guest_tool vbe_draw "$HUTCH_TEST_DIR/vbe-draw"
@@ -172,7 +173,8 @@ fi
 # --- Host+H, the power button: the guest switches to 1024x768x32 graphics ---
 xdotool windowfocus --sync "$WIN"
 xdotool keydown Control_R key h keyup Control_R
-fw_wait "$VM" gfx_ready 60
+fw_wait "$VM" power_button 30
+fw_wait "$VM" gfx_ready 30
 geo=""
 for _ in $(seq 1 30); do
 	geo=$(xwininfo -id "$WIN" | awk '/Width:/ { w = $2 } /Height:/ { h = $2 } END { print w "x" h }')
