@@ -33,6 +33,7 @@ enum { VBE_XRES = 1, VBE_YRES = 2, VBE_BPP = 3, VBE_ENABLE = 4, VBE_VIRT_WIDTH =
 #define VBE_ENABLED 0x01
 #define VBE_LFB     0x40
 
+/* A 16-bit OUT to 0x1CF touches 0x1D0 too: ioperm must cover 0x1CE..0x1D0. */
 static void vbe_write(unsigned int reg, unsigned int val)
 {
 	outw((unsigned short)reg, VBE_INDEX);
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
 	}
 	w = (unsigned int)atoi(argv[2]);
 	h = (unsigned int)atoi(argv[3]);
-	if (!w || !h || w > 2560 || h > 1600 || ioperm(VBE_INDEX, 2, 1)) {
+	if (!w || !h || w > 2560 || h > 1600 || ioperm(VBE_INDEX, 3, 1)) {
 		perror("vbe-draw: mode or ports");
 		return 1;
 	}
