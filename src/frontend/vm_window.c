@@ -124,18 +124,30 @@ static void fit_window(struct vm_window *w)
 {
 	SDL_Rect usable;
 	struct window_view v;
-	int idx;
+	int idx, x, y, nx, ny;
 
 	if (w->fullscreen || (SDL_GetWindowFlags(w->win) & SDL_WINDOW_MAXIMIZED))
 		return;
 	idx = SDL_GetWindowDisplayIndex(w->win);
-	if (idx >= 0 && !SDL_GetDisplayUsableBounds(idx, &usable) &&
-	    (w->fb_w > (unsigned int)usable.w || w->fb_h > (unsigned int)usable.h)) {
-		v = window_letterbox(w->fb_w, w->fb_h, usable.w, usable.h);
-		SDL_SetWindowSize(w->win, v.w, v.h);
-	} else {
+	if (idx < 0 || SDL_GetDisplayUsableBounds(idx, &usable)) {
 		SDL_SetWindowSize(w->win, (int)w->fb_w, (int)w->fb_h);
+		return;
 	}
+	if (w->fb_w > (unsigned int)usable.w || w->fb_h > (unsigned int)usable.h)
+		v = window_letterbox(w->fb_w, w->fb_h, usable.w, usable.h);
+	else
+		v = (struct window_view){ 0, 0, (int)w->fb_w, (int)w->fb_h };
+	SDL_SetWindowSize(w->win, v.w, v.h);
+	/* Grown past the screen's edge (it grows from its top-left corner): move it back in. */
+	SDL_GetWindowPosition(w->win, &x, &y);
+	nx = x + v.w > usable.x + usable.w ? usable.x + usable.w - v.w : x;
+	ny = y + v.h > usable.y + usable.h ? usable.y + usable.h - v.h : y;
+	if (nx < usable.x)
+		nx = usable.x;
+	if (ny < usable.y)
+		ny = usable.y;
+	if (nx != x || ny != y)
+		SDL_SetWindowPosition(w->win, nx, ny);
 }
 
 /* A new mode: a framebuffer and texture of its size.  False if out of memory. */
