@@ -184,7 +184,13 @@ def one_round(a, name, tmp):
     log = open(os.path.join(tmp, f"{name}.log"), "w")
     proc = subprocess.Popen(cmd(a, serial), stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
     try:
-        win = find_window(pattern)
+        try:
+            win = find_window(pattern)
+        except SystemExit:
+            log.flush()
+            with open(log.name, errors="replace") as f:
+                print(f"display_bench: {name}'s output:\n{f.read()[-2000:]}", file=sys.stderr)
+            raise
         counter = XDamageCounter(os.environ["DISPLAY"], win)
         wait_line(serial, "HUTCH-BENCH idle", 300, proc)
         time.sleep(1)
