@@ -122,7 +122,7 @@ def qemu_cmd(a, serial):
             "-m", str(MEMORY_MIB), "-smp", "1", "-name", "bench-qemu", "-display", "sdl",
             "-vga", "std", "-global", f"VGA.vgamem_mb={VRAM_MIB}",
             "-device", "ahci,id=ahci",
-            "-drive", f"file={a.disk},format=raw,if=none,id=d0,readonly=on",
+            "-drive", f"file={a.disk},format=raw,if=none,id=d0,snapshot=on",
             "-device", "ide-hd,drive=d0,bus=ahci.0,bootindex=0",
             "-serial", f"file:{serial}", "-no-reboot"]
 
