@@ -180,7 +180,8 @@ def one_round(a, name, tmp):
     cmd, pattern, vcpu = VMMS[name]
     serial = os.path.join(tmp, f"{name}.serial")
     open(serial, "w").close()
-    env = dict(os.environ, SDL_RENDER_DRIVER="software", SDL_FRAMEBUFFER_ACCELERATION="0")
+    env = dict(os.environ, SDL_RENDER_DRIVER="software", SDL_FRAMEBUFFER_ACCELERATION="0",
+               TMPDIR=tmp)   # QEMU's snapshot=on overlay (the sandbox's /var/tmp is read-only)
     log = open(os.path.join(tmp, f"{name}.log"), "w")
     proc = subprocess.Popen(cmd(a, serial), stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
     try:
