@@ -35,6 +35,7 @@ echo "HUTCH-BENCH idle"
 sleep $idle
 echo "HUTCH-BENCH busy"
 /vbe-draw animate 1024 768 $busy
+sleep 1   # the console drains its last line before the power goes
 poweroff -f
 INIT
 tests/guest/mkinitramfs.sh "$work/initrd.gz" "$work/init.sh" --file "$work/vbe-draw:/vbe-draw"
