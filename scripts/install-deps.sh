@@ -35,6 +35,8 @@ pkgs=(
 	# with its SDL2 back ends, C++), its font; the desktop tests drive both
 	# under a virtual X server (Xvfb) with xdotool and read windows with xwd
 	libsdl2-dev libimgui-dev g++ fonts-dejavu-core xvfb xdotool x11-apps
+	# the display benchmark's comparison: QEMU's SDL display (-display sdl)
+	qemu-system-gui
 	# disk I/O through io_uring (with a thread-pool fallback)
 	liburing-dev
 )

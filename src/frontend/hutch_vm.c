@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * hutch-vm: one process per running VM.  Parses the command line, builds
- * the machine, runs it headless (serial console on stdio or in a file),
- * and reports how it ended through its exit status and the state file
- * libhutch reads.  docs/hutch-vm.md describes every option.
+ * the machine, runs it headless (serial console on stdio or in a file) or
+ * in a window (--display sdl, vm_window.c), and reports how it ended
+ * through its exit status and the state file libhutch reads.
+ * docs/hutch-vm.md describes every option.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,9 @@
 #include "machine.h"
 #include "seccomp.h"
 #include "serial_backend.h"
+#ifdef HUTCH_HAVE_SDL
+#include "vm_window.h"
+#endif
 
 #define EXIT_USAGE 2
 
@@ -38,6 +42,8 @@ struct options {
 	const char *state_file;
 	bool no_seccomp;
 	const char *vga;              /* --vga as given, NULL = the default */
+	bool window;                  /* --display sdl */
+	const char *screenshot_dir;   /* --screenshot-dir, NULL = the default */
 	struct drive_spec drives[MAX_DRIVES];
 	struct nic_spec nics[NIC_MAX];
 };
@@ -46,7 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: hutch-vm [--kernel FILE | --bios FILE] [options]\n"
-		"Run one virtual machine on KVM, headless.\n\n"
+		"Run one virtual machine on KVM, headless or in a window.\n\n"
 		"  --kernel FILE        Linux bzImage to boot directly (fast path)\n"
 		"  --bios FILE          without --kernel: boot through this BIOS image\n"
 		"                       (default %s)\n"
@@ -72,6 +78,10 @@ static void usage(FILE *f)
 		"                       QEMU's -vga std) or none (default: std for a firmware\n"
 		"                       boot, none with --kernel)\n"
 		"  --vram MiB           the display adapter's VRAM (1..256, default 16)\n"
+		"  --display MODE       headless (default) or sdl: the VM's screen in a window on\n"
+		"                       $DISPLAY (SDL2; Right Ctrl is the host key, Host+Home a menu)\n"
+		"  --screenshot-dir DIR where the window's Host+E screenshots go (default: the\n"
+		"                       --serial file's directory, else the current one)\n"
 		"  --pointing tablet|ps2  the pointer: a virtio-input tablet (absolute, the\n"
 		"                       default, as VirtualBox's USB tablet) beside the PS/2\n"
 		"                       mouse, or the PS/2 mouse alone\n"
@@ -124,7 +134,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_SERIAL,
 	       OPT_SERIAL_LIMIT, OPT_NO_REBOOT, OPT_NO_SECCOMP, OPT_NO_KVM_NOTIFY, OPT_NAME, OPT_DRIVE,
 	       OPT_CONTROL, OPT_STATE, OPT_VGA, OPT_VRAM, OPT_BIOS, OPT_BOOT, OPT_NIC, OPT_POINTING, OPT_HELP,
-	       OPT_VERSION };
+	       OPT_VERSION, OPT_DISPLAY, OPT_SCREENSHOT_DIR };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -142,6 +152,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "state-file", required_argument, NULL, OPT_STATE },
 		{ "vga", required_argument, NULL, OPT_VGA },
 		{ "vram", required_argument, NULL, OPT_VRAM },
+		{ "display", required_argument, NULL, OPT_DISPLAY },
+		{ "screenshot-dir", required_argument, NULL, OPT_SCREENSHOT_DIR },
 		{ "pointing", required_argument, NULL, OPT_POINTING },
 		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "boot", required_argument, NULL, OPT_BOOT },
@@ -215,6 +227,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_VRAM:
 			o->mc.vram_mib = parse_number("--vram", optarg, 1, 256, "MiB");
 			break;
+		case OPT_DISPLAY:
+			if (!strcmp(optarg, "sdl"))
+				o->window = true;
+			else if (!strcmp(optarg, "headless"))
+				o->window = false;
+			else
+				die_usage("--display '%s': expected sdl or headless", optarg);
+			break;
+		case OPT_SCREENSHOT_DIR: o->screenshot_dir = optarg; break;
 		case OPT_POINTING:
 			if (strcmp(optarg, "tablet") && strcmp(optarg, "ps2"))
 				die_usage("--pointing '%s': expected tablet or ps2", optarg);
@@ -249,6 +270,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		die_usage("--bios and --boot are for firmware boot: not with --kernel");
 	if (!o->mc.kernel && (o->mc.initrd || append_given))
 		die_usage("--initrd and --append need --kernel");
+#ifndef HUTCH_HAVE_SDL
+	if (o->window)
+		die_usage("--display sdl: this hutch-vm was built without SDL2 (libsdl2-dev)");
+#endif
+	if (o->window && !o->mc.vga)
+		die_usage("--display sdl needs a display adapter: not with --vga none");
 }
 
 /*
@@ -329,6 +356,7 @@ static void *signal_thread(void *arg)
  */
 static int start_seccomp(const struct options *o, char *err, size_t errlen)
 {
+	unsigned int groups = o->window ? SECCOMP_GROUP_DISPLAY : 0;
 	const char *log = getenv("HUTCH_SECCOMP_LOG");
 	bool log_only = log && *log && strcmp(log, "0");
 
@@ -337,8 +365,8 @@ static int start_seccomp(const struct options *o, char *err, size_t errlen)
 	if (log_only)
 		fprintf(stderr, "hutch-vm: seccomp: HUTCH_SECCOMP_LOG is set: system calls outside "
 			"the list are named here and let through\n");
-	return seccomp_filter_install(log_only ? SECCOMP_VIOLATION_LOG : SECCOMP_VIOLATION_KILL,
-				      err, errlen);
+	return seccomp_filter_install_groups(groups, log_only ? SECCOMP_VIOLATION_LOG :
+					     SECCOMP_VIOLATION_KILL, err, errlen);
 }
 
 /*
@@ -362,11 +390,63 @@ static void ensure_std_fds(void)
 			exit(1);
 }
 
+#ifdef HUTCH_HAVE_SDL
+/* The window's screenshots go beside the serial log (libhutch's VM folder/Logs), else here. */
+static const char *screenshot_dir(const struct options *o, char *buf, size_t len)
+{
+	char *slash;
+
+	if (o->screenshot_dir)
+		return o->screenshot_dir;
+	if (strncmp(o->serial, "file:", 5))
+		return ".";
+	snprintf(buf, len, "%s", o->serial + 5);
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return ".";
+	if (slash == buf)
+		return "/";
+	*slash = 0;
+	return buf;
+}
+#endif
+
+struct vm_window;
+
+/* Open the window, if asked for: before the filter, which allows only what it needs later. */
+static int open_window(struct options *o, struct machine *m, struct vm_window **w, char *err, size_t errlen)
+{
+#ifdef HUTCH_HAVE_SDL
+	char dir[PATH_MAX];
+	struct vm_window_config wc = { .m = m, .name = o->mc.name };
+
+	*w = NULL;
+	if (!o->window)
+		return 0;
+	wc.screenshot_dir = screenshot_dir(o, dir, sizeof(dir));
+	return vm_window_start(w, &wc, err, errlen);
+#else
+	*w = NULL;
+	return 0;
+#endif
+}
+
+static bool close_window(struct vm_window *w)
+{
+#ifdef HUTCH_HAVE_SDL
+	return vm_window_stop(w);
+#else
+	(void)w;
+	return true;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static struct options o;   /* static: large (drive table), and what it holds stays reachable */
 	struct machine m;
 	struct vm_control ctl;
+	struct vm_window *win = NULL;
 	enum machine_event ev;
 	pthread_t sig_thread;
 	char err[512], msg[256];
@@ -407,10 +487,13 @@ int main(int argc, char **argv)
 	 * input itself, from a loop watch.
 	 */
 	if (control_open(&ctl, &m, o.control, err, sizeof(err)) ||
+	    open_window(&o, &m, &win, err, sizeof(err)) ||
 	    start_seccomp(&o, err, sizeof(err))) {
 		fprintf(stderr, "hutch-vm: error: %s\n", err);
 		write_state(o.state_file, "aborted %s", err);
 		control_stop(&ctl);
+		if (!close_window(win))
+			_exit(1);
 		machine_destroy(&m);
 		return 1;
 	}
@@ -455,6 +538,14 @@ int main(int argc, char **argv)
 			status = 0;
 		}
 		break;
+	}
+	if (!close_window(win)) {
+		/* A dialog nobody answered holds the window's thread: leave it, and the machine, as is. */
+		fprintf(stderr, "hutch-vm: the window did not close in time; exiting anyway\n");
+		control_stop(&ctl);
+		report_serial_dropped(&m);
+		fflush(NULL);
+		_exit(status);
 	}
 	control_stop(&ctl);
 	report_serial_dropped(&m);

@@ -70,6 +70,8 @@ enum rule_kind {
 	RULE_SOCKET_NET,     /* socket(AF_INET or AF_UNIX, ...) only: NAT's and intnet's connections */
 	RULE_CLONE_THREAD,   /* a new thread (CLONE_THREAD), never a new process */
 	RULE_ENOSYS,         /* fails with ENOSYS: glibc then falls back to a call we can check */
+	RULE_PIPE2_NOFLAGS_ENOSYS,  /* pipe2(fds, 0), i.e. glibc's pipe(), fails with ENOSYS;
+				       other calls go on to the rules below it */
 };
 
 struct syscall_rule {
@@ -249,6 +251,41 @@ static const struct syscall_rule rules[] = {
 #endif
 };
 
+/*
+ * The "display" group (SECCOMP_GROUP_DISPLAY): what the VM window
+ * (src/frontend/vm_window.c, SDL2 on X11 with its software renderer) does
+ * once it is open; connecting to the X server and creating the window
+ * happen before the filter.  Found by running the window under Xvfb with
+ * HUTCH_SECCOMP_LOG=1 through a guest's boot, mode changes, typing, the
+ * pointer, fullscreen, a screenshot and the close dialog.
+ */
+static const struct syscall_rule display_rules[] = {
+	/*
+	 * The window's picture: Xlib's MIT-SHM image, made anew at every
+	 * resize (a guest mode change, fullscreen): a SysV segment shared with
+	 * the X server, marked for removal at once, detached when replaced.
+	 */
+	{ __NR_shmget, RULE_ALLOW },
+	{ __NR_shmat, RULE_ALLOW },
+	{ __NR_shmdt, RULE_ALLOW },
+	{ __NR_shmctl, RULE_ALLOW },
+	/*
+	 * SDL's X11 message box (the close dialog, the Host+Home menu) forks a
+	 * child to keep its setlocale() out of this process, unless pipe()
+	 * fails: fail glibc's pipe() (pipe2 without flags, which hutch-vm never
+	 * makes itself), so the box runs in this process and no new process
+	 * is ever made.  This group is checked before the main list.
+	 */
+	{ __NR_pipe2, RULE_PIPE2_NOFLAGS_ENOSYS },
+	/*
+	 * The message box talks to the X server on a connection of its own
+	 * (an AF_UNIX socket, allowed above): Xlib's XOpenDisplay names this
+	 * host (uname) for the authority lookup and checks the authority file.
+	 */
+	{ __NR_uname, RULE_ALLOW },
+	{ __NR_access, RULE_ALLOW },
+};
+
 /* Where the filter looks (struct seccomp_data); x86-64 is little-endian. */
 #define DATA_NR        offsetof(struct seccomp_data, nr)
 #define DATA_ARCH      offsetof(struct seccomp_data, arch)
@@ -332,6 +369,14 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 		emit(p, BPF_RET | BPF_K, 0, 0, deny);
 		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 		break;
+	case RULE_PIPE2_NOFLAGS_ENOSYS:
+		/* Ends with the number loaded again, whichever way it went. */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, (uint32_t)r->nr);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(1));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_NR);
+		break;
 	case RULE_CLONE_THREAD:
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)r->nr);
 		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, DATA_ARG_LO(0));
@@ -342,7 +387,7 @@ static void emit_rule(struct bpf_prog *p, const struct syscall_rule *r, uint32_t
 	}
 }
 
-static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape)
+static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape, unsigned int groups)
 {
 	uint64_t escape = (uintptr_t)seccomp_escape_return;
 
@@ -364,6 +409,10 @@ static void build_filter(struct bpf_prog *p, uint32_t deny, bool log_escape)
 	 * A rule that loads an argument ends in a return on every path; a
 	 * call it does not match jumps past it with the number still loaded.
 	 */
+	/* Groups first: a group may narrow a call the main list allows (pipe2). */
+	if (groups & SECCOMP_GROUP_DISPLAY)
+		for (size_t i = 0; i < sizeof(display_rules) / sizeof(display_rules[0]); i++)
+			emit_rule(p, &display_rules[i], deny);
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		emit_rule(p, &rules[i], deny);
 	emit(p, BPF_RET | BPF_K, 0, 0, deny);
@@ -380,6 +429,16 @@ bool seccomp_syscall_listed(long nr)
 {
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (rules[i].nr == nr)
+			return true;
+	return false;
+}
+
+bool seccomp_group_lists(unsigned int group, long nr)
+{
+	if (group != SECCOMP_GROUP_DISPLAY)
+		return false;
+	for (size_t i = 0; i < sizeof(display_rules) / sizeof(display_rules[0]); i++)
+		if (display_rules[i].nr == nr)
 			return true;
 	return false;
 }
@@ -492,13 +551,19 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *ucontext)
 
 int seccomp_filter_install(enum seccomp_violation on_violation, char *err, size_t errlen)
 {
+	return seccomp_filter_install_groups(0, on_violation, err, errlen);
+}
+
+int seccomp_filter_install_groups(unsigned int groups, enum seccomp_violation on_violation,
+				  char *err, size_t errlen)
+{
 	static struct bpf_prog prog;   /* static: 4 KiB; the kernel copies it */
 	struct sock_fprog fprog;
 	struct sigaction sa;
 	long ret;
 
 	violation_mode = on_violation;
-	build_filter(&prog, SECCOMP_RET_TRAP, on_violation == SECCOMP_VIOLATION_LOG);
+	build_filter(&prog, SECCOMP_RET_TRAP, on_violation == SECCOMP_VIOLATION_LOG, groups);
 	if (prog.len > MAX_INSNS) {
 		snprintf(err, errlen, "seccomp: the filter needs %u BPF instructions, more than %d",
 			 prog.len, MAX_INSNS);

@@ -27,6 +27,19 @@ enum seccomp_violation {
  */
 int seccomp_filter_install(enum seccomp_violation on_violation, char *err, size_t errlen);
 
+/*
+ * Groups of calls a part of hutch-vm needs only when it is in use, added
+ * to the list on request (seccomp_filter_install_groups).
+ */
+#define SECCOMP_GROUP_DISPLAY 0x1u   /* the VM window (--display sdl): SDL2 on X11 */
+
+/* seccomp_filter_install with @groups (SECCOMP_GROUP_*) allowed as well. */
+int seccomp_filter_install_groups(unsigned int groups, enum seccomp_violation on_violation,
+				  char *err, size_t errlen);
+
+/* Whether group @group (one SECCOMP_GROUP_*) lists @nr. */
+bool seccomp_group_lists(unsigned int group, long nr);
+
 /* The x86-64 name of system call @nr, or NULL if unknown (for messages). */
 const char *seccomp_syscall_name(long nr);
 

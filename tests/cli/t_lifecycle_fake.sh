@@ -146,7 +146,8 @@ vmctl startvm ci --type headless > /dev/null
 vmctl controlvm ci poweroff 2> /dev/null
 
 # SATA, IDE and virtio attachments become hutch-vm --drive options; devices
-# Hutch cannot attach yet are named on start; gui falls back to headless.
+# Hutch cannot attach yet are named on start.  Without a display the
+# default --type is headless, silently (scripts on servers and CI).
 vmctl modifyvm ci --nic1 nat
 vmctl storagectl ci --name SATA --add sata
 vmctl storageattach ci --storagectl SATA --port 0 --device 0 --type dvddrive --medium emptydrive
@@ -154,12 +155,33 @@ vmctl storagectl ci --name IDE --add ide
 vmctl storageattach ci --storagectl IDE --port 1 --device 0 --type dvddrive --medium emptydrive
 vmctl storagectl ci --name SCSI --add scsi
 vmctl storageattach ci --storagectl SCSI --port 0 --device 0 --type dvddrive --medium emptydrive
-vmctl startvm ci > /dev/null 2> warn.out
+env -u DISPLAY -u WAYLAND_DISPLAY "$VMCTL" startvm ci > /dev/null 2> warn.out
 grep -q "not yet supported by Hutch, started without: SCSI-0-0 (dvddrive)" warn.out ||
 	fail "unsupported devices not named: $(cat warn.out)"
 tail -n 3 "$log" | grep -qE -- "--drive if=sata,port=0,media=cdrom,readonly=on --drive if=ide,port=2,media=cdrom,readonly=on --nic nic=1,model=e1000,net=nat,mac=[0-9A-F]{12},cable=on,dnshost=off --serial" ||
 	fail "drives and NIC not passed to hutch-vm: $(tail -n 3 "$log")"
-grep -q -- "--type gui is not yet supported" warn.out || fail "gui fallback not named"
+! grep -q -- "--display" <(tail -n 1 "$log") || fail "a VM started headless got a window: $(tail -n 1 "$log")"
+! grep -q -- "--type" warn.out || fail "the default --type warned: $(cat warn.out)"
+vmctl controlvm ci poweroff 2> /dev/null
+
+# --type gui and sdl are the VM window (hutch-vm --display sdl); without a
+# display to put it on they fail before anything starts, naming why.
+for t in gui sdl; do
+	set +e
+	env -u DISPLAY -u WAYLAND_DISPLAY "$VMCTL" startvm ci --type $t > /dev/null 2> gui.err
+	st=$?
+	set -e
+	[ "$st" = 1 ] || fail "startvm --type $t without a display: status $st"
+	grep -q "needs a display: neither DISPLAY nor WAYLAND_DISPLAY is set" gui.err ||
+		fail "startvm --type $t without a display said: $(cat gui.err)"
+done
+[ "$(mr ci VMState)" = poweroff ] || fail "a refused start left the VM $(mr ci VMState)"
+# With one (the fake opens nothing), --type gui and no --type both ask for the window.
+DISPLAY=:99 "$VMCTL" startvm ci --type gui > /dev/null 2> warn.out || fail "startvm --type gui: $(cat warn.out)"
+tail -n 1 "$log" | grep -q -- "--display sdl" || fail "--type gui: no --display sdl: $(tail -n 1 "$log")"
+vmctl controlvm ci poweroff 2> /dev/null
+DISPLAY=:99 "$VMCTL" startvm ci > /dev/null 2> warn.out || fail "startvm with a display: $(cat warn.out)"
+tail -n 1 "$log" | grep -q -- "--display sdl" || fail "the default with a display is not the window: $(tail -n 1 "$log")"
 vmctl controlvm ci poweroff 2> /dev/null
 
 # Every image travels with its registered format (issue 8, finding 1): a

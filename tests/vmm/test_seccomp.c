@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/shm.h>
+#include <sys/utsname.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -447,6 +449,90 @@ static void test_log_mode_lets_calls_through(void **state)
 	assert_string_equal(r.err, want);
 }
 
+/*
+ * The display group (the VM window's SDL2 on X11): the MIT-SHM image's
+ * SysV segment, Xlib's own connection for a message box; glibc's pipe()
+ * fails so SDL's message box does not fork, while pipe2 with flags works.
+ */
+static int body_display(void)
+{
+	struct utsname u;
+	int p[2], id;
+	void *addr;
+
+	if (seccomp_filter_install_groups(SECCOMP_GROUP_DISPLAY, SECCOMP_VIOLATION_KILL, NULL, 0))
+		return 99;
+	id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	if (id < 0)
+		return 10;
+	addr = shmat(id, NULL, 0);
+	if (addr == (void *)-1)
+		return 11;
+	if (shmctl(id, IPC_RMID, NULL) || shmdt(addr))
+		return 12;
+	if (uname(&u) || access("/", F_OK))
+		return 13;
+	if (pipe(p) != -1 || errno != ENOSYS)
+		return 14;
+	if (pipe2(p, O_CLOEXEC))
+		return 15;
+	return 0;
+}
+
+static void test_display_group(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+	run_child(body_display, &r);
+	assert_string_equal(r.err, "");
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+}
+
+/* Without the group (a headless VM) the window's calls are refused, and pipe() works as ever. */
+static int body_no_display(void)
+{
+	int p[2];
+
+	if (install(SECCOMP_VIOLATION_KILL))
+		return 99;
+	if (pipe(p))
+		return 10;
+	shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	return 0;
+}
+
+static void test_display_calls_need_the_group(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+	run_child(body_no_display, &r);
+	expect_killed_for(&r, __NR_shmget, "shmget");
+}
+
+/* The display group opens no door to new processes (SDL's message box would fork). */
+static int body_display_fork(void)
+{
+	if (seccomp_filter_install_groups(SECCOMP_GROUP_DISPLAY, SECCOMP_VIOLATION_KILL, NULL, 0))
+		return 99;
+	syscall(__NR_clone, SIGCHLD, NULL, NULL, NULL, 0);
+	return 0;
+}
+
+static void test_display_group_makes_no_processes(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+#ifdef SANITIZER_BUILD
+	skip();   /* LeakSanitizer's clone() is allowed in sanitizer builds */
+#endif
+	run_child(body_display_fork, &r);
+	expect_killed_for(&r, __NR_clone, "clone");
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -463,6 +549,12 @@ static void test_names(void **state)
 	assert_false(seccomp_syscall_listed(__NR_socketpair));
 	assert_false(seccomp_syscall_listed(__NR_mkdir));
 	assert_false(seccomp_syscall_listed(__NR_pivot_root));
+	/* The window's calls are in its group only. */
+	assert_false(seccomp_syscall_listed(__NR_shmget));
+	assert_true(seccomp_group_lists(SECCOMP_GROUP_DISPLAY, __NR_shmget));
+	assert_true(seccomp_group_lists(SECCOMP_GROUP_DISPLAY, __NR_shmat));
+	assert_false(seccomp_group_lists(SECCOMP_GROUP_DISPLAY, __NR_execve));
+	assert_false(seccomp_group_lists(0, __NR_shmget));
 }
 
 int main(void)
@@ -477,6 +569,9 @@ int main(void)
 		cmocka_unit_test(test_new_processes_are_refused),
 		cmocka_unit_test(test_threads_started_before_are_covered),
 		cmocka_unit_test(test_log_mode_lets_calls_through),
+		cmocka_unit_test(test_display_group),
+		cmocka_unit_test(test_display_calls_need_the_group),
+		cmocka_unit_test(test_display_group_makes_no_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* startvm and controlvm: hutch-vm launched detached, driven over its socket. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,36 @@ static unsigned start_timeout(void)
 	return s && atoi(s) > 0 ? (unsigned)atoi(s) : START_TIMEOUT_S;
 }
 
+/* Whether a window can open here: an X11 or Wayland display to open it on. */
+static bool have_display(void)
+{
+	const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+
+	return (x && *x) || (wl && *wl);
+}
+
+/*
+ * --type: gui and sdl are both hutch-vm's SDL window (VirtualBox's Qt
+ * window and its VBoxSDL, one thing here); separate is VirtualBox's
+ * detachable UI, i.e. a window too.  No --type: a window when there is a
+ * display to put it on (VBoxManage's default is gui), else headless, so
+ * scripts on servers and CI keep working.
+ */
+static enum hutch_vm_frontend start_frontend(const char *type)
+{
+	if (!type)
+		return have_display() ? HUTCH_FRONTEND_GUI : HUTCH_FRONTEND_HEADLESS;
+	if (!strcmp(type, "headless"))
+		return HUTCH_FRONTEND_HEADLESS;
+	if (!have_display())
+		die("--type %s needs a display: neither DISPLAY nor WAYLAND_DISPLAY is set "
+		    "(use --type headless)", type);
+	return HUTCH_FRONTEND_GUI;
+}
+
 static void start_one(const char *name, const char *type)
 {
+	enum hutch_vm_frontend fe = start_frontend(type);
 	struct hutch_machine *m;
 	struct hutch_error e;
 	struct hutch_lock lk;
@@ -40,16 +69,9 @@ static void start_one(const char *name, const char *type)
 	if (unsup)
 		warn("VM '%s': not yet supported by Hutch, started without: %s", m->name, unsup);
 	free(unsup);
-	if (strcmp(type, "headless")) {
-		char *folder = hutch_vm_folder(m);
-
-		warn("VM '%s': --type %s is not yet supported; starting headless (the console is in %s/Logs)",
-		     m->name, type, folder);
-		free(folder);
-	}
 	printf("Waiting for VM \"%s\" to power on...\n", m->name);
 	fflush(stdout);
-	if (hutch_vm_start(m, vmctl_exe_dir, start_timeout(), NULL, &e))
+	if (hutch_vm_start_frontend(m, vmctl_exe_dir, fe, start_timeout(), NULL, &e))
 		die("%s", e.msg);
 	printf("VM \"%s\" has been successfully started.\n", m->name);
 	hutch_lock_release(&lk);
@@ -58,7 +80,7 @@ static void start_one(const char *name, const char *type)
 
 int cmd_startvm(int argc, char **argv)
 {
-	const char *type = "gui", *pos, *names[64];
+	const char *type = NULL, *pos, *names[64];
 	size_t n = 0, i;
 	struct optscan s;
 
