@@ -33,8 +33,9 @@ pkgs=(
 	libslirp-dev libglib2.0-dev ipxe-qemu iproute2 iperf3
 	# the desktop: the VM window (SDL2), the manager's widgets (Dear ImGui
 	# with its SDL2 back ends, C++), its font; the desktop tests drive both
-	# under a virtual X server (Xvfb) with xdotool and read windows with xwd
-	libsdl2-dev libimgui-dev g++ fonts-dejavu-core xvfb xdotool x11-apps
+	# under a virtual X server (Xvfb) with xdotool, read windows with xwd
+	# (x11-apps) and find them with xwininfo/xdpyinfo (x11-utils)
+	libsdl2-dev libimgui-dev g++ fonts-dejavu-core xvfb xdotool x11-apps x11-utils
 	# the display benchmark's comparison: QEMU's SDL display (-display sdl)
 	qemu-system-gui
 	# disk I/O through io_uring (with a thread-pool fallback)
