@@ -77,17 +77,6 @@ static int parse_number(const char *v, unsigned long min, unsigned long max, uns
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Twelve hex digits, VirtualBox's --macaddress form.  A multicast address
  * (bit 0 of the first octet, IEEE 802-2014 8.2.2) would make the guest
@@ -100,8 +89,8 @@ static int parse_mac(const char *v, uint8_t mac[6])
 	if (strlen(v) != 12)
 		return -EINVAL;
 	for (i = 0; i < 6; i++) {
-		hi = hexval(v[2 * i]);
-		lo = hexval(v[2 * i + 1]);
+		hi = spec_hex_digit(v[2 * i]);
+		lo = spec_hex_digit(v[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		mac[i] = (uint8_t)(hi << 4 | lo);

@@ -31,3 +31,14 @@ char *spec_next_item(const char *s, size_t *pos, bool *oom)
 	*pos = i;
 	return out;
 }
+
+int spec_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

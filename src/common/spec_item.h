@@ -18,4 +18,8 @@
  */
 char *spec_next_item(const char *s, size_t *pos, bool *oom);
 
+/* The value of one hex digit (either case), -1 if @c is none: MAC
+ * addresses in specs, scan codes in control requests. */
+int spec_hex_digit(char c);
+
 #endif

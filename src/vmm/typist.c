@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event_loop.h"
+#include "spec_item.h"
 #include "ps2_keymap.h"
 #include "typist.h"
 
@@ -93,17 +94,6 @@ int typist_from_text(const char *text, size_t len, struct typist_event *out, uns
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int typist_from_scancodes(const char *hex, struct typist_event *out, unsigned int max,
 			  unsigned int *n, char *err, size_t errlen)
 {
@@ -121,8 +111,8 @@ int typist_from_scancodes(const char *hex, struct typist_event *out, unsigned in
 			p++;
 		if (!*p)
 			break;
-		hi = hexval(p[0]);
-		lo = hi < 0 ? -1 : hexval(p[1]);
+		hi = spec_hex_digit(p[0]);
+		lo = hi < 0 ? -1 : spec_hex_digit(p[1]);
 		if (lo < 0 || (p[2] && p[2] != ' ' && p[2] != '\t')) {
 			snprintf(err, errlen, "'%.8s' is not a scan code (two hex digits, e.g. 1e)", p);
 			return -EINVAL;
