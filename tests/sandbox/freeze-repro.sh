@@ -37,7 +37,14 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[ -n "$label" ] || label="cpus=${HUTCH_SANDBOX_CPUS:-1},tcg=${HUTCH_SANDBOX_TCG:-multi},cpu=${HUTCH_SANDBOX_CPU_MODEL:-qemu64+svm+npt}${HUTCH_SANDBOX_APPEND:+,${HUTCH_SANDBOX_APPEND// /,}}"
+# L1's QEMU, as sandbox.sh picks it (HUTCH_SANDBOX_QEMU), for the label.
+case ${HUTCH_SANDBOX_QEMU:-} in
+''|backports) l1q=$(tests/sandbox/l1-qemu.sh --dir) && l1q=$l1q/usr/bin/qemu-system-x86_64 || l1q=qemu-system-x86_64 ;;
+system) l1q=qemu-system-x86_64 ;;
+*) l1q=$HUTCH_SANDBOX_QEMU ;;
+esac
+qemu_version=$("$l1q" --version | awk 'NR == 1 { print $4 }')
+[ -n "$label" ] || label="qemu=$qemu_version,cpus=${HUTCH_SANDBOX_CPUS:-1},tcg=${HUTCH_SANDBOX_TCG:-multi},cpu=${HUTCH_SANDBOX_CPU_MODEL:-qemu64+svm+npt}${HUTCH_SANDBOX_APPEND:+,${HUTCH_SANDBOX_APPEND// /,}}"
 results=${results:-$top/build/freeze-repro/$(printf %s "$label" | tr -c 'A-Za-z0-9._-' _)}
 vm=$top/build/src/frontend/hutch-vm
 [ -x "$vm" ] || { echo "freeze-repro.sh: no $vm (run scripts/build.sh first)" >&2; exit 1; }

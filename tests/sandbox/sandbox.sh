@@ -46,6 +46,12 @@
 # Knobs for measuring the sandbox itself (tests/sandbox/freeze-repro.sh):
 #   HUTCH_SANDBOX_TCG        multi (default) or single: QEMU's TCG threading
 #   HUTCH_SANDBOX_CPU_MODEL  L1's CPU (default qemu64,+svm,+npt)
+#   HUTCH_SANDBOX_QEMU       the QEMU that emulates L1: "backports" (the
+#                            default when tests/sandbox/l1-qemu.sh unpacked
+#                            it: QEMU 10.0), "system" (qemu-system-x86_64 on
+#                            PATH: Debian 12's 7.2), or a binary's path
+#                            (its firmware folder in HUTCH_SANDBOX_QEMU_DATA);
+#                            more options in HUTCH_SANDBOX_QEMU_ARGS
 #   HUTCH_SANDBOX_APPEND     more words for L1's kernel command line; words
 #                            MODULE.PARAM=VALUE also reach insmod (kvm_amd.npt=0)
 #   HUTCH_SANDBOX_LOGLEVEL   L1's console loglevel (default 4)
@@ -70,6 +76,27 @@ mem=6144
 cpus=${HUTCH_SANDBOX_CPUS:-1}
 tcg_thread=${HUTCH_SANDBOX_TCG:-multi}
 cpu_model=${HUTCH_SANDBOX_CPU_MODEL:-qemu64,+svm,+npt}
+read -ra qemu_args <<< "${HUTCH_SANDBOX_QEMU_ARGS:-}"
+qemu_data=()
+[ -z "${HUTCH_SANDBOX_QEMU_DATA:-}" ] || qemu_data=(-L "$HUTCH_SANDBOX_QEMU_DATA" -L /usr/share/qemu)
+qemu=${HUTCH_SANDBOX_QEMU:-}
+l1_qemu=$("$(dirname "${BASH_SOURCE[0]}")/l1-qemu.sh" --dir 2>/dev/null || true)
+if [ -z "$qemu" ]; then
+	qemu=system
+	[ -z "$l1_qemu" ] || qemu=backports
+fi
+case $qemu in
+system) qemu=qemu-system-x86_64 ;;
+backports)
+	[ -n "$l1_qemu" ] || { echo "sandbox.sh: no backports QEMU (run tests/sandbox/l1-qemu.sh --install)" >&2; exit 125; }
+	# Its own firmware and modules first; Debian 12's /usr/share/qemu has
+	# the SeaBIOS links.  No audio back end: the one it would probe is a
+	# module, and Debian 12's modules are 7.2's, which it refuses.
+	qemu=$l1_qemu/usr/bin/qemu-system-x86_64
+	qemu_data=(-L "$l1_qemu/usr/share/qemu" -L /usr/share/qemu)
+	qemu_args+=(-audio none)
+	export QEMU_MODULE_DIR=$l1_qemu/usr/lib/x86_64-linux-gnu/qemu ;;
+esac
 extra_append=${HUTCH_SANDBOX_APPEND:-}
 case ${HUTCH_SANDBOX_L1_IDLE:-poll} in
 poll) extra_append="idle=poll $extra_append" ;;
@@ -135,7 +162,7 @@ kernel=$(kernel_image)
 [ -n "$kernel" ] || { echo "sandbox.sh: no /boot/vmlinuz-* with its /lib/modules (install linux-image-amd64)" >&2; exit 125; }
 kver=${kernel#/boot/vmlinuz-}
 moddir=/lib/modules/$kver
-command -v qemu-system-x86_64 >/dev/null || { echo "sandbox.sh: qemu-system-x86_64 missing (install qemu-system-x86)" >&2; exit 125; }
+command -v "$qemu" >/dev/null || { echo "sandbox.sh: $qemu missing (install qemu-system-x86)" >&2; exit 125; }
 command -v busybox >/dev/null || { echo "sandbox.sh: busybox missing (install busybox-static)" >&2; exit 125; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -245,7 +272,7 @@ tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung")
 # QEMU runs in the background under timeout (its own process group), its
 # console into $log; tail streams $log to this terminal, without SeaBIOS's
 # escape sequences and the sandbox's own marker lines.
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+timeout -k 10 "$timeout_s" "$qemu" "${qemu_data[@]}" "${qemu_args[@]}" \
 	-machine q35 -accel "tcg,thread=$tcg_thread" -cpu "$cpu_model" \
 	-smp "$cpus" -m "$mem" -nographic -no-reboot -nic none -vga none \
 	-kernel "$kernel" -initrd "$l1" \
