@@ -43,19 +43,11 @@ pkgs=(
 )
 command -v dpkg-query >/dev/null ||
 	{ echo "install-deps: no dpkg-query: this script knows Debian 12 only; install the equivalents of: ${pkgs[*]}" >&2; exit 1; }
-# The KVM sandbox's L1 runs under bookworm-backports' QEMU, unpacked into
-# a cache folder, not installed (tests/sandbox/l1-qemu.sh says why).
-l1_qemu() {
-	"$(dirname "$0")/../tests/sandbox/l1-qemu.sh" --install
-}
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-	l1_qemu
-	exit 0
-fi
+[ ${#missing[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${missing[*]}"
 sudo=()
 if [ "$(id -u)" != 0 ]; then
@@ -66,4 +58,3 @@ fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-l1_qemu

@@ -38,8 +38,8 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 # L1's QEMU, as sandbox.sh picks it (HUTCH_SANDBOX_QEMU), for the label.
-case ${HUTCH_SANDBOX_QEMU:-} in
-''|backports) l1q=$(tests/sandbox/l1-qemu.sh --dir) && l1q=$l1q/usr/bin/qemu-system-x86_64 || l1q=qemu-system-x86_64 ;;
+case ${HUTCH_SANDBOX_QEMU:-system} in
+backports) l1q=$(tests/sandbox/l1-qemu.sh --dir)/usr/bin/qemu-system-x86_64 ;;
 system) l1q=qemu-system-x86_64 ;;
 *) l1q=$HUTCH_SANDBOX_QEMU ;;
 esac

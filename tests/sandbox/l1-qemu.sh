@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# The QEMU that emulates the KVM sandbox's L1 machine: Debian's
-# bookworm-backports build (QEMU 10.0), unpacked into a cache folder and
-# not installed.  Debian 12's own QEMU 7.2 froze L1 under nested SVM in
-# about one CI run in two (docs/testing.md, "Sandbox reliability"); the
-# backports build did not in the runs measured there.  Unpacking instead of
-# installing changes that one thing: the QEMU that the benchmarks compare
-# Hutch with, qemu-img, and the SeaBIOS that hutch-vm boots stay Debian 12's.
+# Another QEMU for the KVM sandbox's L1, to measure whether the QEMU
+# version matters (tests/sandbox/freeze-repro.sh with
+# HUTCH_SANDBOX_QEMU=backports): Debian's bookworm-backports build (QEMU
+# 10.0), unpacked into a cache folder, not installed, so the QEMU the
+# benchmarks compare Hutch with, qemu-img and the SeaBIOS hutch-vm boots
+# stay Debian 12's.  It did not stop L1 from freezing (docs/testing.md,
+# "Sandbox reliability"), so the sandbox keeps Debian 12's QEMU by default.
 #
 # Usage: l1-qemu.sh --install   fetch and unpack it if it is not there yet
 #        l1-qemu.sh --dir       print its folder (exit 1 if not unpacked)

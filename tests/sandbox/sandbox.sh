@@ -46,12 +46,13 @@
 # Knobs for measuring the sandbox itself (tests/sandbox/freeze-repro.sh):
 #   HUTCH_SANDBOX_TCG        multi (default) or single: QEMU's TCG threading
 #   HUTCH_SANDBOX_CPU_MODEL  L1's CPU (default qemu64,+svm,+npt)
-#   HUTCH_SANDBOX_QEMU       the QEMU that emulates L1: "backports" (the
-#                            default when tests/sandbox/l1-qemu.sh unpacked
-#                            it: QEMU 10.0), "system" (qemu-system-x86_64 on
-#                            PATH: Debian 12's 7.2), or a binary's path
-#                            (its firmware folder in HUTCH_SANDBOX_QEMU_DATA);
-#                            more options in HUTCH_SANDBOX_QEMU_ARGS
+#   HUTCH_SANDBOX_QEMU       the QEMU that emulates L1: "system" (default:
+#                            qemu-system-x86_64 on PATH, Debian 12's 7.2),
+#                            "backports" (QEMU 10.0, which
+#                            tests/sandbox/l1-qemu.sh --install unpacks), or
+#                            a binary's path (its firmware folder in
+#                            HUTCH_SANDBOX_QEMU_DATA); more options in
+#                            HUTCH_SANDBOX_QEMU_ARGS
 #   HUTCH_SANDBOX_APPEND     more words for L1's kernel command line; words
 #                            MODULE.PARAM=VALUE also reach insmod (kvm_amd.npt=0)
 #   HUTCH_SANDBOX_LOGLEVEL   L1's console loglevel (default 4)
@@ -79,12 +80,8 @@ cpu_model=${HUTCH_SANDBOX_CPU_MODEL:-qemu64,+svm,+npt}
 read -ra qemu_args <<< "${HUTCH_SANDBOX_QEMU_ARGS:-}"
 qemu_data=()
 [ -z "${HUTCH_SANDBOX_QEMU_DATA:-}" ] || qemu_data=(-L "$HUTCH_SANDBOX_QEMU_DATA" -L /usr/share/qemu)
-qemu=${HUTCH_SANDBOX_QEMU:-}
+qemu=${HUTCH_SANDBOX_QEMU:-system}
 l1_qemu=$("$(dirname "${BASH_SOURCE[0]}")/l1-qemu.sh" --dir 2>/dev/null || true)
-if [ -z "$qemu" ]; then
-	qemu=system
-	[ -z "$l1_qemu" ] || qemu=backports
-fi
 case $qemu in
 system) qemu=qemu-system-x86_64 ;;
 backports)
@@ -228,6 +225,9 @@ if [ -n "$keep" ]; then
 fi
 mount -t 9p -o trans=virtio,version=9p2000.L work "/host$dir" || fail "cannot mount the writable share at $dir"
 [ -c /dev/kvm ] || fail "no /dev/kvm in L1 (kvm-amd did not load)"
+# L1's code addresses (KASLR, modules such as kvm-amd): the host's
+# l1-state.py names the function a frozen CPU sat in with them.
+grep ' [tTwW] ' /proc/kallsyms > "/host$dir/.sandbox-l1-kallsyms" &
 (while :; do touch "/host$dir/.sandbox-alive-$(arg hutch.id)"; sleep 5; done) &
 echo "SANDBOX-READY"
 chroot /host /bin/sh "$dir/$cmd" < /dev/null
@@ -255,7 +255,12 @@ keep=""
 for p in "$PWD" "$dir"; do
 	case $p in /tmp/?*) keep=/tmp/$(echo "${p#/tmp/}" | cut -d/ -f1) ;; esac
 done
-tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung")
+# QEMU's monitor, for a look at a frozen L1's CPU before it is killed
+# (l1-state.py); not in DIR, whose path may be too long for a socket.
+mon=${XDG_RUNTIME_DIR:-/tmp}/hutch-sandbox-$$.monitor
+state=$dir/.sandbox-l1-state.txt
+rm -f "$state" "$dir/.sandbox-l1-kallsyms"
+tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung" "$mon")
 {
 	echo "cd $(printf %q "$PWD") || exit 125"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb"
@@ -275,6 +280,7 @@ tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung")
 timeout -k 10 "$timeout_s" "$qemu" "${qemu_data[@]}" "${qemu_args[@]}" \
 	-machine q35 -accel "tcg,thread=$tcg_thread" -cpu "$cpu_model" \
 	-smp "$cpus" -m "$mem" -nographic -no-reboot -nic none -vga none \
+	-monitor "unix:$mon,server=on,wait=off" \
 	-kernel "$kernel" -initrd "$l1" \
 	-append "console=ttyS0 quiet loglevel=$loglevel panic=-1 $extra_append hutch.dir=$dir hutch.cmd=$cmdfile hutch.id=$$ hutch.keep=$keep" \
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
@@ -291,6 +297,11 @@ qpid=$!
 # interrupt that never comes (seen in t_serial_stall, and 30 s after
 # boot).  A heartbeat older than four times $idle is a hang whatever the
 # CPU did.
+# What a hung L1's CPU was doing (L2 or L1's kernel, where, its APIC),
+# asked of QEMU's monitor just before the kill; docs/testing.md.
+l1_state() {
+	timeout 60 python3 "$here/l1-state.py" "$mon" "$dir/.sandbox-l1-kallsyms" > "$state" 2>&1 || true
+}
 (
 	hz=$(getconf CLK_TCK)
 	# $qpid is timeout(1); QEMU is its child.
@@ -322,6 +333,7 @@ qpid=$!
 				[ $(($(host_idle) - quiet_idle)) -ge $((quiet / 2)) ]; } ||
 			[ $((now - seen)) -gt $((4 * idle)) ]; then
 			echo "$((now - seen))" > "$alive.hung"
+			l1_state
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
 			break
 		fi
@@ -336,6 +348,7 @@ wpid=$!
 		sleep 5
 		if [ "$(grep -c 'rcu: INFO: .* detected stalls' "$log" 2>/dev/null)" -ge 3 ]; then
 			echo "RCU stall" > "$alive.hung"
+			l1_state
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
 			break
 		fi
@@ -376,6 +389,10 @@ if [ -e "$alive.hung" ]; then
 		echo "sandbox: L1 stopped responding (no heartbeat for $(cat "$alive.hung")s) and was killed; the end of its console ($log):" >&2
 	fi
 	tail -n 40 "$log" | console >&2
+	if [ -s "$state" ]; then
+		echo "sandbox: L1's CPU when it was killed (QEMU's monitor; all of it in $state):" >&2
+		grep '^l1-state:' "$state" >&2 || tail -n 5 "$state" >&2
+	fi
 	exit 75
 fi
 if grep -q 'Kernel panic' "$log"; then
