@@ -38,7 +38,8 @@
 #   --cpus N       L1's vCPUs (default 1, or $HUTCH_SANDBOX_CPUS: with 2,
 #                  L1 died under nested SVM far more often; docs/testing.md)
 #   --idle SEC     L1 is hung after SEC seconds without a heartbeat while
-#                  QEMU ran (default 90, or $HUTCH_SANDBOX_IDLE)
+#                  QEMU ran (default 30, or $HUTCH_SANDBOX_IDLE; the
+#                  heartbeat runs at real-time priority in L1)
 #   --check        prints one line, first word "kvm" (/dev/kvm usable here:
 #                  no sandbox needed), "sandbox" (QEMU and a kernel are here)
 #                  or "none" (exit status 1), then the reason.
@@ -72,7 +73,7 @@ set -euo pipefail
 {
 
 timeout_s=1800
-idle=${HUTCH_SANDBOX_IDLE:-90}
+idle=${HUTCH_SANDBOX_IDLE:-30}
 mem=6144
 cpus=${HUTCH_SANDBOX_CPUS:-1}
 tcg_thread=${HUTCH_SANDBOX_TCG:-multi}
@@ -228,7 +229,16 @@ mount -t 9p -o trans=virtio,version=9p2000.L work "/host$dir" || fail "cannot mo
 # L1's code addresses (KASLR, modules such as kvm-amd): the host's
 # l1-state.py names the function a frozen CPU sat in with them.
 grep ' [tTwW] ' /proc/kallsyms > "/host$dir/.sandbox-l1-kallsyms" &
-(while :; do touch "/host$dir/.sandbox-alive-$(arg hutch.id)"; sleep 5; done) &
+# The heartbeat, at real-time priority where the host's chrt can give it:
+# an L1 that schedules at all runs it within milliseconds however busy its
+# guests keep it, so a missing heartbeat means a frozen L1, and the host's
+# watchdog can give up on it after 30 s instead of minutes.
+alive=$dir/.sandbox-alive-$(arg hutch.id)
+if chroot /host chrt -f 10 true 2>/dev/null; then
+	chroot /host chrt -f 10 /bin/sh -c "while :; do touch '$alive'; sleep 5; done" < /dev/null &
+else
+	(while :; do touch "/host$alive"; sleep 5; done) &
+fi
 echo "SANDBOX-READY"
 chroot /host /bin/sh "$dir/$cmd" < /dev/null
 echo "SANDBOX-EXIT $?"
