@@ -5,6 +5,7 @@ kills it, for L1's CPU registers and local APIC a few times, and says
 whether the CPU sat in L2 (an SVM guest) or in L1's own kernel, and where.
 
 Usage: l1-state.py MONITOR_SOCKET KALLSYMS [SAMPLES]
+       l1-state.py --nmi MONITOR_SOCKET   (sends L1 an NMI: sandbox.sh's rescue)
 
 Prints the raw answers, then one summary line per sample: RIP, and the
 L1 kernel function it falls in (or "outside L1's kernel text": L2, SeaBIOS
@@ -94,6 +95,13 @@ def summarize(regs):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--nmi":
+        try:
+            hmp(sys.argv[2], ["nmi"])
+        except OSError as e:
+            print("l1-state: QEMU's monitor did not answer: %s" % e)
+            return 1
+        return 0
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
@@ -116,11 +124,13 @@ def main():
         timer = re.search(r"Timer\s+(.*)", lapic)
         irr = re.search(r"IRR\s+(.*)", lapic)
         isr = re.search(r"ISR\s+(.*)", lapic)
-        lines.append("sample %d: RIP=%x (%s) IF=%s HLT=%s CR3=%s; APIC timer %s; IRR %s; ISR %s" % (
+        prio = re.search(r"TPR (\S+).*PPR (\S+)", lapic)
+        lines.append("sample %d: RIP=%x (%s) IF=%s HLT=%s CR3=%s; APIC timer %s; IRR %s; ISR %s; TPR %s PPR %s" % (
             n, rip, symbolize(rip, syms), iflag, hlt, cr3,
             timer.group(1).strip() if timer else "?",
             irr.group(1).strip() if irr else "?",
-            isr.group(1).strip() if isr else "?"))
+            isr.group(1).strip() if isr else "?",
+            prio.group(1) if prio else "?", prio.group(2) if prio else "?"))
         time.sleep(0.5)
     for line in lines:
         print("l1-state: " + line)

@@ -307,10 +307,38 @@ qpid=$!
 # interrupt that never comes (seen in t_serial_stall, and 30 s after
 # boot).  A heartbeat older than four times $idle is a hang whatever the
 # CPU did.
+#
+# A hung L1 is first rescued if it can be: the freezes seen so far are an
+# SMP L2 guest's CPU spinning with interrupts off (an AP waiting for the
+# boot CPU), the one L1 CPU never leaving it although L1's timer interrupt
+# is pending in its APIC: TCG's nested SVM lost that interrupt, and L1,
+# without a tick, never runs the L2 CPU that would end the spin.  An NMI
+# (QEMU's monitor) forces a #VMEXIT, and L1 takes its pending interrupts on
+# the way back.  If the heartbeat is back within 20 s, L1 lives on and the
+# rescue is logged; otherwise (and after 10 rescues) it is killed as before.
 # What a hung L1's CPU was doing (L2 or L1's kernel, where, its APIC),
 # asked of QEMU's monitor just before the kill; docs/testing.md.
 l1_state() {
 	timeout 60 python3 "$here/l1-state.py" "$mon" "$dir/.sandbox-l1-kallsyms" > "$state" 2>&1 || true
+	# Every death's, for runs that reuse DIR (freeze-repro.sh, retries).
+	{ echo "===== $(date '+%F %T') sandbox $$"; cat "$state"; } >> "$dir/.sandbox-l1-states.log"
+}
+rescues=$dir/.sandbox-rescues-$$
+tmpfiles+=("$rescues")
+: > "$rescues"
+l1_rescue() {   # LAST_HEARTBEAT_MTIME
+	local i
+	[ "$(wc -l < "$rescues")" -lt 10 ] || return 1
+	timeout 30 python3 "$here/l1-state.py" --nmi "$mon" > /dev/null 2>&1 || return 1
+	for i in $(seq 1 10); do
+		sleep 2
+		if [ "$(stat -c %Y "$alive" 2>/dev/null || echo "")" != "$1" ]; then
+			echo "$(date '+%T') $(grep -m1 '^l1-state: sample 0' "$state" | cut -c 11-)" >> "$rescues"
+			echo "sandbox: L1 froze (no heartbeat for ${2}s) and an NMI brought it back after $((2 * i))s; $state has its CPU before" >&2
+			return 0
+		fi
+	done
+	return 1
 }
 (
 	hz=$(getconf CLK_TCK)
@@ -342,8 +370,14 @@ l1_state() {
 			{ [ $((now - seen)) -gt "$idle" ] && [ "$quiet" -gt $((idle / 2)) ] &&
 				[ $(($(host_idle) - quiet_idle)) -ge $((quiet / 2)) ]; } ||
 			[ $((now - seen)) -gt $((4 * idle)) ]; then
-			echo "$((now - seen))" > "$alive.hung"
 			l1_state
+			if l1_rescue "$last" "$((now - seen))"; then
+				now=$(date +%s)
+				prev=$(stat -c %Y "$alive" 2>/dev/null || echo "") seen=$now seen_cpu=$(qemu_cpu)
+				quiet_since=$now quiet_cpu=$seen_cpu quiet_idle=$(host_idle)
+				continue
+			fi
+			echo "$((now - seen))" > "$alive.hung"
 			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
 			break
 		fi
@@ -387,6 +421,8 @@ wait "$tpid"
 set -e
 trap - INT TERM HUP
 kill "$wpid" "$rpid" 2>/dev/null || true
+n=$(wc -l < "$rescues")
+[ "$n" = 0 ] || echo "sandbox: L1 froze and an NMI brought it back $n time(s):$(sed 's/^/ [/; s/$/]/' "$rescues" | tr -d '\n')" >&2
 mv -f "$log" "$dir/.sandbox-console.log"
 log=$dir/.sandbox-console.log
 status=$(sed -n 's/^SANDBOX-EXIT \([0-9]*\).*/\1/p' "$log" | tail -n 1)
