@@ -122,7 +122,9 @@ int hutch_registry_remove_vm(struct hutch_registry *r, const char *uuid);
 /*
  * Find a VM by UUID or name and load its config (fresh from disk).  Names
  * are looked up by loading each registered config; one that fails to load
- * is an error only if no other VM matches.
+ * matches no name, except that its error is returned for NAME when its
+ * file is NAME.hutch and no readable VM is called NAME.  -ENOENT and
+ * "could not find a registered machine named ..." otherwise.
  */
 int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid,
 			   struct hutch_machine **out, struct hutch_error *e);
