@@ -122,7 +122,9 @@ int hutch_registry_remove_vm(struct hutch_registry *r, const char *uuid);
 /*
  * Find a VM by UUID or name and load its config (fresh from disk).  Names
  * are looked up by loading each registered config; one that fails to load
- * is an error only if no other VM matches.
+ * matches no name, except that its error is returned for NAME when its
+ * file is NAME.hutch and no readable VM is called NAME.  -ENOENT and
+ * "could not find a registered machine named ..." otherwise.
  */
 int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid,
 			   struct hutch_machine **out, struct hutch_error *e);
@@ -179,7 +181,9 @@ int hutch_medium_probe(const char *path, char **format, uint64_t *size, struct h
  * The running (or paused) VMs that have md attached, as one line
  * ("name (UUID: u), ..."), malloc'd; NULL if none.  VMs whose settings
  * cannot be read are skipped.  Resize, compact and clone refuse a disk a
- * running VM uses (-EBUSY), as VirtualBox does through its medium locks.
+ * running VM uses (-EBUSY), as VirtualBox does through its medium locks;
+ * they open images through the block layer, whose image locks also refuse
+ * one that a process outside the registry holds.
  */
 char *hutch_medium_running_users(struct hutch_registry *r, const struct hutch_medium *md);
 
@@ -229,6 +233,12 @@ int hutch_medium_resize(struct hutch_registry *r, struct hutch_medium *md, uint6
  */
 int hutch_medium_compact(struct hutch_registry *r, struct hutch_medium *md, hutch_progress_fn progress,
 			 void *opaque, struct hutch_error *e);
+/*
+ * Delete md's image file (closemedium --delete); a file already gone is
+ * no error.  -EBUSY if another process holds the image's lock (a QEMU,
+ * qemu-img or hutch-vm, in the registry or not).
+ */
+int hutch_medium_delete(const struct hutch_medium *md, struct hutch_error *e);
 
 #ifdef __cplusplus
 }

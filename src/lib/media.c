@@ -336,19 +336,38 @@ static void progress_bytes(uint64_t done, uint64_t total, void *opaque)
 		pm->fn(total ? (unsigned)(done * 100 / total) : 100, pm->opaque);
 }
 
-/* Open md's image (format as registered: never trust a probe of a disk a guest wrote). */
-static int open_medium_image(const struct hutch_medium *md, unsigned flags, struct blk_image **img,
-			     struct hutch_error *e)
+/*
+ * The line for an image blk_open refused.  The block layer's text starts
+ * with the file's path, which ours names already when it is the medium's
+ * own file (a backing file's stays).  An image lock (-EBUSY: a running
+ * QEMU, qemu-img or hutch-vm holds it, registered or not) names the
+ * command it stops, as check_not_running does for a VM in the registry.
+ */
+static int image_open_error(const char *path, const char *verb, int rc, const char *err, struct hutch_error *e)
+{
+	size_t n = strlen(path);
+	bool own = !strncmp(err, path, n) && !strncmp(err + n, ": ", 2);
+	const char *why = own ? err + n + 2 : err[0] ? err : strerror(-rc);
+
+	if (rc == -EBUSY)
+		return hutch_seterr(e, rc, "cannot %s the medium '%s': %s%s", verb, path, own ? "it " : "", why);
+	return hutch_seterr(e, rc, "could not open the medium '%s': %s", path, why);
+}
+
+/*
+ * Open md's image (format as registered: never trust a probe of a disk a
+ * guest wrote) to VERB it.  Through the block layer, so its image locks
+ * keep out whoever else has it, whatever the registry says.
+ */
+static int open_medium_image(const struct hutch_medium *md, unsigned flags, const char *verb,
+			     struct blk_image **img, struct hutch_error *e)
 {
 	const char *canon = format_canon(md->format);
 	char err[BLK_ERR_MAX] = "";
 	int rc;
 
 	rc = blk_open(md->location, canon ? format_blk(canon) : NULL, flags, img, err, sizeof(err));
-	if (rc)
-		return hutch_seterr(e, rc, "could not open the medium '%s': %s", md->location,
-				    err[0] ? err : strerror(-rc));
-	return 0;
+	return rc ? image_open_error(md->location, verb, rc, err, e) : 0;
 }
 
 /* Whether two paths name the same file (both must exist). */
@@ -418,7 +437,7 @@ static int clone_existing(struct hutch_registry *r, struct blk_image *src, const
 				    md->location);
 	if ((rc = check_not_running(r, md, "write into", e)))
 		return rc;
-	if ((rc = open_medium_image(md, 0, &img, e)))
+	if ((rc = open_medium_image(md, 0, "write into", &img, e)))
 		return rc;
 	rc = copy_into(src, img, progress, opaque, e);
 	blk_close(img);
@@ -464,7 +483,7 @@ int hutch_medium_clone(struct hutch_registry *r, const char *src, enum hutch_med
 	rc = blk_open(src_path, format_blk(format_canon(src_format) ? format_canon(src_format) : "RAW"),
 		      BLK_RDONLY, &img, err, sizeof(err));
 	if (rc) {
-		hutch_seterr(e, rc, "could not open the medium '%s': %s", src_path, err[0] ? err : strerror(-rc));
+		image_open_error(src_path, "clone", rc, err, e);
 		goto out;
 	}
 	if (o->existing) {
@@ -559,7 +578,7 @@ int hutch_medium_resize(struct hutch_registry *r, struct hutch_medium *md, uint6
 				    (unsigned long long)new_size);
 	if ((rc = check_not_running(r, md, "resize", e)))
 		return rc;
-	if ((rc = open_medium_image(md, 0, &img, e)))
+	if ((rc = open_medium_image(md, 0, "resize", &img, e)))
 		return rc;
 	/* The image's own size, not the registry's: a guest or qemu-img may have changed it. */
 	old = blk_size(img);
@@ -578,6 +597,32 @@ int hutch_medium_resize(struct hutch_registry *r, struct hutch_medium *md, uint6
 	(void)r; (void)md; (void)new_size;
 	return hutch_seterr(e, -ENOTSUP, "resizing media is not supported in this build (no block layer)");
 #endif
+}
+
+int hutch_medium_delete(const struct hutch_medium *md, struct hutch_error *e)
+{
+	int rc;
+#ifdef HUTCH_HAVE_BLOCK
+	char err[BLK_ERR_MAX] = "";
+	struct blk_image *img = NULL;
+
+	/*
+	 * A writer's lock, as raw (only the file itself, whatever its format):
+	 * refused if anyone has the image open through QEMU's lock bytes, and
+	 * held until the file is gone.  Any other failure (a file we may not
+	 * write, a header the format would reject) does not stop the delete.
+	 */
+	rc = blk_open(md->location, "raw", 0, &img, err, sizeof(err));
+	if (rc == -EBUSY)
+		return image_open_error(md->location, "delete", rc, err, e);
+#endif
+	rc = 0;
+	if (unlink(md->location) && errno != ENOENT)
+		rc = hutch_seterr(e, -errno, "cannot delete '%s': %s", md->location, strerror(errno));
+#ifdef HUTCH_HAVE_BLOCK
+	blk_close(img);
+#endif
+	return rc;
 }
 
 #ifdef HUTCH_HAVE_BLOCK
@@ -612,7 +657,7 @@ int hutch_medium_compact(struct hutch_registry *r, struct hutch_medium *md, hutc
 				    hutch_medium_kind_name(md->kind), md->location);
 	if ((rc = check_not_running(r, md, "compact", e)))
 		return rc;
-	if ((rc = open_medium_image(md, BLK_RDONLY, &img, e)))
+	if ((rc = open_medium_image(md, BLK_RDONLY, "compact", &img, e)))
 		return rc;
 	if ((rc = blk_info(img, &info)) || stat(md->location, &before)) {
 		rc = hutch_seterr(e, rc ? rc : -errno, "could not read the medium '%s': %s", md->location,

@@ -352,12 +352,22 @@ static const char *strip_braces(const char *s, char buf[HUTCH_UUID_LEN + 1])
 	return s;
 }
 
+/* Whether path's file name is NAME.hutch, the name createvm gives a VM's settings. */
+static bool settings_named(const char *path, const char *name)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(name);
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, name, n) && !strcmp(base + n, ".hutch");
+}
+
 int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid, struct hutch_machine **out,
 			   struct hutch_error *e)
 {
 	char ub[HUTCH_UUID_LEN + 1];
 	const char *key = strip_braces(name_or_uuid, ub);
-	struct hutch_error first = { 0, "" };
+	struct hutch_error named = { 0, "" };
 	size_t i;
 
 	for (i = 0; i < r->nvms; i++)
@@ -368,8 +378,14 @@ int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid, s
 		struct hutch_error le;
 
 		if (hutch_config_load(r->vms[i].path, &m, &le)) {
-			if (!first.code)
-				first = le;
+			/*
+			 * An unreadable file has no name, so it is not a match (as in
+			 * VirtualBox); but if its file is NAME.hutch it is probably the
+			 * VM asked for, and its error says more than "not found".  A
+			 * UUID not registered is no broken VM's: those were tried above.
+			 */
+			if (!named.code && settings_named(r->vms[i].path, name_or_uuid))
+				named = le;
 			continue;
 		}
 		if (!strcmp(m->name, name_or_uuid)) {
@@ -378,9 +394,8 @@ int hutch_registry_find_vm(struct hutch_registry *r, const char *name_or_uuid, s
 		}
 		hutch_machine_free(m);
 	}
-	/* A broken settings file may be the VM asked for: its error says more than "not found". */
-	if (first.code)
-		return hutch_seterr(e, first.code, "%s (while looking for VM '%s')", first.msg, name_or_uuid);
+	if (named.code)
+		return hutch_seterr(e, named.code, "%s (while looking for VM '%s')", named.msg, name_or_uuid);
 	return hutch_seterr(e, -ENOENT, "could not find a registered machine named '%s'", name_or_uuid);
 }
 

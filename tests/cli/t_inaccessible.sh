@@ -38,6 +38,9 @@ vmctl list vms > list.out 2> list.err
 grep -qx "\"<inaccessible>\" {$ucorrupt}" list.out || fail "corrupt VM not listed: $(cat list.out)"
 grep -qx "\"<inaccessible>\" {$umissing}" list.out || fail "missing VM not listed: $(cat list.out)"
 grep -q '^"good2" {' list.out || fail "healthy VM not listed: $(cat list.out)"
+[ ! -s list.err ] || fail "list vms wrote to stderr (VBoxManage does not): $(cat list.err)"
+expect_status 0 vmctl list runningvms
+[ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "list runningvms: '$(cat "$T/out")', stderr '$ERR'"
 expect_status 0 vmctl showvminfo "$ucorrupt" --machinereadable
 [ "$(cat "$T/out")" = "name=\"<inaccessible>\"
 UUID=\"$ucorrupt\"" ] || fail "showvminfo --machinereadable of a broken VM: $(cat "$T/out")"
@@ -47,6 +50,22 @@ has -x "Config file:     $mcfg" "$T/out" || fail "no config file line: $(cat "$T
 has -A1 "^Access error details:" "$T/out" || fail "no access error: $(cat "$T/out")"
 has "$mcfg" "$T/out" || fail "the access error does not name the file"
 note "showvminfo: $(tr '\n' ' ' < "$T/out")"
+
+# Other lookups see through the broken files: a name or UUID no VM has is
+# "not found" (exit 1), as in a healthy registry, not a broken file's error.
+for who in nosuch 01234567-89ab-4cde-8f01-23456789abcd "{01234567-89ab-4cde-8f01-23456789abcd}"; do
+	expect_status 1 vmctl showvminfo "$who"
+	[ "$ERR" = "vmctl: error: could not find a registered machine named '$who'" ] ||
+		fail "showvminfo $who beside broken VMs: $ERR"
+	expect_status 1 vmctl modifyvm "$who" --memory 256
+	expect_err "^vmctl: error: could not find a registered machine named '$who'$"
+done
+# A name whose settings file (NAME.hutch) is the broken one gets that file's error.
+expect_status 1 vmctl showvminfo corrupt
+expect_err "$ccfg.*while looking for VM 'corrupt'"
+expect_status 1 vmctl showvminfo missing
+expect_err "$mcfg.*while looking for VM 'missing'"
+note "unknown names and UUIDs are not found; a broken VM's own name gets its error"
 
 # Both can go; the files of the corrupt one stay (no one can tell its disks).
 expect_status 0 vmctl unregistervm "$ucorrupt" --delete

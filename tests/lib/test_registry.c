@@ -212,6 +212,14 @@ static void test_inaccessible_vms_touch_nothing_else(void **state)
 	assert_null(hutch_registry_find_entry(r, "01234567-89ab-4cde-8f01-23456789abcd"));
 	assert_int_not_equal(hutch_registry_find_vm(r, bad->uuid, &found, &e), 0);
 	assert_int_equal(hutch_registry_find_vm(r, gone->uuid, &found, &e), -ENOENT);
+	/* Names and UUIDs no VM has are not found, whatever the broken files say. */
+	assert_int_equal(hutch_registry_find_vm(r, "nosuch", &found, &e), -ENOENT);
+	assert_string_equal(e.msg, "could not find a registered machine named 'nosuch'");
+	assert_int_equal(hutch_registry_find_vm(r, "01234567-89ab-4cde-8f01-23456789abcd", &found, &e), -ENOENT);
+	assert_null(strstr(e.msg, "bad.hutch"));
+	/* "bad" is bad.hutch's VM, most likely: its error, which names the file. */
+	assert_int_not_equal(hutch_registry_find_vm(r, "bad", &found, &e), 0);
+	assert_non_null(strstr(e.msg, "bad.hutch"));
 	hutch_registry_close(r);
 	unlink(good->settings_file);
 	unlink(bad->settings_file);

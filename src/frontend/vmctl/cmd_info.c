@@ -467,14 +467,14 @@ static void list_vms(bool running, bool sorted, bool lng)
 	struct hutch_machine **ms = calloc(r->nvms + 1, sizeof(*ms));
 	size_t n = 0, i;
 
-	/* Like VirtualBox, a VM whose settings cannot be read is listed as inaccessible. */
+	/*
+	 * Like VirtualBox, a VM whose settings cannot be read is listed as
+	 * inaccessible, and nothing goes to stderr: showvminfo UUID tells why.
+	 */
 	for (i = 0; i < r->nvms; i++) {
-		struct hutch_error e;
-
-		if (hutch_config_load(r->vms[i].path, &ms[n], &e)) {
+		if (hutch_config_load(r->vms[i].path, &ms[n], NULL)) {
 			if (!running)
 				printf("\"<inaccessible>\" {%s}\n", r->vms[i].uuid);
-			warn("%s", e.msg);
 			continue;
 		}
 		n++;

@@ -264,9 +264,11 @@ int cmd_closemedium(int argc, char **argv)
 		die("cannot close medium '%s': it is attached to %s", md->location, users);
 	free(users);
 	if (del) {
+		struct hutch_error e;
+
+		if (hutch_medium_delete(md, &e))
+			die("%s", e.msg);
 		progress_cb(0, NULL);
-		if (unlink(md->location) && errno != ENOENT)
-			die("cannot delete '%s': %s", md->location, strerror(errno));
 		progress_done();
 	}
 	hutch_registry_remove_medium(r, md->uuid);
