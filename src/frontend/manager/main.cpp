@@ -93,6 +93,13 @@ static void setup_style(float scale)
 	style.ItemSpacing = ImVec2(8, 6);
 	style.CellPadding = ImVec2(6, 3);
 	style.ScaleAllSizes(scale);
+	/*
+	 * Anti-aliased lines as geometry, not as quads textured from the font
+	 * atlas: SDL's software renderer draws such a long thin quad half thin
+	 * and half thick (the separators and the table's column lines broke in
+	 * the middle), and the geometry is a little cheaper there too.
+	 */
+	style.AntiAliasedLinesUseTex = false;
 }
 
 static void setup_font(float scale)
