@@ -80,7 +80,7 @@ static void setup_style(float scale)
 	 * Square windows: ImGui fills a rounded window as a fan of triangles
 	 * that each span the window, and SDL's software renderer rasterises
 	 * every one over its whole bounding box.  A frame of the New VM
-	 * wizard cost 115-165 million instructions that way, 70 million
+	 * wizard cost 115-165 million instructions that way, 70-80 million
 	 * square (callgrind).  Small things (buttons, popups) stay rounded.
 	 */
 	style.WindowRounding = 0;
@@ -97,7 +97,7 @@ static void setup_style(float scale)
 	 * Anti-aliased lines as geometry, not as quads textured from the font
 	 * atlas: SDL's software renderer draws such a long thin quad half thin
 	 * and half thick (the separators and the table's column lines broke in
-	 * the middle), and the geometry is a little cheaper there too.
+	 * the middle), and for the list the geometry is a little cheaper too.
 	 */
 	style.AntiAliasedLinesUseTex = false;
 }
