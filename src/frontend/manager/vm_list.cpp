@@ -153,9 +153,16 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 
 	ImGui::SetNextWindowPos(ImVec2(0, 0));
 	ImGui::SetNextWindowSize(io.DisplaySize);
+	/*
+	 * The main window fills the display: no border, and no background of
+	 * its own, since main.cpp clears to the same colour (in software,
+	 * filling the window twice costs more than the rest of the frame).
+	 */
+	ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 0);
 	ImGui::Begin("Hutch##main", nullptr,
 		     ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
-			     ImGuiWindowFlags_NoBringToFrontOnFocus);
+			     ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoBackground);
+	ImGui::PopStyleVar();
 
 	bool idle = !jobs.busy();
 	bool accessible = sel && sel->error.empty();
