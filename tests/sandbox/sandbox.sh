@@ -38,8 +38,9 @@
 #   --cpus N       L1's vCPUs (default 1, or $HUTCH_SANDBOX_CPUS: with 2,
 #                  L1 died under nested SVM far more often; docs/testing.md)
 #   --idle SEC     L1 is hung after SEC seconds without a heartbeat while
-#                  QEMU ran (default 30, or $HUTCH_SANDBOX_IDLE; the
-#                  heartbeat runs at real-time priority in L1)
+#                  QEMU ran (default 15, or $HUTCH_SANDBOX_IDLE; the
+#                  heartbeat runs at real-time priority in L1); a hung L1
+#                  is sent an NMI first and killed only if that fails
 #   --check        prints one line, first word "kvm" (/dev/kvm usable here:
 #                  no sandbox needed), "sandbox" (QEMU and a kernel are here)
 #                  or "none" (exit status 1), then the reason.
@@ -73,7 +74,7 @@ set -euo pipefail
 {
 
 timeout_s=1800
-idle=${HUTCH_SANDBOX_IDLE:-30}
+idle=${HUTCH_SANDBOX_IDLE:-15}
 mem=6144
 cpus=${HUTCH_SANDBOX_CPUS:-1}
 tcg_thread=${HUTCH_SANDBOX_TCG:-multi}
@@ -232,7 +233,7 @@ grep ' [tTwW] ' /proc/kallsyms > "/host$dir/.sandbox-l1-kallsyms" &
 # The heartbeat, at real-time priority where the host's chrt can give it:
 # an L1 that schedules at all runs it within milliseconds however busy its
 # guests keep it, so a missing heartbeat means a frozen L1, and the host's
-# watchdog can give up on it after 30 s instead of minutes.
+# watchdog can act on it after 15 s instead of minutes.
 alive=$dir/.sandbox-alive-$(arg hutch.id)
 if chroot /host chrt -f 10 true 2>/dev/null; then
 	chroot /host chrt -f 10 /bin/sh -c "while :; do touch '$alive'; sleep 5; done" < /dev/null &
@@ -334,6 +335,8 @@ l1_rescue() {   # LAST_HEARTBEAT_MTIME
 		sleep 2
 		if [ "$(stat -c %Y "$alive" 2>/dev/null || echo "")" != "$1" ]; then
 			echo "$(date '+%T') $(grep -m1 '^l1-state: sample 0' "$state" | cut -c 11-)" >> "$rescues"
+			# Kept across runs in DIR, for run.sh's count.
+			tail -n 1 "$rescues" >> "$dir/.sandbox-rescues.log"
 			echo "sandbox: L1 froze (no heartbeat for ${2}s) and an NMI brought it back after $((2 * i))s; $state has its CPU before" >&2
 			return 0
 		fi
