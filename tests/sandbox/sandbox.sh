@@ -368,6 +368,9 @@ l1_rescue() {   # LAST_HEARTBEAT_MTIME
 			prev=$last seen=$now seen_cpu=$cpu
 			continue
 		fi
+		# Before its first heartbeat L1 is still booting, which takes
+		# 8-30 s on a loaded host: it gets 180 s, not $idle.
+		[ -n "$last" ] || [ $((now - seen)) -gt 180 ] || continue
 		quiet=$((now - quiet_since))
 		if { [ $((now - seen)) -gt "$idle" ] && [ $((cpu - seen_cpu)) -ge $((idle / 2)) ]; } ||
 			{ [ $((now - seen)) -gt "$idle" ] && [ "$quiet" -gt $((idle / 2)) ] &&
