@@ -176,22 +176,29 @@ def phase(counter, pid, vcpu, seconds):
             100.0 * (c1[1] - c0[1]) / CLK_TCK / dt)
 
 
-def one_round(a, name, tmp):
+def stop(proc, log):
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+def one_round(a, name, r, tmp):
     cmd, pattern, vcpu = VMMS[name]
-    serial = os.path.join(tmp, f"{name}.serial")
+    # The serial file and the VMM's output stay in --dir (in the sandbox: on
+    # its writable share, which outlives L1); QEMU's snapshot overlay goes
+    # to tmp (the sandbox's /var/tmp is read-only, its /tmp a fast tmpfs).
+    serial = os.path.join(a.dir, f"r{r + 1}-{name}.serial")
     open(serial, "w").close()
     env = dict(os.environ, SDL_RENDER_DRIVER="software", SDL_FRAMEBUFFER_ACCELERATION="0",
-               TMPDIR=tmp)   # QEMU's snapshot=on overlay (the sandbox's /var/tmp is read-only)
-    log = open(os.path.join(tmp, f"{name}.log"), "w")
+               TMPDIR=tmp)
+    log = open(os.path.join(a.dir, f"r{r + 1}-{name}.log"), "w")
     proc = subprocess.Popen(cmd(a, serial), stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
     try:
-        try:
-            win = find_window(pattern)
-        except SystemExit:
-            log.flush()
-            with open(log.name, errors="replace") as f:
-                print(f"display_bench: {name}'s output:\n{f.read()[-2000:]}", file=sys.stderr)
-            raise
+        win = find_window(pattern)
         counter = XDamageCounter(os.environ["DISPLAY"], win)
         wait_line(serial, "HUTCH-BENCH idle", 300, proc)
         time.sleep(1)
@@ -202,14 +209,15 @@ def one_round(a, name, tmp):
         drawn = wait_line(serial, "frames=", a.busy + 30, proc)
         counter.close()
         guest_fps = int(drawn.split("frames=")[1].split()[0]) / a.busy
+    except SystemExit:
+        stop(proc, log)   # its last words in the files first
+        for what, path in (("serial", serial), ("output", log.name)):
+            with open(path, errors="replace") as f:
+                print(f"display_bench: {name}'s {what} ({path}), its end:\n{f.read()[-2000:]}",
+                      file=sys.stderr)
+        raise
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)   # (a second time after a failure: harmless)
     return idle, busy, guest_fps
 
 
@@ -217,15 +225,17 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hutch-vm", required=True)
     p.add_argument("--disk", required=True)
+    p.add_argument("--dir", required=True, help="where each round's serial file and VMM output stay")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--idle", type=int, default=10, help="seconds of the idle phase")
     p.add_argument("--busy", type=int, default=10, help="seconds of the redrawing phase")
     a = p.parse_args()
     results = {n: [] for n in VMMS}
+    os.makedirs(a.dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="display-bench.") as tmp:
         for r in range(a.rounds):
             for name in (VMMS if r % 2 == 0 else reversed(list(VMMS))):
-                res = one_round(a, name, tmp)
+                res = one_round(a, name, r, tmp)
                 results[name].append(res)
                 (ifps, icpu, iown), (bfps, bcpu, bown), gfps = res
                 print(f"round {r + 1} {name:5}: idle {ifps:6.1f} fps cpu {icpu:6.1f}% own {iown:6.1f}%"

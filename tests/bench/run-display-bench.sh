@@ -35,15 +35,19 @@ echo "HUTCH-BENCH idle"
 sleep $idle
 echo "HUTCH-BENCH busy"
 /vbe-draw animate 1024 768 $busy
+echo "HUTCH-BENCH animate ended: status \$?"
 sleep 1   # the console drains its last line before the power goes
 poweroff -f
 INIT
 tests/guest/mkinitramfs.sh "$work/initrd.gz" "$work/init.sh" --file "$work/vbe-draw:/vbe-draw"
 tests/guest/mkbootimage.sh disk "$work/disk.img" "$kernel" "$work/initrd.gz" "console=ttyS0 quiet"
+# Each round's serial file and VMM output, kept after the run (the
+# sandbox's --results share: L1's /tmp is gone when it powers off).
+rm -rf "$work/rounds"
 cmd=("$0" --inside --hutch-vm "$top/build/src/frontend/hutch-vm" --disk "$work/disk.img"
-     --rounds "$rounds" --idle "$idle" --busy "$busy")
+     --dir "$work/rounds" --rounds "$rounds" --idle "$idle" --busy "$busy")
 if tests/sandbox/sandbox.sh --check | grep -q "^kvm:"; then   # (a paravirtual /dev/kvm does not count)
 	exec "${cmd[@]}"
 fi
 echo "no usable /dev/kvm: running the benchmark inside the KVM sandbox"
-exec tests/sandbox/sandbox.sh --timeout 3000 -- "${cmd[@]}"
+exec tests/sandbox/sandbox.sh --timeout 3000 --results "$work" -- "${cmd[@]}"
