@@ -201,6 +201,8 @@ def one_round(a, name, r, tmp):
         win = find_window(pattern)
         counter = XDamageCounter(os.environ["DISPLAY"], win)
         wait_line(serial, "HUTCH-BENCH idle", 300, proc)
+        if find_line(serial, "vbe-draw failed"):
+            sys.exit("display_bench: the guest's vbe-draw failed: no picture to measure")
         time.sleep(1)
         idle = phase(counter, proc.pid, vcpu, a.idle - 2)
         wait_line(serial, "HUTCH-BENCH busy", a.idle + 30, proc)
