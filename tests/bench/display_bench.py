@@ -118,8 +118,11 @@ def hutch_cmd(a, serial):
 
 
 def qemu_cmd(a, serial):
+    # debug-threads: QEMU names its vCPU thread "CPU 0/KVM" (else every
+    # thread is "qemu-system-x86", and its own CPU would be the whole).
     return ["qemu-system-x86_64", "-accel", "kvm", "-M", "pc", "-nodefaults", "-cpu", "host",
-            "-m", str(MEMORY_MIB), "-smp", "1", "-name", "bench-qemu", "-display", "sdl",
+            "-m", str(MEMORY_MIB), "-smp", "1", "-name", "bench-qemu,debug-threads=on",
+            "-display", "sdl",
             "-vga", "std", "-global", f"VGA.vgamem_mb={VRAM_MIB}",
             "-device", "ahci,id=ahci",
             "-drive", f"file={a.disk},format=raw,if=none,id=d0,snapshot=on",
