@@ -20,7 +20,7 @@ if [ "${1:-}" = --inside ]; then
 	trap 'kill $xvfb 2> /dev/null || true' EXIT
 	export DISPLAY=":$n"
 	for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
-	python3 tests/bench/display_bench.py "$@"
+	python3 tests/bench/display_bench.py --xserver-pid "$xvfb" "$@"
 	exit
 fi
 rounds=${1:-3} idle=${2:-10} busy=${3:-10}
