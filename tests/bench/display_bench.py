@@ -21,7 +21,10 @@ hutch-vm always does), so a present is one image put on both sides.
 CPU: utime + stime of the VMM process's threads from /proc/PID/task, in
 two sums: all of them, and "own" = all but the vCPU threads (hutch-vm's
 vcpuN, QEMU's "CPU N/KVM"), i.e. what the VMM spends beside running the
-guest: the display, the event loop, the I/O.
+guest: the display, the event loop, the I/O.  And the X server's (Xvfb,
+--xserver-pid), which copies every presented image into its screen: the
+other part of a window frame's cost (in the sandbox, L1's one vCPU serves
+the guest, the VMM and the X server alike).
 """
 import argparse
 import ctypes
@@ -118,8 +121,11 @@ def hutch_cmd(a, serial):
 
 
 def qemu_cmd(a, serial):
+    # debug-threads: QEMU names its vCPU thread "CPU 0/KVM" (else every
+    # thread is "qemu-system-x86", and its own CPU would be the whole).
     return ["qemu-system-x86_64", "-accel", "kvm", "-M", "pc", "-nodefaults", "-cpu", "host",
-            "-m", str(MEMORY_MIB), "-smp", "1", "-name", "bench-qemu", "-display", "sdl",
+            "-m", str(MEMORY_MIB), "-smp", "1", "-name", "bench-qemu,debug-threads=on",
+            "-display", "sdl",
             "-vga", "std", "-global", f"VGA.vgamem_mb={VRAM_MIB}",
             "-device", "ahci,id=ahci",
             "-drive", f"file={a.disk},format=raw,if=none,id=d0,snapshot=on",
@@ -165,51 +171,64 @@ def find_window(pattern, timeout=30):
     return int(out[0])
 
 
-def phase(counter, pid, vcpu, seconds):
-    """fps, CPU % of one core (all threads), CPU % (the VMM's own)."""
+def phase(counter, pid, vcpu, xserver, seconds):
+    """fps, CPU % of one core (all threads), CPU % (the VMM's own), CPU % of
+    the X server (@xserver's pid, or 0: not measured)."""
     t0 = time.monotonic()
     c0 = cpu_ticks(pid, vcpu)
+    x0 = cpu_ticks(xserver, lambda c: False)[0] if xserver else 0
     frames = counter.count(seconds)
     c1 = cpu_ticks(pid, vcpu)
+    x1 = cpu_ticks(xserver, lambda c: False)[0] if xserver else 0
     dt = time.monotonic() - t0
     return (frames / dt, 100.0 * (c1[0] - c0[0]) / CLK_TCK / dt,
-            100.0 * (c1[1] - c0[1]) / CLK_TCK / dt)
+            100.0 * (c1[1] - c0[1]) / CLK_TCK / dt, 100.0 * (x1 - x0) / CLK_TCK / dt)
 
 
-def one_round(a, name, tmp):
+def stop(proc, log):
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+def one_round(a, name, r, tmp):
     cmd, pattern, vcpu = VMMS[name]
-    serial = os.path.join(tmp, f"{name}.serial")
+    # The serial file and the VMM's output stay in --dir (in the sandbox: on
+    # its writable share, which outlives L1); QEMU's snapshot overlay goes
+    # to tmp (the sandbox's /var/tmp is read-only, its /tmp a fast tmpfs).
+    serial = os.path.join(a.dir, f"r{r + 1}-{name}.serial")
     open(serial, "w").close()
     env = dict(os.environ, SDL_RENDER_DRIVER="software", SDL_FRAMEBUFFER_ACCELERATION="0",
-               TMPDIR=tmp)   # QEMU's snapshot=on overlay (the sandbox's /var/tmp is read-only)
-    log = open(os.path.join(tmp, f"{name}.log"), "w")
+               TMPDIR=tmp)
+    log = open(os.path.join(a.dir, f"r{r + 1}-{name}.log"), "w")
     proc = subprocess.Popen(cmd(a, serial), stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
     try:
-        try:
-            win = find_window(pattern)
-        except SystemExit:
-            log.flush()
-            with open(log.name, errors="replace") as f:
-                print(f"display_bench: {name}'s output:\n{f.read()[-2000:]}", file=sys.stderr)
-            raise
+        win = find_window(pattern)
         counter = XDamageCounter(os.environ["DISPLAY"], win)
         wait_line(serial, "HUTCH-BENCH idle", 300, proc)
+        if find_line(serial, "vbe-draw failed"):
+            sys.exit("display_bench: the guest's vbe-draw failed: no picture to measure")
         time.sleep(1)
-        idle = phase(counter, proc.pid, vcpu, a.idle - 2)
+        idle = phase(counter, proc.pid, vcpu, a.xserver_pid, a.idle - 2)
         wait_line(serial, "HUTCH-BENCH busy", a.idle + 30, proc)
         time.sleep(1)
-        busy = phase(counter, proc.pid, vcpu, a.busy - 2)
+        busy = phase(counter, proc.pid, vcpu, a.xserver_pid, a.busy - 2)
         drawn = wait_line(serial, "frames=", a.busy + 30, proc)
         counter.close()
         guest_fps = int(drawn.split("frames=")[1].split()[0]) / a.busy
+    except SystemExit:
+        stop(proc, log)   # its last words in the files first
+        for what, path in (("serial", serial), ("output", log.name)):
+            with open(path, errors="replace") as f:
+                print(f"display_bench: {name}'s {what} ({path}), its end:\n{f.read()[-2000:]}",
+                      file=sys.stderr)
+        raise
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)   # (a second time after a failure: harmless)
     return idle, busy, guest_fps
 
 
@@ -217,20 +236,24 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hutch-vm", required=True)
     p.add_argument("--disk", required=True)
+    p.add_argument("--dir", required=True, help="where each round's serial file and VMM output stay")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--xserver-pid", type=int, default=0,
+                   help="the X server's pid: its CPU is measured beside the VMM's")
     p.add_argument("--idle", type=int, default=10, help="seconds of the idle phase")
     p.add_argument("--busy", type=int, default=10, help="seconds of the redrawing phase")
     a = p.parse_args()
     results = {n: [] for n in VMMS}
+    os.makedirs(a.dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="display-bench.") as tmp:
         for r in range(a.rounds):
             for name in (VMMS if r % 2 == 0 else reversed(list(VMMS))):
-                res = one_round(a, name, tmp)
+                res = one_round(a, name, r, tmp)
                 results[name].append(res)
-                (ifps, icpu, iown), (bfps, bcpu, bown), gfps = res
+                (ifps, icpu, iown, ix), (bfps, bcpu, bown, bx), gfps = res
                 print(f"round {r + 1} {name:5}: idle {ifps:6.1f} fps cpu {icpu:6.1f}% own {iown:6.1f}%"
-                      f" | busy {bfps:6.1f} fps cpu {bcpu:6.1f}% own {bown:6.1f}% | guest drew"
-                      f" {gfps:6.1f} fps", flush=True)
+                      f" X {ix:5.1f}% | busy {bfps:6.1f} fps cpu {bcpu:6.1f}% own {bown:6.1f}%"
+                      f" X {bx:5.1f}% | guest drew {gfps:6.1f} fps", flush=True)
 
     def med(name, ph, i):
         return statistics.median(r[ph][i] if ph < 2 else r[ph] for r in results[name])
@@ -238,8 +261,9 @@ def main():
     print(f"\nmedians of {a.rounds} rounds (CPU in % of one core; own = without the vCPU threads)")
     print(f"{'':28}{'hutch-vm':>10}{'qemu':>10}{'hutch/qemu':>12}")
     rows = [("idle: window fps", 0, 0), ("idle: CPU, whole process", 0, 1),
-            ("idle: CPU, VMM's own", 0, 2), ("busy: window fps", 1, 0),
-            ("busy: CPU, whole process", 1, 1), ("busy: CPU, VMM's own", 1, 2)]
+            ("idle: CPU, VMM's own", 0, 2), ("idle: CPU, X server", 0, 3),
+            ("busy: window fps", 1, 0), ("busy: CPU, whole process", 1, 1),
+            ("busy: CPU, VMM's own", 1, 2), ("busy: CPU, X server", 1, 3)]
     for label, ph, i in rows:
         h, q = med("hutch", ph, i), med("qemu", ph, i)
         ratio = f"{h / q:12.2f}" if q else f"{'-':>12}"

@@ -20,7 +20,7 @@ if [ "${1:-}" = --inside ]; then
 	trap 'kill $xvfb 2> /dev/null || true' EXIT
 	export DISPLAY=":$n"
 	for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
-	python3 tests/bench/display_bench.py "$@"
+	python3 tests/bench/display_bench.py --xserver-pid "$xvfb" "$@"
 	exit
 fi
 rounds=${1:-3} idle=${2:-10} busy=${3:-10}
@@ -35,15 +35,19 @@ echo "HUTCH-BENCH idle"
 sleep $idle
 echo "HUTCH-BENCH busy"
 /vbe-draw animate 1024 768 $busy
+echo "HUTCH-BENCH animate ended: status \$?"
 sleep 1   # the console drains its last line before the power goes
 poweroff -f
 INIT
 tests/guest/mkinitramfs.sh "$work/initrd.gz" "$work/init.sh" --file "$work/vbe-draw:/vbe-draw"
 tests/guest/mkbootimage.sh disk "$work/disk.img" "$kernel" "$work/initrd.gz" "console=ttyS0 quiet"
+# Each round's serial file and VMM output, kept after the run (the
+# sandbox's --results share: L1's /tmp is gone when it powers off).
+rm -rf "$work/rounds"
 cmd=("$0" --inside --hutch-vm "$top/build/src/frontend/hutch-vm" --disk "$work/disk.img"
-     --rounds "$rounds" --idle "$idle" --busy "$busy")
+     --dir "$work/rounds" --rounds "$rounds" --idle "$idle" --busy "$busy")
 if tests/sandbox/sandbox.sh --check | grep -q "^kvm:"; then   # (a paravirtual /dev/kvm does not count)
 	exec "${cmd[@]}"
 fi
 echo "no usable /dev/kvm: running the benchmark inside the KVM sandbox"
-exec tests/sandbox/sandbox.sh --timeout 3000 -- "${cmd[@]}"
+exec tests/sandbox/sandbox.sh --timeout 3000 --results "$work" -- "${cmd[@]}"
