@@ -40,8 +40,7 @@ done
 # L1's QEMU, as sandbox.sh picks it (HUTCH_SANDBOX_QEMU), for the label.
 case ${HUTCH_SANDBOX_QEMU:-system} in
 backports) l1q=$(tests/sandbox/l1-qemu.sh --dir)/usr/bin/qemu-system-x86_64 ;;
-system) l1q=qemu-system-x86_64 ;;
-*) l1q=$HUTCH_SANDBOX_QEMU ;;
+*) l1q=qemu-system-x86_64 ;;
 esac
 qemu_version=$("$l1q" --version | awk 'NR == 1 { print $4 }')
 [ -n "$label" ] || label="qemu=$qemu_version,cpus=${HUTCH_SANDBOX_CPUS:-1},tcg=${HUTCH_SANDBOX_TCG:-multi},cpu=${HUTCH_SANDBOX_CPU_MODEL:-qemu64+svm+npt}${HUTCH_SANDBOX_APPEND:+,${HUTCH_SANDBOX_APPEND// /,}}"

@@ -50,11 +50,8 @@
 #   HUTCH_SANDBOX_CPU_MODEL  L1's CPU (default qemu64,+svm,+npt)
 #   HUTCH_SANDBOX_QEMU       the QEMU that emulates L1: "system" (default:
 #                            qemu-system-x86_64 on PATH, Debian 12's 7.2),
-#                            "backports" (QEMU 10.0, which
-#                            tests/sandbox/l1-qemu.sh --install unpacks), or
-#                            a binary's path (its firmware folder in
-#                            HUTCH_SANDBOX_QEMU_DATA); more options in
-#                            HUTCH_SANDBOX_QEMU_ARGS
+#                            or "backports" (QEMU 10.0, which
+#                            tests/sandbox/l1-qemu.sh --install unpacks)
 #   HUTCH_SANDBOX_APPEND     more words for L1's kernel command line; words
 #                            MODULE.PARAM=VALUE also reach insmod (kvm_amd.npt=0)
 #   HUTCH_SANDBOX_LOGLEVEL   L1's console loglevel (default 4)
@@ -79,22 +76,19 @@ mem=6144
 cpus=${HUTCH_SANDBOX_CPUS:-1}
 tcg_thread=${HUTCH_SANDBOX_TCG:-multi}
 cpu_model=${HUTCH_SANDBOX_CPU_MODEL:-qemu64,+svm,+npt}
-read -ra qemu_args <<< "${HUTCH_SANDBOX_QEMU_ARGS:-}"
-qemu_data=()
-[ -z "${HUTCH_SANDBOX_QEMU_DATA:-}" ] || qemu_data=(-L "$HUTCH_SANDBOX_QEMU_DATA" -L /usr/share/qemu)
-qemu=${HUTCH_SANDBOX_QEMU:-system}
-l1_qemu=$("$(dirname "${BASH_SOURCE[0]}")/l1-qemu.sh" --dir 2>/dev/null || true)
-case $qemu in
+qemu_opts=()
+case ${HUTCH_SANDBOX_QEMU:-system} in
 system) qemu=qemu-system-x86_64 ;;
 backports)
-	[ -n "$l1_qemu" ] || { echo "sandbox.sh: no backports QEMU (run tests/sandbox/l1-qemu.sh --install)" >&2; exit 125; }
+	l1_qemu=$("$(dirname "${BASH_SOURCE[0]}")/l1-qemu.sh" --dir) ||
+		{ echo "sandbox.sh: no backports QEMU (run tests/sandbox/l1-qemu.sh --install)" >&2; exit 125; }
 	# Its own firmware and modules first; Debian 12's /usr/share/qemu has
 	# the SeaBIOS links.  No audio back end: the one it would probe is a
 	# module, and Debian 12's modules are 7.2's, which it refuses.
 	qemu=$l1_qemu/usr/bin/qemu-system-x86_64
-	qemu_data=(-L "$l1_qemu/usr/share/qemu" -L /usr/share/qemu)
-	qemu_args+=(-audio none)
+	qemu_opts=(-L "$l1_qemu/usr/share/qemu" -L /usr/share/qemu -audio none)
 	export QEMU_MODULE_DIR=$l1_qemu/usr/lib/x86_64-linux-gnu/qemu ;;
+*) echo "sandbox.sh: HUTCH_SANDBOX_QEMU must be system or backports" >&2; exit 2 ;;
 esac
 extra_append=${HUTCH_SANDBOX_APPEND:-}
 case ${HUTCH_SANDBOX_L1_IDLE:-poll} in
@@ -288,7 +282,7 @@ tmpfiles+=("$dir/$cmdfile" "$alive" "$alive.hung" "$mon")
 # QEMU runs in the background under timeout (its own process group), its
 # console into $log; tail streams $log to this terminal, without SeaBIOS's
 # escape sequences and the sandbox's own marker lines.
-timeout -k 10 "$timeout_s" "$qemu" "${qemu_data[@]}" "${qemu_args[@]}" \
+timeout -k 10 "$timeout_s" "$qemu" ${qemu_opts[@]+"${qemu_opts[@]}"} \
 	-machine q35 -accel "tcg,thread=$tcg_thread" -cpu "$cpu_model" \
 	-smp "$cpus" -m "$mem" -nographic -no-reboot -nic none -vga none \
 	-monitor "unix:$mon,server=on,wait=off" \
@@ -327,7 +321,7 @@ l1_state() {
 rescues=$dir/.sandbox-rescues-$$
 tmpfiles+=("$rescues")
 : > "$rescues"
-l1_rescue() {   # LAST_HEARTBEAT_MTIME
+l1_rescue() {   # HEARTBEAT_MTIME_WHEN_HUNG SECONDS_WITHOUT_ONE
 	local i
 	[ "$(wc -l < "$rescues")" -lt 10 ] || return 1
 	timeout 30 python3 "$here/l1-state.py" --nmi "$mon" > /dev/null 2>&1 || return 1
