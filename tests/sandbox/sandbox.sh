@@ -318,6 +318,10 @@ l1_state() {
 	# Every death's, for runs that reuse DIR (freeze-repro.sh, retries).
 	{ echo "===== $(date '+%F %T') sandbox $$"; cat "$state"; } >> "$dir/.sandbox-l1-states.log"
 }
+# QEMU and what it started (timeout(1) made $qpid a process group).
+kill_l1() {   # SIGNAL
+	kill -"$1" -- -"$qpid" 2>/dev/null || kill -"$1" "$qpid" 2>/dev/null || true
+}
 rescues=$dir/.sandbox-rescues-$$
 tmpfiles+=("$rescues")
 : > "$rescues"
@@ -378,7 +382,7 @@ l1_rescue() {   # HEARTBEAT_MTIME_WHEN_HUNG SECONDS_WITHOUT_ONE
 				continue
 			fi
 			echo "$((now - seen))" > "$alive.hung"
-			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
+			kill_l1 KILL
 			break
 		fi
 	done
@@ -393,7 +397,7 @@ wpid=$!
 		if [ "$(grep -c 'rcu: INFO: .* detected stalls' "$log" 2>/dev/null)" -ge 3 ]; then
 			echo "RCU stall" > "$alive.hung"
 			l1_state
-			kill -KILL -- -"$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
+			kill_l1 KILL
 			break
 		fi
 	done
@@ -401,9 +405,9 @@ wpid=$!
 rpid=$!
 # shellcheck disable=SC2317
 stop() {   # a signal: take QEMU down with us
-	kill -TERM -- -"$qpid" 2>/dev/null || kill -TERM "$qpid" 2>/dev/null || true
+	kill_l1 TERM
 	sleep 1
-	kill -KILL -- -"$qpid" 2>/dev/null || true
+	kill_l1 KILL
 	mv -f "$log" "$dir/.sandbox-console.log"
 	echo "sandbox: interrupted; L1's console is in $dir/.sandbox-console.log" >&2
 	exit 130
