@@ -6,6 +6,9 @@ whether the CPU sat in L2 (an SVM guest) or in L1's own kernel, and where.
 
 Usage: l1-state.py MONITOR_SOCKET KALLSYMS [SAMPLES]
        l1-state.py --nmi MONITOR_SOCKET   (sends L1 an NMI: sandbox.sh's rescue)
+       l1-state.py --key MONITOR_SOCKET   (presses and releases Shift on L1's
+                                           PS/2 keyboard: an external interrupt,
+                                           the rescue's second step)
 
 Prints the raw answers, then one summary line per sample: RIP, and the
 L1 kernel function it falls in (or "outside L1's kernel text": L2, SeaBIOS
@@ -95,9 +98,10 @@ def summarize(regs):
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--nmi":
+    kicks = {"--nmi": ["nmi"], "--key": ["sendkey shift"]}
+    if len(sys.argv) == 3 and sys.argv[1] in kicks:
         try:
-            hmp(sys.argv[2], ["nmi"])
+            hmp(sys.argv[2], kicks[sys.argv[1]])
         except OSError as e:
             print("l1-state: QEMU's monitor did not answer: %s" % e)
             return 1

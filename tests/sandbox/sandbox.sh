@@ -307,10 +307,16 @@ qpid=$!
 # SMP L2 guest's CPU spinning with interrupts off (an AP waiting for the
 # boot CPU), the one L1 CPU never leaving it although L1's timer interrupt
 # is pending in its APIC: TCG's nested SVM lost that interrupt, and L1,
-# without a tick, never runs the L2 CPU that would end the spin.  An NMI
-# (QEMU's monitor) forces a #VMEXIT, and L1 takes its pending interrupts on
-# the way back.  If the heartbeat is back within 20 s, L1 lives on and the
-# rescue is logged; otherwise (and after 10 rescues) it is killed as before.
+# without a tick, never runs the L2 CPU that would end the spin.  Two
+# kicks, each given 10 s for the heartbeat to come back:
+#  1. an NMI (QEMU's monitor): it forces a #VMEXIT, and L1 takes its
+#     pending interrupts on the way back, if QEMU still knows of them;
+#  2. a key press on L1's PS/2 keyboard (monitor's sendkey): an external
+#     interrupt through the I/O APIC makes QEMU look at L1's APIC again,
+#     for a freeze where it had dropped its note of the pending timer
+#     (an NMI did not end one such freeze: the timer stayed in IRR).
+# If the heartbeat is back, L1 lives on and the rescue is logged with the
+# kick that did it; otherwise (and after 10 rescues) it is killed as before.
 # What a hung L1's CPU was doing (L2 or L1's kernel, where, its APIC),
 # asked of QEMU's monitor just before the kill; docs/testing.md.
 l1_state() {
@@ -326,18 +332,20 @@ rescues=$dir/.sandbox-rescues-$$
 tmpfiles+=("$rescues")
 : > "$rescues"
 l1_rescue() {   # HEARTBEAT_MTIME_WHEN_HUNG SECONDS_WITHOUT_ONE
-	local i
+	local i kick
 	[ "$(wc -l < "$rescues")" -lt 10 ] || return 1
-	timeout 30 python3 "$here/l1-state.py" --nmi "$mon" > /dev/null 2>&1 || return 1
-	for i in $(seq 1 10); do
-		sleep 2
-		if [ "$(stat -c %Y "$alive" 2>/dev/null || echo "")" != "$1" ]; then
-			echo "$(date '+%T') $(grep -m1 '^l1-state: sample 0' "$state" | cut -c 11-)" >> "$rescues"
-			# Kept across runs in DIR, for run.sh's count.
-			tail -n 1 "$rescues" >> "$dir/.sandbox-rescues.log"
-			echo "sandbox: L1 froze (no heartbeat for ${2}s) and an NMI brought it back after $((2 * i))s; $state has its CPU before" >&2
-			return 0
-		fi
+	for kick in nmi key; do
+		timeout 30 python3 "$here/l1-state.py" --"$kick" "$mon" > /dev/null 2>&1 || return 1
+		for i in 1 2 3 4 5; do
+			sleep 2
+			if [ "$(stat -c %Y "$alive" 2>/dev/null || echo "")" != "$1" ]; then
+				echo "$(date '+%T') kick=$kick $(grep -m1 '^l1-state: sample 0' "$state" | cut -c 11-)" >> "$rescues"
+				# Kept across runs in DIR, for run.sh's count.
+				tail -n 1 "$rescues" >> "$dir/.sandbox-rescues.log"
+				echo "sandbox: L1 froze (no heartbeat for ${2}s) and $([ "$kick" = nmi ] && echo an NMI || echo a key press) brought it back after $((2 * i))s; $state has its CPU before" >&2
+				return 0
+			fi
+		done
 	done
 	return 1
 }
