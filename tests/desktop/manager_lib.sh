@@ -124,11 +124,13 @@ mgr_shot() {
 	fi
 }
 
-# mgr_check_live_vm VM VMCTL: with the manager running (mgr_start) and VM
+# mgr_check_live_vm VM VMCTL [pause]: with the manager running (mgr_start) and VM
 # registered and powered off, start VM with vmctl (headless) and require
 # the list to show it running within 2 s of vmctl's return (the VM
 # answers on its socket by then), then power it off and require "powered
-# off" within 2 s.  Notes the delays; fails otherwise.  Usable by any test
+# off" within 2 s.  With "pause", the manager pauses and resumes it in
+# between (Ctrl+P; VM must be the list's first row).  Notes the delays;
+# fails otherwise.  Usable by any test
 # that boots a VM anyway (one boot serves both).
 mgr_check_live_vm() {
 	local vm=$1 vmctl=$2 ms
@@ -144,6 +146,18 @@ mgr_check_live_vm() {
 	fi
 	note "manager: $vm running shown ${ms} ms after vmctl startvm returned"
 	mgr_shot manager-running
+	if [ "${3:-}" = pause ]; then
+		# The manager's Pause and Resume (Ctrl+P) on the running VM, which
+		# must be the list's first row.
+		mgr_click 100 75
+		mgr_key ctrl+p
+		ms=$(mgr_wait_line "$vm	paused" 10000) || fail "the manager's Ctrl+P did not pause $vm: $(cat "$MGR_LIST")"
+		"$vmctl" showvminfo "$vm" --machinereadable | grep -qx 'VMState="paused"' ||
+			fail "vmctl does not see $vm paused"
+		mgr_key ctrl+p
+		mgr_wait_line "$vm	running" 10000 > /dev/null || fail "the manager's Ctrl+P did not resume $vm: $(cat "$MGR_LIST")"
+		note "manager: paused $vm (shown after $ms ms) and resumed it"
+	fi
 	"$vmctl" controlvm "$vm" poweroff > "$T/poweroff.log" 2>&1 ||
 		fail "vmctl controlvm $vm poweroff failed: $(cat "$T/poweroff.log")"
 	if ! ms=$(mgr_wait_line "$vm	powered off" 2000); then

@@ -3,8 +3,10 @@
 # The manager (hutch) under Xvfb on a 1024x600 screen, driven with
 # xdotool like a user with a keyboard: the New VM wizard creates a VM with
 # a new disk and an ISO, and vmctl showvminfo --machinereadable must show
-# exactly what was chosen; the list follows a VM that vmctl starts and
-# powers off (a fake hutch-vm, tests/cli/fake-hutch-vm.py) within 2 s; the
+# exactly what was chosen (the ISO picked with the file chooser); the list
+# follows a VM that vmctl starts and powers off (a fake hutch-vm,
+# tests/cli/fake-hutch-vm.py) within 2 s, and Pause, Resume and a
+# confirmed Reset from the manager reach it; the
 # Settings dialog changes the memory; Delete removes the VM and its disk
 # but keeps the ISO.  Screenshots of the list, the wizard, each Settings
 # page and the delete confirmation go to $HUTCH_ARTIFACTS/manager.
@@ -58,6 +60,11 @@ vmctl createvm --name alpha --ostype Ubuntu_64 --default --register > /dev/null
 vmctl createvm --name broken --ostype Other_64 --register > /dev/null
 vmctl modifyvm broken --firmware efi
 truncate -s 4M "$T/installer.iso"
+# The file chooser must list only .iso files and find installer.iso by typing.
+truncate -s 4M "$T/other.iso"
+: > "$T/installer.txt"
+export FAKE_VM_RECORD=$T/record
+mkdir -p "$FAKE_VM_RECORD"
 mgr_start_x 1024x600x24
 mgr_start
 mgr_wait_line "alpha	powered off" 5000 > /dev/null || fail "the list does not show alpha: $(cat "$MGR_LIST" 2>&1)"
@@ -67,6 +74,26 @@ vmctl startvm alpha --type headless > /dev/null
 ms=$(mgr_wait_line "alpha	running" 2000) || fail "the list did not show alpha running within 2 s: $(cat "$MGR_LIST")"
 note "running shown after $ms ms"
 mgr_shot list-running
+
+note "Pause, Resume and Reset (confirmed) with the tool bar's keys"
+mgr_click 100 75              # the first row: alpha
+mgr_key ctrl+p
+ms=$(mgr_wait_line "alpha	paused" 3000) || fail "Ctrl+P did not pause alpha: $(cat "$MGR_LIST")"
+[ "$(mr alpha VMState)" = paused ] || fail "vmctl does not see alpha paused"
+mgr_shot list-paused
+mgr_key ctrl+p
+mgr_wait_line "alpha	running" 3000 > /dev/null || fail "Ctrl+P did not resume alpha: $(cat "$MGR_LIST")"
+note "paused shown after $ms ms, then resumed"
+mgr_key ctrl+t
+mgr_shot reset-confirm
+grep -qx reset "$FAKE_VM_RECORD/alpha.requests" && fail "alpha was reset before the confirmation"
+mgr_key Escape                # Cancel: no reset
+sleep 0.5
+grep -qx reset "$FAKE_VM_RECORD/alpha.requests" && fail "alpha was reset although the confirmation was cancelled"
+mgr_key ctrl+t
+mgr_key Return                # Reset
+for i in $(seq 30); do grep -qx reset "$FAKE_VM_RECORD/alpha.requests" && break; sleep 0.1; done
+grep -qx reset "$FAKE_VM_RECORD/alpha.requests" || fail "the confirmed reset did not reach alpha: $(cat "$FAKE_VM_RECORD/alpha.requests")"
 vmctl controlvm alpha poweroff
 ms=$(mgr_wait_line "alpha	powered off" 2000) || fail "the list did not show alpha powered off within 2 s: $(cat "$MGR_LIST")"
 note "powered off shown after $ms ms"
@@ -93,9 +120,13 @@ mgr_type 2                    # Processors
 mgr_key Tab
 mgr_type 0.5                  # Disk size (GB)
 mgr_key Tab
-mgr_type "$T/installer.iso"   # ISO image
+mgr_type "$T/"                # ISO image: its folder, then the file chooser (Ctrl+O) there
+mgr_key ctrl+o
+mgr_shot iso-chooser
+mgr_type "install"            # filters the folder's .iso files to one
+mgr_key Return                # picks it
 mgr_shot wizard
-mgr_key Return                # Enter in the ISO field creates the VM
+mgr_key ctrl+Return           # creates the VM
 mgr_wait_line "wiz vm	powered off" 10000 > /dev/null ||
 	fail "the wizard's VM did not appear in the list: $(cat "$MGR_LIST")"
 mgr_shot list

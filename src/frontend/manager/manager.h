@@ -179,6 +179,17 @@ void vm_list_free(VmListView *v);
 void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 		  SettingsDialog *settings, float scale);
 
+/*
+ * A file chooser (file_chooser.cpp), modal over the dialog that opens it:
+ * file_chooser_open() when its Browse button or Ctrl+O is pressed, with
+ * the path field's text (the chooser starts in its folder, else in $HOME)
+ * and the extensions to list (".iso", NULL-ended; NULL lists all files);
+ * file_chooser_draw() every frame, in the same ImGui ID scope as the open.
+ * It returns true in the frame a file was picked, with its path in @path.
+ */
+void file_chooser_open(const char *popup_id, const char *field, const char *const *exts);
+bool file_chooser_draw(const char *popup_id, char *path, size_t pathlen, float scale);
+
 /* A one-line message box for errors, shown until dismissed. */
 void ui_error(const std::string &title, const std::string &msg);
 void ui_error_draw(float scale);

@@ -20,6 +20,7 @@
 
 /* "###": the popup's ID stays the same while its title names the VM. */
 #define SETTINGS_ID "###settings"
+#define IMAGE_CHOOSER "Choose an image"
 
 struct SettingsDialog {
 	bool open_request = false;
@@ -203,9 +204,20 @@ static void page_storage(SettingsDialog *d, float label_w, float scale)
 	ImGui::SetNextItemWidth(-1);
 	ImGui::Combo("##kind", &d->add_kind, kinds, 3);
 	field_label(d->add_kind == 2 ? "New file" : "Image file", label_w);
-	ImGui::SetNextItemWidth(-1);
+	float browse_w = 90 * scale;
+	ImGui::SetNextItemWidth(d->add_kind == 2 ? -1 : -(browse_w + ImGui::GetStyle().ItemSpacing.x));
 	ImGui::InputTextWithHint("##path", d->add_kind == 2 ? "/path/to/new-disk.vdi" : "/path/to/image",
 				 d->add_path, sizeof(d->add_path));
+	if (d->add_kind != 2) {
+		/* An existing image: pick it from a folder (a new disk's name is typed). */
+		static const char *const dvd_exts[] = { ".iso", NULL };
+		static const char *const disk_exts[] = { ".vdi", ".qcow2", ".qcow", ".vmdk", ".img", ".raw", NULL };
+
+		ImGui::SameLine();
+		if (ImGui::Button("Browse...", ImVec2(browse_w, 0)))
+			file_chooser_open(IMAGE_CHOOSER, d->add_path, d->add_kind == 0 ? dvd_exts : disk_exts);
+		file_chooser_draw(IMAGE_CHOOSER, d->add_path, sizeof(d->add_path), scale);
+	}
 	if (d->add_kind == 2) {
 		field_label("Size (GB)", label_w);
 		ImGui::SetNextItemWidth(160 * scale);
@@ -434,9 +446,11 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 		ImGui::TextDisabled("Changes are saved when you press OK.");
 	}
 	float bw = 110 * scale;
+	/* Escape and Ctrl+Enter belong to a popup over the dialog (the file chooser) while one is open. */
+	bool over = ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId);
 	ImGui::SetCursorPosX(ImGui::GetWindowContentRegionMax().x - bw * 2 - ImGui::GetStyle().ItemSpacing.x);
 	ImGui::BeginDisabled(d->saving);
-	if (ImGui::Button("OK", ImVec2(bw, 0)) || (io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false))) {
+	if (ImGui::Button("OK", ImVec2(bw, 0)) || (!over && io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false))) {
 		VmSettings copy = d->s;
 
 		d->error.clear();
@@ -451,7 +465,7 @@ void settings_draw(SettingsDialog *d, JobRunner &jobs, VmPoller &poller, float s
 			d->error = "Another job is still running; try again when it is done.";
 	}
 	ImGui::SameLine();
-	if (ImGui::Button("Cancel", ImVec2(bw, 0)) || ImGui::IsKeyPressed(SDL_SCANCODE_ESCAPE))
+	if (ImGui::Button("Cancel", ImVec2(bw, 0)) || (!over && ImGui::IsKeyPressed(SDL_SCANCODE_ESCAPE)))
 		ImGui::CloseCurrentPopup();
 	ImGui::EndDisabled();
 	ImGui::EndPopup();

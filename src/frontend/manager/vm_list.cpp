@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The main window: a tool bar (New, Settings, Start, Start headless, ACPI
- * shutdown, Power off, Delete), the table of registered VMs with their
+ * shutdown, Power off, Pause/Resume, Reset, Delete), the table of registered VMs with their
  * state, the selected VM's details and a status line with the running
  * job's progress.  The table is drawn from the poller's rows, and the
  * --list-state file is written from the very strings drawn.
@@ -24,7 +24,7 @@ struct VmListView {
 	std::string last_written = std::string(1, '\x01');
 	std::string exe_dir;
 	std::string selected;		/* UUID */
-	std::string confirm_delete;	/* UUID waiting for the confirmation */
+	std::string confirm_uuid;	/* the VM a Delete or Reset confirmation is about */
 	std::string confirm_name;
 	std::string status;		/* the last finished job, for the status line */
 	std::string select_name;	/* a VM to select as soon as the list has it (a new one) */
@@ -200,11 +200,27 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 		start_action(v, poller, jobs, *sel, "Power off",
 			     [uuid](std::string &e) { return vm_control(uuid, "poweroff", e); });
 	}
+	/* Pause and Reset, with VirtualBox Manager's keys (Machine menu: Ctrl+P, Ctrl+T). */
+	bool paused = live && sel->state == HUTCH_VM_PAUSED;
+	if (toolbar_button(paused ? "Resume###pause" : "Pause###pause", idle && live,
+			   paused ? "Let the paused VM run on (Ctrl+P)" : "Stop the VM's processors until Resume (Ctrl+P)") ||
+	    (no_dialog && idle && live && io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_P, false))) {
+		std::string uuid = sel->uuid;
+		start_action(v, poller, jobs, *sel, paused ? "Resume" : "Pause", [uuid, paused](std::string &e) {
+			return vm_control(uuid, paused ? "resume" : "pause", e);
+		});
+	}
+	if (toolbar_button("Reset...", idle && live, "Restart the VM at once, like its reset button (Ctrl+T)") ||
+	    (no_dialog && idle && live && io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_T, false))) {
+		v->confirm_uuid = sel->uuid;
+		v->confirm_name = sel->name;
+		ImGui::OpenPopup("Reset VM?");
+	}
 	ImGui::SeparatorEx(ImGuiSeparatorFlags_Vertical);
 	ImGui::SameLine();
 	if (toolbar_button("Delete...", idle && sel && !live, "Delete the selected VM and its disks (Del)") ||
 	    (no_dialog && idle && sel && !live && !io.WantTextInput && ImGui::IsKeyPressed(SDL_SCANCODE_DELETE, false))) {
-		v->confirm_delete = sel->uuid;
+		v->confirm_uuid = sel->uuid;
 		v->confirm_name = sel->name;
 		ImGui::OpenPopup("Delete VM?");
 	}
@@ -321,11 +337,31 @@ void vm_list_draw(VmListView *v, VmPoller &poller, JobRunner &jobs, Wizard *wiz,
 		ImGui::Spacing();
 		/* Enter confirms, Escape cancels: the dialog works from the keyboard alone. */
 		if (ImGui::Button("Delete", ImVec2(110 * scale, 0)) || ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false)) {
-			std::string uuid = v->confirm_delete;
+			std::string uuid = v->confirm_uuid;
 			VmRow r;
 
 			r.name = v->confirm_name;
 			start_action(v, poller, jobs, r, "Delete", [uuid](std::string &e) { return vm_delete(uuid, e); });
+			ImGui::CloseCurrentPopup();
+		}
+		ImGui::SameLine();
+		if (ImGui::Button("Cancel", ImVec2(110 * scale, 0)) || ImGui::IsKeyPressed(SDL_SCANCODE_ESCAPE))
+			ImGui::CloseCurrentPopup();
+		ImGui::EndPopup();
+	}
+
+	/* The reset confirmation: a reset loses what the guest had not saved, as VirtualBox warns. */
+	ImGui::SetNextWindowPos(center, ImGuiCond_Appearing, ImVec2(0.5f, 0.5f));
+	if (ImGui::BeginPopupModal("Reset VM?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+		ImGui::Text("Reset the virtual machine '%s'?", v->confirm_name.c_str());
+		ImGui::TextDisabled("It restarts at once; what its programs had not saved is lost.");
+		ImGui::Spacing();
+		if (ImGui::Button("Reset", ImVec2(110 * scale, 0)) || ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false)) {
+			std::string uuid = v->confirm_uuid;
+			VmRow r;
+
+			r.name = v->confirm_name;
+			start_action(v, poller, jobs, r, "Reset", [uuid](std::string &e) { return vm_control(uuid, "reset", e); });
 			ImGui::CloseCurrentPopup();
 		}
 		ImGui::SameLine();

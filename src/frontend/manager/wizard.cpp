@@ -22,6 +22,9 @@
 #include "manager.h"
 
 #define WIZARD_TITLE "New Virtual Machine"
+#define ISO_CHOOSER "Choose an ISO image"
+
+static const char *const iso_exts[] = { ".iso", NULL };
 
 struct Wizard {
 	bool open_request = false;
@@ -242,10 +245,22 @@ void wizard_draw(Wizard *w, JobRunner &jobs, VmPoller &poller, float scale)
 	ImGui::Spacing();
 	ImGui::TextDisabled("Installation medium");
 	field_label("ISO image", label_w);
-	ImGui::SetNextItemWidth(-1);
+	float browse_w = 90 * scale;
+	ImGui::SetNextItemWidth(-(browse_w + ImGui::GetStyle().ItemSpacing.x));
 	if (ImGui::InputTextWithHint("##iso", "/path/to/installer.iso (optional)", w->iso, sizeof(w->iso),
 				     ImGuiInputTextFlags_EnterReturnsTrue))
 		create = true;
+	ImGui::SameLine();
+	/* Browse..., or Ctrl+O anywhere in the wizard: pick the ISO from a folder. */
+	bool browse = ImGui::Button("Browse...", ImVec2(browse_w, 0));
+	if (ImGui::IsItemHovered())
+		ImGui::SetTooltip("Pick the ISO image from a folder (Ctrl+O)");
+	if ((browse ||
+	     (io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_O, false) && !ImGui::IsPopupOpen(ISO_CHOOSER))) &&
+	    !w->creating)
+		file_chooser_open(ISO_CHOOSER, w->iso, iso_exts);
+	file_chooser_draw(ISO_CHOOSER, w->iso, sizeof(w->iso), scale);
+	bool choosing = ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId);
 	ImGui::EndDisabled();
 
 	std::string problem = wizard_validate(w);
@@ -271,10 +286,12 @@ void wizard_draw(Wizard *w, JobRunner &jobs, VmPoller &poller, float scale)
 	ImGui::EndDisabled();
 	ImGui::SameLine();
 	ImGui::BeginDisabled(w->creating);
-	if (ImGui::Button("Cancel", ImVec2(bw, 0)) || (!w->creating && ImGui::IsKeyPressed(SDL_SCANCODE_ESCAPE)))
+	/* Escape and Ctrl+Enter belong to the file chooser while it is open. */
+	if (ImGui::Button("Cancel", ImVec2(bw, 0)) ||
+	    (!w->creating && !choosing && ImGui::IsKeyPressed(SDL_SCANCODE_ESCAPE)))
 		ImGui::CloseCurrentPopup();
 	ImGui::EndDisabled();
-	if (io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false))
+	if (!choosing && io.KeyCtrl && ImGui::IsKeyPressed(SDL_SCANCODE_RETURN, false))
 		create = true;
 
 	if (create && !w->creating) {
