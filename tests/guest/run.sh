@@ -101,7 +101,7 @@ if [ -z "$inside" ]; then
 		done
 		echo "guest tests: sandbox retries: $retries"
 		# Freezes that sandbox.sh's NMI undid: no retry, but counted.
-		echo "guest tests: L1 froze and was rescued by an NMI: $(cat "$sbdir/.sandbox-rescues.log" 2>/dev/null | wc -l) time(s)"
+		echo "guest tests: L1 froze and was rescued (an NMI or a key press): $(cat "$sbdir/.sandbox-rescues.log" 2>/dev/null | wc -l) time(s)"
 		if [ "$status" = 75 ]; then
 			echo "guest tests: FAILED: the sandbox's L1 died four times"
 			exit 1
