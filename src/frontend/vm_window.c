@@ -24,7 +24,7 @@
  * guest.  With an absolute pointer (the virtio tablet, once the guest's
  * driver runs) the host pointer simply moves over the picture; without
  * one, a click captures the pointer (SDL's relative mode) and the host key
- * releases it.  Host+F fullscreen, Host+P pause/resume, Host+R reset,
+ * releases it.  Host+F fullscreen, Host+P pause/resume, Host+R reset (asks),
  * Host+H ACPI shutdown, Host+E screenshot, Host+Del Ctrl+Alt+Del,
  * Host+Q close, Host+Home a menu with the same.
  */
@@ -523,6 +523,26 @@ static void close_dialog(struct vm_window *w)
 	}
 }
 
+/*
+ * Host+R (and the menu's Reset) asks first, as VirtualBox does: a reset
+ * loses whatever the guest had not written to its disks, and Right Ctrl
+ * is next to keys a hand may hit by mistake.  Escape cancels.
+ */
+static void reset_dialog(struct vm_window *w)
+{
+	enum { CANCEL, RESET };
+	static const SDL_MessageBoxButtonData buttons[] = {
+		{ SDL_MESSAGEBOX_BUTTON_ESCAPEKEY_DEFAULT, CANCEL, "Cancel" },
+		{ SDL_MESSAGEBOX_BUTTON_RETURNKEY_DEFAULT, RESET, "Reset" },
+	};
+	char text[256];
+
+	snprintf(text, sizeof(text), "Reset the virtual machine \"%s\"? "
+		 "Whatever its programs have not saved will be lost.", w->name);
+	if (ask(w, "Reset Virtual Machine - Hutch", text, buttons, 2, CANCEL) == RESET)
+		reset_machine(w);
+}
+
 /* Host+Home: the same controls as the host key combinations. */
 static void machine_menu(struct vm_window *w)
 {
@@ -543,7 +563,7 @@ static void machine_menu(struct vm_window *w)
 	switch (ask(w, "Machine - Hutch", "The host key is Right Ctrl.", buttons, 6, CANCEL)) {
 	case FULLSCREEN: toggle_fullscreen(w); break;
 	case PAUSE: toggle_pause(w); break;
-	case RESET: reset_machine(w); break;
+	case RESET: reset_dialog(w); break;
 	case SHUTDOWN: power_button(w); break;
 	case SCREENSHOT: take_screenshot(w); break;
 	default: break;
@@ -556,7 +576,7 @@ static bool host_combo(struct vm_window *w, SDL_Scancode sc)
 	switch (sc) {
 	case SDL_SCANCODE_F: toggle_fullscreen(w); break;
 	case SDL_SCANCODE_P: toggle_pause(w); break;
-	case SDL_SCANCODE_R: reset_machine(w); break;
+	case SDL_SCANCODE_R: reset_dialog(w); break;
 	case SDL_SCANCODE_H: power_button(w); break;
 	case SDL_SCANCODE_E: take_screenshot(w); break;
 	case SDL_SCANCODE_DELETE: ctrl_alt_del(w); break;
