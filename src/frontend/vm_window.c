@@ -344,6 +344,24 @@ static void release_all_keys(struct vm_window *w)
 	w->host_down = false;
 }
 
+/*
+ * The window got the focus: Caps Lock and Num Lock may have been pressed
+ * elsewhere meanwhile.  Press them in the guest where its LEDs (as it set
+ * them through the keyboard) differ from the host's state, as VirtualBox
+ * does, so a capital typed is a capital seen.  The other way (the guest's
+ * LEDs onto the host's keyboard) SDL cannot do.
+ */
+static void sync_lock_keys(struct vm_window *w)
+{
+	unsigned int codes[2];
+	unsigned int n = sdl_lock_keys_to_sync((unsigned int)SDL_GetModState(), input_leds(&w->m->input), codes);
+
+	for (unsigned int i = 0; i < n; i++) {
+		send_key(w, codes[i], true);
+		send_key(w, codes[i], false);
+	}
+}
+
 /* ---- pointer ---- */
 
 static void set_capture(struct vm_window *w, bool on)
@@ -630,6 +648,9 @@ static void on_window_event(struct vm_window *w, const SDL_WindowEvent *e)
 	case SDL_WINDOWEVENT_FOCUS_LOST:
 		release_all_keys(w);
 		set_capture(w, false);
+		break;
+	case SDL_WINDOWEVENT_FOCUS_GAINED:
+		sync_lock_keys(w);
 		break;
 	case SDL_WINDOWEVENT_EXPOSED:
 	case SDL_WINDOWEVENT_SIZE_CHANGED:
