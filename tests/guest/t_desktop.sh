@@ -170,6 +170,15 @@ host_key() {   # KEY: Right Ctrl held, KEY pressed, Right Ctrl let go
 	xdotool windowfocus --sync "$WIN"
 	xdotool keydown Control_R key "$1" keyup Control_R
 }
+dialog() {   # TITLE: xwininfo's line of the window titled TITLE, waited for up to 6 s; 1 if none
+	local line
+	for _ in $(seq 1 30); do
+		line=$(xwininfo -root -tree | grep "\"$1\"" | head -n 1)
+		[ -n "$line" ] && { echo "$line"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}
 host_key p
 for _ in $(seq 1 30); do [[ "$(title)" == "$VM [Paused] - Hutch" ]] && break; sleep 0.1; done
 expect_eq "title after Host+P" "$(title)" "$VM [Paused] - Hutch"
@@ -185,13 +194,7 @@ note "Host+P: paused (heartbeat held at $hb for 3 s), Host+P: running again"
 
 # --- Host+R asks first; Escape cancels ---
 host_key r
-dlg=""
-for _ in $(seq 1 30); do
-	dlg=$(xwininfo -root -tree | grep '"Reset Virtual Machine - Hutch"' | head -n 1)
-	[ -n "$dlg" ] && break
-	sleep 0.2
-done
-[ -n "$dlg" ] || fail "Host+R did not ask before the reset"
+dlg=$(dialog "Reset Virtual Machine - Hutch") || fail "Host+R did not ask before the reset"
 hb=$(heartbeat)
 xdotool windowfocus --sync "$(awk '{ print $1 }' <<< "$dlg")" key Escape
 for _ in $(seq 1 30); do
@@ -252,13 +255,7 @@ note "pointer: PS/2 mouse captured by a click (25,50 arrived), released by Right
 
 # --- closing asks; "Power off the machine" (the middle button) ---
 xdotool keydown Control_R key q keyup Control_R
-dlg=""
-for _ in $(seq 1 30); do
-	dlg=$(xwininfo -root -tree | grep '"Close Virtual Machine - Hutch"' | head -n 1)
-	[ -n "$dlg" ] && break
-	sleep 0.2
-done
-[ -n "$dlg" ] || fail "closing did not ask"
+dlg=$(dialog "Close Virtual Machine - Hutch") || fail "closing did not ask"
 read -r dw dh dx dy < <(sed -E 's/.* ([0-9]+)x([0-9]+)\+(-?[0-9]+)\+(-?[0-9]+) .*/\1 \2 \3 \4/' <<< "$dlg")
 xdotool mousemove $((dx + dw / 2)) $((dy + dh - 27)) click 1
 fw_wait_state "$VM" poweroff 30
