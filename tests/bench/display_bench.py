@@ -140,10 +140,12 @@ VMMS = {
 
 
 def find_line(path, word):
+    """The first whole line of @path with @word: a line the UART is still
+    writing ("frames=1" of "frames=112") does not count yet."""
     try:
         with open(path, errors="replace") as f:
             for line in f:
-                if word in line:
+                if word in line and line.endswith("\n"):
                     return line.strip()
     except OSError:
         pass
