@@ -17,7 +17,7 @@ unsigned int sdl_scancode_to_linux(int scancode);
  * match the host's (@host_mods, SDL's KMOD_* state), as VirtualBox syncs
  * them when its window gets the focus: KEY_CAPSLOCK and/or KEY_NUMLOCK
  * into @codes, their number returned (0..2).  Scroll Lock is left alone:
- * SDL does not report the host's.
+ * X has usually no modifier for it, so SDL does not know the host's.
  */
 unsigned int sdl_lock_keys_to_sync(unsigned int host_mods, unsigned int guest_leds, unsigned int codes[2]);
 

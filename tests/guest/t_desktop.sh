@@ -7,6 +7,8 @@
 #  - text typed into the window with xdotool reaches the guest's VT (its
 #    TYPED line on the serial console), Shift included; keyboardputstring
 #    and keyboardputscancode reach it the same way;
+#  - the host's Caps Lock, toggled while the window had no focus, is
+#    pressed in the guest when the window gets the focus (its LED follows);
 #  - the pointer moved over the window moves the guest's tablet to the
 #    same absolute position, nothing captured;
 #  - Host+P pauses (the title says Paused, the guest's serial heartbeat
@@ -149,6 +151,19 @@ note "typed into the window: $(grep -m1 '^TYPED hello' "$VM_SERIAL")"
 VBoxManage controlvm "$VM" keyboardputstring "vmctl put 7" || fail "keyboardputstring"
 VBoxManage controlvm "$VM" keyboardputscancode 1c 9c || fail "keyboardputscancode"
 wait_serial "^TYPED vmctl put 7[[:space:]]*$" 30 || fail "keyboardputstring never reached the guest: $(grep TYPED "$VM_SERIAL")"
+
+# --- Caps Lock: the host's, pressed elsewhere, reaches the guest when the window gets the focus ---
+leds() { tr -d '\r' < "$VM_SERIAL" | sed -n 's/^LEDS \([0-9]*\)$/\1/p' | tail -n 1; }
+root=$(xwininfo -root | awk '/Window id:/ { print $4 }')
+for want in 2 0; do   # the guest's evdev LED mask: 2 is Caps Lock
+	xdotool windowfocus "$root"
+	sleep 0.5
+	xdotool key Caps_Lock   # the host's Caps Lock, the window not focused
+	xdotool windowfocus --sync "$WIN"
+	for _ in $(seq 1 50); do [ "$(leds)" = "$want" ] && break; sleep 0.2; done
+	expect_eq "the guest's LEDs after the focus came back" "$(leds)" "$want"
+done
+note "Caps Lock: the guest's LED followed the host's on focus, on and off"
 
 # --- the pointer: the tablet ---
 # The machine has the virtio tablet by default; its driver may still be loading.
