@@ -150,9 +150,11 @@ static void present(struct vm_window *w)
 			SDL_BlitScaled(w->pic, NULL, s, &dst);
 		for (unsigned int i = 0; i < w->nr_dirty; i++) {
 			const struct display_rect *r = &w->dirty[i];
-			struct window_view out = window_scale_rect(&v, w->fb_w, w->fb_h, r);
+			struct window_view out;
 
-			if (!scaled) {
+			if (scaled) {
+				out = window_scale_rect(&v, w->fb_w, w->fb_h, r);
+			} else {
 				/* 1:1: the rectangle itself, no wider (window_scale_rect widens for scalers). */
 				SDL_Rect src = { (int)r->x, (int)r->y, (int)r->w, (int)r->h };
 
