@@ -7,8 +7,10 @@
  * drivers/hid/hid-input.c usage -> code mapping).
  */
 #include <linux/input-event-codes.h>
+#include <SDL_keycode.h>
 #include <SDL_scancode.h>
 
+#include "input.h"
 #include "sdl_keymap.h"
 
 static const unsigned short keymap[SDL_NUM_SCANCODES] = {
@@ -100,4 +102,15 @@ unsigned int sdl_scancode_to_linux(int scancode)
 	if (scancode < 0 || scancode >= SDL_NUM_SCANCODES)
 		return 0;
 	return keymap[scancode];
+}
+
+unsigned int sdl_lock_keys_to_sync(unsigned int host_mods, unsigned int guest_leds, unsigned int codes[2])
+{
+	unsigned int n = 0;
+
+	if (!!(host_mods & KMOD_CAPS) != !!(guest_leds & INPUT_LED_CAPS))
+		codes[n++] = KEY_CAPSLOCK;
+	if (!!(host_mods & KMOD_NUM) != !!(guest_leds & INPUT_LED_NUM))
+		codes[n++] = KEY_NUMLOCK;
+	return n;
 }

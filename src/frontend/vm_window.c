@@ -3,22 +3,28 @@
  * The VM window (vm_window.h): SDL2 on a thread of its own.
  *
  * Drawing: the display device renders into a framebuffer here with dirty
- * rectangles (display.h); only those rectangles go into a streaming SDL
- * texture, and the window is presented only when something changed or the
- * window itself needs it (exposed, resized).  A timer paces the looks at
- * the display: every 16 ms while the picture changes, backing off to
- * 500 ms while it does not (window_geom.h), and back to 16 ms at any input,
- * so an idle guest costs the host almost nothing; between looks the thread
- * sleeps in SDL_WaitEventTimeout.  The renderer is SDL's software one:
- * a GPU driver would need ioctls and files the VM's system call filter
- * must not allow (src/vmm/seccomp.c's display group).
+ * rectangles (display.h), and only those rectangles go to the X server:
+ * copied (or, in a scaled window, the picture scaled) into the window's
+ * SDL surface, then SDL_UpdateWindowSurfaceRects with the changed parts
+ * (X11: one XShmPutImage each).  The whole window is sent only when it
+ * needs it (exposed, resized, a new mode).  No SDL renderer: even the
+ * software one presents its whole surface on every SDL_RenderPresent, and
+ * a GPU one would need ioctls and files the VM's system call filter must
+ * not allow (src/vmm/seccomp.c's display group).
+ *
+ * A timer paces the looks at the display (window_geom.h has the rule):
+ * 16 ms after a change, backing off to 500 ms while nothing changes, and
+ * to 40 ms while look after look finds the guest still drawing (each look
+ * would otherwise show a frame half drawn); back to 16 ms at any input.
+ * An idle guest costs the host almost nothing; between looks the thread
+ * sleeps in SDL_WaitEventTimeout.
  *
  * Input, as in VirtualBox: keys go to the guest by scancode (the guest
  * applies its layout); Right Ctrl is the host key and never reaches the
  * guest.  With an absolute pointer (the virtio tablet, once the guest's
  * driver runs) the host pointer simply moves over the picture; without
  * one, a click captures the pointer (SDL's relative mode) and the host key
- * releases it.  Host+F fullscreen, Host+P pause/resume, Host+R reset,
+ * releases it.  Host+F fullscreen, Host+P pause/resume, Host+R reset (asks),
  * Host+H ACPI shutdown, Host+E screenshot, Host+Del Ctrl+Alt+Del,
  * Host+Q close, Host+Home a menu with the same.
  */
@@ -67,19 +73,22 @@ struct vm_window {
 
 	/* Everything below belongs to the window's thread. */
 	SDL_Window *win;
-	SDL_Renderer *ren;
-	SDL_Texture *tex;
 	uint32_t *fb;                   /* the guest's picture, fb_w x fb_h XRGB8888 */
+	SDL_Surface *pic;               /* fb as an SDL surface, to blit from */
 	unsigned int fb_w, fb_h;
 	enum display_kind kind;
 	uint64_t generation;
 	bool have_mode;
-	bool need_present;
+	bool need_present;              /* something to show: the dirty rectangles, or everything */
+	bool present_all;               /* ...everything (exposed, resized, a new mode, too many rectangles) */
+	struct display_rect dirty[MAX_DIRTY];
+	unsigned int nr_dirty;
 	bool fullscreen;
 
 	unsigned int refresh_ms;
 	Uint32 next_refresh;
 	bool activity;                  /* input since the last look: keep the timer fast */
+	bool changed_before;            /* the last look found changes */
 
 	bool host_down;                 /* the host key is held */
 	bool host_combo;                /* ... and a combination was used meanwhile */
@@ -92,22 +101,75 @@ struct vm_window {
 
 /* ---- the picture ---- */
 
+/* Everything to be shown again at the next present. */
+static void redraw_all(struct vm_window *w)
+{
+	w->need_present = true;
+	w->present_all = true;
+}
+
+/*
+ * Put what changed on the window.  Unscaled, each dirty rectangle is
+ * copied into the window's surface and sent on its own; scaled, the whole
+ * picture is scaled into the surface (one SDL_BlitScaled: per-rectangle
+ * scaling would round each rectangle's edges its own way and leave seams)
+ * and only the window rectangles the dirty ones scale to are sent.
+ */
 static void present(struct vm_window *w)
 {
-	int out_w, out_h;
+	SDL_Surface *s = SDL_GetWindowSurface(w->win);
+	SDL_Rect sent[MAX_DIRTY], dst;
 	struct window_view v;
-	SDL_Rect dst;
+	bool scaled;
+	int n = 0;
 
-	SDL_SetRenderDrawColor(w->ren, 0, 0, 0, 255);
-	SDL_RenderClear(w->ren);
-	if (w->tex && w->kind != DISPLAY_BLANK) {
-		SDL_GetRendererOutputSize(w->ren, &out_w, &out_h);
-		v = window_letterbox(w->fb_w, w->fb_h, out_w, out_h);
-		dst = (SDL_Rect){ v.x, v.y, v.w, v.h };
-		SDL_RenderCopy(w->ren, w->tex, NULL, &dst);
-	}
-	SDL_RenderPresent(w->ren);
 	w->need_present = false;
+	if (!s) {
+		w->present_all = true;   /* no surface yet (minimised?): all of it when there is one */
+		return;
+	}
+	if (!w->pic || w->kind == DISPLAY_BLANK) {
+		SDL_FillRect(s, NULL, SDL_MapRGB(s->format, 0, 0, 0));
+		SDL_UpdateWindowSurface(w->win);
+		w->present_all = false;
+		w->nr_dirty = 0;
+		return;
+	}
+	v = window_letterbox(w->fb_w, w->fb_h, s->w, s->h);
+	dst = (SDL_Rect){ v.x, v.y, v.w, v.h };
+	scaled = v.w != (int)w->fb_w || v.h != (int)w->fb_h;
+	if (w->present_all) {
+		SDL_FillRect(s, NULL, SDL_MapRGB(s->format, 0, 0, 0));
+		if (scaled)
+			SDL_BlitScaled(w->pic, NULL, s, &dst);
+		else
+			SDL_BlitSurface(w->pic, NULL, s, &dst);
+		SDL_UpdateWindowSurface(w->win);
+	} else {
+		if (scaled)
+			SDL_BlitScaled(w->pic, NULL, s, &dst);
+		for (unsigned int i = 0; i < w->nr_dirty; i++) {
+			const struct display_rect *r = &w->dirty[i];
+			struct window_view out;
+
+			if (scaled) {
+				out = window_scale_rect(&v, w->fb_w, w->fb_h, r);
+			} else {
+				/* 1:1: the rectangle itself, no wider (window_scale_rect widens for scalers). */
+				SDL_Rect src = { (int)r->x, (int)r->y, (int)r->w, (int)r->h };
+
+				out = (struct window_view){ v.x + src.x, v.y + src.y, src.w, src.h };
+				dst = (SDL_Rect){ out.x, out.y, out.w, out.h };
+				SDL_BlitSurface(w->pic, &src, s, &dst);
+			}
+			if (out.w > 0 && out.h > 0)
+				sent[n++] = (SDL_Rect){ out.x, out.y, out.w, out.h };
+		}
+		if (n)
+			SDL_UpdateWindowSurfaceRects(w->win, sent, n);
+	}
+	w->present_all = false;
+	w->nr_dirty = 0;
 }
 
 /* The guest's picture in window coordinates (for the pointer). */
@@ -158,30 +220,34 @@ static bool set_mode(struct vm_window *w, const struct display_info *info)
 	w->kind = info->kind;
 	w->generation = info->generation;
 	w->have_mode = true;
-	w->need_present = true;
+	redraw_all(w);
 	if (info->kind == DISPLAY_BLANK || !info->width || !info->height)
 		return true;
-	if (resized || !w->tex) {
-		uint32_t *fb = realloc(w->fb, (size_t)info->width * info->height * sizeof(*fb));
+	if (resized || !w->pic) {
+		uint32_t *fb;
 
+		/* The surface points into the old buffer: gone before the buffer moves. */
+		SDL_FreeSurface(w->pic);
+		w->pic = NULL;
+		fb = realloc(w->fb, (size_t)info->width * info->height * sizeof(*fb));
 		if (!fb)
 			return false;
 		w->fb = fb;
 		memset(fb, 0, (size_t)info->width * info->height * sizeof(*fb));
 		w->fb_w = info->width;
 		w->fb_h = info->height;
-		if (w->tex)
-			SDL_DestroyTexture(w->tex);
-		w->tex = SDL_CreateTexture(w->ren, SDL_PIXELFORMAT_RGB888, SDL_TEXTUREACCESS_STREAMING,
-					   (int)w->fb_w, (int)w->fb_h);
-		if (!w->tex)
+		/* XRGB8888, as display.h renders; the same as an X11 24-bit window's, so blits are copies. */
+		w->pic = SDL_CreateRGBSurfaceWithFormatFrom(fb, (int)w->fb_w, (int)w->fb_h, 32,
+							    (int)(w->fb_w * sizeof(*fb)), SDL_PIXELFORMAT_RGB888);
+		if (!w->pic)
 			return false;
+		SDL_SetSurfaceBlendMode(w->pic, SDL_BLENDMODE_NONE);
 		fit_window(w);
 	}
 	return true;
 }
 
-/* Look at the display once: upload what changed.  True if anything did. */
+/* Look at the display once: render what changed into fb, note where.  True if anything did. */
 static bool refresh(struct vm_window *w)
 {
 	const struct display_ops *ops;
@@ -195,7 +261,7 @@ static bool refresh(struct vm_window *w)
 		if (w->kind != DISPLAY_BLANK || !w->have_mode) {
 			w->kind = DISPLAY_BLANK;
 			w->have_mode = true;
-			w->need_present = true;
+			redraw_all(w);
 		}
 		return false;
 	}
@@ -209,7 +275,7 @@ static bool refresh(struct vm_window *w)
 			return false;
 		}
 	}
-	if (w->kind == DISPLAY_BLANK || !w->tex)
+	if (w->kind == DISPLAY_BLANK || !w->pic)
 		return w->need_present;
 	ret = ops->render(opaque, w->fb, (size_t)w->fb_w * sizeof(*w->fb), w->fb_w, w->fb_h,
 			  dirty, MAX_DIRTY, &n);
@@ -220,15 +286,17 @@ static bool refresh(struct vm_window *w)
 	if (ret)
 		return false;
 	n = window_clip_rects(dirty, n, w->fb_w, w->fb_h);
-	for (unsigned int i = 0; i < n; i++) {
-		SDL_Rect r = { (int)dirty[i].x, (int)dirty[i].y, (int)dirty[i].w, (int)dirty[i].h };
-
-		SDL_UpdateTexture(w->tex, &r, w->fb + (size_t)dirty[i].y * w->fb_w + dirty[i].x,
-				  (int)(w->fb_w * sizeof(*w->fb)));
+	if (!n)
+		return false;
+	w->need_present = true;
+	if (w->nr_dirty + n > MAX_DIRTY) {
+		w->present_all = true;   /* not shown since more changed than we keep track of */
+		w->nr_dirty = 0;
+	} else if (!w->present_all) {
+		memcpy(w->dirty + w->nr_dirty, dirty, n * sizeof(*dirty));
+		w->nr_dirty += n;
 	}
-	if (n)
-		w->need_present = true;
-	return n > 0;
+	return true;
 }
 
 /* ---- the title ---- */
@@ -276,6 +344,24 @@ static void release_all_keys(struct vm_window *w)
 		if (w->keys_down[code / 64] & (1ull << (code % 64)))
 			send_key(w, code, false);
 	w->host_down = false;
+}
+
+/*
+ * The window got the focus: Caps Lock and Num Lock may have been pressed
+ * elsewhere meanwhile.  Press them in the guest where its LEDs (as it set
+ * them through the keyboard) differ from the host's state, as VirtualBox
+ * does, so a capital typed is a capital seen.  The other way (the guest's
+ * LEDs onto the host's keyboard) SDL cannot do.
+ */
+static void sync_lock_keys(struct vm_window *w)
+{
+	unsigned int codes[2];
+	unsigned int n = sdl_lock_keys_to_sync((unsigned int)SDL_GetModState(), input_leds(&w->m->input), codes);
+
+	for (unsigned int i = 0; i < n; i++) {
+		send_key(w, codes[i], true);
+		send_key(w, codes[i], false);
+	}
 }
 
 /* ---- pointer ---- */
@@ -360,7 +446,7 @@ static void toggle_fullscreen(struct vm_window *w)
 	SDL_SetWindowFullscreen(w->win, w->fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
 	if (!w->fullscreen)
 		fit_window(w);
-	w->need_present = true;
+	redraw_all(w);
 }
 
 static void ctrl_alt_del(struct vm_window *w)
@@ -434,7 +520,7 @@ static int ask(struct vm_window *w, const char *title, const char *text,
 	set_capture(w, false);
 	if (SDL_ShowMessageBox(&box, &id) || id < 0)
 		id = cancel_id;
-	w->need_present = true;
+	redraw_all(w);
 	return id;
 }
 
@@ -457,6 +543,26 @@ static void close_dialog(struct vm_window *w)
 	}
 }
 
+/*
+ * Host+R (and the menu's Reset) asks first, as VirtualBox does: a reset
+ * loses whatever the guest had not written to its disks, and Right Ctrl
+ * is next to keys a hand may hit by mistake.  Escape cancels.
+ */
+static void reset_dialog(struct vm_window *w)
+{
+	enum { CANCEL, RESET };
+	static const SDL_MessageBoxButtonData buttons[] = {
+		{ SDL_MESSAGEBOX_BUTTON_ESCAPEKEY_DEFAULT, CANCEL, "Cancel" },
+		{ SDL_MESSAGEBOX_BUTTON_RETURNKEY_DEFAULT, RESET, "Reset" },
+	};
+	char text[256];
+
+	snprintf(text, sizeof(text), "Reset the virtual machine \"%s\"? "
+		 "Whatever its programs have not saved will be lost.", w->name);
+	if (ask(w, "Reset Virtual Machine - Hutch", text, buttons, 2, CANCEL) == RESET)
+		reset_machine(w);
+}
+
 /* Host+Home: the same controls as the host key combinations. */
 static void machine_menu(struct vm_window *w)
 {
@@ -477,7 +583,7 @@ static void machine_menu(struct vm_window *w)
 	switch (ask(w, "Machine - Hutch", "The host key is Right Ctrl.", buttons, 6, CANCEL)) {
 	case FULLSCREEN: toggle_fullscreen(w); break;
 	case PAUSE: toggle_pause(w); break;
-	case RESET: reset_machine(w); break;
+	case RESET: reset_dialog(w); break;
 	case SHUTDOWN: power_button(w); break;
 	case SCREENSHOT: take_screenshot(w); break;
 	default: break;
@@ -490,7 +596,7 @@ static bool host_combo(struct vm_window *w, SDL_Scancode sc)
 	switch (sc) {
 	case SDL_SCANCODE_F: toggle_fullscreen(w); break;
 	case SDL_SCANCODE_P: toggle_pause(w); break;
-	case SDL_SCANCODE_R: reset_machine(w); break;
+	case SDL_SCANCODE_R: reset_dialog(w); break;
 	case SDL_SCANCODE_H: power_button(w); break;
 	case SDL_SCANCODE_E: take_screenshot(w); break;
 	case SDL_SCANCODE_DELETE: ctrl_alt_del(w); break;
@@ -545,10 +651,13 @@ static void on_window_event(struct vm_window *w, const SDL_WindowEvent *e)
 		release_all_keys(w);
 		set_capture(w, false);
 		break;
+	case SDL_WINDOWEVENT_FOCUS_GAINED:
+		sync_lock_keys(w);
+		break;
 	case SDL_WINDOWEVENT_EXPOSED:
 	case SDL_WINDOWEVENT_SIZE_CHANGED:
 	case SDL_WINDOWEVENT_RESTORED:
-		w->need_present = true;
+		redraw_all(w);
 		break;
 	default:
 		break;
@@ -638,8 +747,12 @@ static void run(struct vm_window *w)
 			bool changed = refresh(w);
 
 			update_title(w);
-			w->refresh_ms = window_next_refresh_ms(w->refresh_ms, changed || w->activity ||
-							       machine_pause_state(w->m) == MACHINE_PAUSING);
+			/* Input, or a pause on its way: the title and echo want showing soon. */
+			if (w->activity || machine_pause_state(w->m) == MACHINE_PAUSING)
+				w->refresh_ms = WINDOW_REFRESH_MIN_MS;
+			else
+				w->refresh_ms = window_next_refresh_ms(w->refresh_ms, changed, w->changed_before);
+			w->changed_before = changed;
 			w->activity = false;
 			w->next_refresh = SDL_GetTicks() + w->refresh_ms;
 		}
@@ -688,14 +801,10 @@ static void started(struct vm_window *w, int err)
  */
 static void close_sdl(struct vm_window *w, bool quit)
 {
-	if (w->tex)
-		SDL_DestroyTexture(w->tex);
-	if (w->ren)
-		SDL_DestroyRenderer(w->ren);
+	SDL_FreeSurface(w->pic);
 	if (w->win)
 		SDL_DestroyWindow(w->win);
-	w->tex = NULL;
-	w->ren = NULL;
+	w->pic = NULL;
 	w->win = NULL;
 	if (quit)
 		SDL_Quit();
@@ -707,10 +816,8 @@ static void *window_thread(void *arg)
 
 	/* hutch-vm's signal thread handles SIGINT/SIGTERM; SDL must not take them. */
 	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
-	/* Software rendering: no GPU driver inside the system call filter (see the top). */
-	SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
-	/* ...all the way: SDL would otherwise present the software renderer's
-	 * surface through OpenGL (Mesa: its own threads, a shader cache on disk). */
+	/* The window's surface is X11's own (XShm), not a texture SDL would present
+	 * through OpenGL (Mesa: its own threads, a shader cache on disk; see the top). */
 	SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
 	/* No screensaver inhibition: it would talk D-Bus while the VM runs. */
 	SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
@@ -730,10 +837,8 @@ static void *window_thread(void *arg)
 	snprintf(w->title, sizeof(w->title), "%s [Running] - Hutch", w->name);
 	w->win = SDL_CreateWindow(w->title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, 720, 400,
 				  SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
-	if (w->win)
-		w->ren = SDL_CreateRenderer(w->win, -1, 0);
 	w->wake_event = SDL_RegisterEvents(1);
-	if (!w->win || !w->ren || w->wake_event == (Uint32)-1) {
+	if (!w->win || w->wake_event == (Uint32)-1) {
 		snprintf(w->err, sizeof(w->err), "cannot open the VM window: %s", SDL_GetError());
 		close_sdl(w, true);
 		started(w, -EIO);
@@ -741,6 +846,7 @@ static void *window_thread(void *arg)
 	}
 	/* Keys go to the guest as scancodes: no input method in between. */
 	SDL_StopTextInput();
+	redraw_all(w);
 	present(w);
 	started(w, 0);
 	run(w);

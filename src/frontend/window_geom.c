@@ -67,13 +67,46 @@ unsigned int window_clip_rects(struct display_rect *rects, unsigned int n, unsig
 	return kept;
 }
 
-unsigned int window_next_refresh_ms(unsigned int cur_ms, bool changed)
+/* One axis: picture span [@a, @b) of @src to window pixels of a @len view at @origin, widened by one. */
+static void scale_span(unsigned int a, unsigned int b, unsigned int src, int origin, int len, int *lo, int *hi)
+{
+	long long l = (long long)a * len / src - 1;
+	long long h = ((long long)b * len + src - 1) / src + 1;
+
+	if (l < 0)
+		l = 0;
+	if (h > len)
+		h = len;
+	*lo = origin + (int)l;
+	*hi = origin + (int)h;
+}
+
+struct window_view window_scale_rect(const struct window_view *v, unsigned int src_w, unsigned int src_h,
+				     const struct display_rect *r)
+{
+	struct window_view out = { v->x, v->y, 0, 0 };
+	int x0, x1, y0, y1;
+
+	if (!src_w || !src_h || v->w <= 0 || v->h <= 0 || !r->w || !r->h || r->x >= src_w || r->y >= src_h)
+		return out;
+	/* 64-bit ends: x + w of a rectangle a device reported may pass UINT_MAX. */
+	scale_span(r->x, (unsigned int)((unsigned long long)r->x + r->w > src_w ? src_w : r->x + r->w),
+		   src_w, v->x, v->w, &x0, &x1);
+	scale_span(r->y, (unsigned int)((unsigned long long)r->y + r->h > src_h ? src_h : r->y + r->h),
+		   src_h, v->y, v->h, &y0, &y1);
+	out = (struct window_view){ x0, y0, x1 - x0, y1 - y0 };
+	return out;
+}
+
+unsigned int window_next_refresh_ms(unsigned int cur_ms, bool changed, bool changed_before)
 {
 	unsigned int next;
 
-	if (changed || cur_ms < WINDOW_REFRESH_MIN_MS)
+	if (cur_ms < WINDOW_REFRESH_MIN_MS || changed != changed_before)
 		return WINDOW_REFRESH_MIN_MS;
-	/* Half again each idle look (QEMU's GUI timer backs off the same way). */
+	/* Half again each look, busy or idle (QEMU's GUI timer backs off the same way when idle). */
 	next = cur_ms + cur_ms / 2;
+	if (changed)
+		return next > WINDOW_REFRESH_BUSY_MS ? WINDOW_REFRESH_BUSY_MS : next;
 	return next > WINDOW_REFRESH_MAX_MS ? WINDOW_REFRESH_MAX_MS : next;
 }

@@ -4,8 +4,9 @@
  * it (tests/unit/test_window_geom.c): where the guest's picture goes in a
  * window of any size (scaled, aspect kept, black bars around it), where a
  * host pointer position lands in the guest's absolute pointer range, which
- * of the display's dirty rectangles are worth an upload, and how the
- * refresh timer backs off while nothing changes.
+ * of the display's dirty rectangles are worth an upload, where a changed
+ * part of the picture lands in a scaled window, and how the refresh timer
+ * paces its looks.
  */
 #ifndef HUTCH_WINDOW_GEOM_H
 #define HUTCH_WINDOW_GEOM_H
@@ -40,11 +41,37 @@ bool window_to_abs(const struct window_view *v, int wx, int wy, unsigned int *ax
  */
 unsigned int window_clip_rects(struct display_rect *rects, unsigned int n, unsigned int w, unsigned int h);
 
-/* The refresh timer: fastest while the screen changes, backing off while idle. */
+/*
+ * Where picture rectangle @r of a @src_w x @src_h picture shown scaled as
+ * @v lands in the window: rounded outward and one pixel wider on each side
+ * (a nearest-neighbour scaler's sample for a window pixel on the edge may
+ * come from the next picture pixel), clipped to @v.  Empty (w or h 0) for
+ * an empty picture, view or rectangle.
+ */
+struct window_view window_scale_rect(const struct window_view *v, unsigned int src_w, unsigned int src_h,
+				     const struct display_rect *r);
+
+/*
+ * The refresh timer.  A look that finds nothing new backs off by half
+ * again, up to WINDOW_REFRESH_MAX_MS, so an idle guest costs next to
+ * nothing.  A look that finds a change after a quiet one is followed by
+ * the fastest look (input's echo, a blinking cursor show at once), and so
+ * is the first quiet look after changes.  While look after look finds
+ * changes, the guest is drawing without pause and every look would show a
+ * frame it is still in the middle of drawing: the interval grows by half
+ * again up to WINDOW_REFRESH_BUSY_MS, so a busy guest's frames are shown
+ * at most 1000 / WINDOW_REFRESH_BUSY_MS times a second, not 60.  (QEMU's
+ * GUI looks every 30 ms whatever the guest does.)
+ */
 #define WINDOW_REFRESH_MIN_MS 16u     /* ~60 Hz, the rate of a typical host monitor */
+#define WINDOW_REFRESH_BUSY_MS 40u    /* 25 Hz while the guest never stops drawing */
 #define WINDOW_REFRESH_MAX_MS 500u    /* an idle screen is looked at twice a second */
 
-/* The next interval after a refresh that found (@changed) or did not find changes. */
-unsigned int window_next_refresh_ms(unsigned int cur_ms, bool changed);
+/*
+ * The next interval after a look at @cur_ms that found (@changed) or did
+ * not find changes, when the look before it found (@changed_before) or
+ * did not.
+ */
+unsigned int window_next_refresh_ms(unsigned int cur_ms, bool changed, bool changed_before);
 
 #endif

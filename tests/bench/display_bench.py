@@ -13,10 +13,12 @@ Frames are counted the same way for both, outside both: the X DAMAGE
 extension on the VMM's window (libXdamage through ctypes, level
 RawRectangles).  Every request that draws into the window damages it; a
 damage report's last rectangle has more=False, so a frame (one present,
-whatever its rectangles) counts once.  Both SDL windows use SDL's software
-renderer presenting through X11's own image put, not OpenGL
-(SDL_RENDER_DRIVER=software SDL_FRAMEBUFFER_ACCELERATION=0 for QEMU;
-hutch-vm always does), so a present is one image put on both sides.
+whatever its rectangles) counts once.  Neither window goes through
+OpenGL: QEMU's uses SDL's software renderer (SDL_RENDER_DRIVER=software
+SDL_FRAMEBUFFER_ACCELERATION=0), whose present is one image put of the
+whole window; hutch-vm's puts each changed rectangle of a present on its
+own (SDL_UpdateWindowSurfaceRects), each a report here, so its count is
+an upper bound of its presents.
 
 CPU: utime + stime of the VMM process's threads from /proc/PID/task, in
 two sums: all of them, and "own" = all but the vCPU threads (hutch-vm's
@@ -140,10 +142,12 @@ VMMS = {
 
 
 def find_line(path, word):
+    """The first whole line of @path with @word: a line the UART is still
+    writing ("frames=1" of "frames=112") does not count yet."""
     try:
         with open(path, errors="replace") as f:
             for line in f:
-                if word in line:
+                if word in line and line.endswith("\n"):
                     return line.strip()
     except OSError:
         pass

@@ -7,12 +7,19 @@
 #  - text typed into the window with xdotool reaches the guest's VT (its
 #    TYPED line on the serial console), Shift included; keyboardputstring
 #    and keyboardputscancode reach it the same way;
-#  - the pointer moved over the window moves the guest's: the tablet's
-#    absolute position when the guest drives one, else the PS/2 mouse after
-#    a click captured the pointer (Right Ctrl releases it);
-#  - Host+H is the ACPI power button: the guest's acpid sets a 1024x768x32
-#    VBE mode and draws a known picture, which the window follows (resized,
-#    every pixel equal);
+#  - the host's Caps Lock, toggled while the window had no focus, is
+#    pressed in the guest when the window gets the focus (its LED follows);
+#  - the pointer moved over the window moves the guest's tablet to the
+#    same absolute position, nothing captured;
+#  - Host+P pauses (the title says Paused, the guest's serial heartbeat
+#    stops) and Host+P again resumes;
+#  - Host+R asks before a reset; Escape cancels it (the guest runs on);
+#  - Host+H is the ACPI power button: the guest's acpid unloads its tablet
+#    driver, sets a 1024x768x32 VBE mode and draws a known picture, which
+#    the window follows (resized, every pixel equal);
+#  - without the tablet, a click captures the pointer (the title says so),
+#    relative motion reaches the guest's PS/2 mouse, Right Ctrl (the host
+#    key) releases it and later motion does not reach the guest;
 #  - closing (Host+Q) asks; "Power off the machine" powers it off;
 #  - under the real system call filter (nothing is killed).
 # The window's screenshots stay in the test's directory: desktop-text.png,
@@ -50,6 +57,9 @@ mkdir -p "$HUTCH_TEST_DIR/acpi/PWRF"
 cat > "$HUTCH_TEST_DIR/acpi/PWRF/00000080" <<-'ACTION'
 #!/bin/sh
 echo "HUTCH-RESULT power_button=seen" > /dev/console
+# Without its driver the tablet is off (the driver's removal resets the
+# device): the window falls back to the PS/2 mouse and pointer capture.
+rmmod virtio_input && echo "HUTCH-RESULT tablet_gone=1" > /dev/console
 /vbe-draw pattern 1024 768 > /dev/console 2>&1 && echo "HUTCH-RESULT gfx_ready=1" > /dev/console
 ACTION
 chmod +x "$HUTCH_TEST_DIR/acpi/PWRF/00000080"
@@ -62,7 +72,9 @@ printf 'ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz !"#$%%&()*+,-./:;<
 printf '\033[1;33;44m yellow on blue \033[0m \033[7m reversed \033[0m\n' > /dev/tty1
 sleep 1
 echo "HUTCH-RESULT text_ready=1"
-while true; do sleep 1; done
+# The heartbeat: it stops while the VM is paused, restarts from 1 after a reset.
+i=0
+while true; do i=$((i + 1)); echo "HEARTBEAT $i"; sleep 1; done
 INIT
 fw_pattern "$HUTCH_TEST_DIR/pattern.raw"
 mk_input_initramfs "$HUTCH_TEST_DIR/desk-initrd.gz" "$HUTCH_TEST_DIR/desk-init.sh" --module button \
@@ -140,40 +152,80 @@ VBoxManage controlvm "$VM" keyboardputstring "vmctl put 7" || fail "keyboardputs
 VBoxManage controlvm "$VM" keyboardputscancode 1c 9c || fail "keyboardputscancode"
 wait_serial "^TYPED vmctl put 7[[:space:]]*$" 30 || fail "keyboardputstring never reached the guest: $(grep TYPED "$VM_SERIAL")"
 
-# --- the pointer ---
-# The machine has the virtio tablet by default; its driver may still be loading.
-if wait_serial "^INPUT-DEV abs" 10; then
-	# The tablet: the host pointer over window pixel (100, 300) of the
-	# 720x400 picture is the guest's pointer there, nothing captured.
-	xdotool mousemove --window "$WIN" 600 50
+# --- Caps Lock: the host's, pressed elsewhere, reaches the guest when the window gets the focus ---
+leds() { tr -d '\r' < "$VM_SERIAL" | sed -n 's/^LEDS \([0-9]*\)$/\1/p' | tail -n 1; }
+root=$(xwininfo -root | awk '/Window id:/ { print $4 }')
+for want in 2 0; do   # the guest's evdev LED mask: 2 is Caps Lock
+	xdotool windowfocus "$root"
 	sleep 0.5
-	xdotool mousemove --window "$WIN" 100 300
-	want_x=$(( (100 * 32767 + 359) / 719 )) want_y=$(( (300 * 32767 + 199) / 399 ))
-	wait_serial "^POINTER abs $want_x $want_y " 20 ||
-		fail "the tablet did not follow the pointer to $want_x $want_y: $(grep POINTER "$VM_SERIAL" | tail -n 3)"
-	[[ "$(title)" != *"releases the pointer"* ]] || fail "the pointer was captured with a tablet"
-	note "pointer: tablet at $want_x,$want_y"
-else
-	# The PS/2 mouse: a click captures the pointer, motion goes relative.
-	xdotool mousemove --window "$WIN" 360 200 click 1
-	for _ in $(seq 1 20); do [[ "$(title)" == *"(Right Ctrl releases the pointer)" ]] && break; sleep 0.1; done
-	[[ "$(title)" == *"(Right Ctrl releases the pointer)" ]] || fail "a click did not capture the pointer: $(title)"
-	before=$(grep -c "^POINTER rel" "$VM_SERIAL" || true)
-	xdotool mousemove_relative -- 40 30
-	sleep 2
-	sums=$( (grep "^POINTER rel" "$VM_SERIAL" || true) | tail -n +$((before + 1)) |
-		awk '{ dx += $3; dy += $4 } END { print dx + 0, dy + 0 }')
-	expect_eq "PS/2 motion summed" "$sums" "40 30"
-	xdotool key Control_R
-	for _ in $(seq 1 20); do [[ "$(title)" == "$VM [Running] - Hutch" ]] && break; sleep 0.1; done
-	expect_eq "title after the host key" "$(title)" "$VM [Running] - Hutch"
-	note "pointer: PS/2 mouse, captured by a click, released by Right Ctrl (no tablet in this guest)"
-fi
+	xdotool key Caps_Lock   # the host's Caps Lock, the window not focused
+	xdotool windowfocus --sync "$WIN"
+	for _ in $(seq 1 50); do [ "$(leds)" = "$want" ] && break; sleep 0.2; done
+	expect_eq "the guest's LEDs after the focus came back" "$(leds)" "$want"
+done
+note "Caps Lock: the guest's LED followed the host's on focus, on and off"
 
-# --- Host+H, the power button: the guest switches to 1024x768x32 graphics ---
-xdotool windowfocus --sync "$WIN"
-xdotool keydown Control_R key h keyup Control_R
+# --- the pointer: the tablet ---
+# The machine has the virtio tablet by default; its driver may still be loading.
+wait_serial "^INPUT-DEV abs" 30 || fail "the guest found no tablet"
+# The host pointer over window pixel (100, 300) of the 720x400 picture is
+# the guest's pointer there, nothing captured.
+xdotool mousemove --window "$WIN" 600 50
+sleep 0.5
+xdotool mousemove --window "$WIN" 100 300
+want_x=$(( (100 * 32767 + 359) / 719 )) want_y=$(( (300 * 32767 + 199) / 399 ))
+wait_serial "^POINTER abs $want_x $want_y " 20 ||
+	fail "the tablet did not follow the pointer to $want_x $want_y: $(grep POINTER "$VM_SERIAL" | tail -n 3)"
+[[ "$(title)" != *"releases the pointer"* ]] || fail "the pointer was captured with a tablet"
+note "pointer: tablet at $want_x,$want_y"
+
+# --- Host+P pauses and resumes: the title, and the guest's heartbeat ---
+heartbeat() { tr -d '\r' < "$VM_SERIAL" | sed -n 's/^HEARTBEAT \([0-9]*\)$/\1/p' | tail -n 1; }
+host_key() {   # KEY: Right Ctrl held, KEY pressed, Right Ctrl let go
+	xdotool windowfocus --sync "$WIN"
+	xdotool keydown Control_R key "$1" keyup Control_R
+}
+dialog() {   # TITLE: xwininfo's line of the window titled TITLE, waited for up to 6 s; 1 if none
+	local line
+	for _ in $(seq 1 30); do
+		line=$(xwininfo -root -tree | grep "\"$1\"" | head -n 1)
+		[ -n "$line" ] && { echo "$line"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}
+host_key p
+for _ in $(seq 1 30); do [[ "$(title)" == "$VM [Paused] - Hutch" ]] && break; sleep 0.1; done
+expect_eq "title after Host+P" "$(title)" "$VM [Paused] - Hutch"
+sleep 0.5   # a line the UART took just before the pause may still be on its way to the file
+hb=$(heartbeat)
+sleep 3
+expect_eq "heartbeat while paused" "$(heartbeat)" "$hb"
+host_key p
+for _ in $(seq 1 30); do [[ "$(title)" == "$VM [Running] - Hutch" ]] && break; sleep 0.1; done
+expect_eq "title after Host+P again" "$(title)" "$VM [Running] - Hutch"
+wait_serial "^HEARTBEAT $((hb + 2))$" 10 || fail "no heartbeat after Host+P resumed: still $(heartbeat)"
+note "Host+P: paused (heartbeat held at $hb for 3 s), Host+P: running again"
+
+# --- Host+R asks first; Escape cancels ---
+host_key r
+dlg=$(dialog "Reset Virtual Machine - Hutch") || fail "Host+R did not ask before the reset"
+hb=$(heartbeat)
+xdotool windowfocus --sync "$(awk '{ print $1 }' <<< "$dlg")" key Escape
+for _ in $(seq 1 30); do
+	xwininfo -root -tree | grep -q '"Reset Virtual Machine - Hutch"' || break
+	sleep 0.2
+done
+! xwininfo -root -tree | grep -q '"Reset Virtual Machine - Hutch"' || fail "Escape did not close the reset question"
+# No reset: the heartbeat goes on counting (a reset guest would boot again and start from 1).
+wait_serial "^HEARTBEAT $((hb + 3))$" 15 || fail "the heartbeat stopped after the reset was cancelled: $(heartbeat)"
+[ "$(grep -c "text_ready=1" "$VM_SERIAL")" = 1 ] || fail "the guest booted again: the reset was not cancelled"
+note "Host+R: asked, Escape cancelled, the guest ran on (heartbeat $hb -> $(heartbeat))"
+
+# --- Host+H, the power button: the guest drops its tablet, switches to 1024x768x32 graphics ---
+host_key h
 fw_wait "$VM" power_button 30
+fw_wait "$VM" tablet_gone 30
 fw_wait "$VM" gfx_ready 30
 geo=""
 for _ in $(seq 1 30); do
@@ -188,15 +240,37 @@ out=$(python3 "$SCREENCHECK" pattern "$HUTCH_TEST_DIR/desktop-gfx.png" "$HUTCH_T
 	fail "the window does not show the guest's picture: $out"
 note "graphics: $out"
 
+# --- the PS/2 mouse, no tablet: a click captures the pointer, Right Ctrl releases it ---
+rel_sum() {   # the guest's PS/2 motion since line BEFORE of its POINTER rel lines
+	(tr -d '\r' < "$VM_SERIAL" | grep "^POINTER rel" || true) | tail -n +$(($1 + 1)) |
+		awk '{ dx += $3; dy += $4 } END { print dx + 0, dy + 0 }'
+}
+rel_lines() { tr -d '\r' < "$VM_SERIAL" | grep -c "^POINTER rel" || true; }
+[[ "$(title)" != *"releases the pointer"* ]] || fail "captured before any click: $(title)"
+xdotool mousemove --window "$WIN" 512 384 click 1
+for _ in $(seq 1 20); do [[ "$(title)" == *"(Right Ctrl releases the pointer)" ]] && break; sleep 0.1; done
+expect_eq "title while captured" "$(title)" "$VM [Running] - Hutch (Right Ctrl releases the pointer)"
+sleep 0.5
+before=$(rel_lines)
+xdotool mousemove_relative -- 40 30
+sleep 0.3
+xdotool mousemove_relative -- -15 20
+for _ in $(seq 1 20); do [ "$(rel_sum "$before")" = "25 50" ] && break; sleep 0.2; done
+expect_eq "PS/2 motion summed while captured" "$(rel_sum "$before")" "25 50"
+xdotool key Control_R
+for _ in $(seq 1 20); do [[ "$(title)" == "$VM [Running] - Hutch" ]] && break; sleep 0.1; done
+expect_eq "title after the host key" "$(title)" "$VM [Running] - Hutch"
+before=$(rel_lines)
+xdotool mousemove_relative -- 40 30
+sleep 0.3
+xdotool mousemove --window "$WIN" 100 100
+sleep 2
+expect_eq "PS/2 motion after the release" "$(rel_sum "$before")" "0 0"
+note "pointer: PS/2 mouse captured by a click (25,50 arrived), released by Right Ctrl (nothing after)"
+
 # --- closing asks; "Power off the machine" (the middle button) ---
 xdotool keydown Control_R key q keyup Control_R
-dlg=""
-for _ in $(seq 1 30); do
-	dlg=$(xwininfo -root -tree | grep '"Close Virtual Machine - Hutch"' | head -n 1)
-	[ -n "$dlg" ] && break
-	sleep 0.2
-done
-[ -n "$dlg" ] || fail "closing did not ask"
+dlg=$(dialog "Close Virtual Machine - Hutch") || fail "closing did not ask"
 read -r dw dh dx dy < <(sed -E 's/.* ([0-9]+)x([0-9]+)\+(-?[0-9]+)\+(-?[0-9]+) .*/\1 \2 \3 \4/' <<< "$dlg")
 xdotool mousemove $((dx + dw / 2)) $((dy + dh - 27)) click 1
 fw_wait_state "$VM" poweroff 30

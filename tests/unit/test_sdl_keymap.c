@@ -3,7 +3,8 @@
  * The VM window's keymap (src/frontend/sdl_keymap.c): every key of a
  * 105-key PC keyboard, the modifiers, the keypad and the extended keys
  * reach the guest as its own Linux KEY_* code, no two keys as one, and
- * keys a PC keyboard lacks as nothing.
+ * keys a PC keyboard lacks as nothing; the lock keys that bring the
+ * guest's Caps/Num Lock to the host's state.
  */
 #include <linux/input-event-codes.h>
 #include <stdarg.h>
@@ -11,8 +12,10 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <SDL_keycode.h>
 #include <SDL_scancode.h>
 
+#include "input.h"
 #include "sdl_keymap.h"
 
 /* A 105-key ISO keyboard, key by key, with what the guest must see. */
@@ -105,12 +108,33 @@ static void test_unknown_keys(void **state)
 		assert_true(sdl_scancode_to_linux(sc) < KEY_MAX);
 }
 
+static void test_lock_sync(void **state)
+{
+	unsigned int codes[2];
+
+	(void)state;
+	/* In step: nothing to press (Scroll Lock and other modifiers do not count). */
+	assert_int_equal(sdl_lock_keys_to_sync(0, 0, codes), 0);
+	assert_int_equal(sdl_lock_keys_to_sync(KMOD_CAPS | KMOD_LSHIFT, INPUT_LED_CAPS | INPUT_LED_SCROLL, codes), 0);
+	assert_int_equal(sdl_lock_keys_to_sync(KMOD_NUM | KMOD_CAPS, INPUT_LED_NUM | INPUT_LED_CAPS, codes), 0);
+	/* Host Caps Lock on, the guest's off: press it in the guest; and the other way round. */
+	assert_int_equal(sdl_lock_keys_to_sync(KMOD_CAPS, 0, codes), 1);
+	assert_int_equal(codes[0], KEY_CAPSLOCK);
+	assert_int_equal(sdl_lock_keys_to_sync(0, INPUT_LED_CAPS, codes), 1);
+	assert_int_equal(codes[0], KEY_CAPSLOCK);
+	/* Both out of step: both keys. */
+	assert_int_equal(sdl_lock_keys_to_sync(KMOD_NUM, INPUT_LED_CAPS, codes), 2);
+	assert_int_equal(codes[0], KEY_CAPSLOCK);
+	assert_int_equal(codes[1], KEY_NUMLOCK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pc105),
 		cmocka_unit_test(test_other_keyboards),
 		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_lock_sync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * The VM window's arithmetic (src/frontend/window_geom.c): the picture
  * scaled into the window with its aspect kept, host pointer positions to
  * the tablet's 0..INPUT_ABS_MAX, the dirty rectangles clipped to the
- * texture, the refresh timer's back-off.
+ * picture, changed rectangles scaled into the window, the refresh timer's
+ * pace (idle back-off, busy back-off).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,16 +116,82 @@ static void test_clip_rects(void **state)
 	assert_int_equal(window_clip_rects(r, 1, 720, 400), 0);
 }
 
+/* Every window pixel of @v whose nearest-neighbour sample lies in @r is inside @out. */
+static void expect_covers(const struct window_view *v, unsigned int sw, unsigned int sh,
+			  const struct display_rect *r, struct window_view out)
+{
+	for (int y = v->y; y < v->y + v->h; y++)
+		for (int x = v->x; x < v->x + v->w; x++) {
+			/* The sample SDL's scaler takes for the pixel's centre. */
+			unsigned int sx = (unsigned int)(((long long)(x - v->x) * 2 + 1) * sw / (2LL * v->w));
+			unsigned int sy = (unsigned int)(((long long)(y - v->y) * 2 + 1) * sh / (2LL * v->h));
+
+			if (sx < r->x || sx >= r->x + r->w || sy < r->y || sy >= r->y + r->h)
+				continue;
+			assert_true(x >= out.x && x < out.x + out.w);
+			assert_true(y >= out.y && y < out.y + out.h);
+		}
+	/* ...and never outside the picture. */
+	if (out.w && out.h) {
+		assert_true(out.x >= v->x && out.x + out.w <= v->x + v->w);
+		assert_true(out.y >= v->y && out.y + out.h <= v->y + v->h);
+	}
+}
+
+static void test_scale_rect(void **state)
+{
+	struct window_view v = window_letterbox(1024, 768, 1280, 1024);
+	struct display_rect r = { 0, 0, 1024, 768 };
+	struct window_view s;
+
+	(void)state;
+	/* The whole picture is the whole view. */
+	s = window_scale_rect(&v, 1024, 768, &r);
+	expect_view(s, v.x, v.y, v.w, v.h);
+	/* Unscaled (1:1, offset by bars): one pixel wider each side, clipped to the picture. */
+	v = (struct window_view){ 0, 66, 1024, 768 };
+	r = (struct display_rect){ 10, 20, 30, 40 };
+	expect_view(window_scale_rect(&v, 1024, 768, &r), 9, 85, 32, 42);
+	r = (struct display_rect){ 0, 0, 5, 5 };
+	expect_view(window_scale_rect(&v, 1024, 768, &r), 0, 66, 6, 6);
+	/* Scaled up and down: every window pixel drawn from the rectangle is covered. */
+	const struct { unsigned int sw, sh; int ww, wh; struct display_rect r; } cases[] = {
+		{ 720, 400, 1280, 1024, { 9, 16, 9, 16 } },
+		{ 720, 400, 1280, 1024, { 711, 384, 9, 16 } },
+		{ 1024, 768, 512, 384, { 1, 1, 1, 1 } },
+		{ 1024, 768, 600, 500, { 333, 0, 7, 768 } },
+		{ 640, 480, 1917, 1080, { 100, 200, 3, 1 } },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = window_letterbox(cases[i].sw, cases[i].sh, cases[i].ww, cases[i].wh);
+		s = window_scale_rect(&v, cases[i].sw, cases[i].sh, &cases[i].r);
+		assert_true(s.w > 0 && s.h > 0);
+		expect_covers(&v, cases[i].sw, cases[i].sh, &cases[i].r, s);
+	}
+	/* Nothing for an empty rectangle, one outside the picture, an empty view or picture. */
+	v = window_letterbox(1024, 768, 1024, 768);
+	r = (struct display_rect){ 10, 10, 0, 5 };
+	assert_int_equal(window_scale_rect(&v, 1024, 768, &r).w, 0);
+	r = (struct display_rect){ 1024, 0, 5, 5 };
+	assert_int_equal(window_scale_rect(&v, 1024, 768, &r).w, 0);
+	r = (struct display_rect){ 1000, 700, 0xffffffffu, 0xffffffffu };
+	expect_view(window_scale_rect(&v, 1024, 768, &r), 999, 699, 25, 69);
+	r = (struct display_rect){ 0, 0, 5, 5 };
+	assert_int_equal(window_scale_rect(&v, 0, 768, &r).w, 0);
+	v.w = 0;
+	assert_int_equal(window_scale_rect(&v, 1024, 768, &r).w, 0);
+}
+
 static void test_refresh_backoff(void **state)
 {
 	unsigned int ms = WINDOW_REFRESH_MIN_MS, steps = 0;
 
 	(void)state;
-	/* Changes keep the fastest rate. */
-	assert_int_equal(window_next_refresh_ms(ms, true), WINDOW_REFRESH_MIN_MS);
+	/* A change after quiet looks: the fastest rate. */
+	assert_int_equal(window_next_refresh_ms(ms, true, false), WINDOW_REFRESH_MIN_MS);
 	/* Idle looks back off, never below the minimum or above the maximum... */
 	while (ms < WINDOW_REFRESH_MAX_MS) {
-		unsigned int next = window_next_refresh_ms(ms, false);
+		unsigned int next = window_next_refresh_ms(ms, false, false);
 
 		assert_true(next > ms);
 		assert_true(next <= WINDOW_REFRESH_MAX_MS);
@@ -133,10 +200,35 @@ static void test_refresh_backoff(void **state)
 	}
 	/* ...reaching it within a few seconds of idling (a dozen looks). */
 	assert_true(steps <= 12);
-	assert_int_equal(window_next_refresh_ms(ms, false), WINDOW_REFRESH_MAX_MS);
+	assert_int_equal(window_next_refresh_ms(ms, false, false), WINDOW_REFRESH_MAX_MS);
 	/* One change: straight back to the fastest. */
-	assert_int_equal(window_next_refresh_ms(WINDOW_REFRESH_MAX_MS, true), WINDOW_REFRESH_MIN_MS);
-	assert_int_equal(window_next_refresh_ms(0, false), WINDOW_REFRESH_MIN_MS);
+	assert_int_equal(window_next_refresh_ms(WINDOW_REFRESH_MAX_MS, true, false), WINDOW_REFRESH_MIN_MS);
+	assert_int_equal(window_next_refresh_ms(0, false, false), WINDOW_REFRESH_MIN_MS);
+	assert_int_equal(window_next_refresh_ms(0, true, true), WINDOW_REFRESH_MIN_MS);
+}
+
+static void test_refresh_busy(void **state)
+{
+	unsigned int ms = WINDOW_REFRESH_MIN_MS, steps = 0;
+
+	(void)state;
+	/* Look after look finds changes: the interval grows to the busy rate, no further. */
+	while (ms < WINDOW_REFRESH_BUSY_MS) {
+		unsigned int next = window_next_refresh_ms(ms, true, true);
+
+		assert_true(next > ms);
+		ms = next;
+		steps++;
+	}
+	assert_int_equal(ms, WINDOW_REFRESH_BUSY_MS);
+	assert_true(steps <= 3);   /* within a tenth of a second of drawing */
+	assert_int_equal(window_next_refresh_ms(ms, true, true), WINDOW_REFRESH_BUSY_MS);
+	/* The first quiet look: the fastest again, then the idle back-off. */
+	ms = window_next_refresh_ms(ms, false, true);
+	assert_int_equal(ms, WINDOW_REFRESH_MIN_MS);
+	assert_true(window_next_refresh_ms(ms, false, false) > WINDOW_REFRESH_MIN_MS);
+	/* Changes on changes never look slower than the busy rate. */
+	assert_int_equal(window_next_refresh_ms(WINDOW_REFRESH_MAX_MS, true, true), WINDOW_REFRESH_BUSY_MS);
 }
 
 int main(void)
@@ -145,7 +237,9 @@ int main(void)
 		cmocka_unit_test(test_letterbox),
 		cmocka_unit_test(test_abs_pointer),
 		cmocka_unit_test(test_clip_rects),
+		cmocka_unit_test(test_scale_rect),
 		cmocka_unit_test(test_refresh_backoff),
+		cmocka_unit_test(test_refresh_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
