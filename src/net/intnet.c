@@ -15,7 +15,8 @@
  * is one Ethernet frame, as on a wire; the first message on a connection
  * is the connecting side's name, so both ends know which peer it is.
  * Two adapters that connect to each other at once keep the connection
- * made by the one whose name sorts first, and close the other.
+ * made by the one whose name sorts first; the other is closed by the one
+ * that made it, and read to its end by the other (intnet_dedup).
  *
  * Why connections and not one datagram socket per adapter: the kernel
  * lets a datagram socket queue only net.unix.max_dgram_qlen messages
@@ -72,6 +73,7 @@ struct intnet_conn {
 	char name[INTNET_NAME];        /* the peer's socket name; "" until its hello */
 	bool outgoing;                 /* we connected (else we accepted) */
 	bool dead;                     /* closed or failed: the loop frees it */
+	bool doomed;                   /* a duplicate its maker will close: read, never sent on */
 };
 
 struct intnet_mac {
@@ -299,7 +301,7 @@ static struct intnet_conn *intnet_conn_named(struct intnet *in, const char *name
 	for (size_t i = 0; i < in->nr_conns; i++) {
 		struct intnet_conn *c = in->conns[i];
 
-		if (c != except && !c->dead && !strcmp(c->name, name))
+		if (c != except && !c->dead && !c->doomed && !strcmp(c->name, name))
 			return c;
 	}
 	return NULL;
@@ -308,20 +310,28 @@ static struct intnet_conn *intnet_conn_named(struct intnet *in, const char *name
 /*
  * @c now has a name: if we also have the connection the other way (both
  * connected at once), keep the one made by the name that sorts first.
- * Both ends decide alike.
+ * Both ends decide alike.  Only the end that made the duplicate closes
+ * it, and only once it has stopped sending on it; the other end stops
+ * sending on it too but reads it to its end, so that frames the maker sent
+ * before it knew of the duplicate are not lost (they were, when either
+ * end closed it at once: a frame sent right after a VM joined vanished).
  */
 static void intnet_dedup(struct intnet *in, struct intnet_conn *c)
 {
 	struct intnet_conn *o = intnet_conn_named(in, c->name, c);
 	bool self_first = strcmp(in->self, c->name) < 0;
+	struct intnet_conn *drop;
 
 	if (!o)
 		return;
 	/* The one to keep was made by us if our name sorts first. */
-	if (c->outgoing == self_first)
-		intnet_conn_kill(in, o);
-	else
-		intnet_conn_kill(in, c);
+	drop = c->outgoing == self_first ? o : c;
+	if (drop->outgoing) {
+		intnet_conn_kill(in, drop);
+	} else {
+		drop->doomed = true;
+		intnet_forget(in, drop);
+	}
 }
 
 /* Connect to the socket @name in the directory (in->lock held). */
@@ -422,7 +432,7 @@ static void intnet_send_to(struct intnet *in, struct intnet_conn *c, const struc
 {
 	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 
-	if (c->dead)
+	if (c->dead || c->doomed)
 		return;
 	if (sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
 		return;
@@ -497,7 +507,10 @@ static void intnet_conn_readable(void *opaque, unsigned int revents)
 		}
 		if (n < NET_FRAME_MIN || n > NET_FRAME_MAX)
 			continue;   /* not a frame (or cut short) */
-		intnet_learn(in, in->buf + 6, c, now_ns());
+		/* A doomed connection's frames are learned against the one kept. */
+		struct intnet_conn *port = c->doomed ? intnet_conn_named(in, c->name, c) : c;
+		if (port)
+			intnet_learn(in, in->buf + 6, port, now_ns());
 		if (!net_deliver(in->nb, in->buf, (size_t)n))
 			intnet_set_paused(in, true);   /* the rest waits in the socket */
 	}
