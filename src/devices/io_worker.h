@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A storage device's I/O thread: disk I/O runs here, off the vCPU threads.
+ * A storage device's I/O threads: disk I/O runs here, off the vCPU threads.
  *
  * A model's register handler (on a vCPU thread) only records that there
- * is work and calls io_worker_kick(); the worker thread then calls the
+ * is work and calls io_worker_kick(); a worker thread then calls the
  * model's work function, which takes the device lock to pick requests up,
  * drops it around the image I/O (io_req_rw: blk_preadv/blk_pwritev straight
  * between guest RAM and the image), and completes them (DMA to guest
- * RAM through guest_mem, interrupt).  Kicks coalesce: a kick that arrives
- * while work() runs makes it run once more afterwards, so none is lost.
+ * RAM through guest_mem, interrupt).
+ *
+ * A worker is a small pool of threads (io_worker_start's @nthreads) so
+ * that several requests of one device are in flight at once (virtio-blk
+ * queues, AHCI NCQ tags).  A kick wakes one idle thread; a work function
+ * that has picked one request up kicks again before it drops the device
+ * lock, so the next idle thread looks for the next request: up to
+ * @nthreads requests run at once, each completing when its own I/O ends
+ * (out of order).  Kicks coalesce: a kick that arrives while every thread
+ * is busy makes the first one to finish run work() once more, so none is
+ * lost.  A pool of one thread is the old single I/O thread (IDE).
  */
 #ifndef HUTCH_IO_WORKER_H
 #define HUTCH_IO_WORKER_H
@@ -23,16 +32,29 @@ struct blk_image;
 struct guest_mem;
 struct io_worker;
 
-typedef void (*io_work_fn)(void *opaque);
+/* @thread: which of the pool's threads runs it (0 .. nthreads - 1), so a
+ * model can give each its own scratch space without a lock. */
+typedef void (*io_work_fn)(void *opaque, unsigned int thread);
 
-/* Start a thread named @name (<= 15 chars) running @work on each kick.
- * NULL with errno set on failure. */
-struct io_worker *io_worker_start(const char *name, io_work_fn work, void *opaque);
+#define IO_WORKER_MAX_THREADS 16
+/* Threads of a device's pool unless HUTCH_IO_THREADS (1..16) says otherwise. */
+#define IO_WORKER_DEFAULT_THREADS 4
+
+/* The pool size a device gets: HUTCH_IO_THREADS from the environment,
+ * else IO_WORKER_DEFAULT_THREADS. */
+unsigned int io_worker_default_threads(void);
+/* Start @nthreads (1..IO_WORKER_MAX_THREADS) threads named @name (<= 15
+ * chars) running @work on kicks.  All are created here, at device
+ * creation, before the process installs its seccomp filter.  NULL with
+ * errno set on failure. */
+struct io_worker *io_worker_start(const char *name, unsigned int nthreads, io_work_fn work,
+				  void *opaque);
+unsigned int io_worker_threads(const struct io_worker *w);
 /* Ask for work() to run (again) soon.  Safe from any thread, any lock held. */
 void io_worker_kick(struct io_worker *w);
 /* Wait until every kick so far has been served (reset, save, tests). */
 void io_worker_drain(struct io_worker *w);
-/* Finish the current work() call, stop and join the thread, free @w. */
+/* Finish the current work() calls, stop and join the threads, free @w. */
 void io_worker_stop(struct io_worker *w);
 
 /*
