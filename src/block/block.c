@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "aio.h"
 #include "block_int.h"
 
 /* Probe order matters: raw accepts everything, so it comes last. */
@@ -92,7 +93,9 @@ int blk_seterr(struct blk_image *img, int errnum, const char *fmt, ...)
  * compressed and backing reads, discard, zeros, a flush that writes
  * metadata back, resize, the formats without map_direct) takes the
  * exclusive side, which waits for the shared ones to finish, and then
- * img->lock.  So what map_direct handed out cannot move before the I/O
+ * img->lock.  The shared path's data goes through the I/O engine
+ * (aio.h: io_uring, or preadv/pwritev).  So what map_direct handed out
+ * cannot move before the I/O
  * on it is done (only the exclusive side frees or reuses clusters), and a
  * flush covers every write completed before it.  The lock prefers
  * writers, so a steady stream of reads cannot starve an allocation.
@@ -358,6 +361,11 @@ int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
 		if (ret < 0)
 			return ret;
 	}
+	return blk_file_rwv(fd, iov, iovcnt, off, true, false);
+}
+
+int blk_file_pwritev_nohook(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
 	return blk_file_rwv(fd, iov, iovcnt, off, true, false);
 }
 
@@ -1082,8 +1090,8 @@ static int blk_rw_direct(struct blk_image *img, const struct iovec *iov, int iov
 		return 0;
 	}
 	if (r > 0) {
-		r = write ? blk_file_pwritev(img->fd, iov, iovcnt, host) :
-			    blk_file_preadv_zero(img->fd, iov, iovcnt, host);
+		r = write ? blk_aio_pwritev(img->fd, iov, iovcnt, host) :
+			    blk_aio_preadv(img->fd, iov, iovcnt, host);
 		if (r < 0) {
 			pthread_mutex_lock(&img->lock);
 			blk_seterr(img, -r, "%s at %llu: %s", write ? "write" : "read",

@@ -138,6 +138,8 @@ extern int (*blk_file_hook)(int fd, char op, const void *buf, size_t len,
 /* The same over a scatter list (preadv zero-fills past the end). */
 int blk_file_preadv_zero(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
+/* The same without calling blk_file_hook (aio.c has called it already). */
+int blk_file_pwritev_nohook(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 int blk_file_sync(int fd);
 /* fdatasync img's file, recording an error line on failure. */
 int blk_sync(struct blk_image *img);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "aio.h"
 #include "block.h"
 #include "guest_mem.h"
 #include "io_worker.h"
@@ -26,6 +27,7 @@ struct io_worker {
 	void *opaque;
 	bool pending;          /* a kick no thread has taken up yet */
 	unsigned int running;  /* threads inside work() */
+	unsigned int ready;    /* threads past their set-up (io_worker_start waits) */
 	bool stop;
 };
 
@@ -34,7 +36,12 @@ static void *io_worker_main(void *arg)
 	struct io_thread *t = arg;
 	struct io_worker *w = t->w;
 
+	/* Its io_uring ring now, at device creation, before the seccomp
+	 * filter (which lets no new ring be made: seccomp.c). */
+	blk_aio_thread_init();
 	pthread_mutex_lock(&w->lock);
+	w->ready++;
+	pthread_cond_broadcast(&w->idle);
 	for (;;) {
 		while (!w->pending && !w->stop)
 			pthread_cond_wait(&w->wake, &w->lock);
@@ -110,6 +117,10 @@ struct io_worker *io_worker_start(const char *name, unsigned int nthreads, io_wo
 		}
 		pthread_setname_np(w->threads[i].thread, name);
 	}
+	pthread_mutex_lock(&w->lock);
+	while (w->ready < nthreads)
+		pthread_cond_wait(&w->idle, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 	return w;
 }
 

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "aio.h"
 #include "blk_test_util.h"
 #include "block.h"
 #include "block_int.h"
@@ -317,7 +318,13 @@ int main(void)
 	int ret;
 
 	bt_tmpdir();
-	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Under each I/O engine (aio.h) the shared path may use. */
+	if (blk_aio_set_engine(BLK_AIO_IO_URING) == 0)
+		ret = cmocka_run_group_tests_name("io_uring", tests, NULL, NULL);
+	else
+		ret = 0, fprintf(stderr, "io_uring unavailable here: threads only\n");
+	assert_int_equal(blk_aio_set_engine(BLK_AIO_THREADS), 0);
+	ret |= cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 	bt_cleanup();
 	return ret;
 }
