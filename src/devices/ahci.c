@@ -311,9 +311,9 @@ static void ahci_port_signature(struct ahci *s, struct ahci_port *p)
 
 /*
  * Abort whatever runs on the port: no slot is picked up any more, and the
- * command in flight is cancelled and waited for (the I/O thread drops its
- * result), so no DMA of it happens after this returns.  Device lock held,
- * never on the I/O thread.
+ * commands in flight are cancelled and waited for (the pool threads drop
+ * their results), so no DMA of them happens after this returns.  Device
+ * lock held, never on a pool thread.
  */
 static void ahci_port_abort(struct ahci *s, struct ahci_port *p)
 {
@@ -688,8 +688,9 @@ pick:
 }
 
 /*
- * The drive's state is the I/O thread's while a command runs with the lock
- * dropped, so the change is handed to that thread and waited for.
+ * The drive's state is the pool threads' while commands run with the lock
+ * dropped, so the change is handed to them (applied when none of that
+ * port runs) and waited for.
  */
 int ahci_change_media(struct device *dev, unsigned int port, struct blk_image *img, bool force,
 		      struct blk_image **old)

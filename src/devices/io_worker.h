@@ -62,7 +62,7 @@ void io_worker_stop(struct io_worker *w);
  * touches its drive) after its reset returned.
  *
  * The one object every DMA-capable controller (AHCI, IDE, virtio-blk)
- * uses for a request between its register side and its I/O thread:
+ * uses for a request between its register side and its I/O threads:
  *
  *   map        io_req_map()         guest RAM ranges -> a checked scatter list
  *   submit     io_req_submit()      device lock held: counted in flight
@@ -72,31 +72,34 @@ void io_worker_stop(struct io_worker *w);
  *   complete   io_req_complete()    device lock held: false if it was cancelled,
  *                                   then the device drops the result
  *   cancel     io_inflight_cancel_wait()   device lock held: marks every request
- *                                   in flight cancelled and waits until each
- *                                   has completed
+ *                                   in flight cancelled (several: one per
+ *                                   pool thread at most) and waits until
+ *                                   each has completed
  *
  * One struct io_inflight per unit a reset stops (an AHCI port, an IDE
  * channel, a virtio device).  Because a cancelled request stops at the
  * next piece, a reset waits for at most one piece of image I/O (IO_CHUNK
- * bytes, or one flush), never for a whole 32 MiB transfer.
+ * bytes, or one flush) per thread, never for a whole 32 MiB transfer.
  *
  * Lock order (also in docs/design.md, "Requests in flight and resets"):
  *
  *   device lock  ->  the machine's vm_lock (read: raising an IRQ)
- *   image lock: never taken with the device lock held; the I/O thread
+ *   image locks: never taken with the device lock held; a pool thread
  *               drops the device lock before every blk_* I/O call
  *               (ata_complete, vblk_handle).  Only blk_size/blk_caps,
  *               which take no lock, are called under the device lock.
+ *   the worker's own lock: a leaf (io_worker_kick under any lock).
  *
  * io_inflight has no lock of its own: its fields are guarded by the
- * device lock, except the cancel mark, which the I/O thread reads between
+ * device lock, except the cancel mark, which the pool threads read between
  * pieces without any lock (an atomic).  io_inflight_cancel_wait() sleeps
  * on a condition variable *of the device lock*, so while it waits the lock
- * is free and the I/O thread can take it to complete.  Hence the waiter
- * holds the device lock and nothing else the I/O thread may need: not
+ * is free and the pool threads can take it to complete.  Hence the waiter
+ * holds the device lock and nothing else a pool thread may need: not
  * vm_lock (the machine calls device resets outside it), not another
- * device's lock, not an image lock.  It never runs on the I/O thread
- * itself, which would wait for its own request (asserted).  While it
+ * device's lock, not an image lock.  It never runs on a pool thread of
+ * its own device, which would wait for its own request (asserted for the
+ * thread that submitted last).  While it
  * waits, other vCPUs may take the device lock: the device stops its
  * queue (PxCI = 0, phase idle, quiesce) *before* waiting, so nothing new
  * is picked up, and requests submitted after the cancel are not waited
@@ -111,7 +114,7 @@ struct io_inflight {
 	uint64_t cancel_upto;       /* atomic: tickets <= this are cancelled */
 	unsigned int active;        /* submitted, not completed */
 	unsigned int cancelling;    /* of those, cancelled: waiters wait for 0 */
-	pthread_t runner;           /* the thread that submitted the last one */
+	pthread_t runner;           /* the pool thread that submitted the last one */
 };
 
 struct io_req {
