@@ -3,8 +3,11 @@
  * How the block layer's data I/O reaches the host file: the I/O engine.
  *
  * Only the data of requests the format maps straight onto its file (raw,
- * qcow2 clusters already allocated: block.c's shared path) goes through
- * here; metadata, allocation, compressed and backing reads use the plain
+ * qcow2 clusters already allocated: block.c's shared path) of images open
+ * O_DIRECT (--hostiocache off) goes through here; through the page cache
+ * block.c calls preadv/pwritev itself (io_uring punts a buffered write
+ * that would block to a kernel worker: slower for a caller that waits),
+ * and metadata, allocation, compressed and backing reads use the plain
  * file helpers of block_int.h.  Two engines, one per process:
  *
  *   io_uring  each calling thread (a device's I/O pool thread) has a small
