@@ -32,14 +32,25 @@ struct blk_image {
 	bool probed_raw;
 	uint64_t size;          /* virtual size, set by the format's open */
 	void *opaque;           /* the format's state */
+	/*
+	 * Requests side by side (block.c, "Locking"): data I/O on extents
+	 * map_direct hands out holds the shared side of rw, many at once;
+	 * every other call holds the exclusive side, so it never overlaps
+	 * one of them.  lock guards the format's state (caches, tables) and
+	 * errmsg; the exclusive side takes it too, the shared side only
+	 * around map_direct.  Order: rw, then lock.
+	 */
+	pthread_rwlock_t rw;
 	pthread_mutex_t lock;
 	char errmsg[BLK_ERR_MAX];
 };
 
 /*
- * One per format.  Callbacks run with img->lock held; they return 0 or
- * -errno and explain failures with blk_seterr().  len/off arguments are
- * already checked against img->size by the generic layer.
+ * One per format.  Callbacks run with img->lock held (and the exclusive
+ * side of img->rw, but for map_direct and a flush_shared flush: the
+ * shared side); they return 0 or -errno and explain failures with
+ * blk_seterr().  len/off arguments are already checked against img->size
+ * by the generic layer.
  */
 struct blk_format {
 	const char *name;
@@ -60,7 +71,20 @@ struct blk_format {
 		      size_t len, uint64_t off);
 	int (*pwritev)(struct blk_image *img, const struct iovec *iov, int iovcnt,
 		       size_t len, uint64_t off);
+	/*
+	 * Optional: may [off, off + len) be read (or, @write, overwritten)
+	 * straight at one run of offsets of img->fd, *host on, beside other
+	 * such requests?  1 (and *host), 0 (no: the exclusive path), or
+	 * -errno.  Runs under the shared side of img->rw and img->lock: it
+	 * may fill caches but must not write the file, and whatever it maps
+	 * must stay where it is until the exclusive side is next taken.
+	 */
+	int (*map_direct)(struct blk_image *img, uint64_t off, size_t len,
+			  bool write, uint64_t *host);
 	int (*flush)(struct blk_image *img);
+	/* flush is blk_sync, a plain fdatasync: blk_flush runs it under the
+	 * shared side, beside data I/O (raw). */
+	bool flush_shared;
 	int (*discard)(struct blk_image *img, uint64_t off, uint64_t len);
 	/* Optional; without it, zeros are written with pwrite. */
 	int (*write_zeroes)(struct blk_image *img, uint64_t off, uint64_t len,
@@ -114,6 +138,8 @@ extern int (*blk_file_hook)(int fd, char op, const void *buf, size_t len,
 /* The same over a scatter list (preadv zero-fills past the end). */
 int blk_file_preadv_zero(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 int blk_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
+/* The same without calling blk_file_hook (aio.c has called it already). */
+int blk_file_pwritev_nohook(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 int blk_file_sync(int fd);
 /* fdatasync img's file, recording an error line on failure. */
 int blk_sync(struct blk_image *img);

@@ -1395,6 +1395,86 @@ static int qcow2_preadv(struct blk_image *img, const struct iovec *iov,
 }
 
 /*
+ * The L2 table at l2_off if reading it changes nothing in the file: cached
+ * already, or the slot it would take is clean (no commit on eviction).
+ * NULL otherwise (or on a read error): the caller takes the exclusive path.
+ */
+static struct qcow2_l2_slot *qcow2_l2_peek(struct blk_image *img, struct qcow2 *s,
+					   uint64_t l2_off)
+{
+	struct qcow2_l2_slot *slot = &s->l2_cache[0];
+
+	for (unsigned i = 0; i < s->l2_slots; i++) {
+		if (s->l2_cache[i].offset == l2_off) {
+			s->l2_cache[i].used = ++s->l2_clock;
+			return &s->l2_cache[i];
+		}
+		if (s->l2_cache[i].used < slot->used)
+			slot = &s->l2_cache[i];
+	}
+	if (slot->offset && slot->dirty)
+		return NULL;
+	return qcow2_l2_load(img, s, l2_off, false, &slot) < 0 ? NULL : slot;
+}
+
+/*
+ * blk_format.map_direct: [off, off + len) as one run of host offsets in
+ * this file, if every cluster of it is allocated data (NORMAL; for a
+ * write also COPIED, so it is overwritten in place) and they lie next to
+ * each other.  Then block.c moves the data with no lock but the shared
+ * side of img->rw, beside other such requests: an overwrite of a cluster
+ * already referenced changes no metadata, so it needs no barrier and the
+ * crash ordering above is untouched.  Anything else (unallocated, zero,
+ * compressed, backing, a cluster to copy, a table whose load would
+ * commit, a corrupt entry) returns 0: the exclusive path does it, and
+ * reports what is wrong.  Under img->lock; it may read an L2 table into
+ * a clean cache slot but never writes the file.
+ */
+static int qcow2_map_direct(struct blk_image *img, uint64_t off, size_t len,
+			    bool write, uint64_t *host_out)
+{
+	struct qcow2 *s = qcow2_state(img);
+	uint64_t next = 0, first = 0;
+
+	if (write && s->corrupt)
+		return 0;
+	while (len) {
+		uint64_t in = off & (s->cluster_size - 1);
+		uint64_t l1_idx = off >> (s->cluster_bits + s->l2_bits);
+		size_t n = s->cluster_size - in < len ? (size_t)(s->cluster_size - in) : len;
+		struct qcow2_l2_slot *table;
+		uint64_t l2_off, entry, host;
+
+		if (l1_idx >= s->l1_size)
+			return 0;
+		l2_off = s->l1[l1_idx] & QCOW2_OFFSET_MASK;
+		if (!l2_off || !(table = qcow2_l2_peek(img, s, l2_off)))
+			return 0;
+		entry = table->table[qcow2_l2_index(s, off)];
+		if (entry & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO | QCOW2_L2_STD_RESERVED))
+			return 0;
+		host = entry & QCOW2_OFFSET_MASK;
+		if (!host || (host & (s->cluster_size - 1)) || host >= s->file_end)
+			return 0;
+		if (write && (!(entry & QCOW2_OFLAG_COPIED) ||
+			      qcow2_meta_overlaps(s, host, s->cluster_size)))
+			return 0;
+		host += in;
+		if (next && host != next)
+			return 0;
+		if (!next)
+			first = host;
+		next = host + n;
+		off += n;
+		len -= n;
+	}
+	if (write)
+		qcow2_note_write(s, first, next - first);
+	*host_out = first;
+	return 1;
+}
+
+/*
  * Write the extent in one pwritev, then account for the clusters it
  * allocated: refcount +1 (cached) and the new L2 entries (cached), which
  * reach the file only at the next commit, behind a barrier.  A failed
@@ -2466,6 +2546,7 @@ const struct blk_format blk_format_qcow2 = {
 	.pwrite = qcow2_pwrite,
 	.preadv = qcow2_preadv,
 	.pwritev = qcow2_pwritev,
+	.map_direct = qcow2_map_direct,
 	.flush = qcow2_flush,
 	.set_cache_size = qcow2_set_cache_size,
 	.discard = qcow2_discard,

@@ -7,15 +7,25 @@
  * The ABAR (BAR5, MMIO) holds the global registers and one 128-byte
  * register block per port.  Software builds a command list (32 slots) and
  * a received-FIS area in guest RAM, and sets bits in PxCI (and PxSACT for
- * NCQ).  A PxCI write only kicks the controller's I/O thread, which
- * fetches each command header and table, maps the PRDT through guest_mem,
- * runs the command against the drive with the device lock dropped, and
- * then posts the result FIS and the interrupt.
+ * NCQ).  A PxCI write only kicks the controller's pool of I/O threads
+ * (io_worker.h); a thread picks a slot up, fetches its command header and
+ * table, maps the PRDT through guest_mem, runs the command against the
+ * drive with the device lock dropped, and then posts the result FIS and
+ * the interrupt.
+ *
+ * Commands in flight at once: NCQ commands (READ/WRITE FPDMA QUEUED) of a
+ * port run side by side, one per pool thread, and each completes when its
+ * own I/O is done, by a Set Device Bits FIS with its tag's SActive bit
+ * (SATA 3.x 13.6.4.2, AHCI 5.6.4.2): out of order.  Any other command
+ * runs alone on its port (ATA 8 lets no other command overlap a non-NCQ
+ * one): it waits until the NCQ commands running have completed, and no
+ * slot is picked up while it runs.  Ports are independent.
  *
  * Resets (machine, GHC.HR, PxCMD.ST cleared, COMRESET, offline) cancel
- * the port's command in flight and wait for it (io_worker.h): the image
- * I/O stops at the next IO_CHUNK piece and nothing of it (data, PRDBC,
- * FIS, interrupt) reaches guest RAM after the register write returns.
+ * every command in flight on the port and wait for them (io_worker.h):
+ * the image I/O stops at the next IO_CHUNK piece and nothing of them
+ * (data, PRDBC, FIS, interrupt) reaches guest RAM after the register
+ * write returns.
  *
  * References: Serial ATA AHCI 1.3.1 (sections cited as "AHCI x.y"), SATA
  * 3.x for the FIS layouts and NCQ, Intel ICH9 datasheet for the PCI
@@ -168,8 +178,15 @@ struct ahci_port {
 	bool stopped;
 	bool srst;              /* device control FIS with SRST seen */
 	bool sig_fis_pending;   /* post the signature FIS once FRE is set */
-	bool drive_reset;       /* the I/O thread resets the drive */
-	/* A medium change the I/O thread applies between commands. */
+	bool drive_reset;       /* an I/O thread resets the drive (none running) */
+	/* Slots picked up and not completed yet (their commands run on pool
+	 * threads).  Not saved: a reset or load waits until it is 0. */
+	uint32_t running;
+	bool exclusive;         /* the one running is not NCQ: pick nothing up */
+	/* A non-NCQ command met while NCQ ones ran: its slot + 1, run next,
+	 * alone, once they are done (0: none). */
+	unsigned int excl_next;
+	/* A medium change an I/O thread applies when no command runs. */
 	bool media_change, media_force;
 	struct blk_image *new_media, *old_media;
 	int media_ret;
@@ -182,10 +199,11 @@ struct ahci {
 	uint32_t cap, ghc, is, pi;
 	unsigned int nports;
 	struct ahci_port ports[AHCI_PORTS];
-	/* The command in flight per port (outside ahci_port: load copies ports). */
+	/* The commands in flight per port (outside ahci_port: load copies ports). */
 	struct io_inflight inflight[AHCI_PORTS];
-	/* I/O thread only: the command being run and its mapped PRDT. */
-	struct io_req req;
+	/* Per slot: the command picked up and its mapped PRDT, the running
+	 * thread's while its bit is in the port's running mask. */
+	struct io_req req[AHCI_PORTS][AHCI_SLOTS];
 };
 
 /* ---- interrupts ---- */
@@ -293,15 +311,16 @@ static void ahci_port_signature(struct ahci *s, struct ahci_port *p)
 
 /*
  * Abort whatever runs on the port: no slot is picked up any more, and the
- * command in flight is cancelled and waited for (the I/O thread drops its
- * result), so no DMA of it happens after this returns.  Device lock held,
- * never on the I/O thread.
+ * commands in flight are cancelled and waited for (the pool threads drop
+ * their results), so no DMA of them happens after this returns.  Device
+ * lock held, never on a pool thread.
  */
 static void ahci_port_abort(struct ahci *s, struct ahci_port *p)
 {
 	p->ci = 0;
 	p->sact = 0;
 	p->stopped = false;
+	p->excl_next = 0;
 	p->cmd &= ~(PORT_CMD_CR | PORT_CMD_CCS_MASK);
 	io_inflight_cancel_wait(&s->inflight[p->idx]);
 }
@@ -358,11 +377,11 @@ static struct ahci *to_ahci(struct device *dev)
  * Map the PRDT (AHCI 4.2.3.3) onto guest RAM for @len bytes.  Entries past
  * the data are not looked at (an ATAPI command often moves less than the
  * buffer); a PRD outside RAM or with reserved bits set gives HBDS, a table
- * shorter than the data OFS.  Returns 0 with s->req mapped, or the PxIS
+ * shorter than the data OFS.  Returns 0 with @req mapped, or the PxIS
  * error bit.
  */
-static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, uint64_t ctba,
-			      unsigned int prdtl, uint32_t len)
+static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, struct io_req *req,
+			      uint64_t ctba, unsigned int prdtl, uint32_t len)
 {
 	const struct guest_mem *gm = s->dev->host->mem;
 	uint64_t total = 0;
@@ -390,7 +409,7 @@ static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, uint64_t ctba
 		cnt = (dw3 & PRD_DBC_MASK) + 1;
 		if (cnt > len - total)
 			cnt = (uint32_t)(len - total);
-		ret = io_req_map(&s->req, gm, dba, cnt);
+		ret = io_req_map(req, gm, dba, cnt);
 		if (ret == -EFAULT) {
 			device_log(s->dev, "port %u: PRD %u buffer 0x%llx+%u outside RAM", p->idx, i,
 				   (unsigned long long)dba, cnt);
@@ -412,6 +431,8 @@ static uint32_t ahci_map_prdt(struct ahci *s, struct ahci_port *p, uint64_t ctba
 static void ahci_port_error(struct ahci *s, struct ahci_port *p, const struct ata_xfer *x,
 			    uint32_t extra)
 {
+	/* Under the lock: two failing NCQ commands do not race for the log. */
+	ata_ncq_record_error(&p->drive, x);
 	if (x->ncq)
 		ahci_post_sdb(s, p, &x->res, 0);
 	else
@@ -464,13 +485,46 @@ static void ahci_device_control(struct ahci *s, struct ahci_port *p, unsigned in
 	p->ci &= ~(1u << slot);
 }
 
-/* Run command @slot of @p.  Called and returns with the device lock held;
- * drops it around the drive I/O. */
+/* Is the command FIS a READ/WRITE FPDMA QUEUED, which may run beside others? */
+static bool ahci_fis_is_ncq(const struct ahci_port *p, const uint8_t *cfis)
+{
+	return cfis[0] == FIS_REG_H2D && (cfis[1] & FIS_H2D_C) && !ata_is_atapi(&p->drive) &&
+	       (cfis[2] == ATA_CMD_READ_FPDMA_QUEUED || cfis[2] == ATA_CMD_WRITE_FPDMA_QUEUED);
+}
+
+/* Slot @bit no longer runs (done, dropped or put back). */
+static void ahci_slot_done(struct ahci_port *p, uint32_t bit)
+{
+	p->running &= ~bit;
+	if (!p->running)
+		p->exclusive = false;
+}
+
+/* A hint for waking another pool thread: may some port pick a slot up now? */
+static bool ahci_more_ready(const struct ahci *s)
+{
+	for (unsigned int i = 0; i < s->nports; i++) {
+		const struct ahci_port *p = &s->ports[i];
+
+		if ((p->ci & ~p->running) && !p->exclusive && !p->stopped && !p->excl_next)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Run command @slot of @p.  Called and returns with the device lock held;
+ * drops it around the drive I/O, while other threads may run other NCQ
+ * slots of the same port (ata.h: NCQ reads and writes only read the
+ * drive's state, and the NCQ error log is written under this lock).
+ */
 static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int slot)
 {
 	const struct guest_mem *gm = s->dev->host->mem;
 	uint64_t hdr_addr = p->clb + (uint64_t)slot * CMDH_SIZE;
 	uint8_t hdr[CMDH_SIZE], cfis[64], acmd[16];
+	struct io_req *req = &s->req[p->idx][slot];
+	uint32_t bit = 1u << slot;
 	struct ata_taskfile tf;
 	struct ata_xfer x;
 	uint32_t dw0, err_bits = 0;
@@ -499,6 +553,14 @@ static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int s
 		ahci_port_raise(s, p, PORT_IRQ_HBFS);
 		return;
 	}
+	if (!ahci_fis_is_ncq(p, cfis)) {
+		/* Not NCQ: alone.  With NCQ commands running it waits for them. */
+		if (p->running) {
+			p->excl_next = slot + 1;
+			return;
+		}
+		p->exclusive = true;
+	}
 	if (cfis[0] != FIS_REG_H2D || (dw0 & CMDH_CFL_MASK) < CFIS_MIN_DWORDS) {
 		/* The device cannot make sense of it: it answers with an abort. */
 		device_log(s->dev, "port %u: command FIS type 0x%02x, %u dwords", p->idx, cfis[0],
@@ -507,10 +569,12 @@ static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int s
 		x.res.status = ATA_SR_DRDY | ATA_SR_ERR;
 		x.res.error = ATA_ER_ABRT;
 		ahci_complete(s, p, slot, &x, 0, hdr_addr);
+		p->exclusive = false;
 		return;
 	}
 	if (!(cfis[1] & FIS_H2D_C)) {
 		ahci_device_control(s, p, slot, cfis);
+		p->exclusive = false;
 		return;
 	}
 	tf.command = cfis[2];
@@ -523,49 +587,75 @@ static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int s
 	if (x.ncq && x.tag != slot)
 		device_log(s->dev, "port %u: NCQ tag %u issued in slot %u", p->idx, x.tag, slot);
 
-	io_req_unmap(&s->req);
+	io_req_unmap(req);
 	if (x.dir != ATA_DIR_NONE)
-		err_bits = ahci_map_prdt(s, p, ctba, prdtl, x.len);
+		err_bits = ahci_map_prdt(s, p, req, ctba, prdtl, x.len);
 	p->tfd |= TFD_BSY;
-	io_req_submit(&s->req, &s->inflight[p->idx]);
-	x.req = &s->req;
+	p->running |= bit;
+	io_req_submit(req, &s->inflight[p->idx]);
+	x.req = req;
+	/* Another idle thread may pick the next slot up meanwhile. */
+	if (ahci_more_ready(s))
+		io_worker_kick(s->worker);
 	pthread_mutex_unlock(&s->dev->lock);
 	if (err_bits)
 		ata_complete_error(&p->drive, &x);
 	else
-		ata_complete(&p->drive, &x, s->req.iov, s->req.nr_iov);
+		ata_complete(&p->drive, &x, req->iov, req->nr_iov);
 	pthread_mutex_lock(&s->dev->lock);
-	if (!io_req_complete(&s->req))
+	ahci_slot_done(p, bit);
+	if (!io_req_complete(req))
 		return;         /* the port was reset or stopped meanwhile: drop it */
-	p->tfd &= ~TFD_BSY;
+	if (!p->running)
+		p->tfd &= ~TFD_BSY;
+	/* An NCQ error stopped the port: the device aborts the other queued
+	 * commands (SATA 3.x 13.6.3.2), whose bits stay set until software
+	 * restarts the port. */
+	if (x.ncq && p->stopped)
+		return;
 	ahci_complete(s, p, slot, &x, err_bits, hdr_addr);
 }
 
-/* The next slot to run on @p, or -1.  Round robin after the last one. */
+/*
+ * The next slot to run on @p, or -1: none waiting, a non-NCQ command
+ * running, or one waiting for the NCQ commands running to finish.  Round
+ * robin after the last one.
+ */
 static int ahci_next_slot(struct ahci *s, struct ahci_port *p)
 {
 	unsigned int last = (p->cmd & PORT_CMD_CCS_MASK) >> PORT_CMD_CCS_SHIFT;
+	uint32_t ready = p->ci & ~p->running;
 
-	if (!p->present || !p->ci || p->stopped || !(p->cmd & PORT_CMD_CR))
+	if (!p->present || !ready || p->stopped || p->exclusive || !(p->cmd & PORT_CMD_CR))
 		return -1;
 	if (!pci_bus_master(&s->pci)) {
 		device_log(s->dev, "port %u: commands issued with bus mastering off", p->idx);
 		return -1;
 	}
+	if (p->excl_next) {
+		unsigned int slot = p->excl_next - 1;
+
+		if (p->running)
+			return -1;
+		p->excl_next = 0;
+		if (ready & (1u << slot))
+			return (int)slot;
+	}
 	for (unsigned int k = 1; k <= AHCI_SLOTS; k++) {
 		unsigned int slot = (last + k) % AHCI_SLOTS;
 
-		if (p->ci & (1u << slot))
+		if (ready & (1u << slot))
 			return (int)slot;
 	}
 	return -1;
 }
 
-static void ahci_work(void *opaque)
+static void ahci_work(void *opaque, unsigned int thread)
 {
 	struct ahci *s = opaque;
 	bool more = true;
 
+	(void)thread;
 	pthread_mutex_lock(&s->dev->lock);
 	while (more) {
 		more = false;
@@ -573,6 +663,9 @@ static void ahci_work(void *opaque)
 			struct ahci_port *p = &s->ports[i];
 			int slot;
 
+			/* The drive changes only between commands. */
+			if (p->running)
+				goto pick;
 			if (p->drive_reset) {
 				p->drive_reset = false;
 				if (p->present)
@@ -583,6 +676,7 @@ static void ahci_work(void *opaque)
 				p->media_ret = ata_cd_change_media(&p->drive, p->new_media,
 								   p->media_force, &p->old_media);
 			}
+pick:
 			slot = ahci_next_slot(s, p);
 			if (slot >= 0) {
 				ahci_run_command(s, p, (unsigned int)slot);
@@ -594,8 +688,9 @@ static void ahci_work(void *opaque)
 }
 
 /*
- * The drive's state is the I/O thread's while a command runs with the lock
- * dropped, so the change is handed to that thread and waited for.
+ * The drive's state is the pool threads' while commands run with the lock
+ * dropped, so the change is handed to them (applied when none of that
+ * port runs) and waited for.
  */
 int ahci_change_media(struct device *dev, unsigned int port, struct blk_image *img, bool force,
 		      struct blk_image **old)
@@ -828,9 +923,11 @@ static void ahci_destroy(struct device *dev)
 		return;
 	io_worker_stop(s->worker);
 	pci_bus_detach(&s->pci);
-	for (unsigned int i = 0; i < AHCI_PORTS; i++)
+	for (unsigned int i = 0; i < AHCI_PORTS; i++) {
 		io_inflight_destroy(&s->inflight[i]);
-	io_req_free(&s->req);
+		for (unsigned int j = 0; j < AHCI_SLOTS; j++)
+			io_req_free(&s->req[i][j]);
+	}
 	free(s);
 	dev->priv = NULL;
 }
@@ -891,7 +988,7 @@ static int ahci_create(struct device *dev, const struct device_args *args)
 	s->pci.config[ICH9_PCS] = (uint8_t)s->pi;
 	s->pci.config[ICH9_PCS + 1] = (uint8_t)(s->pi >> 8);
 
-	s->worker = io_worker_start("ahci-io", ahci_work, s);
+	s->worker = io_worker_start("ahci-io", io_worker_default_threads(), ahci_work, s);
 	if (!s->worker) {
 		ret = -errno;
 		goto fail;
@@ -994,6 +1091,7 @@ static int ahci_load(struct device *dev, struct sv_reader *r, uint32_t version)
 		p->srst = sv_get_u8(r);
 		p->sig_fis_pending = sv_get_u8(r);
 		p->drive_reset = sv_get_u8(r);
+		p->excl_next = 0;
 		ret = ata_drive_load(&p->drive, r);
 	}
 	if (!ret && !sv_reader_ok(r, true))

@@ -1424,8 +1424,9 @@ static int dsm_trim(struct ata_drive *d, struct ata_xfer *x, const struct iovec 
 	return 0;
 }
 
-/* A failed NCQ command is kept for READ LOG EXT 10h, which the host reads to find the tag. */
-static void ncq_record_error(struct ata_drive *d, const struct ata_xfer *x)
+/* A failed NCQ command is kept for READ LOG EXT 10h, which the host reads
+ * to find the tag.  The transport calls it under its lock (ata.h). */
+void ata_ncq_record_error(struct ata_drive *d, const struct ata_xfer *x)
 {
 	if (!x->ncq || !(x->res.status & ATA_SR_ERR))
 		return;
@@ -1448,7 +1449,6 @@ static void finish_error(struct ata_drive *d, struct ata_xfer *x, uint8_t ata_er
 		res_err(&x->res, ata_error);
 	}
 	x->done_bytes = 0;
-	ncq_record_error(d, x);
 }
 
 void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *iov,
@@ -1459,7 +1459,6 @@ void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *i
 	if (x->pre_done || x->op == OP_NONE) {
 		x->res = x->pre;
 		x->done_bytes = 0;
-		ncq_record_error(d, x);
 		return;
 	}
 	if (x->dir != ATA_DIR_NONE && iov_total(iov, iovcnt) < x->len) {

@@ -29,12 +29,15 @@
  * ata_complete(): the command then ends with ERR and ABRT (and, for ATAPI,
  * sense ABORTED COMMAND).
  *
- * Threading: a drive is not locked by this layer.  The transport
- * serialises every call on one drive (AHCI and IDE run all commands on
- * their single I/O thread, and change media only when no command of that
- * drive is between ata_begin and ata_complete).  Every reset of a
- * transport cancels and waits for the command in flight (io_worker.h), so
- * a drive never sees a new command while the old one still runs.
+ * Threading: a drive is not locked by this layer.  The transport calls
+ * ata_begin() and ata_ncq_record_error() under its lock, and runs one
+ * command at a time on a drive, except NCQ commands (x.ncq): their
+ * ata_complete() only reads the drive's state (image, write cache), so
+ * AHCI runs several at once on its pool threads.  Media change and drive
+ * reset happen only when no command of that drive is between ata_begin
+ * and ata_complete.  Every reset of a transport cancels and waits for the
+ * commands in flight (io_worker.h), so a drive never sees a new command
+ * while an old one still runs.
  */
 #ifndef HUTCH_ATA_H
 #define HUTCH_ATA_H
@@ -209,6 +212,10 @@ void ata_complete(struct ata_drive *d, struct ata_xfer *x, const struct iovec *i
 void ata_complete_buf(struct ata_drive *d, struct ata_xfer *x, void *buf);
 /* The transport could not move the data: end the command with ERR|ABRT. */
 void ata_complete_error(struct ata_drive *d, struct ata_xfer *x);
+/* A failed NCQ command (@x after ata_complete) goes to READ LOG EXT 10h;
+ * nothing for others.  Under the transport's lock: concurrent NCQ
+ * commands must not race for the log. */
+void ata_ncq_record_error(struct ata_drive *d, const struct ata_xfer *x);
 
 /*
  * Insert (@img non-NULL) or remove (@img NULL) the medium of an ATAPI

@@ -5,81 +5,143 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "aio.h"
 #include "block.h"
 #include "guest_mem.h"
 #include "io_worker.h"
 #include "thread.h"
 
-struct io_worker {
+struct io_thread {
+	struct io_worker *w;
 	pthread_t thread;
+	unsigned int idx;
+};
+
+struct io_worker {
+	struct io_thread threads[IO_WORKER_MAX_THREADS];
+	unsigned int nthreads;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t wake;   /* pending work or stop: one idle thread */
+	pthread_cond_t idle;   /* a work() call ended: drain() looks again */
 	io_work_fn work;
 	void *opaque;
-	unsigned long kicks;   /* kicks asked for */
-	unsigned long served;  /* value of kicks when the last work() call began */
-	bool running;          /* inside work() */
+	bool pending;          /* a kick no thread has taken up yet */
+	unsigned int running;  /* threads inside work() */
+	unsigned int ready;    /* threads past their set-up (io_worker_start waits) */
 	bool stop;
 };
 
 static void *io_worker_main(void *arg)
 {
-	struct io_worker *w = arg;
+	struct io_thread *t = arg;
+	struct io_worker *w = t->w;
 
+	/* Its io_uring ring now, at device creation, before the seccomp
+	 * filter (which lets no new ring be made: seccomp.c). */
+	blk_aio_thread_init();
 	pthread_mutex_lock(&w->lock);
+	w->ready++;
+	pthread_cond_broadcast(&w->idle);
 	for (;;) {
-		while (w->served == w->kicks && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->stop)
 			break;
-		w->served = w->kicks;
-		w->running = true;
+		w->pending = false;
+		w->running++;
 		pthread_mutex_unlock(&w->lock);
-		w->work(w->opaque);
+		w->work(w->opaque, t->idx);
 		pthread_mutex_lock(&w->lock);
-		w->running = false;
-		pthread_cond_broadcast(&w->cond);
+		w->running--;
+		pthread_cond_broadcast(&w->idle);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
-struct io_worker *io_worker_start(const char *name, io_work_fn work, void *opaque)
+unsigned int io_worker_default_threads(void)
 {
-	struct io_worker *w = calloc(1, sizeof(*w));
+	const char *env = getenv("HUTCH_IO_THREADS");
+	char *end;
+	unsigned long n;
+
+	if (!env || !*env)
+		return IO_WORKER_DEFAULT_THREADS;
+	n = strtoul(env, &end, 10);
+	if (*end || !n || n > IO_WORKER_MAX_THREADS)
+		return IO_WORKER_DEFAULT_THREADS;
+	return (unsigned int)n;
+}
+
+static void io_worker_join(struct io_worker *w, unsigned int n)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned int i = 0; i < n; i++)
+		pthread_join(w->threads[i].thread, NULL);
+}
+
+struct io_worker *io_worker_start(const char *name, unsigned int nthreads, io_work_fn work,
+				  void *opaque)
+{
+	struct io_worker *w;
 	int ret;
 
+	if (!nthreads || nthreads > IO_WORKER_MAX_THREADS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->work = work;
 	w->opaque = opaque;
+	w->nthreads = nthreads;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	ret = hutch_thread_create(&w->thread, io_worker_main, w);
-	if (ret) {
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-		errno = ret;
-		return NULL;
+	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	for (unsigned int i = 0; i < nthreads; i++) {
+		w->threads[i].w = w;
+		w->threads[i].idx = i;
+		ret = hutch_thread_create(&w->threads[i].thread, io_worker_main, &w->threads[i]);
+		if (ret) {
+			io_worker_join(w, i);
+			pthread_cond_destroy(&w->idle);
+			pthread_cond_destroy(&w->wake);
+			pthread_mutex_destroy(&w->lock);
+			free(w);
+			errno = ret;
+			return NULL;
+		}
+		pthread_setname_np(w->threads[i].thread, name);
 	}
-	pthread_setname_np(w->thread, name);
+	pthread_mutex_lock(&w->lock);
+	while (w->ready < nthreads)
+		pthread_cond_wait(&w->idle, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 	return w;
+}
+
+unsigned int io_worker_threads(const struct io_worker *w)
+{
+	return w->nthreads;
 }
 
 void io_worker_kick(struct io_worker *w)
 {
 	pthread_mutex_lock(&w->lock);
-	w->kicks++;
-	pthread_cond_broadcast(&w->cond);
+	w->pending = true;
+	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
 
 void io_worker_drain(struct io_worker *w)
 {
 	pthread_mutex_lock(&w->lock);
-	while ((w->served != w->kicks || w->running) && !w->stop)
-		pthread_cond_wait(&w->cond, &w->lock);
+	while ((w->pending || w->running) && !w->stop)
+		pthread_cond_wait(&w->idle, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -87,12 +149,9 @@ void io_worker_stop(struct io_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->cond);
+	io_worker_join(w, w->nthreads);
+	pthread_cond_destroy(&w->idle);
+	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

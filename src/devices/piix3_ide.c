@@ -896,7 +896,7 @@ static void ide_run(struct piix3_ide *s, struct ide_channel *ch)
 	}
 }
 
-static void ide_worker(void *opaque)
+static void ide_worker(void *opaque, unsigned int thread)
 {
 	struct piix3_ide *s = opaque;
 	bool again = true;
@@ -1102,7 +1102,7 @@ static int piix3_ide_create(struct device *dev, const struct device_args *args)
 	}
 	if (ret)
 		return ret;
-	s->worker = io_worker_start("ide-io", ide_worker, s);
+	s->worker = io_worker_start("ide-io", 1, ide_worker, s);
 	return s->worker ? 0 : -errno;
 }
 

@@ -3,16 +3,19 @@
  * virtio-blk (virtio 1.2, section 5.2) on the modern PCI transport.
  *
  * One disk image per device (device_args.drives[0]).  Requests are served
- * on the device's I/O thread: a notification only kicks it.  The thread
- * takes requests from every queue in turn (at most VBLK_BATCH at a time
- * from one queue, so none starves), drops the device lock around the
- * image I/O, which goes straight between the image and guest RAM, and
- * interrupts once per batch.
+ * by the device's pool of I/O threads (io_worker.h): a notification only
+ * kicks it.  A thread takes one request (the queues in turn, so none
+ * starves), kicks the pool so another idle thread takes the next one,
+ * drops the device lock around the image I/O, which goes straight
+ * between the image and guest RAM, and puts the request in the used ring
+ * when it is done.  So up to the pool's size requests are in flight at
+ * once and complete out of order: the used ring lists them in the order
+ * they finished (virtio 1.2, 2.7.8: the device may use buffers in any
+ * order), each with its own status byte and length.
  *
  * Queues: device_args.nr_queues request queues (VIRTIO_BLK_F_MQ), default
- * 1.  One I/O thread serves them all and image calls are serialised by
- * the block layer, so more queues only spare the guest its own queue
- * lock; Linux uses min(vCPUs, num_queues).
+ * 1.  Every queue is served by the same pool, so more queues only spare
+ * the guest its own queue lock; Linux uses min(vCPUs, num_queues).
  *
  * A request the driver got wrong (sector past the end, length not whole
  * sectors, unknown type, short header, more segments or bigger ones than
@@ -27,9 +30,9 @@
  * are enforced, not only advertised: without them one request could name
  * the same RAM hundreds of times at up to 4 GiB each.
  *
- * A reset (status 0 or machine reset) cancels the request in flight: the
- * transfer stops at the next IO_CHUNK piece (io_req_rw) and the
- * request is not used, so a reset waits for one piece of image I/O.
+ * A reset (status 0 or machine reset) cancels every request in flight:
+ * each transfer stops at its next IO_CHUNK piece (io_req_rw) and is not
+ * used, so a reset waits for one piece of image I/O per thread.
  */
 #include <endian.h>
 #include <errno.h>
@@ -92,7 +95,6 @@
 #define VBLK_DEFAULT_QUEUES       1
 #define VBLK_MAX_RANGES           32     /* discard / write-zeroes segments */
 #define VBLK_MAX_RANGE_SECTORS    (1u << 22)   /* 2 GiB per range */
-#define VBLK_BATCH                32
 /* Segments a chain may have: up to a queue of direct descriptors before an
  * indirect table of a queue's size (virtqueue.c), so a longer chain than
  * seg_max allows reaches the check below instead of failing the ring. */
@@ -109,8 +111,13 @@ struct vblk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[CFG_LEN];
 	struct io_worker *worker;
-	struct vq_seg *segs;        /* the I/O thread's: one request at a time, VBLK_CHAIN_MAX */
-	struct iovec *iov;          /* the I/O thread's: a request's data, VBLK_CHAIN_MAX */
+	unsigned int next_queue;    /* where the next pick-up starts (round robin) */
+	/* Per pool thread (indexed by io_work_fn's thread): its request. */
+	struct vblk_thread {
+		struct vq_seg *segs;    /* VBLK_CHAIN_MAX */
+		struct iovec *iov;      /* the request's data, VBLK_CHAIN_MAX */
+	} threads[IO_WORKER_MAX_THREADS];
+	unsigned int nr_threads;
 };
 
 static void put_le(uint8_t *p, uint64_t v, unsigned int size)
@@ -132,15 +139,15 @@ static bool range_ok(const struct vblk *b, uint64_t sector, uint64_t bytes)
  * cancel check between, in one vectored call each: no bounce copy, and
  * no call per page (Linux sends page-sized segments).
  */
-static unsigned int vblk_iov(struct vblk *b, struct vq_iter *it, uint64_t len)
+static unsigned int vblk_iov(struct iovec *iov, struct vq_iter *it, uint64_t len)
 {
 	unsigned int n = 0;
 	uint8_t *p;
 	size_t got;
 
 	while (len && n < VBLK_CHAIN_MAX && (got = vq_iter_next(it, len, &p))) {
-		b->iov[n].iov_base = p;
-		b->iov[n].iov_len = got;
+		iov[n].iov_base = p;
+		iov[n].iov_len = got;
 		n++;
 		len -= got;
 	}
@@ -148,7 +155,8 @@ static unsigned int vblk_iov(struct vblk *b, struct vq_iter *it, uint64_t len)
 }
 
 /* T_IN: image -> the request's writable buffers (all but the status byte). */
-static uint8_t vblk_read(struct vblk *b, const struct io_req *io, struct vq_iter *in,
+static uint8_t vblk_read(struct vblk *b, struct iovec *iov, const struct io_req *io,
+			 struct vq_iter *in,
 			 uint64_t sector, uint64_t len, uint64_t *written)
 {
 	unsigned int n;
@@ -159,8 +167,8 @@ static uint8_t vblk_read(struct vblk *b, const struct io_req *io, struct vq_iter
 			   (unsigned long long)len, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	n = vblk_iov(b, in, len);
-	ret = io_req_rw(io, b->img, b->iov, n, sector * SECTOR, len, false);
+	n = vblk_iov(iov, in, len);
+	ret = io_req_rw(io, b->img, iov, n, sector * SECTOR, len, false);
 	if (ret == -ECANCELED)
 		return VIRTIO_BLK_S_IOERR;   /* a reset: not used, nobody sees it */
 	if (ret < 0) {
@@ -172,8 +180,8 @@ static uint8_t vblk_read(struct vblk *b, const struct io_req *io, struct vq_iter
 }
 
 /* T_OUT: the readable buffers after the header -> image. */
-static uint8_t vblk_write(struct vblk *b, const struct io_req *io, struct vq_iter *out,
-			  uint64_t sector)
+static uint8_t vblk_write(struct vblk *b, struct iovec *iov, const struct io_req *io,
+			  struct vq_iter *out, uint64_t sector)
 {
 	uint64_t len = out->left;
 	unsigned int n;
@@ -186,8 +194,8 @@ static uint8_t vblk_write(struct vblk *b, const struct io_req *io, struct vq_ite
 			   (unsigned long long)len, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	n = vblk_iov(b, out, len);
-	ret = io_req_rw(io, b->img, b->iov, n, sector * SECTOR, len, true);
+	n = vblk_iov(iov, out, len);
+	ret = io_req_rw(io, b->img, iov, n, sector * SECTOR, len, true);
 	if (ret == -ECANCELED)
 		return VIRTIO_BLK_S_IOERR;
 	if (ret < 0) {
@@ -287,7 +295,8 @@ static bool vblk_limits_ok(struct vblk *b, const struct vq_req *req)
  * Serve one request (I/O thread, device lock dropped).  Returns the bytes
  * written into its writable part, status byte included (the used length).
  */
-static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req, const struct io_req *io)
+static uint32_t vblk_handle(struct vblk *b, struct iovec *iov, const struct vq_req *req,
+			    const struct io_req *io)
 {
 	const struct vq_seg *last;
 	struct vq_iter out, in;
@@ -320,10 +329,10 @@ static uint32_t vblk_handle(struct vblk *b, const struct vq_req *req, const stru
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		status = vblk_read(b, io, &in, sector, in.left, &written);
+		status = vblk_read(b, iov, io, &in, sector, in.left, &written);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		status = vblk_write(b, io, &out, sector);
+		status = vblk_write(b, iov, io, &out, sector);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		status = blk_flush(b->img) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
@@ -349,37 +358,61 @@ done:
 	return (uint32_t)(written + 1);
 }
 
-/* The I/O thread: take requests round-robin until every queue is empty. */
-static void vblk_work(void *opaque)
+/*
+ * Device lock held: take the next request, the queues in turn from where
+ * the last one was found.  The queue's number, or -1 if none is waiting.
+ */
+static int vblk_pick(struct vblk *b, struct vq_req *req, struct io_req *io)
+{
+	struct virtio_pci *vp = &b->vp;
+
+	for (unsigned int k = 0; k < vp->nr_queues; k++) {
+		unsigned int q = (b->next_queue + k) % vp->nr_queues;
+
+		if (virtio_pci_pop(vp, q, req, io) > 0) {
+			b->next_queue = (q + 1) % vp->nr_queues;
+			return (int)q;
+		}
+	}
+	return -1;
+}
+
+static bool vblk_more_waiting(const struct vblk *b)
+{
+	for (unsigned int q = 0; q < b->vp.nr_queues; q++)
+		if (vq_has_avail(&b->vp.vqs[q]))
+			return true;
+	return false;
+}
+
+/*
+ * A pool thread: take one request at a time until every queue is empty.
+ * Before it drops the lock to run one, it kicks the pool if more are
+ * waiting, so an idle thread runs the next one meanwhile; each request
+ * is used (and interrupts) as soon as it is done, whatever the others do.
+ */
+static void vblk_work(void *opaque, unsigned int thread)
 {
 	struct vblk *b = opaque;
+	struct vblk_thread *t = &b->threads[thread];
 	struct virtio_pci *vp = &b->vp;
 	struct vq_req req;
 	struct io_req io;
-	bool progress;
+	uint32_t len;
+	int q;
 
 	io_req_init(&io);
-	vq_req_init(&req, b->segs, VBLK_CHAIN_MAX);
+	vq_req_init(&req, t->segs, VBLK_CHAIN_MAX);
 	pthread_mutex_lock(&b->dev->lock);
-	do {
-		progress = false;
-		for (unsigned int q = 0; q < vp->nr_queues; q++) {
-			unsigned int done = 0;
-			uint32_t len;
-
-			while (done < VBLK_BATCH && virtio_pci_pop(vp, q, &req, &io) > 0) {
-				pthread_mutex_unlock(&b->dev->lock);
-				len = vblk_handle(b, &req, &io);
-				pthread_mutex_lock(&b->dev->lock);
-				virtio_pci_complete(vp, q, &io, req.head, len);
-				done++;
-			}
-			if (done) {
-				virtio_pci_notify_used(vp, q);
-				progress = true;
-			}
-		}
-	} while (progress);
+	while ((q = vblk_pick(b, &req, &io)) >= 0) {
+		if (vblk_more_waiting(b))
+			io_worker_kick(b->worker);
+		pthread_mutex_unlock(&b->dev->lock);
+		len = vblk_handle(b, t->iov, &req, &io);
+		pthread_mutex_lock(&b->dev->lock);
+		virtio_pci_complete(vp, (unsigned int)q, &io, req.head, len);
+		virtio_pci_notify_used(vp, (unsigned int)q);
+	}
 	pthread_mutex_unlock(&b->dev->lock);
 }
 
@@ -449,10 +482,13 @@ static int vblk_create(struct device *dev, const struct device_args *args)
 	src = d->serial[0] ? d->serial : dev->id;
 	memcpy(b->serial, src, strnlen(src, sizeof(b->serial)));
 	vblk_build_config(b, nr_queues);
-	b->segs = calloc(VBLK_CHAIN_MAX, sizeof(*b->segs));
-	b->iov = calloc(VBLK_CHAIN_MAX, sizeof(*b->iov));
-	if (!b->segs || !b->iov)
-		return -ENOMEM;
+	b->nr_threads = io_worker_default_threads();
+	for (unsigned int i = 0; i < b->nr_threads; i++) {
+		b->threads[i].segs = calloc(VBLK_CHAIN_MAX, sizeof(*b->threads[i].segs));
+		b->threads[i].iov = calloc(VBLK_CHAIN_MAX, sizeof(*b->threads[i].iov));
+		if (!b->threads[i].segs || !b->threads[i].iov)
+			return -ENOMEM;
+	}
 
 	p.device_type = VIRTIO_ID_BLOCK;
 	p.class_code = PCI_CLASS_STORAGE_SCSI;
@@ -477,7 +513,7 @@ static int vblk_create(struct device *dev, const struct device_args *args)
 	/* Thread names hold 15 characters. */
 	memcpy(name, dev->id, sizeof(name) - 1);
 	name[sizeof(name) - 1] = 0;
-	b->worker = io_worker_start(name, vblk_work, b);
+	b->worker = io_worker_start(name, b->nr_threads, vblk_work, b);
 	return b->worker ? 0 : -errno;
 }
 
@@ -523,8 +559,10 @@ static void vblk_destroy(struct device *dev)
 	virtio_pci_stop_notifiers(&b->vp);
 	io_worker_stop(b->worker);
 	virtio_pci_destroy(&b->vp);
-	free(b->segs);
-	free(b->iov);
+	for (unsigned int i = 0; i < b->nr_threads; i++) {
+		free(b->threads[i].segs);
+		free(b->threads[i].iov);
+	}
 	free(b);
 }
 

@@ -246,6 +246,11 @@ int vq_pop(struct virtqueue *vq, struct vq_req *req)
 	return 1;
 }
 
+bool vq_has_avail(const struct virtqueue *vq)
+{
+	return vq->started && load16_acquire(vq->avail + 2) != vq->last_avail_idx;
+}
+
 void vq_unpop(struct virtqueue *vq)
 {
 	/* The avail ring still holds the chain: the driver reuses no entry before it is used. */

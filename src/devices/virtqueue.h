@@ -116,6 +116,9 @@ int vq_pop(struct virtqueue *vq, struct vq_req *req);
  * back in the reverse order of their pops.
  */
 void vq_unpop(struct virtqueue *vq);
+/* Has the driver made buffers available that vq_pop has not taken yet?
+ * A hint (no event index is armed): the caller still pops to find out. */
+bool vq_has_avail(const struct virtqueue *vq);
 
 /* Put @head back as used with @len bytes written into its writable part. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);

@@ -23,6 +23,8 @@ int __wrap_blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcn
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static struct blk_image *held_img;   /* whose calls are counted */
+#define ANY_OFF UINT64_MAX
+static uint64_t held_off = ANY_OFF;  /* only calls at this offset wait (and count) */
 static bool gate_closed;
 static unsigned int waiting, calls;
 static uint64_t bytes;
@@ -37,10 +39,10 @@ static struct timespec deadline(void)
 }
 
 /* Before the real I/O: wait while the gate is closed; count the call. */
-static void gate(struct blk_image *img, size_t len)
+static void gate(struct blk_image *img, size_t len, uint64_t off)
 {
 	pthread_mutex_lock(&gate_lock);
-	if (img == held_img) {
+	if (img == held_img && (held_off == ANY_OFF || off == held_off)) {
 		waiting++;
 		pthread_cond_broadcast(&gate_cond);
 		while (gate_closed)
@@ -54,13 +56,13 @@ static void gate(struct blk_image *img, size_t len)
 
 int __wrap_blk_pread(struct blk_image *img, void *buf, size_t len, uint64_t off)
 {
-	gate(img, len);
+	gate(img, len, off);
 	return __real_blk_pread(img, buf, len, off);
 }
 
 int __wrap_blk_pwrite(struct blk_image *img, const void *buf, size_t len, uint64_t off)
 {
-	gate(img, len);
+	gate(img, len, off);
 	return __real_blk_pwrite(img, buf, len, off);
 }
 
@@ -75,20 +77,26 @@ static size_t iov_bytes(const struct iovec *iov, int iovcnt)
 
 int __wrap_blk_preadv(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-	gate(img, iov_bytes(iov, iovcnt));
+	gate(img, iov_bytes(iov, iovcnt), off);
 	return __real_blk_preadv(img, iov, iovcnt, off);
 }
 
 int __wrap_blk_pwritev(struct blk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-	gate(img, iov_bytes(iov, iovcnt));
+	gate(img, iov_bytes(iov, iovcnt), off);
 	return __real_blk_pwritev(img, iov, iovcnt, off);
 }
 
 void slow_image_hold(struct blk_image *img)
 {
+	slow_image_hold_at(img, ANY_OFF);
+}
+
+void slow_image_hold_at(struct blk_image *img, uint64_t off)
+{
 	pthread_mutex_lock(&gate_lock);
 	held_img = img;
+	held_off = off;
 	gate_closed = true;
 	calls = 0;
 	bytes = 0;

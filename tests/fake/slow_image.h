@@ -27,6 +27,9 @@ struct blk_image;
 
 /* From now on, reads and writes of @img wait at the gate. */
 void slow_image_hold(struct blk_image *img);
+/* The same for the calls at byte offset @off only; the others go through
+ * uncounted (one request held while others complete: out of order). */
+void slow_image_hold_at(struct blk_image *img, uint64_t off);
 /* Wait (up to 5 s) until @n calls are waiting at the gate. */
 bool slow_image_wait_held(unsigned int n);
 /* Open the gate (and stop holding): waiting and later calls go through. */

@@ -76,18 +76,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_WORKERS 16
 
-struct io_worker *__real_io_worker_start(const char *name, io_work_fn work, void *opaque);
+struct io_worker *__real_io_worker_start(const char *name, unsigned int nthreads,
+					 io_work_fn work, void *opaque);
 void __real_io_worker_stop(struct io_worker *w);
-struct io_worker *__wrap_io_worker_start(const char *name, io_work_fn work, void *opaque);
+struct io_worker *__wrap_io_worker_start(const char *name, unsigned int nthreads,
+					 io_work_fn work, void *opaque);
 void __wrap_io_worker_stop(struct io_worker *w);
 
 /* Only the fuzzing thread creates and destroys devices: no lock needed. */
 static struct io_worker *workers[MAX_WORKERS];
 static unsigned int nr_workers;
 
-struct io_worker *__wrap_io_worker_start(const char *name, io_work_fn work, void *opaque)
+struct io_worker *__wrap_io_worker_start(const char *name, unsigned int nthreads,
+					 io_work_fn work, void *opaque)
 {
-	struct io_worker *w = __real_io_worker_start(name, work, opaque);
+	struct io_worker *w = __real_io_worker_start(name, nthreads, work, opaque);
 
 	if (w) {
 		if (nr_workers == MAX_WORKERS)

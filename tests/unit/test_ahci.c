@@ -805,7 +805,7 @@ static void reset_with_read_in_flight(struct fixture *f, void (*reset)(struct fi
 	slow_image_release();
 	assert_true(slow_thread_join(&t));
 
-	/* The next command works (and, the I/O thread being one, the old one is over). */
+	/* The next command works (the reset waited for the old one). */
 	if (!(fake_pci_cfg_read(&f->fm, f->devfn, PCI_COMMAND, 2) & PCI_COMMAND_MASTER))
 		enable_pci(f);
 	port_start(f, 0);
@@ -861,6 +861,142 @@ static void test_machine_reset_in_flight(void **state)
 	reset_with_read_in_flight(*state, reset_machine);
 }
 
+/* ---- NCQ commands side by side (the I/O thread pool) ---- */
+
+#define PAR_N        3
+#define PAR_SECTORS  512u                /* 256 KiB: one IO_CHUNK piece */
+#define PAR_LBA(t)   (1000u + (t) * 1024u)
+#define PAR_DATA(t)  (DATA + (t) * (PAR_SECTORS * 512u))
+
+static bool sact_is(struct fixture *f, uint32_t want)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (rd(f, PORT(0, PX_SACT)) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* Does buffer @gpa hold sectors lba.. of the test disk (img_make's pattern)? */
+static bool holds_sectors(struct fixture *f, uint64_t gpa, uint32_t lba, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v;
+
+		memcpy(&v, f->fm.ram + gpa + i * 512u, 4);
+		if (v != lba + i)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Three queued reads, tag 0 held at the image: tags 1 and 2 complete
+ * first (their SActive bits clear through SDB FISes, their data is
+ * there), tag 0 stays active with its buffer untouched; a non-NCQ command
+ * issued meanwhile waits for it.  Then tag 0 completes too, and the
+ * non-NCQ command after it.
+ */
+static void test_ncq_out_of_order(void **state)
+{
+	struct fixture *f = *state;
+	struct prd id = { DATA + 0x300000u, 512 };
+	uint8_t *sdb = f->fm.ram + FB(0) + 0x58;
+	uint32_t done;
+
+	port_start(f, 0);
+	memset(f->fm.ram + DATA, 0, PAR_N * PAR_SECTORS * 512u);
+	for (unsigned int t = 0; t < PAR_N; t++) {
+		struct prd p = { PAR_DATA(t), PAR_SECTORS * 512u };
+
+		build_cmd(f, 0, t, 0x60, PAR_SECTORS, PAR_LBA(t), (uint16_t)(t << 3), NULL, &p, 1);
+	}
+	slow_image_hold_at(f->disk.blk, (uint64_t)PAR_LBA(0) * 512);
+	wr(f, PORT(0, PX_SACT), 7);
+	wr(f, PORT(0, PX_CI), 7);
+	assert_true(slow_image_wait_held(1));
+	assert_true(sact_is(f, 1));
+	assert_int_equal(rd(f, PORT(0, PX_CI)), 1);
+	assert_true(holds_sectors(f, PAR_DATA(1), PAR_LBA(1), PAR_SECTORS));
+	assert_true(holds_sectors(f, PAR_DATA(2), PAR_LBA(2), PAR_SECTORS));
+	assert_int_equal(f->fm.ram[PAR_DATA(0)], 0);
+	/* The last SDB FIS names one of the two tags that finished. */
+	assert_int_equal(sdb[0], 0xa1);
+	memcpy(&done, sdb + 4, 4);
+	assert_true(done == 2 || done == 4);
+	assert_true(rd(f, PORT(0, PX_IS)) & IS_SDBS);
+	assert_int_equal(rd(f, PORT(0, PX_IS)) & IS_ERRORS, 0);
+
+	/* IDENTIFY (not NCQ) waits for the queued read still running. */
+	build_cmd(f, 0, 5, 0xec, 0, 0, 0, NULL, &id, 1);
+	wr(f, PORT(0, PX_CI), 1u << 5);
+	usleep(50000);
+	assert_int_equal(rd(f, PORT(0, PX_CI)), 1u << 0 | 1u << 5);
+
+	slow_image_release();
+	assert_true(sact_is(f, 0));
+	assert_int_equal(wait_ci(f, 0, ~0u), 0);
+	assert_true(holds_sectors(f, PAR_DATA(0), PAR_LBA(0), PAR_SECTORS));
+	assert_int_equal(id_word(f->fm.ram + id.addr, 100), DISK_SECTORS);
+	assert_int_equal(get32(f, CLB(0) + 4), PAR_SECTORS * 512u);    /* tag 0's PRDBC */
+	assert_int_equal(rd(f, PORT(0, PX_TFD)) & 0x80, 0);
+}
+
+static void par_stop_then_poison(void *arg)
+{
+	struct fixture *f = arg;
+
+	reset_stop_port(f);
+	memset(f->fm.ram + DATA, POISON, PAR_N * PAR_SECTORS * 512u);
+	memset(f->fm.ram + CLB(0), POISON, PAR_N * 32u);
+	memset(f->fm.ram + FB(0), POISON, 0x100);
+}
+
+/*
+ * Three queued reads in flight at once, all held at the image; stopping
+ * the port waits for every one, and none writes guest RAM (data, PRDBC,
+ * FIS) nor raises an interrupt after it returned.
+ */
+static void test_ncq_reset_several_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct prd r2 = { DATA2, 8 * 512 };
+	struct slow_thread t;
+
+	port_start(f, 0);
+	for (unsigned int i = 0; i < PAR_N; i++) {
+		struct prd p = { PAR_DATA(i), PAR_SECTORS * 512u };
+
+		build_cmd(f, 0, i, 0x60, PAR_SECTORS, PAR_LBA(i), (uint16_t)(i << 3), NULL, &p, 1);
+	}
+	slow_image_hold(f->disk.blk);
+	wr(f, PORT(0, PX_SACT), 7);
+	wr(f, PORT(0, PX_CI), 7);
+	assert_true(slow_image_wait_held(PAR_N));      /* all three at once */
+	wr(f, PORT(0, PX_IS), ~0u);
+	slow_thread_start(&t, par_stop_then_poison, f);
+	slow_thread_wait_blocked(&t);
+	slow_image_release();
+	assert_true(slow_thread_join(&t));
+	usleep(20000);
+	for (uint32_t b = 0; b < PAR_N * PAR_SECTORS * 512u; b++)
+		if (f->fm.ram[DATA + b] != POISON)
+			fail_msg("guest RAM at 0x%x written after the reset returned", DATA + b);
+	for (uint32_t b = 0; b < PAR_N * 32u; b++)
+		assert_int_equal(f->fm.ram[CLB(0) + b], POISON);
+	for (uint32_t b = 0; b < 0x100; b++)
+		assert_int_equal(f->fm.ram[FB(0) + b], POISON);
+	assert_int_equal(rd(f, PORT(0, PX_IS)), 0);
+	assert_int_equal(rd(f, PORT(0, PX_SACT)), 0);
+	assert_true(slow_image_bytes() <= PAR_N * PAR_SECTORS * 512u);
+	/* The port works again. */
+	port_start(f, 0);
+	build_cmd(f, 0, 1, 0x25, 0, 100, 8, NULL, &r2, 1);
+	assert_int_equal(issue(f, 0, 1), 0);
+	assert_true(holds_sectors(f, DATA2, 100, 8));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,7 +1015,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_stop_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_comreset_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_reset_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ncq_out_of_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ncq_reset_several_in_flight, setup, teardown),
 	};
 
+	/* The tests of commands side by side need a pool of several threads. */
+	setenv("HUTCH_IO_THREADS", "4", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

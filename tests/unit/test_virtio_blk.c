@@ -1593,6 +1593,150 @@ static void test_seg_max(void **state)
 	assert_int_equal(blk_request(d, 0, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
 }
 
+/* ---- requests in flight side by side (the I/O thread pool) ---- */
+
+#define PAR_N       3
+#define PAR_LEN     (256u << 10)     /* one IO_CHUNK piece each */
+#define PAR_SECTORS (PAR_LEN / 512)
+
+/* Request @i of a batch: descriptors 3i..3i+2 and a header, data buffer
+ * and status byte of its own. */
+static uint64_t par_hdr(unsigned int i) { return HDR_GPA + 32u * i; }
+static uint64_t par_status(unsigned int i) { return STATUS_GPA + i; }
+static uint64_t par_data(unsigned int i) { return DATA_GPA + (uint64_t)PAR_LEN * i; }
+
+/* Publish request @i (without notifying): @type at @sector, PAR_LEN bytes. */
+static void par_queue(struct drv *d, unsigned int i, uint32_t type, uint64_t sector)
+{
+	uint16_t head = (uint16_t)(3 * i);
+
+	put32(d, par_hdr(i), type);
+	put32(d, par_hdr(i) + 4, 0);
+	put64(d, par_hdr(i) + 8, sector);
+	*ram(d, par_status(i)) = 0xee;
+	set_desc(d, RING_GPA(0), head, par_hdr(i), 16, D_NEXT, (uint16_t)(head + 1));
+	set_desc(d, RING_GPA(0), head + 1u, par_data(i), PAR_LEN,
+		 (uint16_t)(D_NEXT | (type == T_IN ? D_WRITE : 0)), (uint16_t)(head + 2));
+	set_desc(d, RING_GPA(0), head + 2u, par_status(i), 1, D_WRITE, 0);
+	publish(d, 0, head);
+}
+
+/* The next used element of queue 0: the request's number (-1 on timeout). */
+static int par_next_used(struct drv *d, uint32_t *len)
+{
+	uint64_t e = RING_GPA(0) + 0x8000 + 4 + 8u * (d->used_seen[0] % QSIZE);
+
+	if (!wait_until(d, has_new_used, 0))
+		return -1;
+	d->used_seen[0]++;
+	*len = get32(d, e + 4);
+	return (int)(get32(d, e) / 3);
+}
+
+/*
+ * Three requests at once, the first held at the image: the other two
+ * complete first.  The used ring lists them in the order they finished,
+ * each with its own length and status, and the held read goes last with
+ * the right data once the image lets it through.
+ */
+static void test_out_of_order(void **state)
+{
+	struct drv *d = *state;
+	static uint8_t disk0[PAR_LEN], disk2[PAR_LEN], wbuf[PAR_LEN];
+	bool seen[PAR_N] = { false };
+	uint32_t len;
+	int i;
+
+	fill_pattern(disk0, PAR_LEN, 1);
+	fill_pattern(disk2, PAR_LEN, 2);
+	fill_pattern(wbuf, PAR_LEN, 3);
+	assert_int_equal(blk_pwrite(d->img, disk0, PAR_LEN, 0), 0);
+	assert_int_equal(blk_pwrite(d->img, disk2, PAR_LEN, 2 * PAR_LEN), 0);
+	memset(ram(d, par_data(0)), 0, PAR_LEN);
+	memset(ram(d, par_data(2)), 0, PAR_LEN);
+	memcpy(ram(d, par_data(1)), wbuf, PAR_LEN);
+
+	slow_image_hold_at(d->img, 0);
+	par_queue(d, 0, T_IN, 0);                       /* held */
+	par_queue(d, 1, T_OUT, PAR_SECTORS);
+	par_queue(d, 2, T_IN, 2 * PAR_SECTORS);
+	bar_wr(d, d->notify, 0, 2);
+	assert_true(slow_image_wait_held(1));
+
+	for (int n = 0; n < 2; n++) {
+		i = par_next_used(d, &len);
+		assert_true(i == 1 || i == 2);
+		assert_false(seen[i]);
+		seen[i] = true;
+		assert_int_equal(len, i == 1 ? 1 : PAR_LEN + 1);
+		assert_int_equal(*ram(d, par_status(i)), S_OK);
+	}
+	assert_memory_equal(ram(d, par_data(2)), disk2, PAR_LEN);
+	/* The held read: not used, nothing of it in guest RAM yet. */
+	assert_int_equal(used_idx(d, 0), 2);
+	assert_int_equal(*ram(d, par_status(0)), 0xee);
+	assert_int_equal(*ram(d, par_data(0)), 0);
+
+	slow_image_release();
+	assert_int_equal(par_next_used(d, &len), 0);
+	assert_int_equal(len, PAR_LEN + 1);
+	assert_int_equal(*ram(d, par_status(0)), S_OK);
+	assert_memory_equal(ram(d, par_data(0)), disk0, PAR_LEN);
+	/* The write reached the disk. */
+	memset(disk0, 0, PAR_LEN);
+	assert_int_equal(blk_pread(d->img, disk0, PAR_LEN, PAR_LEN), 0);
+	assert_memory_equal(disk0, wbuf, PAR_LEN);
+}
+
+struct par_reset_ctx {
+	struct drv *d;
+};
+
+static void par_reset_then_poison(void *arg)
+{
+	struct par_reset_ctx *c = arg;
+
+	set_status(c->d, 0);
+	for (unsigned int i = 0; i < PAR_N; i++) {
+		memset(ram(c->d, par_data(i)), POISON, PAR_LEN);
+		*ram(c->d, par_status(i)) = POISON;
+	}
+}
+
+/*
+ * Three reads in flight at once (one per pool thread), all held at the
+ * image; a reset from another thread waits for every one of them, and
+ * none writes guest RAM (data, status, used ring) after it returned.
+ */
+static void test_reset_several_in_flight(void **state)
+{
+	struct drv *d = *state;
+	struct par_reset_ctx c = { d };
+	struct slow_thread t;
+
+	slow_image_hold(d->img);
+	for (unsigned int i = 0; i < PAR_N; i++)
+		par_queue(d, i, T_IN, (uint64_t)i * PAR_SECTORS);
+	bar_wr(d, d->notify, 0, 2);
+	assert_true(slow_image_wait_held(PAR_N));     /* all three at once */
+	slow_thread_start(&t, par_reset_then_poison, &c);
+	slow_thread_wait_blocked(&t);
+	slow_image_release();
+	assert_true(slow_thread_join(&t));
+	assert_int_equal(status(d), 0);
+	assert_int_equal(used_idx(d, 0), 0);
+	for (unsigned int i = 0; i < PAR_N; i++) {
+		assert_int_equal(*ram(d, par_status(i)), POISON);
+		for (uint32_t b = 0; b < PAR_LEN; b++)
+			if (*ram(d, par_data(i) + b) != POISON)
+				fail_msg("request %u: guest RAM written after the reset returned", i);
+	}
+	/* Each stopped after its one piece. */
+	assert_true(slow_image_bytes() <= PAR_N * PAR_LEN);
+	drv_start(d, true, 0);
+	assert_int_equal(blk_request(d, 0, T_IN, 8, NEXT_GPA, 4096, true, NULL), S_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1637,7 +1781,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_machine_reset, setup_loop, teardown),
 		cmocka_unit_test_setup_teardown(test_size_max, setup_big_disk, teardown),
 		cmocka_unit_test_setup_teardown(test_seg_max, setup_big_disk, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order, setup_msix, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_several_in_flight, setup_msix, teardown),
 	};
 
+	/* The tests of requests side by side need a pool of several threads. */
+	setenv("HUTCH_IO_THREADS", "4", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

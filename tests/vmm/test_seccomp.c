@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "aio.h"
 #include "display.h"
 #include "screenshot.h"
 #include "seccomp.h"
@@ -146,6 +147,61 @@ static void test_allowed_calls_work(void **state)
 
 	(void)state;
 	run_child(body_allowed, &r);
+	assert_string_equal(r.err, "");
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+}
+
+/* Write 8 KiB in two segments at @off through the I/O engine, read it back. */
+static int aio_roundtrip(int fd, uint64_t off)
+{
+	static __thread uint8_t out[8192], in[8192];
+	struct iovec w[2] = { { out, 4096 }, { out + 4096, 4096 } };
+	struct iovec r[2] = { { in, 4096 }, { in + 4096, 4096 } };
+
+	for (unsigned int i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + off);
+	if (blk_aio_pwritev(fd, w, 2, off) || blk_aio_preadv(fd, r, 2, off))
+		return -1;
+	return memcmp(in, out, sizeof(in)) ? -1 : 0;
+}
+
+static void *aio_thread(void *arg)
+{
+	return (void *)(intptr_t)aio_roundtrip(*(int *)arg, 65536);
+}
+
+/*
+ * Disk data through the I/O engine (aio.h) under the filter: a thread
+ * whose io_uring ring was made before it (the storage I/O threads) keeps
+ * using it; a thread started afterwards cannot make one (io_uring_setup
+ * fails softly) and falls back to preadv/pwritev.
+ */
+static int body_aio(void)
+{
+	char tmpl[] = "/tmp/hutch-test-seccomp-aio-XXXXXX";
+	int fd = mkstemp(tmpl);
+	pthread_t t;
+	void *ret;
+
+	if (fd < 0 || unlink(tmpl))
+		return 10;
+	blk_aio_thread_init();
+	if (install(SECCOMP_VIOLATION_KILL))
+		return 99;
+	if (aio_roundtrip(fd, 0))
+		return 11;
+	if (pthread_create(&t, NULL, aio_thread, &fd) || pthread_join(t, &ret) || ret)
+		return 12;
+	return 0;
+}
+
+static void test_disk_io_engine(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+	run_child(body_aio, &r);
 	assert_string_equal(r.err, "");
 	assert_true(WIFEXITED(r.status));
 	assert_int_equal(WEXITSTATUS(r.status), 0);
@@ -562,6 +618,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_allowed_calls_work),
+		cmocka_unit_test(test_disk_io_engine),
 		cmocka_unit_test(test_screenshot_path_allowed),
 		cmocka_unit_test(test_network_calls_work),
 		cmocka_unit_test(test_socket_is_refused),
