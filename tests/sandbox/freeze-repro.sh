@@ -22,10 +22,11 @@
 # Expects a release build in build/ (scripts/build.sh).  Prints, and writes
 # to DIR/summary, one line:
 #   LABEL: B boots, L1 deaths D (H hangs, P panics) = R per 100 boots,
-#   N freezes rescued by an NMI, F L2 failures
+#   N freezes rescued, F L2 failures
 # Each L1 death keeps L1's console as DIR/l1-death-K.log.  A freeze that
-# sandbox.sh's watchdog rescued with an NMI (L1 lived on) is not a death but
-# is counted beside them: the rate of freezes is what the NMI hides.
+# sandbox.sh's watchdog rescued (a key press or an NMI; L1 lived on) is
+# not a death but is counted beside them: the rate of freezes is what the
+# rescue hides.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -103,5 +104,5 @@ per=$(awk '{ c[$2]++; t[$2] += $4 } END { for (k in c) { printf "%s%s x%d (%.1f 
 bycfg=$( [ ! -s "$results/deaths-by-config" ] || sort "$results/deaths-by-config" | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }' )
 # sandbox.sh appends one line per rescue to DIR/.sandbox-rescues.log.
 rescued=$(cat "$results/.sandbox-rescues.log" 2>/dev/null | wc -l)
-line="$label: $n boots, L1 deaths $deaths ($hangs hangs, $panics panics${bycfg:+; during $bycfg}) = $rate per 100 boots, $rescued freezes rescued by an NMI, $fails L2 failures; $per"
+line="$label: $n boots, L1 deaths $deaths ($hangs hangs, $panics panics${bycfg:+; during $bycfg}) = $rate per 100 boots, $rescued freezes rescued, $fails L2 failures; $per"
 echo "$line" | tee "$results/summary"

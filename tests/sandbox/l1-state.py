@@ -5,10 +5,10 @@ kills it, for L1's CPU registers and local APIC a few times, and says
 whether the CPU sat in L2 (an SVM guest) or in L1's own kernel, and where.
 
 Usage: l1-state.py MONITOR_SOCKET KALLSYMS [SAMPLES]
-       l1-state.py --nmi MONITOR_SOCKET   (sends L1 an NMI: sandbox.sh's rescue)
        l1-state.py --key MONITOR_SOCKET   (presses and releases Shift on L1's
                                            PS/2 keyboard: an external interrupt,
-                                           the rescue's second step)
+                                           sandbox.sh's first rescue kick)
+       l1-state.py --nmi MONITOR_SOCKET   (sends L1 an NMI: its second kick)
 
 Prints the raw answers, then one summary line per sample: RIP, and the
 L1 kernel function it falls in (or "outside L1's kernel text": L2, SeaBIOS

@@ -309,12 +309,13 @@ qpid=$!
 # is pending in its APIC: TCG's nested SVM lost that interrupt, and L1,
 # without a tick, never runs the L2 CPU that would end the spin.  Two
 # kicks, each given 10 s for the heartbeat to come back:
-#  1. an NMI (QEMU's monitor): it forces a #VMEXIT, and L1 takes its
-#     pending interrupts on the way back, if QEMU still knows of them;
-#  2. a key press on L1's PS/2 keyboard (monitor's sendkey): an external
-#     interrupt through the I/O APIC makes QEMU look at L1's APIC again,
-#     for a freeze where it had dropped its note of the pending timer
-#     (an NMI did not end one such freeze: the timer stayed in IRR).
+#  1. a key press on L1's PS/2 keyboard (monitor's sendkey): an external
+#     interrupt through the I/O APIC makes QEMU look at L1's APIC again;
+#     it had dropped its note of the pending timer (in 300 boots, three
+#     freezes: an NMI ended none, the key press each, 2 s later);
+#  2. an NMI: it forces a #VMEXIT, and L1 takes its pending interrupts
+#     on the way back if QEMU still knows of them (it ended one freeze of
+#     another face, L1 running but never ticking).
 # If the heartbeat is back, L1 lives on and the rescue is logged with the
 # kick that did it; otherwise (and after 10 rescues) it is killed as before.
 # What a hung L1's CPU was doing (L2 or L1's kernel, where, its APIC),
@@ -334,7 +335,7 @@ tmpfiles+=("$rescues")
 l1_rescue() {   # HEARTBEAT_MTIME_WHEN_HUNG SECONDS_WITHOUT_ONE
 	local i kick
 	[ "$(wc -l < "$rescues")" -lt 10 ] || return 1
-	for kick in nmi key; do
+	for kick in key nmi; do
 		timeout 30 python3 "$here/l1-state.py" --"$kick" "$mon" > /dev/null 2>&1 || return 1
 		for i in 1 2 3 4 5; do
 			sleep 2
@@ -434,7 +435,7 @@ set -e
 trap - INT TERM HUP
 kill "$wpid" "$rpid" 2>/dev/null || true
 n=$(wc -l < "$rescues")
-[ "$n" = 0 ] || echo "sandbox: L1 froze and an NMI brought it back $n time(s):$(sed 's/^/ [/; s/$/]/' "$rescues" | tr -d '\n')" >&2
+[ "$n" = 0 ] || echo "sandbox: L1 froze and was brought back $n time(s):$(sed 's/^/ [/; s/$/]/' "$rescues" | tr -d '\n')" >&2
 mv -f "$log" "$dir/.sandbox-console.log"
 log=$dir/.sandbox-console.log
 status=$(sed -n 's/^SANDBOX-EXIT \([0-9]*\).*/\1/p' "$log" | tail -n 1)
