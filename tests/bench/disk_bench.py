@@ -89,6 +89,8 @@ def main():
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)
     ap.add_argument("--dir", required=True, help="writable directory for the disk images")
+    ap.add_argument("--mkdir", action="store_true",
+                    help="create --dir first (a directory in the sandbox's own /tmp)")
     ap.add_argument("--mib", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--timeout", type=int, default=900)
@@ -99,6 +101,8 @@ def main():
     figures = ["seq_write_mbs", "seq_read_mbs", "rand_write_iops", "rand_read_iops",
                "rand_read_qd32_iops", "seq_write_cpu_s_per_gb", "seq_read_cpu_s_per_gb",
                "seq_write_own_s_per_gb", "seq_read_own_s_per_gb"]
+    if a.mkdir:
+        os.makedirs(a.dir, exist_ok=True)
     rows = [(bus, fmt) for bus in ("virtio", "sata") for fmt in ("raw", "qcow2")]
     results = {}
     for rnd in range(a.rounds):

@@ -36,10 +36,20 @@ HUTCH_KERNEL=$kernel tests/guest/mkinitramfs.sh "$out/initrd.gz" "$out/init.sh" 
 	--file "$out/guest-io:/guest-io" --module ahci --module sd_mod --module virtio_pci --module virtio_blk
 
 cmd=(python3 "$top/tests/bench/disk_bench.py" --hutch-vm "$top/build/src/frontend/hutch-vm"
-     --kernel "$kernel" --initrd "$out/initrd.gz" --dir "$out" --mib "$mib" --rounds "$rounds"
+     --kernel "$kernel" --initrd "$out/initrd.gz" --mib "$mib" --rounds "$rounds"
      --hutch-drive-opts "$opts")
 if tests/sandbox/sandbox.sh --check | grep -q "^kvm:"; then   # (a paravirtual /dev/kvm does not count)
-	exec "${cmd[@]}"
+	exec "${cmd[@]}" --dir "$out"
 fi
 echo "no usable /dev/kvm: running the benchmark inside the KVM sandbox"
-exec tests/sandbox/sandbox.sh --timeout 5400 --results "$out" -- "${cmd[@]}"
+# The images go to L1's own tmpfs, not to the results share: the share is
+# 9p to the emulating QEMU, where a boot's sequential rows came out either
+# fast or 4-8x slower at random (12-30 MB/s against 80-190, with one I/O
+# thread or four; docs/testing.md): that measured the sandbox's 9p, not
+# the VMM.  Debian 12's tmpfs refuses O_DIRECT, so with hostcache=off the
+# images stay on the share.
+case $opts in
+*hostcache=off*) imgdir=$out ;;
+*) imgdir=/tmp/hutch-disk-bench ;;
+esac
+exec tests/sandbox/sandbox.sh --timeout 5400 --results "$out" -- "${cmd[@]}" --dir "$imgdir" --mkdir
