@@ -14,9 +14,10 @@
  * the interrupt.
  *
  * Commands in flight at once: NCQ commands (READ/WRITE FPDMA QUEUED) of a
- * port run side by side, one per pool thread, and each completes when its
- * own I/O is done, by a Set Device Bits FIS with its tag's SActive bit
- * (SATA 3.x 13.6.4.2, AHCI 5.6.4.2): out of order.  Any other command
+ * port run side by side, one per pool thread.  Each is accepted when a
+ * thread takes it up (its PxCI bit clears, BSY stays clear) and completes
+ * when its own I/O is done, by a Set Device Bits FIS with its tag's
+ * SActive bit (SATA 3.x 13.6.4.2, AHCI 5.6.4.2): out of order.  Any other command
  * runs alone on its port (ATA 8 lets no other command overlap a non-NCQ
  * one): it waits until the NCQ commands running have completed, and no
  * slot is picked up while it runs.  Ports are independent.
@@ -455,9 +456,9 @@ static void ahci_complete(struct ahci *s, struct ahci_port *p, unsigned int slot
 		return;
 	}
 	if (x->ncq) {
+		/* Its PxCI bit was cleared when it was accepted. */
 		ahci_post_sdb(s, p, &x->res, bit);
 		p->sact &= ~bit;
-		p->ci &= ~bit;
 		ahci_port_raise(s, p, PORT_IRQ_SDBS);
 		return;
 	}
@@ -590,7 +591,23 @@ static void ahci_run_command(struct ahci *s, struct ahci_port *p, unsigned int s
 	io_req_unmap(req);
 	if (x.dir != ATA_DIR_NONE)
 		err_bits = ahci_map_prdt(s, p, req, ctba, prdtl, x.len);
-	p->tfd |= TFD_BSY;
+	if (x.ncq) {
+		/*
+		 * A queued command is accepted at once: the device sends a
+		 * Register FIS with BSY and DRQ clear and no interrupt (SATA
+		 * 3.x, FPDMA QUEUED protocol, ClearInterfaceBsy), on which the
+		 * HBA clears the slot's PxCI bit (AHCI 1.3.1 5.3.8, RegFIS:
+		 * ClearCI).  So software may queue the next while this runs;
+		 * it ends later with a Set Device Bits FIS that clears its
+		 * PxSACT bit.
+		 */
+		struct ata_result accepted = { .status = ATA_SR_DRDY };
+
+		ahci_post_d2h(s, p, &accepted, false);
+		p->ci &= ~bit;
+	} else {
+		p->tfd |= TFD_BSY;
+	}
 	p->running |= bit;
 	io_req_submit(req, &s->inflight[p->idx]);
 	x.req = req;
