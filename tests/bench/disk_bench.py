@@ -89,6 +89,8 @@ def main():
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)
     ap.add_argument("--dir", required=True, help="writable directory for the disk images")
+    ap.add_argument("--rows", default="",
+                    help="only these rows, e.g. virtio:qcow2,sata:raw (default: all four)")
     ap.add_argument("--mkdir", action="store_true",
                     help="create --dir first (a directory in the sandbox's own /tmp)")
     ap.add_argument("--mib", type=int, default=128)
@@ -104,6 +106,12 @@ def main():
     if a.mkdir:
         os.makedirs(a.dir, exist_ok=True)
     rows = [(bus, fmt) for bus in ("virtio", "sata") for fmt in ("raw", "qcow2")]
+    if a.rows:
+        want = [tuple(r.split(":")) for r in a.rows.split(",")]
+        bad = [r for r in want if r not in rows]
+        if bad:
+            ap.error(f"--rows: unknown {bad}; rows are bus:format, bus virtio|sata, format raw|qcow2")
+        rows = want
     results = {}
     for rnd in range(a.rounds):
         for bus, fmt in rows:

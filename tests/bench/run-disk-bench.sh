@@ -2,8 +2,9 @@
 # Disk benchmark, hutch-vm beside QEMU (-accel kvm), in one run of the KVM
 # sandbox when this host has no /dev/kvm.
 #
-# Usage: run-disk-bench.sh [MIB] [ROUNDS] [HUTCH_DRIVE_OPTS]
-#        (defaults 128: the test disk's size; 3 rounds; "" e.g. ",hostcache=off")
+# Usage: run-disk-bench.sh [MIB] [ROUNDS] [HUTCH_DRIVE_OPTS] [ROWS]
+#        (defaults 128: the test disk's size; 3 rounds; "" e.g. ",hostcache=off";
+#        all rows, or e.g. "virtio:qcow2,sata:raw")
 #
 # For virtio-blk and AHCI, each with a raw and a qcow2 image, the same
 # guest (Debian's kernel, a busybox initramfs with tests/guest/tools/
@@ -22,6 +23,7 @@ cd "$top"
 mib=${1:-128}
 rounds=${2:-3}
 opts=${3:-}
+rows=${4:-}
 out=$top/build/disk-bench
 mkdir -p "$out"
 kernel=$(ls -1 /boot/vmlinuz-* | sort -V | tail -n 1)
@@ -37,7 +39,7 @@ HUTCH_KERNEL=$kernel tests/guest/mkinitramfs.sh "$out/initrd.gz" "$out/init.sh" 
 
 cmd=(python3 "$top/tests/bench/disk_bench.py" --hutch-vm "$top/build/src/frontend/hutch-vm"
      --kernel "$kernel" --initrd "$out/initrd.gz" --mib "$mib" --rounds "$rounds"
-     --hutch-drive-opts "$opts")
+     --hutch-drive-opts "$opts" --rows "$rows")
 if tests/sandbox/sandbox.sh --check | grep -q "^kvm:"; then   # (a paravirtual /dev/kvm does not count)
 	exec "${cmd[@]}" --dir "$out"
 fi
