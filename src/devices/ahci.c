@@ -17,10 +17,10 @@
  * port run side by side, one per pool thread.  Each is accepted when a
  * thread takes it up (its PxCI bit clears, BSY stays clear) and completes
  * when its own I/O is done, by a Set Device Bits FIS with its tag's
- * SActive bit (SATA 3.x 13.6.4.2, AHCI 5.6.4.2): out of order.  Any other command
- * runs alone on its port (ATA 8 lets no other command overlap a non-NCQ
- * one): it waits until the NCQ commands running have completed, and no
- * slot is picked up while it runs.  Ports are independent.
+ * SActive bit (SATA 3.x 13.6.4.2, AHCI 5.6.4.2): out of order.  Any other
+ * command runs alone on its port (ATA 8 lets no other command overlap a
+ * non-NCQ one): it waits until the NCQ commands running have completed,
+ * and no slot is picked up while it runs.  Ports are independent.
  *
  * Resets (machine, GHC.HR, PxCMD.ST cleared, COMRESET, offline) cancel
  * every command in flight on the port and wait for them (io_worker.h):

@@ -46,7 +46,7 @@ fi
 echo "no usable /dev/kvm: running the benchmark inside the KVM sandbox"
 # The images go to L1's own tmpfs, not to the results share: the share is
 # 9p to the emulating QEMU, where a boot's sequential rows came out either
-# fast or 4-8x slower at random (12-30 MB/s against 80-190, with one I/O
+# fast or several times slower at random (13-31 MB/s against 70-190, with one I/O
 # thread or four; docs/testing.md): that measured the sandbox's 9p, not
 # the VMM.  Debian 12's tmpfs refuses O_DIRECT, so with hostcache=off the
 # images stay on the share.
