@@ -185,9 +185,9 @@ host_key() {   # KEY: Right Ctrl held, KEY pressed, Right Ctrl let go
 	xdotool windowfocus --sync "$WIN"
 	xdotool keydown Control_R key "$1" keyup Control_R
 }
-dialog() {   # TITLE [TRIES]: xwininfo's line of the window titled TITLE, waited for TRIES x 0.2 s (6 s); 1 if none
+dialog() {   # TITLE: xwininfo's line of the window titled TITLE, waited for up to 6 s; 1 if none
 	local line
-	for _ in $(seq 1 "${2:-30}"); do
+	for _ in $(seq 1 30); do
 		line=$(xwininfo -root -tree | grep "\"$1\"" | head -n 1)
 		[ -n "$line" ] && { echo "$line"; return 0; }
 		sleep 0.2
@@ -209,13 +209,7 @@ note "Host+P: paused (heartbeat held at $hb for 3 s), Host+P: running again"
 
 # --- Host+R asks first; Escape cancels ---
 host_key r
-# Once in a CI run the question had not shown 6 s after the keys (the
-# emulated L1 was busy): one more press, then 10 s; said when it took two.
-if ! dlg=$(dialog "Reset Virtual Machine - Hutch"); then
-	note "Host+R: no question 6 s after the first press; pressing again"
-	host_key r
-	dlg=$(dialog "Reset Virtual Machine - Hutch" 50) || fail "Host+R did not ask before the reset"
-fi
+dlg=$(dialog "Reset Virtual Machine - Hutch") || fail "Host+R did not ask before the reset"
 hb=$(heartbeat)
 xdotool windowfocus --sync "$(awk '{ print $1 }' <<< "$dlg")" key Escape
 for _ in $(seq 1 30); do
