@@ -34,8 +34,11 @@ pkgs=(
 	# the desktop: the VM window (SDL2), the manager's widgets (Dear ImGui
 	# with its SDL2 back ends, C++), its font; the desktop tests drive both
 	# under a virtual X server (Xvfb) with xdotool, read windows with xwd
-	# (x11-apps) and find them with xwininfo/xdpyinfo (x11-utils)
-	libsdl2-dev libimgui-dev g++ fonts-dejavu-core xvfb xdotool x11-apps x11-utils
+	# (x11-apps) and find them with xwininfo/xdpyinfo (x11-utils); SDL2's
+	# X11 message boxes (the VM window's questions) draw with X core
+	# fonts: without xfonts-base SDL_ShowMessageBox fails and no question
+	# shows (xvfb only recommends it)
+	libsdl2-dev libimgui-dev g++ fonts-dejavu-core xvfb xdotool x11-apps x11-utils xfonts-base
 	# the display benchmark's comparison: QEMU's SDL display (-display sdl)
 	qemu-system-gui
 	# disk I/O through io_uring (with a thread-pool fallback)

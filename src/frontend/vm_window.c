@@ -518,8 +518,13 @@ static int ask(struct vm_window *w, const char *title, const char *text,
 	/* The guest must not keep keys held or the pointer captured behind a dialog. */
 	release_all_keys(w);
 	set_capture(w, false);
-	if (SDL_ShowMessageBox(&box, &id) || id < 0)
+	if (SDL_ShowMessageBox(&box, &id)) {
+		/* Nothing shown (on X11, no core fonts: xfonts-base): say so, do nothing. */
+		fprintf(stderr, "hutch-vm: window: cannot ask \"%s\": %s\n", title, SDL_GetError());
 		id = cancel_id;
+	} else if (id < 0) {
+		id = cancel_id;
+	}
 	redraw_all(w);
 	return id;
 }
