@@ -242,32 +242,30 @@ static void build_cmd(struct fixture *f, unsigned int p, unsigned int slot, uint
 	}
 }
 
-/* Wait until PxCI has no bit of @mask (0) or the port reports an error (-1). */
-static int wait_ci(struct fixture *f, unsigned int p, uint32_t mask)
+/* Wait until @mask's bits of port register @reg clear: 0, or -1 on an error interrupt. */
+static int wait_clear(struct fixture *f, unsigned int p, uint32_t reg, uint32_t mask)
 {
 	for (int i = 0; i < 5000; i++) {
 		if (rd(f, PORT(p, PX_IS)) & IS_ERRORS)
 			return -1;
-		if (!(rd(f, PORT(p, PX_CI)) & mask))
+		if (!(rd(f, PORT(p, reg)) & mask))
 			return 0;
 		usleep(1000);
 	}
-	fail_msg("command did not complete");
+	fail_msg("command did not complete (port register 0x%x & 0x%x)", reg, mask);
 	return -2;
+}
+
+/* Wait until PxCI has no bit of @mask (0) or the port reports an error (-1). */
+static int wait_ci(struct fixture *f, unsigned int p, uint32_t mask)
+{
+	return wait_clear(f, p, PX_CI, mask);
 }
 
 /* NCQ: commands leave PxCI when accepted; completion clears PxSACT. */
 static int wait_sact(struct fixture *f, unsigned int p, uint32_t mask)
 {
-	for (int i = 0; i < 5000; i++) {
-		if (rd(f, PORT(p, PX_IS)) & IS_ERRORS)
-			return -1;
-		if (!(rd(f, PORT(p, PX_SACT)) & mask))
-			return 0;
-		usleep(1000);
-	}
-	fail_msg("queued command did not complete");
-	return -2;
+	return wait_clear(f, p, PX_SACT, mask);
 }
 
 static int issue(struct fixture *f, unsigned int p, unsigned int slot)
