@@ -88,11 +88,10 @@ def main():
     ap.add_argument("--hutch-vm", required=True)
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)
-    ap.add_argument("--dir", required=True, help="writable directory for the disk images")
+    ap.add_argument("--dir", required=True,
+                    help="writable directory for the disk images (created if missing)")
     ap.add_argument("--rows", default="",
                     help="only these rows, e.g. virtio:qcow2,sata:raw (default: all four)")
-    ap.add_argument("--mkdir", action="store_true",
-                    help="create --dir first (a directory in the sandbox's own /tmp)")
     ap.add_argument("--mib", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--timeout", type=int, default=900)
@@ -103,8 +102,7 @@ def main():
     figures = ["seq_write_mbs", "seq_read_mbs", "rand_write_iops", "rand_read_iops",
                "rand_read_qd32_iops", "seq_write_cpu_s_per_gb", "seq_read_cpu_s_per_gb",
                "seq_write_own_s_per_gb", "seq_read_own_s_per_gb"]
-    if a.mkdir:
-        os.makedirs(a.dir, exist_ok=True)
+    os.makedirs(a.dir, exist_ok=True)
     rows = [(bus, fmt) for bus in ("virtio", "sata") for fmt in ("raw", "qcow2")]
     if a.rows:
         want = [tuple(r.split(":")) for r in a.rows.split(",")]

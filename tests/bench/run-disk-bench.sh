@@ -54,4 +54,4 @@ case $opts in
 *hostcache=off*) imgdir=$out ;;
 *) imgdir=/tmp/hutch-disk-bench ;;
 esac
-exec tests/sandbox/sandbox.sh --timeout 5400 --results "$out" -- "${cmd[@]}" --dir "$imgdir" --mkdir
+exec tests/sandbox/sandbox.sh --timeout 5400 --results "$out" -- "${cmd[@]}" --dir "$imgdir"
